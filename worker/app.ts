@@ -1,0 +1,103 @@
+import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
+import { createDb } from "./db/client";
+import { ApiError } from "./lib/errors";
+import { uuidv7 } from "./lib/ids";
+import { type AppEnv, createRouter } from "./lib/router";
+import apiTokens from "./routes/api-tokens";
+import auth from "./routes/auth";
+import docs from "./routes/docs";
+import health from "./routes/health";
+import users from "./routes/users";
+
+/**
+ * Builds the Hono app the same way for production and tests. Each resource is a router of its
+ * own, mounted here; the OpenAPI document is generated from their zod schemas.
+ */
+export function createApp() {
+  const app = createRouter();
+
+  app.use("*", async (c, next) => {
+    c.set("requestId", c.req.header("CF-Ray") ?? uuidv7());
+    c.set("db", createDb(c.env.DB));
+    await next();
+    c.header("X-Request-Id", c.get("requestId"));
+  });
+
+  app.use(
+    "*",
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", "data:"],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        objectSrc: ["'none'"],
+      },
+      strictTransportSecurity: "max-age=63072000; includeSubDomains",
+      referrerPolicy: "no-referrer",
+      xFrameOptions: "DENY",
+    }),
+  );
+  // API answers are per-user: never cache them.
+  app.use("/api/*", async (c, next) => {
+    await next();
+    c.header("Cache-Control", "no-store");
+  });
+
+  app.onError((error, c) => {
+    const requestId = c.get("requestId") ?? "unknown";
+    if (error instanceof ApiError) {
+      for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
+      return c.json(
+        { error: { code: error.code, message: error.message, details: error.details, requestId } },
+        error.status,
+      );
+    }
+    if (error instanceof HTTPException) {
+      const status = error.status;
+      const code = status === 413 ? "payload_too_large" : status === 401 ? "unauthorized" : "http_error";
+      return c.json({ error: { code, message: error.message || "Request refused.", requestId } }, status);
+    }
+    if (error instanceof SyntaxError) {
+      return c.json({ error: { code: "invalid_json", message: "The body is not valid JSON.", requestId } }, 400);
+    }
+    console.error("unhandled error", { requestId, error: String(error), stack: (error as Error).stack });
+    return c.json({ error: { code: "internal_error", message: "Something went wrong on our side.", requestId } }, 500);
+  });
+
+  app.notFound((c) =>
+    c.json({ error: { code: "not_found", message: "No such endpoint.", requestId: c.get("requestId") } }, 404),
+  );
+
+  app.route("/", health);
+  app.route("/", auth);
+  app.route("/", users);
+  app.route("/", apiTokens);
+  app.route("/", docs);
+
+  app.doc31("/api/openapi.json", (c) => ({
+    openapi: "3.1.0",
+    info: {
+      title: "Herald API",
+      version: "1.0.0",
+      description:
+        "Integrations hub: nodes post events to /v1/events; admins manage integrations, nodes, users and reports under /api.",
+    },
+    servers: [{ url: new URL(c.req.url).origin }],
+  }));
+  app.openAPIRegistry.registerComponent("securitySchemes", "session", {
+    type: "apiKey",
+    in: "cookie",
+    name: "herald_session",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;
+export type { AppEnv };

@@ -1,0 +1,250 @@
+/**
+ * The D1 schema: the single source of truth for tables, generated migrations (drizzle-kit)
+ * and row types. Times are integer milliseconds since the epoch unless named otherwise.
+ * Every tenant-owned table carries account_id, and every query filters on it.
+ */
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const ROLES = ["admin", "analyst", "read_only"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const accounts = sqliteTable("accounts", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  timeZone: text("time_zone").notNull().default("UTC"),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    email: text("email").notNull(),
+    name: text("name").notNull().default(""),
+    role: text("role", { enum: ROLES }).notNull(),
+    /** "pbkdf2-sha256$<iterations>$<salt b64>$<hash b64>" */
+    passwordHash: text("password_hash").notNull(),
+    /** Set for users created with a one-time password: they must choose their own at first sign-in. */
+    mustChangePassword: integer("must_change_password", { mode: "boolean" }).notNull().default(false),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("users_email_unique").on(t.email), index("users_account_idx").on(t.accountId)],
+);
+
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    /** SHA-256 of the cookie value (hex): a leaked table does not yield usable sessions. */
+    tokenHash: text("token_hash").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    accountId: text("account_id").notNull(),
+    csrfToken: text("csrf_token").notNull(),
+    createdAt: integer("created_at").notNull(),
+    lastSeenAt: integer("last_seen_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+  },
+  (t) => [index("sessions_user_idx").on(t.userId)],
+);
+
+/** API tokens for automation: act with the role they were given, in one account. */
+export const apiTokens = sqliteTable(
+  "api_tokens",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    role: text("role", { enum: ROLES }).notNull(),
+    tokenHash: text("token_hash").notNull(),
+    /** First characters of the token, shown in lists so a token can be recognised. */
+    tokenPrefix: text("token_prefix").notNull(),
+    createdBy: text("created_by"),
+    createdAt: integer("created_at").notNull(),
+    lastUsedAt: integer("last_used_at"),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [uniqueIndex("api_tokens_hash_unique").on(t.tokenHash), index("api_tokens_account_idx").on(t.accountId)],
+);
+
+/** Fixed-window counters for rate limits (login failures per email / IP, node requests, test sends). */
+export const rateLimits = sqliteTable("rate_limits", {
+  key: text("key").primaryKey(),
+  windowStart: integer("window_start").notNull(),
+  count: integer("count").notNull(),
+});
+
+export const nodes = sqliteTable(
+  "nodes",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    tokenHash: text("token_hash").notNull(),
+    tokenPrefix: text("token_prefix").notNull(),
+    createdAt: integer("created_at").notNull(),
+    revokedAt: integer("revoked_at"),
+    lastSeenAt: integer("last_seen_at"),
+    eventsCount: integer("events_count").notNull().default(0),
+  },
+  (t) => [uniqueIndex("nodes_token_hash_unique").on(t.tokenHash), index("nodes_account_idx").on(t.accountId)],
+);
+
+export const INTEGRATION_STATUSES = ["enabled", "disabled"] as const;
+
+export const integrations = sqliteTable(
+  "integrations",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    type: text("type").notNull(),
+    name: text("name").notNull(),
+    status: text("status", { enum: INTEGRATION_STATUSES }).notNull().default("enabled"),
+    /** Why it is disabled: "manual", "auto_failure_ratio", "destination_gone". */
+    disabledReason: text("disabled_reason"),
+    /** Human-readable figures of an automatic disable (ratio, counts, window). */
+    disabledDetails: text("disabled_details", { mode: "json" }),
+    disabledAt: integer("disabled_at"),
+    /** Non-secret settings as JSON. */
+    settings: text("settings", { mode: "json" }).notNull(),
+    /** Secret settings: AES-256-GCM envelope "keyId:iv:ciphertext" bound to the row id. */
+    secrets: text("secrets"),
+    /** Event subscriptions (SPEC §2) as JSON. */
+    events: text("events", { mode: "json" }).notNull(),
+    /** personal_email integrations belong to one user. */
+    userId: text("user_id"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("integrations_account_idx").on(t.accountId, t.status),
+    uniqueIndex("integrations_personal_unique").on(t.userId),
+  ],
+);
+
+export const EVENT_TYPES = ["security_issue", "hit", "incident", "scope_change", "system"] as const;
+export type StoredEventType = (typeof EVENT_TYPES)[number];
+
+/**
+ * Events from nodes and Herald's own system events. The columns are what the event list filters on
+ * and what reports group by; the full validated event is kept in `data`.
+ */
+export const events = sqliteTable(
+  "events",
+  {
+    accountId: text("account_id").notNull(),
+    /** The node's idempotency key (or a generated UUIDv7); unique per account. */
+    id: text("id").notNull(),
+    nodeId: text("node_id"),
+    type: text("type", { enum: EVENT_TYPES }).notNull(),
+    occurredAt: integer("occurred_at").notNull(),
+    receivedAt: integer("received_at").notNull(),
+    risk: text("risk"),
+    attackType: text("attack_type"),
+    host: text("host"),
+    path: text("path"),
+    remoteAddr: text("remote_addr"),
+    remoteCountry: text("remote_country"),
+    blockStatus: text("block_status"),
+    /** System events: user_created, integration_auto_disabled, ... */
+    systemType: text("system_type"),
+    data: text("data", { mode: "json" }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.accountId, t.id] }),
+    index("events_account_time_idx").on(t.accountId, t.occurredAt),
+    index("events_account_type_time_idx").on(t.accountId, t.type, t.occurredAt),
+    index("events_received_idx").on(t.receivedAt),
+  ],
+);
+
+/**
+ * Hourly counters maintained at ingest so reports never scan raw events.
+ * dimension: "total" | "type" | "attack_type" | "block_status" | "host" | "path" | "remote_addr"
+ * | "country" | "risk" | "scope_change"; key: the value within that dimension ("" for total).
+ */
+export const eventRollups = sqliteTable(
+  "event_rollups",
+  {
+    accountId: text("account_id").notNull(),
+    /** Start of the UTC hour, epoch milliseconds. */
+    hour: integer("hour").notNull(),
+    eventType: text("event_type").notNull(),
+    dimension: text("dimension").notNull(),
+    key: text("key").notNull(),
+    count: integer("count").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.hour, t.eventType, t.dimension, t.key] })],
+);
+
+export const REPORT_FREQUENCIES = ["daily", "weekly", "monthly"] as const;
+export type ReportFrequency = (typeof REPORT_FREQUENCIES)[number];
+
+export const reports = sqliteTable(
+  "reports",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    frequency: text("frequency", { enum: REPORT_FREQUENCIES }).notNull(),
+    /** Local calendar date (YYYY-MM-DD) in the account's time zone at build time. */
+    periodStart: text("period_start").notNull(),
+    periodEnd: text("period_end").notNull(),
+    timeZone: text("time_zone").notNull(),
+    /** "schedule" or "manual". */
+    origin: text("origin").notNull(),
+    data: text("data", { mode: "json" }).notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("reports_account_idx").on(t.accountId, t.createdAt)],
+);
+
+/** The claim that makes a scheduled report happen once per (account, frequency, period). */
+export const reportRuns = sqliteTable(
+  "report_runs",
+  {
+    accountId: text("account_id").notNull(),
+    frequency: text("frequency").notNull(),
+    periodStart: text("period_start").notNull(),
+    status: text("status").notNull(),
+    reportId: text("report_id"),
+    claimedAt: integer("claimed_at").notNull(),
+    finishedAt: integer("finished_at"),
+    error: text("error"),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.frequency, t.periodStart] })],
+);
+
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    /** "user" | "api_token" | "system" */
+    actorType: text("actor_type").notNull(),
+    actorId: text("actor_id"),
+    /** Email or token name at the time of the action (kept when the actor is deleted). */
+    actorLabel: text("actor_label").notNull(),
+    action: text("action").notNull(),
+    targetType: text("target_type").notNull(),
+    targetId: text("target_id"),
+    /** What changed, secrets redacted. */
+    details: text("details", { mode: "json" }),
+    ip: text("ip"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("audit_account_time_idx").on(t.accountId, t.createdAt)],
+);

@@ -1,0 +1,50 @@
+/**
+ * The canonical notification (SPEC §5): what webhook, Splunk, Sumo Logic and InsightConnect
+ * receive as is, and what every other channel renders from. Built once per (event, account)
+ * at fan-out time and stored in the integration's outbox, so a retry sends the same content.
+ */
+export const NOTIFICATION_TYPES = [
+  "security_issue",
+  "new_hits",
+  "incident",
+  "scope_change",
+  "report_daily",
+  "report_weekly",
+  "report_monthly",
+  "user_created",
+  "user_deleted",
+  "user_role_changed",
+  "integration_created",
+  "integration_disabled",
+  "integration_auto_disabled",
+  "integration_deleted",
+  "node_created",
+  "node_revoked",
+] as const;
+export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
+
+export interface NotificationDetails {
+  client_name: string;
+  notification_type: NotificationType;
+  occurred_at: string;
+  link: string;
+  /** One of these, by type: security_issue, hit (for new_hits and incident), scope_change, system, report. */
+  [section: string]: unknown;
+}
+
+export interface Notification {
+  /** Unique per notification; the event id for event notifications. */
+  id: string;
+  summary: string;
+  description: string;
+  details: NotificationDetails;
+}
+
+/** A report attached to a report notification, for channels that carry the PDF or the JSON. */
+export interface ReportAttachment {
+  reportId: string;
+  /** File name for the PDF, e.g. "herald-daily-2026-11-28.pdf". */
+  fileName: string;
+  /** Loaded lazily by the channel that needs it (email, Telegram), never stored in the outbox. */
+  loadPdf: () => Promise<Uint8Array>;
+}

@@ -1,0 +1,64 @@
+import type { Db } from "../db/client";
+import { events } from "../db/schema";
+import { uuidv7 } from "../lib/ids";
+
+/** Events Herald raises itself (SPEC §2, category `system`). */
+export const SYSTEM_EVENT_TYPES = [
+  "user_created",
+  "user_deleted",
+  "user_role_changed",
+  "integration_created",
+  "integration_disabled",
+  "integration_auto_disabled",
+  "integration_deleted",
+  "node_created",
+  "node_revoked",
+] as const;
+export type SystemEventType = (typeof SYSTEM_EVENT_TYPES)[number];
+
+export interface SystemEventData {
+  type: "system";
+  system_type: SystemEventType;
+  occurred_at: string;
+  /** Who did it ("Herald" for automatic changes). */
+  actor: string;
+  /** One sentence a person reads in the notification. */
+  message: string;
+  /** The object concerned and figures, e.g. {integration_id, integration_name, failure_ratio}. */
+  subject: Record<string, string | number | boolean | null>;
+}
+
+export type SystemEventRow = typeof events.$inferInsert & { data: SystemEventData };
+
+export function buildSystemEvent(
+  accountId: string,
+  systemType: SystemEventType,
+  actor: string,
+  message: string,
+  subject: SystemEventData["subject"],
+  now = Date.now(),
+): SystemEventRow {
+  const id = uuidv7(now);
+  return {
+    accountId,
+    id,
+    nodeId: null,
+    type: "system",
+    occurredAt: now,
+    receivedAt: now,
+    systemType,
+    data: {
+      type: "system",
+      system_type: systemType,
+      occurred_at: new Date(now).toISOString(),
+      actor,
+      message,
+      subject,
+    },
+  };
+}
+
+/** The insert for a system event, to batch atomically with the change that raised it. */
+export function systemEventInsert(db: Db, row: SystemEventRow) {
+  return db.insert(events).values(row);
+}

@@ -1,0 +1,37 @@
+import type { IntegrationDO } from "./delivery/integration-do";
+
+/** Bindings and deployment settings (wrangler.toml [vars] and secrets). All vars are strings. */
+export interface Env {
+  DB: D1Database;
+  INTEGRATION_DO: DurableObjectNamespace<IntegrationDO>;
+  ASSETS?: Fetcher;
+  SEND_EMAIL?: SendEmail;
+
+  PUBLIC_URL: string;
+  MAIL_TRANSPORT: string;
+  MAIL_FROM: string;
+  SMTP_HOST: string;
+  SMTP_PORT: string;
+  SMTP_SECURE: string;
+  SMTP_USER?: string;
+  SMTP_PASSWORD?: string;
+  ALLOW_HTTP_DESTINATIONS: string;
+  ALLOW_PRIVATE_DESTINATIONS: string;
+  RETRY_SCHEDULE: string;
+  FAILURE_WINDOW_SECONDS: string;
+  FAILURE_RATIO: string;
+  FAILURE_MIN_REQUESTS: string;
+  EVENT_RETENTION_DAYS: string;
+  REPORT_RETENTION_DAYS: string;
+  DELIVERY_LOG_RETENTION_DAYS: string;
+  NODE_RATE_LIMIT_PER_MINUTE: string;
+  SESSION_IDLE_MINUTES: string;
+  SESSION_ABSOLUTE_HOURS: string;
+  TELEGRAM_API_BASE: string;
+  PAGERDUTY_EVENTS_URL: string;
+  OPSGENIE_API_URL_US: string;
+  OPSGENIE_API_URL_EU: string;
+
+  ENCRYPTION_KEY?: string;
+  ENCRYPTION_KEYS_PREVIOUS?: string;
+}

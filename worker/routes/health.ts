@@ -1,0 +1,28 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { createRouter, jsonContent } from "../lib/router";
+
+const router = createRouter();
+
+router.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/health",
+    tags: ["Health"],
+    summary: "Liveness and database reachability",
+    responses: {
+      200: jsonContent(z.object({ status: z.literal("ok"), database: z.literal("ok"), time: z.string() }), "Healthy"),
+      503: jsonContent(z.object({ status: z.literal("degraded"), database: z.string(), time: z.string() }), "Degraded"),
+    },
+  }),
+  async (c) => {
+    const time = new Date().toISOString();
+    try {
+      await c.env.DB.prepare("SELECT 1").first();
+      return c.json({ status: "ok" as const, database: "ok" as const, time }, 200);
+    } catch (error) {
+      return c.json({ status: "degraded" as const, database: String(error), time }, 503);
+    }
+  },
+);
+
+export default router;

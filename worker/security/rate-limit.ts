@@ -1,0 +1,48 @@
+import { sql } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { rateLimits } from "../db/schema";
+
+export interface RateLimitResult {
+  allowed: boolean;
+  count: number;
+  /** Seconds until the window resets (for Retry-After). */
+  retryAfterSeconds: number;
+}
+
+/**
+ * Fixed-window counter in D1, one row per key. A single upsert both resets an expired window
+ * and counts, so concurrent requests cannot both slip through on a stale read.
+ */
+export async function hitRateLimit(
+  db: Db,
+  key: string,
+  limit: number,
+  windowMs: number,
+  now = Date.now(),
+): Promise<RateLimitResult> {
+  const windowStart = now - (now % windowMs);
+  const [row] = await db
+    .insert(rateLimits)
+    .values({ key, windowStart, count: 1 })
+    .onConflictDoUpdate({
+      target: rateLimits.key,
+      set: {
+        count: sql`CASE WHEN ${rateLimits.windowStart} = ${windowStart} THEN ${rateLimits.count} + 1 ELSE 1 END`,
+        windowStart: sql`${windowStart}`,
+      },
+    })
+    .returning({ count: rateLimits.count });
+  const count = row?.count ?? 1;
+  return { allowed: count <= limit, count, retryAfterSeconds: Math.ceil((windowStart + windowMs - now) / 1000) };
+}
+
+/** Reads the current count without counting (e.g. "is this email locked out?"). */
+export async function peekRateLimit(db: Db, key: string, windowMs: number, now = Date.now()): Promise<number> {
+  const windowStart = now - (now % windowMs);
+  const row = await db.query.rateLimits.findFirst({ where: (t, { eq }) => eq(t.key, key) });
+  return row && row.windowStart === windowStart ? row.count : 0;
+}
+
+export async function clearRateLimit(db: Db, key: string): Promise<void> {
+  await db.delete(rateLimits).where(sql`${rateLimits.key} = ${key}`);
+}
