@@ -74,11 +74,13 @@ export function createApp() {
     c.json({ error: { code: "not_found", message: "No such endpoint.", requestId: c.get("requestId") } }, 404),
   );
 
-  app.route("/", health);
-  app.route("/", auth);
-  app.route("/", users);
-  app.route("/", apiTokens);
-  app.route("/", docs);
+  // Chained so the route types flow into AppType for the UI's typed client (hc<AppType>).
+  const routes = app
+    .route("/", health)
+    .route("/", auth)
+    .route("/", users)
+    .route("/", apiTokens)
+    .route("/", docs);
 
   app.doc31("/api/openapi.json", (c) => ({
     openapi: "3.1.0",
@@ -96,8 +98,9 @@ export function createApp() {
     name: "herald_session",
   });
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
-  return app;
+  return routes;
 }
 
-export type App = ReturnType<typeof createApp>;
+/** The whole API's type, for `hc<AppType>` in the UI. */
+export type AppType = ReturnType<typeof createApp>;
 export type { AppEnv };

@@ -65,6 +65,8 @@ export interface Channel<Settings = Record<string, unknown>> {
   settingsSchema: z.ZodType<Settings>;
   /** Top-level settings keys that are secrets (encrypted at rest, masked in the API). */
   secretFields: readonly string[];
+  /** Settings keys holding destination URLs, checked against the deployment's URL rules on save. */
+  urlFields: readonly string[];
   /** Categories this system may subscribe to (`reports` = report_daily|weekly|monthly). */
   categories: readonly Category[];
   /** Most notifications one request may carry (1 for messengers and incident systems). */
