@@ -4,29 +4,37 @@ import { defineConfig } from "vitest/config";
 
 // Tests in test/worker and test/unit run inside workerd with the real bindings of wrangler.toml
 // (D1, the IntegrationDO). Storage is isolated per test file. Migrations are read here in
-// Node and applied by test/worker/setup.ts inside the runtime.
+// Node and applied by test/worker/setup.ts inside the runtime. The receiver hub (real HTTP and
+// SMTP receivers on 127.0.0.1) is started by globalSetup and reaches tests as bindings.
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   return {
     plugins: [
-      cloudflareTest({
+      cloudflareTest(({ inject }) => ({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
           bindings: {
             TEST_MIGRATIONS: migrations,
+            RECEIVER_URL: inject("receiverUrl"),
+            SMTP_TEST_PORT: String(inject("smtpPort")),
             PUBLIC_URL: "https://herald.test",
             ALLOW_HTTP_DESTINATIONS: "true",
             ALLOW_PRIVATE_DESTINATIONS: "true",
             MAIL_TRANSPORT: "smtp",
+            SMTP_HOST: "127.0.0.1",
+            SMTP_PORT: String(inject("smtpPort")),
+            SMTP_SECURE: "none",
+            MAIL_FROM: "herald@herald.test",
             ENCRYPTION_KEY: "test1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
           },
         },
-      }),
+      })),
     ],
     test: {
       include: ["test/unit/**/*.test.ts", "test/worker/**/*.test.ts"],
+      globalSetup: ["./test/support/global-setup.ts"],
       setupFiles: ["./test/worker/setup.ts"],
-      testTimeout: 20_000,
+      testTimeout: 30_000,
     },
   };
 });
