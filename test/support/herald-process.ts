@@ -1,0 +1,168 @@
+/**
+ * Runs Herald for real: `wrangler dev` (workerd, local D1 and Durable Objects) as a child process
+ * on a free port, with its own fresh state directory, the migrations applied and the demo account
+ * created — exactly what `npm start` gives a newcomer, but isolated per test run.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { prepareLocalDatabase } from "../../scripts/demo-seed.ts";
+import { BIN, DEMO, ROOT } from "../../scripts/local-config.ts";
+
+export interface HeraldProcess {
+  /** http://localhost:<port> — "localhost" so browsers accept the Secure session cookie. */
+  url: string;
+  port: number;
+  /** Output of wrangler so far (for failure messages). */
+  logs(): string;
+  /** Signs in as the demo admin: cookie + CSRF token for API calls from Node. */
+  signIn(email?: string, password?: string): Promise<ApiSession>;
+  /** Fires the hourly cron once (wrangler dev --test-scheduled). */
+  triggerCron(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ApiSession {
+  cookie: string;
+  csrf: string;
+  /** Calls the API with the session, CSRF header on writes, JSON in and out. */
+  call<T = any>(method: string, apiPath: string, body?: unknown): Promise<{ status: number; body: T }>;
+}
+
+const TEST_ENCRYPTION_KEY = "e2e1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startHerald(options: { vars?: Record<string, string> } = {}): Promise<HeraldProcess> {
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  const persistTo = mkdtempSync(path.join(tmpdir(), "herald-e2e-"));
+  prepareLocalDatabase(persistTo);
+
+  const vars: Record<string, string> = {
+    PUBLIC_URL: `http://localhost:${port}`,
+    ALLOW_HTTP_DESTINATIONS: "true",
+    ALLOW_PRIVATE_DESTINATIONS: "true",
+    ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+    ...options.vars,
+  };
+  const args = [
+    "dev",
+    "--port",
+    String(port),
+    "--ip",
+    "127.0.0.1",
+    "--inspector-port",
+    String(inspectorPort),
+    "--persist-to",
+    persistTo,
+    "--test-scheduled",
+    "--show-interactive-dev-session=false",
+    "--log-level",
+    "warn",
+  ];
+  for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
+
+  let output = "";
+  const child: ChildProcess = spawn(path.join(BIN, "wrangler"), args, {
+    cwd: ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+
+  const url = `http://localhost:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/api/health`);
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`wrangler dev did not become healthy in 60 s:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+
+  const stop = async () => {
+    if (child.exitCode === null && child.pid) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      try {
+        process.kill(-child.pid, "SIGTERM"); // the whole group: wrangler and its workerd
+      } catch {
+        child.kill("SIGTERM");
+      }
+      const timer = setTimeout(() => {
+        try {
+          if (child.pid) process.kill(-child.pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }, 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(persistTo, { recursive: true, force: true });
+  };
+
+  return {
+    url,
+    port,
+    logs: () => output,
+    stop,
+    signIn: (email = DEMO.email, password = DEMO.password) => signIn(url, email, password),
+    async triggerCron() {
+      const res = await fetch(`${url}/__scheduled?cron=${encodeURIComponent("5 * * * *")}`);
+      if (!res.ok) throw new Error(`cron trigger failed: ${res.status} ${await res.text()}`);
+    },
+  };
+}
+
+export async function signIn(baseUrl: string, email: string, password: string): Promise<ApiSession> {
+  const res = await fetch(`${baseUrl}/api/auth/login`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ email, password }),
+  });
+  if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`);
+  const cookie = (res.headers.get("Set-Cookie") ?? "").split(";")[0] ?? "";
+  const { csrf_token: csrf } = (await res.json()) as { csrf_token: string };
+  return {
+    cookie,
+    csrf,
+    async call(method, apiPath, body) {
+      const headers: Record<string, string> = { Cookie: cookie };
+      if (method !== "GET") headers["X-CSRF-Token"] = csrf;
+      if (body !== undefined) headers["Content-Type"] = "application/json";
+      const answer = await fetch(`${baseUrl}${apiPath}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await answer.text();
+      return { status: answer.status, body: text ? JSON.parse(text) : undefined };
+    },
+  };
+}
