@@ -45,7 +45,8 @@ export interface ReceivedMail {
 
 interface Bucket {
   queue: ScriptedResponse[];
-  then: ScriptedResponse;
+  /** Answer once the queue is empty (the control API calls it "then"). */
+  fallback: ScriptedResponse;
   requests: RecordedRequest[];
 }
 
@@ -100,7 +101,7 @@ export async function startReceiverHub(): Promise<ReceiverHub> {
   const bucket = (name: string) => {
     let b = buckets.get(name);
     if (!b) {
-      b = { queue: [], then: DEFAULT_RESPONSE, requests: [] };
+      b = { queue: [], fallback: DEFAULT_RESPONSE, requests: [] };
       buckets.set(name, b);
     }
     return b;
@@ -125,7 +126,7 @@ export async function startReceiverHub(): Promise<ReceiverHub> {
           const parsed = JSON.parse(body) as { responses?: ScriptedResponse[]; then?: ScriptedResponse };
           const b = bucket(name);
           b.queue = [...(parsed.responses ?? [])];
-          if (parsed.then) b.then = parsed.then;
+          if (parsed.then) b.fallback = parsed.then;
           return sendJson(res, 200, { ok: true });
         }
         if (req.method === "GET" && action === "requests") return sendJson(res, 200, bucket(name).requests);
@@ -144,7 +145,7 @@ export async function startReceiverHub(): Promise<ReceiverHub> {
         body,
         receivedAt: Date.now(),
       });
-      const answer = b.queue.shift() ?? b.then;
+      const answer = b.queue.shift() ?? b.fallback;
       if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
       if (res.destroyed) return;
       res.writeHead(answer.status, answer.headers ?? {});
@@ -206,7 +207,7 @@ export async function startReceiverHub(): Promise<ReceiverHub> {
     script(name, responses, then) {
       const b = bucket(name);
       b.queue = [...responses];
-      if (then) b.then = then;
+      if (then) b.fallback = then;
     },
     requests: (name) => bucket(name).requests,
     mail: (to) => (to ? mails.filter((m) => m.to.includes(to.toLowerCase())) : mails),
