@@ -161,6 +161,17 @@ export const events = sqliteTable(
     /** System events: user_created, integration_auto_disabled, ... */
     systemType: text("system_type"),
     data: text("data", { mode: "json" }).notNull(),
+    /**
+     * Random id of the ingest request that inserted the row: the same db.batch() derives rollups
+     * and security issues from exactly the rows it inserted (a replayed event never counts twice).
+     */
+    ingestId: integer("ingest_id"),
+    /**
+     * When its notifications were queued in every matching IntegrationDO (set at insert when no
+     * integration matches). NULL after a crash between the D1 commit and the enqueue: a re-sent
+     * batch then fans these events out again (the outbox dedupes by notification id).
+     */
+    notifiedAt: integer("notified_at"),
   },
   (t) => [
     primaryKey({ columns: [t.accountId, t.id] }),
@@ -174,6 +185,16 @@ export const events = sqliteTable(
  * Hourly counters maintained at ingest so reports never scan raw events.
  * dimension: "total" | "type" | "attack_type" | "block_status" | "host" | "path" | "remote_addr"
  * | "country" | "risk" | "scope_change"; key: the value within that dimension ("" for total).
+ *
+ * Maintained by worker/ingest/store.ts for node events only (system events are not rolled up),
+ * counting each stored event once (replays never count), `hour` = UTC hour of `occurred_at`:
+ * - every type (security_issue, hit, incident, scope_change): "total", key "" — the count by
+ *   type is the "total" row of each event_type ("type" is not written: it would repeat it);
+ * - hit and incident: "attack_type", "block_status" (blocked | monitored), "host", "path"
+ *   (the path alone, without host or query), "remote_addr", "country" (ISO alpha-2, upper case;
+ *   only when the node sent remote_country);
+ * - security_issue: "risk" (critical | high | medium | low | info), "host";
+ * - scope_change: "scope_change", key "<change>:<object_type>" (e.g. "added:host", "removed:port").
  */
 export const eventRollups = sqliteTable(
   "event_rollups",
@@ -247,4 +268,34 @@ export const auditLog = sqliteTable(
     createdAt: integer("created_at").notNull(),
   },
   (t) => [index("audit_account_time_idx").on(t.accountId, t.createdAt)],
+);
+
+export const SECURITY_ISSUE_STATUSES = ["open"] as const;
+
+/**
+ * Security issues as reported by nodes, one row per distinct issue (same vuln_type, host,
+ * method, path and parameter), upserted at ingest: reports count the open ones by risk.
+ * `id` is the event id that first reported the issue; `last_event_id` the latest one.
+ */
+export const securityIssues = sqliteTable(
+  "security_issues",
+  {
+    accountId: text("account_id").notNull(),
+    /** "<vuln_type>|<host>|<METHOD>|<path>|<parameter>", lower-cased host and vuln_type. */
+    fingerprint: text("fingerprint").notNull(),
+    id: text("id").notNull(),
+    lastEventId: text("last_event_id").notNull(),
+    risk: text("risk").notNull(),
+    title: text("title").notNull(),
+    host: text("host").notNull(),
+    path: text("path").notNull(),
+    vulnType: text("vuln_type").notNull(),
+    status: text("status", { enum: SECURITY_ISSUE_STATUSES }).notNull().default("open"),
+    firstSeen: integer("first_seen").notNull(),
+    lastSeen: integer("last_seen").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.accountId, t.fingerprint] }),
+    index("security_issues_status_idx").on(t.accountId, t.status, t.risk),
+  ],
 );
