@@ -1,0 +1,95 @@
+import { and, eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { auditLog, events, integrations } from "../../worker/db/schema";
+import { api, db, json, login, seedAccount } from "./helpers";
+
+describe("users API", () => {
+  it("adds a user with a one-time password that must be changed, and records it", async () => {
+    const acme = await seedAccount();
+    const admin = await login(acme.users.admin.email);
+    const res = await api(admin, "POST", "/api/users", { email: "New.Analyst@Acme.test", role: "analyst" });
+    expect(res.status).toBe(201);
+    const body = await json(res);
+    expect(body.user).toMatchObject({ email: "new.analyst@acme.test", role: "analyst", must_change_password: true });
+    expect(body.one_time_password.length).toBeGreaterThanOrEqual(12);
+
+    const newcomer = await login("new.analyst@acme.test", body.one_time_password);
+    const me = await json(await api(newcomer, "GET", "/api/me"));
+    expect(me.user.must_change_password).toBe(true);
+    const changed = await api(newcomer, "POST", "/api/me/password", {
+      current_password: body.one_time_password,
+      new_password: "a much better password",
+    });
+    expect(changed.status).toBe(204);
+    const after = await json(await api(newcomer, "GET", "/api/me"));
+    expect(after.user.must_change_password).toBe(false);
+
+    const audit = await db().select().from(auditLog).where(eq(auditLog.targetId, body.user.id));
+    expect(audit.map((a) => a.action)).toEqual(["user.created"]);
+    expect(audit[0]?.actorLabel).toBe(acme.users.admin.email);
+    const raised = await db()
+      .select()
+      .from(events)
+      .where(and(eq(events.accountId, acme.accountId), eq(events.systemType, "user_created")));
+    expect(raised).toHaveLength(1);
+    const personal = await db().select().from(integrations).where(eq(integrations.userId, body.user.id));
+    expect(personal.map((p) => p.type)).toEqual(["personal_email"]);
+  });
+
+  it("refuses a duplicate email with 409 naming the field", async () => {
+    const acme = await seedAccount();
+    const admin = await login(acme.users.admin.email);
+    const res = await api(admin, "POST", "/api/users", { email: acme.users.analyst.email, role: "analyst" });
+    expect(res.status).toBe(409);
+    expect((await json(res)).error.details[0].field).toBe("email");
+  });
+
+  it("changes a role, writing the audit log and a user_role_changed event", async () => {
+    const acme = await seedAccount();
+    const admin = await login(acme.users.admin.email);
+    const res = await api(admin, "PATCH", `/api/users/${acme.users.analyst.id}`, { role: "read_only" });
+    expect(res.status).toBe(200);
+    expect((await json(res)).user.role).toBe("read_only");
+    const audit = await db().select().from(auditLog).where(eq(auditLog.targetId, acme.users.analyst.id));
+    expect(audit[0]).toMatchObject({ action: "user.role_changed", details: { from: "analyst", to: "read_only" } });
+    const raised = await db().select().from(events).where(eq(events.systemType, "user_role_changed"));
+    expect(raised.some((e) => e.accountId === acme.accountId)).toBe(true);
+  });
+
+  it("never lets the account lose its last admin, by demotion or removal", async () => {
+    const acme = await seedAccount();
+    const admin = await login(acme.users.admin.email);
+    const demote = await api(admin, "PATCH", `/api/users/${acme.users.admin.id}`, { role: "analyst" });
+    expect(demote.status).toBe(409);
+    expect((await json(demote)).error.code).toBe("last_admin");
+    const remove = await api(admin, "DELETE", `/api/users/${acme.users.admin.id}`);
+    expect(remove.status).toBe(409);
+
+    // With a second admin, the first may step down.
+    await api(admin, "PATCH", `/api/users/${acme.users.analyst.id}`, { role: "admin" });
+    const stepDown = await api(admin, "PATCH", `/api/users/${acme.users.admin.id}`, { role: "analyst" });
+    expect(stepDown.status).toBe(200);
+  });
+
+  it("removes a user with their sessions and personal email", async () => {
+    const acme = await seedAccount();
+    const admin = await login(acme.users.admin.email);
+    const created = await json(await api(admin, "POST", "/api/users", { email: "temp@acme.test", role: "read_only" }));
+    const tempSession = await login("temp@acme.test", created.one_time_password);
+    const res = await api(admin, "DELETE", `/api/users/${created.user.id}`);
+    expect(res.status).toBe(204);
+    expect((await api(tempSession, "GET", "/api/me")).status).toBe(401);
+    const personal = await db().select().from(integrations).where(eq(integrations.userId, created.user.id));
+    expect(personal).toHaveLength(0);
+    const list = await json(await api(admin, "GET", "/api/users"));
+    expect(list.users.map((u: { email: string }) => u.email)).not.toContain("temp@acme.test");
+  });
+
+  it("rejects an unknown role naming the field", async () => {
+    const acme = await seedAccount();
+    const admin = await login(acme.users.admin.email);
+    const res = await api(admin, "POST", "/api/users", { email: "x@acme.test", role: "owner" });
+    expect(res.status).toBe(400);
+    expect((await json(res)).error.details[0].field).toBe("role");
+  });
+});
