@@ -41,106 +41,106 @@ const router = createRouter();
 router.use("/api/tokens", requireAuth, requireAdmin);
 router.use("/api/tokens/*", requireAuth, requireAdmin);
 
-router.openapi(
-  createRoute({
-    method: "get",
-    path: "/api/tokens",
-    tags: ["API tokens"],
-    summary: "Active API tokens of the account (admin)",
-    responses: { 200: jsonContent(z.object({ tokens: z.array(TokenSchema) }), "Tokens"), ...errorResponses },
-  }),
-  async (c) => {
-    const rows = await c
-      .get("db")
-      .select()
-      .from(apiTokens)
-      .where(and(eq(apiTokens.accountId, c.get("principal").accountId), isNull(apiTokens.revokedAt)))
-      .orderBy(desc(apiTokens.createdAt));
-    return c.json({ tokens: rows.map(toToken) }, 200);
-  },
-);
-
-router.openapi(
-  createRoute({
-    method: "post",
-    path: "/api/tokens",
-    tags: ["API tokens"],
-    summary: "Create an API token; the token is in this answer only",
-    request: { body: jsonBody(CreateTokenBody) },
-    responses: {
-      201: jsonContent(z.object({ token: TokenSchema, secret: z.string() }), "Created; keep `secret`"),
-      ...errorResponses,
+// Chained so each route's types reach AppType (hc<AppType> in the UI).
+const routes = router
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/api/tokens",
+      tags: ["API tokens"],
+      summary: "Active API tokens of the account (admin)",
+      responses: { 200: jsonContent(z.object({ tokens: z.array(TokenSchema) }), "Tokens"), ...errorResponses },
+    }),
+    async (c) => {
+      const rows = await c
+        .get("db")
+        .select()
+        .from(apiTokens)
+        .where(and(eq(apiTokens.accountId, c.get("principal").accountId), isNull(apiTokens.revokedAt)))
+        .orderBy(desc(apiTokens.createdAt));
+      return c.json({ tokens: rows.map(toToken) }, 200);
     },
-  }),
-  async (c) => {
-    const db = c.get("db");
-    const principal = c.get("principal");
-    const body = c.req.valid("json");
-    const secret = randomToken(API_TOKEN_PREFIX);
-    const row = {
-      id: uuidv7(),
-      accountId: principal.accountId,
-      name: body.name,
-      role: body.role,
-      tokenHash: await sha256Hex(secret),
-      tokenPrefix: secret.slice(0, 12),
-      createdBy: principal.userId,
-      createdAt: Date.now(),
-      lastUsedAt: null,
-      revokedAt: null,
-    };
-    await db.batch([
-      db.insert(apiTokens).values(row),
-      auditInsert(
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/api/tokens",
+      tags: ["API tokens"],
+      summary: "Create an API token; the token is in this answer only",
+      request: { body: jsonBody(CreateTokenBody) },
+      responses: {
+        201: jsonContent(z.object({ token: TokenSchema, secret: z.string() }), "Created; keep `secret`"),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const db = c.get("db");
+      const principal = c.get("principal");
+      const body = c.req.valid("json");
+      const secret = randomToken(API_TOKEN_PREFIX);
+      const row = {
+        id: uuidv7(),
+        accountId: principal.accountId,
+        name: body.name,
+        role: body.role,
+        tokenHash: await sha256Hex(secret),
+        tokenPrefix: secret.slice(0, 12),
+        createdBy: principal.userId,
+        createdAt: Date.now(),
+        lastUsedAt: null,
+        revokedAt: null,
+      };
+      await db.batch([
+        db.insert(apiTokens).values(row),
+        auditInsert(
+          db,
+          principal,
+          principal.accountId,
+          {
+            action: "api_token.created",
+            targetType: "api_token",
+            targetId: row.id,
+            details: { name: body.name, role: body.role },
+          },
+          clientIp(c.req.raw),
+        ),
+      ]);
+      return c.json({ token: toToken(row), secret }, 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/api/tokens/{id}",
+      tags: ["API tokens"],
+      summary: "Revoke an API token (effective at once)",
+      request: { params: z.object({ id: z.string().max(64) }) },
+      responses: { 204: { description: "Revoked" }, ...errorResponses },
+    }),
+    async (c) => {
+      const db = c.get("db");
+      const principal = c.get("principal");
+      const { id } = c.req.valid("param");
+      const [revoked] = await db
+        .update(apiTokens)
+        .set({ revokedAt: Date.now() })
+        .where(and(eq(apiTokens.id, id), eq(apiTokens.accountId, principal.accountId), isNull(apiTokens.revokedAt)))
+        .returning({ name: apiTokens.name });
+      if (!revoked) throw notFound("API token");
+      await auditInsert(
         db,
         principal,
         principal.accountId,
         {
-          action: "api_token.created",
+          action: "api_token.revoked",
           targetType: "api_token",
-          targetId: row.id,
-          details: { name: body.name, role: body.role },
+          targetId: id,
+          details: { name: revoked.name },
         },
         clientIp(c.req.raw),
-      ),
-    ]);
-    return c.json({ token: toToken(row), secret }, 201);
-  },
-);
+      );
+      return c.body(null, 204);
+    },
+  );
 
-router.openapi(
-  createRoute({
-    method: "delete",
-    path: "/api/tokens/{id}",
-    tags: ["API tokens"],
-    summary: "Revoke an API token (effective at once)",
-    request: { params: z.object({ id: z.string().max(64) }) },
-    responses: { 204: { description: "Revoked" }, ...errorResponses },
-  }),
-  async (c) => {
-    const db = c.get("db");
-    const principal = c.get("principal");
-    const { id } = c.req.valid("param");
-    const [revoked] = await db
-      .update(apiTokens)
-      .set({ revokedAt: Date.now() })
-      .where(and(eq(apiTokens.id, id), eq(apiTokens.accountId, principal.accountId), isNull(apiTokens.revokedAt)))
-      .returning({ name: apiTokens.name });
-    if (!revoked) throw notFound("API token");
-    await auditInsert(
-      db,
-      principal,
-      principal.accountId,
-      {
-        action: "api_token.revoked",
-        targetType: "api_token",
-        targetId: id,
-        details: { name: revoked.name },
-      },
-      clientIp(c.req.raw),
-    );
-    return c.body(null, 204);
-  },
-);
-
-export default router;
+export default routes;

@@ -25,157 +25,160 @@ const LoginBody = z
 
 const router = createRouter();
 
-router.openapi(
-  createRoute({
-    method: "post",
-    path: "/api/auth/login",
-    tags: ["Auth"],
-    summary: "Sign in with email and password; sets the session cookie",
-    request: { body: jsonBody(LoginBody) },
-    responses: {
-      200: jsonContent(MeSchema, "Signed in"),
-      400: errorResponses[400],
-      401: errorResponses[401],
-      429: jsonContent(z.object({ error: z.object({ code: z.string(), message: z.string() }) }), "Too many failures"),
-    },
-  }),
-  async (c) => {
-    const db = c.get("db");
-    const { email, password } = c.req.valid("json");
-    const ip = clientIp(c.req.raw);
-    const emailKey = `login:email:${email}`;
-    const ipKey = `login:ip:${ip}`;
-    const [emailFailures, ipFailures] = await Promise.all([
-      peekRateLimit(db, emailKey, LOGIN_WINDOW_MS),
-      peekRateLimit(db, ipKey, LOGIN_WINDOW_MS),
-    ]);
-    if (emailFailures >= LOGIN_FAILURE_LIMIT || ipFailures >= LOGIN_FAILURE_LIMIT) {
-      throw new ApiError(
-        429,
-        "too_many_attempts",
-        "Too many failed sign-ins. Wait 15 minutes and try again.",
-        undefined,
-        {
-          "Retry-After": String(LOGIN_WINDOW_MS / 1000),
-        },
-      );
-    }
-
-    const user = await db.query.users.findFirst({ where: eq(users.email, email) });
-    // Verify against a dummy hash for unknown emails so timing does not reveal which emails exist.
-    const valid = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
-    if (!user || !valid) {
-      await Promise.all([
-        hitRateLimit(db, emailKey, LOGIN_FAILURE_LIMIT, LOGIN_WINDOW_MS),
-        hitRateLimit(db, ipKey, LOGIN_FAILURE_LIMIT, LOGIN_WINDOW_MS),
-      ]);
-      throw new ApiError(401, "invalid_credentials", "The email or password is wrong.");
-    }
-    await clearRateLimit(db, emailKey);
-
-    const token = randomToken("hs");
-    const csrfToken = randomToken("csrf", 24);
-    const now = Date.now();
-    await db.insert(sessions).values({
-      tokenHash: await sha256Hex(token),
-      userId: user.id,
-      accountId: user.accountId,
-      csrfToken,
-      createdAt: now,
-      lastSeenAt: now,
-      expiresAt: now + Number(c.env.SESSION_ABSOLUTE_HOURS) * 3_600_000,
-      ip,
-      userAgent: c.req.header("User-Agent")?.slice(0, 300) ?? null,
-    });
-    setCookie(c, SESSION_COOKIE, token, {
-      httpOnly: true,
-      secure: true,
-      sameSite: "Strict",
-      path: "/",
-      maxAge: Number(c.env.SESSION_ABSOLUTE_HOURS) * 3600,
-    });
-    const account = await db.query.accounts.findFirst({ where: eq(accounts.id, user.accountId) });
-    return c.json(toMe(user, account!, csrfToken), 200);
-  },
-);
-
-router.openapi(
-  createRoute({
-    method: "post",
-    path: "/api/auth/logout",
-    tags: ["Auth"],
-    summary: "Sign out: deletes the session",
-    responses: { 204: { description: "Signed out" } },
-  }),
-  async (c) => {
-    const cookie = getCookie(c, SESSION_COOKIE);
-    if (cookie)
-      await c
-        .get("db")
-        .delete(sessions)
-        .where(eq(sessions.tokenHash, await sha256Hex(cookie)));
-    deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true, httpOnly: true, sameSite: "Strict" });
-    return c.body(null, 204);
-  },
-);
-
 router.use("/api/me", requireAuth);
 router.use("/api/me/*", requireAuth);
-
-router.openapi(
-  createRoute({
-    method: "get",
-    path: "/api/me",
-    tags: ["Auth"],
-    summary: "The signed-in user, the account, and the CSRF token for state-changing requests",
-    responses: { 200: jsonContent(MeSchema, "The caller"), 401: errorResponses[401] },
-  }),
-  async (c) => {
-    const principal = c.get("principal");
-    const db = c.get("db");
-    const account = await db.query.accounts.findFirst({ where: eq(accounts.id, principal.accountId) });
-    const user = principal.userId ? await db.query.users.findFirst({ where: eq(users.id, principal.userId) }) : null;
-    if (!account) throw new ApiError(401, "unauthorized", "Sign in again.");
-    return c.json(toMe(user ?? null, account, principal.csrfToken ?? null, principal), 200);
-  },
-);
 
 const ChangePasswordBody = z
   .object({ current_password: z.string().min(1).max(200), new_password: PasswordSchema })
   .openapi("ChangePasswordRequest");
 
-router.openapi(
-  createRoute({
-    method: "post",
-    path: "/api/me/password",
-    tags: ["Auth"],
-    summary: "Change the signed-in user's password (other sessions are signed out)",
-    request: { body: jsonBody(ChangePasswordBody) },
-    responses: { 204: { description: "Changed" }, ...errorResponses },
-  }),
-  async (c) => {
-    const principal = c.get("principal");
-    const db = c.get("db");
-    if (!principal.userId) throw new ApiError(400, "not_a_user", "API tokens have no password.");
-    const body = c.req.valid("json");
-    const user = await db.query.users.findFirst({ where: eq(users.id, principal.userId) });
-    if (!user || !(await verifyPassword(body.current_password, user.passwordHash))) {
-      throw new ApiError(400, "validation_failed", "Invalid current_password: it is not your current password.", [
-        { field: "current_password", message: "It is not your current password." },
+// Chained so each route's types reach AppType (hc<AppType> in the UI).
+const routes = router
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/api/auth/login",
+      tags: ["Auth"],
+      summary: "Sign in with email and password; sets the session cookie",
+      request: { body: jsonBody(LoginBody) },
+      responses: {
+        200: jsonContent(MeSchema, "Signed in"),
+        400: errorResponses[400],
+        401: errorResponses[401],
+        429: jsonContent(z.object({ error: z.object({ code: z.string(), message: z.string() }) }), "Too many failures"),
+      },
+    }),
+    async (c) => {
+      const db = c.get("db");
+      const { email, password } = c.req.valid("json");
+      const ip = clientIp(c.req.raw);
+      const emailKey = `login:email:${email}`;
+      const ipKey = `login:ip:${ip}`;
+      const [emailFailures, ipFailures] = await Promise.all([
+        peekRateLimit(db, emailKey, LOGIN_WINDOW_MS),
+        peekRateLimit(db, ipKey, LOGIN_WINDOW_MS),
       ]);
-    }
-    const cookie = getCookie(c, SESSION_COOKIE) ?? "";
-    const currentHash = await sha256Hex(cookie);
-    await db.batch([
-      db
-        .update(users)
-        .set({ passwordHash: await hashPassword(body.new_password), mustChangePassword: false, updatedAt: Date.now() })
-        .where(eq(users.id, user.id)),
-      // Sign out every other session: a changed password must lock out whoever knew the old one.
-      db.delete(sessions).where(and(eq(sessions.userId, user.id), ne(sessions.tokenHash, currentHash))),
-    ]);
-    return c.body(null, 204);
-  },
-);
+      if (emailFailures >= LOGIN_FAILURE_LIMIT || ipFailures >= LOGIN_FAILURE_LIMIT) {
+        throw new ApiError(
+          429,
+          "too_many_attempts",
+          "Too many failed sign-ins. Wait 15 minutes and try again.",
+          undefined,
+          {
+            "Retry-After": String(LOGIN_WINDOW_MS / 1000),
+          },
+        );
+      }
 
-export default router;
+      const user = await db.query.users.findFirst({ where: eq(users.email, email) });
+      // Verify against a dummy hash for unknown emails so timing does not reveal which emails exist.
+      const valid = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
+      if (!user || !valid) {
+        await Promise.all([
+          hitRateLimit(db, emailKey, LOGIN_FAILURE_LIMIT, LOGIN_WINDOW_MS),
+          hitRateLimit(db, ipKey, LOGIN_FAILURE_LIMIT, LOGIN_WINDOW_MS),
+        ]);
+        throw new ApiError(401, "invalid_credentials", "The email or password is wrong.");
+      }
+      await clearRateLimit(db, emailKey);
+
+      const token = randomToken("hs");
+      const csrfToken = randomToken("csrf", 24);
+      const now = Date.now();
+      await db.insert(sessions).values({
+        tokenHash: await sha256Hex(token),
+        userId: user.id,
+        accountId: user.accountId,
+        csrfToken,
+        createdAt: now,
+        lastSeenAt: now,
+        expiresAt: now + Number(c.env.SESSION_ABSOLUTE_HOURS) * 3_600_000,
+        ip,
+        userAgent: c.req.header("User-Agent")?.slice(0, 300) ?? null,
+      });
+      setCookie(c, SESSION_COOKIE, token, {
+        httpOnly: true,
+        secure: true,
+        sameSite: "Strict",
+        path: "/",
+        maxAge: Number(c.env.SESSION_ABSOLUTE_HOURS) * 3600,
+      });
+      const account = await db.query.accounts.findFirst({ where: eq(accounts.id, user.accountId) });
+      return c.json(toMe(user, account!, csrfToken), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/api/auth/logout",
+      tags: ["Auth"],
+      summary: "Sign out: deletes the session",
+      responses: { 204: { description: "Signed out" } },
+    }),
+    async (c) => {
+      const cookie = getCookie(c, SESSION_COOKIE);
+      if (cookie)
+        await c
+          .get("db")
+          .delete(sessions)
+          .where(eq(sessions.tokenHash, await sha256Hex(cookie)));
+      deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true, httpOnly: true, sameSite: "Strict" });
+      return c.body(null, 204);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/api/me",
+      tags: ["Auth"],
+      summary: "The signed-in user, the account, and the CSRF token for state-changing requests",
+      responses: { 200: jsonContent(MeSchema, "The caller"), 401: errorResponses[401] },
+    }),
+    async (c) => {
+      const principal = c.get("principal");
+      const db = c.get("db");
+      const account = await db.query.accounts.findFirst({ where: eq(accounts.id, principal.accountId) });
+      const user = principal.userId ? await db.query.users.findFirst({ where: eq(users.id, principal.userId) }) : null;
+      if (!account) throw new ApiError(401, "unauthorized", "Sign in again.");
+      return c.json(toMe(user ?? null, account, principal.csrfToken ?? null, principal), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/api/me/password",
+      tags: ["Auth"],
+      summary: "Change the signed-in user's password (other sessions are signed out)",
+      request: { body: jsonBody(ChangePasswordBody) },
+      responses: { 204: { description: "Changed" }, ...errorResponses },
+    }),
+    async (c) => {
+      const principal = c.get("principal");
+      const db = c.get("db");
+      if (!principal.userId) throw new ApiError(400, "not_a_user", "API tokens have no password.");
+      const body = c.req.valid("json");
+      const user = await db.query.users.findFirst({ where: eq(users.id, principal.userId) });
+      if (!user || !(await verifyPassword(body.current_password, user.passwordHash))) {
+        throw new ApiError(400, "validation_failed", "Invalid current_password: it is not your current password.", [
+          { field: "current_password", message: "It is not your current password." },
+        ]);
+      }
+      const cookie = getCookie(c, SESSION_COOKIE) ?? "";
+      const currentHash = await sha256Hex(cookie);
+      await db.batch([
+        db
+          .update(users)
+          .set({
+            passwordHash: await hashPassword(body.new_password),
+            mustChangePassword: false,
+            updatedAt: Date.now(),
+          })
+          .where(eq(users.id, user.id)),
+        // Sign out every other session: a changed password must lock out whoever knew the old one.
+        db.delete(sessions).where(and(eq(sessions.userId, user.id), ne(sessions.tokenHash, currentHash))),
+      ]);
+      return c.body(null, 204);
+    },
+  );
+
+export default routes;

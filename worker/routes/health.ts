@@ -3,7 +3,8 @@ import { createRouter, jsonContent } from "../lib/router";
 
 const router = createRouter();
 
-router.openapi(
+// Chained so each route's types reach AppType (hc<AppType> in the UI).
+const routes = router.openapi(
   createRoute({
     method: "get",
     path: "/api/health",
@@ -25,4 +26,4 @@ router.openapi(
   },
 );
 
-export default router;
+export default routes;

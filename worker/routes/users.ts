@@ -54,107 +54,6 @@ const router = createRouter();
 router.use("/api/users", requireAuth, requireAdmin);
 router.use("/api/users/*", requireAuth, requireAdmin);
 
-router.openapi(
-  createRoute({
-    method: "get",
-    path: "/api/users",
-    tags: ["Users"],
-    summary: "Users of the account (admin)",
-    responses: { 200: jsonContent(z.object({ users: z.array(UserSchema) }), "The users"), ...errorResponses },
-  }),
-  async (c) => {
-    const rows = await c
-      .get("db")
-      .select()
-      .from(users)
-      .where(eq(users.accountId, c.get("principal").accountId))
-      .orderBy(asc(users.email));
-    return c.json({ users: rows.map(toUser) }, 200);
-  },
-);
-
-router.openapi(
-  createRoute({
-    method: "post",
-    path: "/api/users",
-    tags: ["Users"],
-    summary: "Add a user; answers a one-time password to hand over (they choose their own at first sign-in)",
-    request: { body: jsonBody(CreateUserBody) },
-    responses: {
-      201: jsonContent(z.object({ user: UserSchema, one_time_password: z.string() }), "Created"),
-      409: errorResponses[400],
-      ...errorResponses,
-    },
-  }),
-  async (c) => {
-    const db = c.get("db");
-    const principal = c.get("principal");
-    const body = c.req.valid("json");
-    const existing = await db.query.users.findFirst({ where: eq(users.email, body.email) });
-    if (existing) {
-      throw new ApiError(409, "email_taken", "A user with this email already exists.", [
-        { field: "email", message: "Already in use." },
-      ]);
-    }
-    const oneTimePassword = randomToken("otp", 12).slice(4);
-    const now = Date.now();
-    const user = {
-      id: uuidv7(now),
-      accountId: principal.accountId,
-      email: body.email,
-      name: body.name,
-      role: body.role,
-      passwordHash: await hashPassword(oneTimePassword),
-      mustChangePassword: true,
-      createdAt: now,
-      updatedAt: now,
-    };
-    const event = buildSystemEvent(
-      principal.accountId,
-      "user_created",
-      principal.label,
-      `User ${body.email} was added as ${body.role}.`,
-      {
-        user_id: user.id,
-        email: body.email,
-        role: body.role,
-      },
-    );
-    await db.batch([
-      db.insert(users).values(user),
-      // Every user has a personal email integration, managed from their profile.
-      db.insert(integrations).values({
-        id: uuidv7(now),
-        accountId: principal.accountId,
-        type: "personal_email",
-        name: `Personal email (${body.email})`,
-        status: "enabled",
-        settings: {},
-        secrets: null,
-        events: PERSONAL_EMAIL_DEFAULT_EVENTS,
-        userId: user.id,
-        createdAt: now,
-        updatedAt: now,
-      }),
-      auditInsert(
-        db,
-        principal,
-        principal.accountId,
-        {
-          action: "user.created",
-          targetType: "user",
-          targetId: user.id,
-          details: { email: body.email, role: body.role },
-        },
-        clientIp(c.req.raw),
-      ),
-      systemEventInsert(db, event),
-    ]);
-    await publishSystemEvents(c.env, principal.accountId, [event]);
-    return c.json({ user: toUser(user), one_time_password: oneTimePassword }, 201);
-  },
-);
-
 /**
  * Guard that keeps at least one admin: the statement only matches when the target is not an
  * admin or another admin remains, so two concurrent demotions cannot both succeed.
@@ -163,139 +62,241 @@ function anotherAdminRemains(accountId: string, userId: string) {
   return sql`(${users.role} != 'admin' OR (SELECT count(*) FROM users u2 WHERE u2.account_id = ${accountId} AND u2.role = 'admin' AND u2.id != ${userId}) > 0)`;
 }
 
-router.openapi(
-  createRoute({
-    method: "patch",
-    path: "/api/users/{id}",
-    tags: ["Users"],
-    summary: "Change a user's role or name",
-    request: { params: IdParam, body: jsonBody(UpdateUserBody) },
-    responses: {
-      200: jsonContent(z.object({ user: UserSchema }), "Updated"),
-      409: errorResponses[400],
-      ...errorResponses,
+// Chained so each route's types reach AppType (hc<AppType> in the UI).
+const routes = router
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/api/users",
+      tags: ["Users"],
+      summary: "Users of the account (admin)",
+      responses: { 200: jsonContent(z.object({ users: z.array(UserSchema) }), "The users"), ...errorResponses },
+    }),
+    async (c) => {
+      const rows = await c
+        .get("db")
+        .select()
+        .from(users)
+        .where(eq(users.accountId, c.get("principal").accountId))
+        .orderBy(asc(users.email));
+      return c.json({ users: rows.map(toUser) }, 200);
     },
-  }),
-  async (c) => {
-    const db = c.get("db");
-    const principal = c.get("principal");
-    const { id } = c.req.valid("param");
-    const body = c.req.valid("json");
-    const user = await db.query.users.findFirst({
-      where: and(eq(users.id, id), eq(users.accountId, principal.accountId)),
-    });
-    if (!user) throw notFound("user");
-    const roleChanged = body.role !== undefined && body.role !== user.role;
-    const now = Date.now();
-    const guard = roleChanged && body.role !== "admin" ? anotherAdminRemains(principal.accountId, id) : sql`1 = 1`;
-    const update = db
-      .update(users)
-      .set({ role: body.role ?? user.role, name: body.name ?? user.name, updatedAt: now })
-      .where(and(eq(users.id, id), eq(users.accountId, principal.accountId), guard))
-      .returning({ id: users.id });
-    const [updated] = await update;
-    if (!updated) {
-      throw new ApiError(409, "last_admin", "The account must keep at least one admin.", [
-        { field: "role", message: "This is the last admin." },
-      ]);
-    }
-    if (roleChanged) {
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/api/users",
+      tags: ["Users"],
+      summary: "Add a user; answers a one-time password to hand over (they choose their own at first sign-in)",
+      request: { body: jsonBody(CreateUserBody) },
+      responses: {
+        201: jsonContent(z.object({ user: UserSchema, one_time_password: z.string() }), "Created"),
+        409: errorResponses[400],
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const db = c.get("db");
+      const principal = c.get("principal");
+      const body = c.req.valid("json");
+      const existing = await db.query.users.findFirst({ where: eq(users.email, body.email) });
+      if (existing) {
+        throw new ApiError(409, "email_taken", "A user with this email already exists.", [
+          { field: "email", message: "Already in use." },
+        ]);
+      }
+      const oneTimePassword = randomToken("otp", 12).slice(4);
+      const now = Date.now();
+      const user = {
+        id: uuidv7(now),
+        accountId: principal.accountId,
+        email: body.email,
+        name: body.name,
+        role: body.role,
+        passwordHash: await hashPassword(oneTimePassword),
+        mustChangePassword: true,
+        createdAt: now,
+        updatedAt: now,
+      };
       const event = buildSystemEvent(
         principal.accountId,
-        "user_role_changed",
+        "user_created",
         principal.label,
-        `The role of ${user.email} changed from ${user.role} to ${body.role}.`,
-        { user_id: id, email: user.email, old_role: user.role, new_role: body.role ?? user.role },
+        `User ${body.email} was added as ${body.role}.`,
+        {
+          user_id: user.id,
+          email: body.email,
+          role: body.role,
+        },
       );
       await db.batch([
+        db.insert(users).values(user),
+        // Every user has a personal email integration, managed from their profile.
+        db.insert(integrations).values({
+          id: uuidv7(now),
+          accountId: principal.accountId,
+          type: "personal_email",
+          name: `Personal email (${body.email})`,
+          status: "enabled",
+          settings: {},
+          secrets: null,
+          events: PERSONAL_EMAIL_DEFAULT_EVENTS,
+          userId: user.id,
+          createdAt: now,
+          updatedAt: now,
+        }),
         auditInsert(
           db,
           principal,
           principal.accountId,
           {
-            action: "user.role_changed",
+            action: "user.created",
             targetType: "user",
-            targetId: id,
-            details: { email: user.email, from: user.role, to: body.role },
+            targetId: user.id,
+            details: { email: body.email, role: body.role },
           },
           clientIp(c.req.raw),
         ),
         systemEventInsert(db, event),
       ]);
       await publishSystemEvents(c.env, principal.accountId, [event]);
-    } else if (body.name !== undefined && body.name !== user.name) {
-      await auditInsert(
-        db,
-        principal,
-        principal.accountId,
-        {
-          action: "user.updated",
-          targetType: "user",
-          targetId: id,
-          details: { email: user.email, name: body.name },
-        },
-        clientIp(c.req.raw),
-      );
-    }
-    const fresh = await db.query.users.findFirst({ where: eq(users.id, id) });
-    return c.json({ user: toUser(fresh!) }, 200);
-  },
-);
-
-router.openapi(
-  createRoute({
-    method: "delete",
-    path: "/api/users/{id}",
-    tags: ["Users"],
-    summary: "Remove a user (never the last admin)",
-    request: { params: IdParam },
-    responses: { 204: { description: "Removed" }, 409: errorResponses[400], ...errorResponses },
-  }),
-  async (c) => {
-    const db = c.get("db");
-    const principal = c.get("principal");
-    const { id } = c.req.valid("param");
-    const user = await db.query.users.findFirst({
-      where: and(eq(users.id, id), eq(users.accountId, principal.accountId)),
-    });
-    if (!user) throw notFound("user");
-    const [deleted] = await db
-      .delete(users)
-      .where(
-        and(eq(users.id, id), eq(users.accountId, principal.accountId), anotherAdminRemains(principal.accountId, id)),
-      )
-      .returning({ id: users.id });
-    if (!deleted) throw new ApiError(409, "last_admin", "The account must keep at least one admin.");
-    const event = buildSystemEvent(
-      principal.accountId,
-      "user_deleted",
-      principal.label,
-      `User ${user.email} was removed.`,
-      {
-        user_id: id,
-        email: user.email,
-        role: user.role,
+      return c.json({ user: toUser(user), one_time_password: oneTimePassword }, 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "patch",
+      path: "/api/users/{id}",
+      tags: ["Users"],
+      summary: "Change a user's role or name",
+      request: { params: IdParam, body: jsonBody(UpdateUserBody) },
+      responses: {
+        200: jsonContent(z.object({ user: UserSchema }), "Updated"),
+        409: errorResponses[400],
+        ...errorResponses,
       },
-    );
-    await db.batch([
-      db.delete(integrations).where(and(eq(integrations.userId, id), eq(integrations.accountId, principal.accountId))),
-      auditInsert(
-        db,
-        principal,
+    }),
+    async (c) => {
+      const db = c.get("db");
+      const principal = c.get("principal");
+      const { id } = c.req.valid("param");
+      const body = c.req.valid("json");
+      const user = await db.query.users.findFirst({
+        where: and(eq(users.id, id), eq(users.accountId, principal.accountId)),
+      });
+      if (!user) throw notFound("user");
+      const roleChanged = body.role !== undefined && body.role !== user.role;
+      const now = Date.now();
+      const guard = roleChanged && body.role !== "admin" ? anotherAdminRemains(principal.accountId, id) : sql`1 = 1`;
+      const update = db
+        .update(users)
+        .set({ role: body.role ?? user.role, name: body.name ?? user.name, updatedAt: now })
+        .where(and(eq(users.id, id), eq(users.accountId, principal.accountId), guard))
+        .returning({ id: users.id });
+      const [updated] = await update;
+      if (!updated) {
+        throw new ApiError(409, "last_admin", "The account must keep at least one admin.", [
+          { field: "role", message: "This is the last admin." },
+        ]);
+      }
+      if (roleChanged) {
+        const event = buildSystemEvent(
+          principal.accountId,
+          "user_role_changed",
+          principal.label,
+          `The role of ${user.email} changed from ${user.role} to ${body.role}.`,
+          { user_id: id, email: user.email, old_role: user.role, new_role: body.role ?? user.role },
+        );
+        await db.batch([
+          auditInsert(
+            db,
+            principal,
+            principal.accountId,
+            {
+              action: "user.role_changed",
+              targetType: "user",
+              targetId: id,
+              details: { email: user.email, from: user.role, to: body.role },
+            },
+            clientIp(c.req.raw),
+          ),
+          systemEventInsert(db, event),
+        ]);
+        await publishSystemEvents(c.env, principal.accountId, [event]);
+      } else if (body.name !== undefined && body.name !== user.name) {
+        await auditInsert(
+          db,
+          principal,
+          principal.accountId,
+          {
+            action: "user.updated",
+            targetType: "user",
+            targetId: id,
+            details: { email: user.email, name: body.name },
+          },
+          clientIp(c.req.raw),
+        );
+      }
+      const fresh = await db.query.users.findFirst({ where: eq(users.id, id) });
+      return c.json({ user: toUser(fresh!) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/api/users/{id}",
+      tags: ["Users"],
+      summary: "Remove a user (never the last admin)",
+      request: { params: IdParam },
+      responses: { 204: { description: "Removed" }, 409: errorResponses[400], ...errorResponses },
+    }),
+    async (c) => {
+      const db = c.get("db");
+      const principal = c.get("principal");
+      const { id } = c.req.valid("param");
+      const user = await db.query.users.findFirst({
+        where: and(eq(users.id, id), eq(users.accountId, principal.accountId)),
+      });
+      if (!user) throw notFound("user");
+      const [deleted] = await db
+        .delete(users)
+        .where(
+          and(eq(users.id, id), eq(users.accountId, principal.accountId), anotherAdminRemains(principal.accountId, id)),
+        )
+        .returning({ id: users.id });
+      if (!deleted) throw new ApiError(409, "last_admin", "The account must keep at least one admin.");
+      const event = buildSystemEvent(
         principal.accountId,
+        "user_deleted",
+        principal.label,
+        `User ${user.email} was removed.`,
         {
-          action: "user.deleted",
-          targetType: "user",
-          targetId: id,
-          details: { email: user.email, role: user.role },
+          user_id: id,
+          email: user.email,
+          role: user.role,
         },
-        clientIp(c.req.raw),
-      ),
-      systemEventInsert(db, event),
-    ]);
-    await publishSystemEvents(c.env, principal.accountId, [event]);
-    return c.body(null, 204);
-  },
-);
+      );
+      await db.batch([
+        db
+          .delete(integrations)
+          .where(and(eq(integrations.userId, id), eq(integrations.accountId, principal.accountId))),
+        auditInsert(
+          db,
+          principal,
+          principal.accountId,
+          {
+            action: "user.deleted",
+            targetType: "user",
+            targetId: id,
+            details: { email: user.email, role: user.role },
+          },
+          clientIp(c.req.raw),
+        ),
+        systemEventInsert(db, event),
+      ]);
+      await publishSystemEvents(c.env, principal.accountId, [event]);
+      return c.body(null, 204);
+    },
+  );
 
-export default router;
+export default routes;
