@@ -4,16 +4,21 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import path from "node:path";
+import { startReceiverHub } from "../test/support/receiver-hub.ts";
 import { prepareLocalDatabase } from "./demo-seed.ts";
 import { BIN, DEMO, ensureDevVars, ROOT } from "./local-config.ts";
 
 const port = process.env.PORT ?? "8787";
+const inboxPort = Number(process.env.INBOX_PORT ?? "8025");
+const smtpPort = Number(process.env.SMTP_DEMO_PORT ?? "2525");
 
 ensureDevVars();
 console.log("Building the UI…");
 execFileSync(path.join(BIN, "vite"), ["build", "ui", "--logLevel", "warn"], { cwd: ROOT, stdio: "inherit" });
 console.log("Preparing the local database…");
 prepareLocalDatabase();
+// A real SMTP server on 127.0.0.1 with a web inbox, so the demo's emails can be read.
+const inbox = await startReceiverHub({ httpPort: inboxPort, smtpPort });
 
 const wrangler = spawn(
   path.join(BIN, "wrangler"),
@@ -30,6 +35,16 @@ const wrangler = spawn(
     "ALLOW_HTTP_DESTINATIONS:true",
     "--var",
     "ALLOW_PRIVATE_DESTINATIONS:true",
+    "--var",
+    "MAIL_TRANSPORT:smtp",
+    "--var",
+    "SMTP_HOST:127.0.0.1",
+    "--var",
+    `SMTP_PORT:${smtpPort}`,
+    "--var",
+    "SMTP_SECURE:none",
+    "--var",
+    "MAIL_FROM:herald@demo.herald.local",
   ],
   { cwd: ROOT, stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
 );
@@ -37,8 +52,13 @@ const wrangler = spawn(
 console.log(`
   Herald is starting at http://localhost:${port}
   Sign in as ${DEMO.email} / ${DEMO.password}
+  Demo inbox (every email Herald sends): http://localhost:${inboxPort}
   Trigger the hourly cron: http://localhost:${port}/__scheduled?cron=5+*+*+*+*
+  Post sample events: npm run simulate
 `);
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => wrangler.kill(signal));
-wrangler.on("exit", (code) => process.exit(code ?? 0));
+wrangler.on("exit", async (code) => {
+  await inbox.close();
+  process.exit(code ?? 0);
+});

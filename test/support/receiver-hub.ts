@@ -9,6 +9,7 @@
  *   DELETE /_control/<bucket>           → forget the bucket
  * SMTP: a real smtp-server (no TLS, any auth accepted); messages parsed by mailparser:
  *   GET    /_control/mail?to=<addr>     → [{from, to, subject, text, html, headers, attachments, raw, receivedAt}]
+ * `npm start` also runs it as the demo inbox: GET / lists the mails, /inbox/<n> shows one.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -95,9 +96,34 @@ async function poll<T>(read: () => T[], count: number, timeoutMs: number, what: 
   }
 }
 
-export async function startReceiverHub(): Promise<ReceiverHub> {
+export interface ReceiverHubOptions {
+  /** Fixed ports (npm start's demo inbox); random free ports when absent. */
+  httpPort?: number;
+  smtpPort?: number;
+}
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+
+/** The demo inbox page: received mails, newest first, each opening its HTML part. */
+function inboxPage(mails: ReceivedMail[]): string {
+  const rows = mails
+    .map((m, i) => ({ m, i }))
+    .reverse()
+    .map(
+      ({ m, i }) =>
+        `<tr><td>${new Date(m.receivedAt).toLocaleString()}</td><td>${escapeHtml(m.to.join(", "))}</td>` +
+        `<td><a href="/inbox/${i}">${escapeHtml(m.subject || "(no subject)")}</a></td>` +
+        `<td>${m.attachments.map((a, k) => `<a href="/inbox/${i}/attachments/${k}">${escapeHtml(a.filename)}</a>`).join(" ")}</td></tr>`,
+    )
+    .join("");
+  return `<!doctype html><meta charset="utf-8"><title>Herald demo inbox</title><h1>Herald demo inbox</h1><p>${mails.length} message(s). Reload to refresh.</p><table border="1" cellpadding="6"><tr><th>Received</th><th>To</th><th>Subject</th><th>Attachments</th></tr>${rows}</table>`;
+}
+
+export async function startReceiverHub(options: ReceiverHubOptions = {}): Promise<ReceiverHub> {
   const buckets = new Map<string, Bucket>();
   const mails: ReceivedMail[] = [];
+  /** Attachment bytes, kept out of the JSON the control API returns. */
+  const attachmentBytes: Buffer[][] = [];
   const bucket = (name: string) => {
     let b = buckets.get(name);
     if (!b) {
@@ -111,6 +137,27 @@ export async function startReceiverHub(): Promise<ReceiverHub> {
     try {
       const url = new URL(req.url ?? "/", "http://127.0.0.1");
       const body = await readBody(req);
+      if (url.pathname === "/" || url.pathname === "/inbox") {
+        res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+        return res.end(inboxPage(mails));
+      }
+      const inbox = /^\/inbox\/(\d+)(?:\/attachments\/(\d+))?$/.exec(url.pathname);
+      if (inbox) {
+        const mail = mails[Number(inbox[1])];
+        if (!mail) return sendJson(res, 404, { error: "no such mail" });
+        if (inbox[2] !== undefined) {
+          const meta = mail.attachments[Number(inbox[2])];
+          const bytes = attachmentBytes[Number(inbox[1])]?.[Number(inbox[2])];
+          if (!meta || !bytes) return sendJson(res, 404, { error: "no such attachment" });
+          res.writeHead(200, { "Content-Type": meta.contentType });
+          return res.end(bytes);
+        }
+        res.writeHead(200, {
+          "Content-Type": "text/html; charset=utf-8",
+          "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+        });
+        return res.end(mail.html || `<pre>${escapeHtml(mail.text)}</pre>`);
+      }
       const control = /^\/_control\/([^/]+)(?:\/(script|requests))?$/.exec(url.pathname);
       if (url.pathname === "/_control/mail") {
         const to = url.searchParams.get("to");
@@ -155,7 +202,7 @@ export async function startReceiverHub(): Promise<ReceiverHub> {
     }
   });
   http.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => http.listen(options.httpPort ?? 0, "127.0.0.1", resolve));
 
   const smtp = new SMTPServer({
     secure: false,
@@ -174,6 +221,7 @@ export async function startReceiverHub(): Promise<ReceiverHub> {
           const parsed = await simpleParser(raw);
           const headers: Record<string, string> = {};
           for (const line of parsed.headerLines) headers[line.key] = line.line.slice(line.line.indexOf(":") + 1).trim();
+          attachmentBytes.push(parsed.attachments.map((a) => a.content));
           mails.push({
             from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
             to: session.envelope.rcptTo.map((r) => r.address.toLowerCase()),
@@ -196,7 +244,7 @@ export async function startReceiverHub(): Promise<ReceiverHub> {
       });
     },
   });
-  await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => smtp.listen(options.smtpPort ?? 0, "127.0.0.1", resolve));
   const smtpPort = (smtp.server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
 
