@@ -1,0 +1,28 @@
+/**
+ * `npm run bench`: the benchmarks of ingestion, delivery and reports, each against a baseline
+ * measured in the same run (these machines are noisy: read the ratios, not the absolute numbers).
+ * `npm run bench -- ingest` runs one section.
+ */
+import { type BenchResult, formatResults } from "./bench-result.ts";
+
+const sections: { name: string; load: () => Promise<() => Promise<BenchResult[]>> }[] = [
+  { name: "ingest", load: async () => (await import("./ingest.ts")).benchIngest },
+  { name: "delivery", load: async () => (await import("./delivery.ts")).benchDelivery },
+  { name: "report", load: async () => (await import("./report.ts")).benchReport },
+];
+
+const only = process.argv.slice(2);
+let failed = false;
+for (const section of sections) {
+  if (only.length > 0 && !only.includes(section.name)) continue;
+  const started = Date.now();
+  try {
+    const run = await section.load();
+    const results = await run();
+    console.log(formatResults(`${section.name} (${((Date.now() - started) / 1000).toFixed(1)} s)`, results));
+  } catch (error) {
+    failed = true;
+    console.error(`\n## ${section.name}: failed\n${(error as Error).stack ?? error}`);
+  }
+}
+process.exit(failed ? 1 : 0);
