@@ -240,13 +240,19 @@ export const reportRuns = sqliteTable(
     accountId: text("account_id").notNull(),
     frequency: text("frequency").notNull(),
     periodStart: text("period_start").notNull(),
+    /** "queued" (claimed, waiting for a job) | "building" | "done" | "failed" (gave up after retries). */
     status: text("status").notNull(),
     reportId: text("report_id"),
     claimedAt: integer("claimed_at").notNull(),
     finishedAt: integer("finished_at"),
     error: text("error"),
+    /** How many times a job took the claim; also its fencing token (a stale taker's writes miss). */
+    attempts: integer("attempts").notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.accountId, t.frequency, t.periodStart] })],
+  (t) => [
+    primaryKey({ columns: [t.accountId, t.frequency, t.periodStart] }),
+    index("report_runs_status_idx").on(t.status, t.claimedAt),
+  ],
 );
 
 export const auditLog = sqliteTable(
