@@ -63,10 +63,20 @@ export interface Channel<Settings = Record<string, unknown>> {
   block: CatalogBlock;
   /** zod schema of the full settings (secrets included), with the API's snake_case names. */
   settingsSchema: z.ZodType<Settings>;
-  /** Top-level settings keys that are secrets (encrypted at rest, masked in the API). */
+  /**
+   * Settings paths that are secrets (encrypted at rest, masked in the API, redacted in logs):
+   * top-level keys, or `"list[].key"` for a key inside each item of a list (webhook header values).
+   */
   secretFields: readonly string[];
   /** Settings keys holding destination URLs, checked against the deployment's URL rules on save. */
   urlFields: readonly string[];
+  /**
+   * Settings the server generates and the admin never enters (webhook signing secret): the API
+   * drops them from create/update input and keeps the stored values.
+   */
+  generatedFields?: readonly string[];
+  /** Values for `generatedFields` on create; returned once in the create response. */
+  generateSecrets?(): Record<string, string>;
   /** Categories this system may subscribe to (`reports` = report_daily|weekly|monthly). */
   categories: readonly Category[];
   /** Most notifications one request may carry (1 for messengers and incident systems). */

@@ -1,0 +1,209 @@
+import type { Notification } from "../domain/notification";
+import { clean, cut, oneLine } from "./text";
+
+/**
+ * A notification seen by the people-facing renderers (Slack, Telegram, email, Opsgenie,
+ * PagerDuty): a headline, the key fields in a sensible order, and the link back to Herald.
+ * All values are cleaned (no control characters, no lone surrogates) but NOT escaped: each
+ * renderer escapes for its own markup.
+ */
+export interface MessageField {
+  label: string;
+  value: string;
+  /** Long free text (descriptions, payloads) that renderers show as a block, not inline. */
+  long?: boolean;
+}
+
+export interface MessageView {
+  /** The summary line, prefixed with "[Test message]" for test sends. */
+  summary: string;
+  /** Summary plus what it is about, e.g. "[Herald] New security issue detected: SQLi in /login". */
+  headline: string;
+  notificationType: string;
+  clientName: string;
+  occurredAt: string;
+  link: string;
+  fields: MessageField[];
+}
+
+export const TEST_MARKER = "[Test message]";
+
+/** The notification as a test send carries it: summary prefixed with "[Test message]" once. */
+export function markTest(notification: Notification, test: boolean | undefined): Notification {
+  if (!test || notification.summary.startsWith(TEST_MARKER)) return notification;
+  return { ...notification, summary: `${TEST_MARKER} ${notification.summary}` };
+}
+
+type Section = Record<string, unknown>;
+
+function section(notification: Notification, name: string): Section | undefined {
+  const value = notification.details[name];
+  return value && typeof value === "object" && !Array.isArray(value) ? (value as Section) : undefined;
+}
+
+function text(value: unknown): string | undefined {
+  if (value === undefined || value === null || value === "") return undefined;
+  if (typeof value === "string") return clean(value);
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  return clean(JSON.stringify(value));
+}
+
+function humanize(key: string): string {
+  const words = key.replace(/_/g, " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** "POST shop.example.com/api/login" from the event's method, host and path. */
+function target(s: Section): string | undefined {
+  const host = text(s.host);
+  const path = text(s.path);
+  if (!host && !path) return undefined;
+  return [text(s.method), `${host ?? ""}${path ?? ""}`].filter(Boolean).join(" ");
+}
+
+const LONG_TEXT_LIMIT = 1000;
+
+function push(fields: MessageField[], label: string, value: unknown, long = false): void {
+  const shown = text(value);
+  if (shown === undefined) return;
+  fields.push({ label, value: long ? cut(shown, LONG_TEXT_LIMIT) : cut(oneLine(shown), 500), long });
+}
+
+function securityIssueFields(s: Section): MessageField[] {
+  const fields: MessageField[] = [];
+  push(fields, "Risk", s.risk);
+  push(fields, "Title", s.title);
+  push(fields, "Vulnerability type", s.vuln_type);
+  push(fields, "Target", target(s));
+  push(fields, "Parameter", s.parameter);
+  push(fields, "Discovered by", s.discovered_by);
+  push(fields, "Description", s.description, true);
+  return fields;
+}
+
+function hitFields(s: Section, incident: boolean): MessageField[] {
+  const fields: MessageField[] = [];
+  push(fields, "Attack type", s.attack_type);
+  push(fields, "Action", s.block_status);
+  push(fields, "Target", target(s));
+  const source = text(s.remote_addr);
+  push(fields, "Source", source && s.remote_country ? `${source} (${text(s.remote_country)})` : source);
+  push(fields, "Response status", s.response_status);
+  push(fields, "Hits", s.count);
+  push(fields, "Application", s.application);
+  push(fields, "Attack point", s.point);
+  if (incident) push(fields, "Security issue", s.security_issue_id);
+  push(fields, "Request ID", s.request_id);
+  push(fields, "Payload", s.payload, true);
+  return fields;
+}
+
+function scopeChangeFields(s: Section): MessageField[] {
+  const fields: MessageField[] = [];
+  push(fields, "Change", s.change);
+  push(fields, "Object type", s.object_type);
+  push(fields, "Value", s.value);
+  return fields;
+}
+
+function systemFields(s: Section): MessageField[] {
+  const fields: MessageField[] = [];
+  push(fields, "What happened", s.message);
+  push(fields, "By", s.actor);
+  const subject = s.subject && typeof s.subject === "object" ? (s.subject as Section) : {};
+  for (const [key, value] of Object.entries(subject)) push(fields, humanize(key), value);
+  return fields;
+}
+
+function reportPeriod(report: Section): string | undefined {
+  const period = report.period;
+  if (typeof period === "string") return clean(period);
+  if (period && typeof period === "object") {
+    const p = period as Section;
+    const start = text(p.start ?? p.from);
+    const end = text(p.end ?? p.to);
+    if (start && end) return `${start} – ${end}`;
+  }
+  const start = text(report.period_start);
+  const end = text(report.period_end);
+  return start && end ? `${start} – ${end}` : undefined;
+}
+
+/** Reports are opaque here (the reports module owns their shape); totals are shown when present. */
+function reportFields(report: Section): MessageField[] {
+  const fields: MessageField[] = [];
+  push(fields, "Period", reportPeriod(report));
+  const totals = report.totals && typeof report.totals === "object" ? (report.totals as Section) : {};
+  for (const [key, value] of Object.entries(totals)) {
+    if (value !== null && typeof value === "object") {
+      const parts = Object.entries(value as Section)
+        .filter(([, v]) => typeof v === "number" || typeof v === "string")
+        .map(([k, v]) => `${k} ${text(v)}`);
+      if (parts.length) push(fields, humanize(key), parts.join(", "));
+    } else push(fields, humanize(key), value);
+  }
+  return fields;
+}
+
+function subjectOf(type: string, s: Section | undefined): string | undefined {
+  if (!s) return undefined;
+  if (type === "security_issue") return text(s.title);
+  if (type === "new_hits" || type === "incident") {
+    const attack = text(s.attack_type);
+    const where = [text(s.host), text(s.path)].filter(Boolean).join("");
+    return attack && where ? `${attack} on ${where}` : (attack ?? where);
+  }
+  if (type === "scope_change") return [text(s.change), text(s.object_type), text(s.value)].filter(Boolean).join(" ");
+  return text(s.message);
+}
+
+/** Builds the people-facing view of a notification. */
+export function viewOf(notification: Notification, test?: boolean): MessageView {
+  const marked = markTest(notification, test);
+  const type = String(notification.details.notification_type);
+  let fields: MessageField[];
+  let about: Section | undefined;
+  if (type === "security_issue") {
+    about = section(notification, "security_issue");
+    fields = securityIssueFields(about ?? {});
+  } else if (type === "new_hits" || type === "incident") {
+    about = section(notification, "hit") ?? section(notification, type);
+    fields = hitFields(about ?? {}, type === "incident");
+  } else if (type === "scope_change") {
+    about = section(notification, "scope_change");
+    fields = scopeChangeFields(about ?? {});
+  } else if (type.startsWith("report_")) {
+    fields = reportFields(section(notification, "report") ?? {});
+  } else {
+    about = section(notification, "system");
+    fields = systemFields(about ?? {});
+  }
+  const summary = oneLine(marked.summary);
+  const subject = subjectOf(type, about);
+  return {
+    summary,
+    headline: subject ? `${summary}: ${oneLine(subject)}` : summary,
+    notificationType: type,
+    clientName: oneLine(String(notification.details.client_name ?? "")),
+    occurredAt: oneLine(String(notification.details.occurred_at ?? "")),
+    link: oneLine(String(notification.details.link ?? "")),
+    fields,
+  };
+}
+
+/** How urgent a notification is, on the event risk scale (SPEC §5 maps it per system). */
+export type Urgency = "critical" | "high" | "medium" | "low" | "info";
+
+export function urgencyOf(notification: Notification): Urgency {
+  const type = notification.details.notification_type;
+  if (type === "incident") return "critical";
+  if (type === "security_issue") {
+    const risk = section(notification, "security_issue")?.risk;
+    if (risk === "critical" || risk === "high" || risk === "medium" || risk === "low") return risk;
+    return "info";
+  }
+  if (type === "new_hits") return section(notification, "hit")?.block_status === "blocked" ? "low" : "medium";
+  if (type === "integration_auto_disabled") return "medium";
+  if (type === "scope_change") return "low";
+  return "info";
+}

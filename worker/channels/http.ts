@@ -1,0 +1,152 @@
+import type { SendOutcome } from "./types";
+
+/** Per-request timeout for every system but the webhook (which has its own setting). */
+export const DEFAULT_TIMEOUT_MS = 15_000;
+
+/** How much of a failed response's body is kept in the error text. */
+const ERROR_BODY_CHARS = 300;
+
+export interface HttpRequest {
+  fetch: typeof fetch;
+  url: string;
+  method: "POST" | "PUT";
+  headers: Record<string, string>;
+  body: string | FormData;
+  /** What the delivery log shows as the request body: secrets already redacted. */
+  loggedBody: string;
+  timeoutMs: number;
+  /** Values that must never appear in an error text (tokens, secret URLs). */
+  secrets: readonly string[];
+  /** Some APIs (Telegram) put the wait in the JSON body of a 429 rather than in Retry-After. */
+  retryAfterFromBody?: (body: string) => number | undefined;
+}
+
+/** Replaces every secret (and each secret's URL-encoded form) with "[redacted]". */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length < 4) continue;
+    for (const form of new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)])) {
+      out = out.split(form).join("[redacted]");
+    }
+  }
+  return out;
+}
+
+/** Retry-After as delta-seconds or an HTTP date (RFC 9110 §10.2.3), as whole seconds from now. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, Math.ceil((date - now) / 1000));
+}
+
+/** Reads at most `limit` characters of a body, so a huge error page costs nothing. */
+async function readSome(response: Response, limit: number): Promise<string> {
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    while (text.length < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  return text.slice(0, limit);
+}
+
+function isTimeout(error: unknown): boolean {
+  return error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
+}
+
+/**
+ * Sends one request and classifies the outcome for the delivery engine. Never throws for a
+ * receiver's failure; redirects are not followed (a 3xx is a failure, SPEC §4).
+ */
+export async function sendHttp(request: HttpRequest): Promise<SendOutcome> {
+  const started = Date.now();
+  const requestBody = redact(request.loggedBody, request.secrets);
+  let response: Response;
+  try {
+    response = await request.fetch(request.url, {
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+      redirect: "manual",
+      signal: AbortSignal.timeout(request.timeoutMs),
+    });
+  } catch (error) {
+    const latencyMs = Date.now() - started;
+    if (isTimeout(error)) {
+      return { ok: false, kind: "timeout", latencyMs, error: `timed out after ${request.timeoutMs} ms`, requestBody };
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    return { ok: false, kind: "network", latencyMs, error: redact(message, request.secrets), requestBody };
+  }
+  let responseText = "";
+  try {
+    responseText = await readSome(response, response.ok ? 0 : 4096);
+  } catch (error) {
+    if (isTimeout(error)) {
+      const latencyMs = Date.now() - started;
+      return { ok: false, kind: "timeout", latencyMs, error: `timed out after ${request.timeoutMs} ms`, requestBody };
+    }
+  }
+  const latencyMs = Date.now() - started;
+  if (response.status >= 200 && response.status < 300) {
+    return { ok: true, status: response.status, latencyMs, requestBody };
+  }
+  const retryAfterSeconds =
+    parseRetryAfter(response.headers.get("Retry-After")) ?? request.retryAfterFromBody?.(responseText);
+  const excerpt = redact(responseText.replace(/\s+/g, " ").trim(), request.secrets).slice(0, ERROR_BODY_CHARS);
+  const location = response.status >= 300 && response.status < 400 ? response.headers.get("Location") : null;
+  const error =
+    `HTTP ${response.status}` +
+    (location ? ` redirect to ${redact(location, request.secrets)} (not followed)` : "") +
+    (excerpt ? `: ${excerpt}` : "");
+  return {
+    ok: false,
+    kind: "status",
+    status: response.status,
+    latencyMs,
+    error,
+    requestBody,
+    ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
+    ...(response.status === 410 ? { gone: true } : {}),
+  };
+}
+
+/** The outcome for settings that cannot be used (the request is not sent). */
+export function invalidSettings(error: string, requestBody = ""): SendOutcome {
+  return { ok: false, kind: "invalid_settings", latencyMs: 0, error, requestBody };
+}
+
+/**
+ * Sends one request per notification in order (systems with batchLimit 1 receive a batch of one;
+ * this keeps a longer batch correct) and returns the first failure or the last success.
+ */
+export async function sendEach<T>(
+  items: readonly T[],
+  sendOne: (item: T, index: number) => Promise<SendOutcome>,
+): Promise<SendOutcome> {
+  let last: SendOutcome = invalidSettings("nothing to send");
+  for (const [index, item] of items.entries()) {
+    last = await sendOne(item, index);
+    if (!last.ok) return last;
+  }
+  return last;
+}
+
+/**
+ * The idempotency key of the index-th notification of a delivery: the delivery id itself for the
+ * usual batch of one, so every attempt of a delivery carries the same key.
+ */
+export function idempotencyKey(deliveryId: string, index: number, count: number): string {
+  return count === 1 ? deliveryId : `${deliveryId}.${index}`;
+}

@@ -1,0 +1,127 @@
+import { z } from "zod";
+import type { Notification } from "../domain/notification";
+import { type Urgency, urgencyOf, viewOf } from "./format";
+import { DEFAULT_TIMEOUT_MS, idempotencyKey, sendEach, sendHttp } from "./http";
+import { credential } from "./settings-fields";
+import { cut, oneLine } from "./text";
+import type { Channel, SendContext } from "./types";
+
+export const opsgenieSettingsSchema = z
+  .object({
+    /** An API integration's key (a UUID in Opsgenie's UI). */
+    api_key: credential(8, 128, /^[A-Za-z0-9-]+$/),
+    region: z.enum(["us", "eu"]).default("us"),
+  })
+  .strict();
+export type OpsgenieSettings = z.infer<typeof opsgenieSettingsSchema>;
+
+/** SPEC §5: critical→P1, high→P2, medium→P3, low→P4, info→P5. */
+const PRIORITY: Record<Urgency, "P1" | "P2" | "P3" | "P4" | "P5"> = {
+  critical: "P1",
+  high: "P2",
+  medium: "P3",
+  low: "P4",
+  info: "P5",
+};
+
+/** Alert API v2 limits (create alert). */
+export const OPSGENIE_LIMITS = {
+  message: 130,
+  alias: 512,
+  description: 15000,
+  entity: 512,
+  source: 100,
+  tags: 20,
+  tag: 50,
+  /** Opsgenie caps the whole details map; keep each value short and the total well below it. */
+  detailValue: 1000,
+  detailsTotal: 8000,
+};
+
+/** Flattens the notification's details into Opsgenie's string → string map ("hit.host": "…"). */
+export function flattenDetails(details: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  let total = 0;
+  const put = (key: string, value: unknown) => {
+    if (value === undefined || value === null || value === "") return;
+    const text = cut(typeof value === "string" ? oneLine(value) : JSON.stringify(value), OPSGENIE_LIMITS.detailValue);
+    if (total + key.length + text.length > OPSGENIE_LIMITS.detailsTotal) return;
+    total += key.length + text.length;
+    out[key] = text;
+  };
+  for (const [key, value] of Object.entries(details)) {
+    if (value && typeof value === "object" && !Array.isArray(value)) {
+      for (const [inner, innerValue] of Object.entries(value as Record<string, unknown>)) {
+        put(`${key}.${inner}`, innerValue);
+      }
+    } else put(key, value);
+  }
+  return out;
+}
+
+function tag(value: unknown): string | undefined {
+  if (typeof value !== "string" || value === "") return undefined;
+  return cut(oneLine(value).replace(/\s+/g, "_"), OPSGENIE_LIMITS.tag);
+}
+
+/** The create-alert request body for one notification. */
+export function renderOpsgenieAlert(notification: Notification, alias: string, test?: boolean) {
+  const view = viewOf(notification, test);
+  const sectionName = ["security_issue", "hit", "scope_change", "system"].find((n) => notification.details[n]);
+  const section = (sectionName ? notification.details[sectionName] : {}) as Record<string, unknown>;
+  const tags = [
+    "herald",
+    tag(view.notificationType),
+    tag(section.risk),
+    tag(section.vuln_type ?? section.attack_type),
+    test ? "test" : undefined,
+  ].filter((t): t is string => !!t);
+  const description = [markTestDescription(notification.description, test), "", `Open in Herald: ${view.link}`].join(
+    "\n",
+  );
+  return {
+    message: cut(view.headline, OPSGENIE_LIMITS.message),
+    alias: cut(alias, OPSGENIE_LIMITS.alias),
+    description: cut(description, OPSGENIE_LIMITS.description),
+    details: flattenDetails(notification.details),
+    priority: PRIORITY[urgencyOf(notification)],
+    tags: [...new Set(tags)].slice(0, OPSGENIE_LIMITS.tags),
+    entity: cut(typeof section.host === "string" ? oneLine(section.host) : view.clientName, OPSGENIE_LIMITS.entity),
+    source: "Herald",
+  };
+}
+
+function markTestDescription(description: string, test?: boolean): string {
+  return test ? `[Test message]\n${description}` : description;
+}
+
+export function opsgenieUrl(env: { OPSGENIE_API_URL_US: string; OPSGENIE_API_URL_EU: string }, region: "us" | "eu") {
+  return region === "eu" ? env.OPSGENIE_API_URL_EU : env.OPSGENIE_API_URL_US;
+}
+
+function sendOne(ctx: SendContext<OpsgenieSettings>, notification: Notification, alias: string) {
+  const body = JSON.stringify(renderOpsgenieAlert(notification, alias, ctx.test));
+  return sendHttp({
+    fetch: ctx.fetch,
+    url: opsgenieUrl(ctx.env, ctx.settings.region),
+    method: "POST",
+    headers: { Authorization: `GenieKey ${ctx.settings.api_key}`, "Content-Type": "application/json" },
+    body,
+    loggedBody: body,
+    timeoutMs: DEFAULT_TIMEOUT_MS,
+    secrets: [ctx.settings.api_key],
+  });
+}
+
+export const opsgenieChannel: Channel<OpsgenieSettings> = {
+  type: "opsgenie",
+  title: "Opsgenie",
+  block: "incident_management_and_siem",
+  settingsSchema: opsgenieSettingsSchema,
+  secretFields: ["api_key"],
+  urlFields: [],
+  categories: ["system", "security_issue", "scope_change", "incident"],
+  batchLimit: 1,
+  send: (ctx, notifications) =>
+    sendEach(notifications, (n, i) => sendOne(ctx, n, idempotencyKey(ctx.deliveryId, i, notifications.length))),
+};
