@@ -7,7 +7,10 @@ import { type AppEnv, createRouter } from "./lib/router";
 import apiTokens from "./routes/api-tokens";
 import auth from "./routes/auth";
 import docs from "./routes/docs";
+import events from "./routes/events";
 import health from "./routes/health";
+import ingest from "./routes/ingest";
+import nodes from "./routes/nodes";
 import users from "./routes/users";
 
 /**
@@ -80,6 +83,9 @@ export function createApp() {
     .route("/", auth)
     .route("/", users)
     .route("/", apiTokens)
+    .route("/", nodes)
+    .route("/", events)
+    .route("/", ingest)
     .route("/", docs);
 
   app.doc31("/api/openapi.json", (c) => ({

@@ -1,0 +1,92 @@
+/** Shared by the ingest tests: nodes created through the API, realistic events, posting them. */
+import { api, call, json, login, type SeededAccount, type Session, seedAccount } from "../helpers";
+
+let counter = 0;
+
+export function hit(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  counter++;
+  return {
+    id: crypto.randomUUID(),
+    type: "hit",
+    occurred_at: new Date(Date.now() - 60_000).toISOString(),
+    attack_type: "sqli",
+    host: "shop.example.com",
+    method: "POST",
+    path: `/api/login`,
+    remote_addr: `203.0.113.${counter % 250}`,
+    remote_country: "DE",
+    response_status: 403,
+    block_status: "blocked",
+    payload: "' OR 1=1 --",
+    point: "post.json.user",
+    ...overrides,
+  };
+}
+
+export function securityIssue(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id: crypto.randomUUID(),
+    type: "security_issue",
+    occurred_at: new Date(Date.now() - 60_000).toISOString(),
+    risk: "high",
+    title: "SQL injection in /api/login",
+    vuln_type: "sqli",
+    host: "shop.example.com",
+    method: "POST",
+    path: "/api/login",
+    parameter: "user",
+    discovered_by: "scanner",
+    ...overrides,
+  };
+}
+
+export function incident(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { ...hit(), type: "incident", security_issue_id: crypto.randomUUID(), ...overrides };
+}
+
+export function scopeChange(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id: crypto.randomUUID(),
+    type: "scope_change",
+    occurred_at: new Date(Date.now() - 60_000).toISOString(),
+    change: "added",
+    object_type: "host",
+    value: "new.example.com",
+    ...overrides,
+  };
+}
+
+export interface Tenant extends SeededAccount {
+  admin: Session;
+}
+
+export async function tenant(name = "Acme"): Promise<Tenant> {
+  const account = await seedAccount(name);
+  return { ...account, admin: await login(account.users.admin.email) };
+}
+
+export async function createNode(admin: Session, name = "waf-eu-1"): Promise<{ id: string; token: string }> {
+  const res = await api(admin, "POST", "/api/nodes", { name });
+  if (res.status !== 201) throw new Error(`node creation failed: ${res.status} ${await res.text()}`);
+  const body = await json(res);
+  return { id: body.node.id, token: body.token };
+}
+
+export async function postEvents(
+  token: string | null,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return call("/v1/events", {
+    method: "POST",
+    headers: {
+      ...(token ? { Authorization: `Bearer ${token}` } : {}),
+      "Content-Type": "application/json",
+      ...headers,
+    },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+/** Creates an enabled integration straight in D1 (the integrations API belongs to another module). */
+export { json };

@@ -1,0 +1,222 @@
+import type { NodeEvent } from "../domain/events";
+
+/**
+ * The storage path of `POST /v1/events`: everything a request writes goes into ONE atomic
+ * D1 batch. Rows travel as a JSON array bound to a single parameter and are unpacked by
+ * `json_each` inside SQLite, so a batch of 1000 events costs a handful of statements instead
+ * of hundreds of 100-parameter chunks (see the README's benchmark).
+ *
+ * Rollups, security issues and node counters are derived in the same batch from the rows that
+ * this request actually inserted (`ingest_id` = this request's random id), never from the
+ * request body: a replayed event is ignored by the insert and therefore never counts twice.
+ */
+
+/** D1 allows 2 MB per value; stay well below so a 1 MiB body with escaping always fits. */
+const MAX_JSON_PARAM_BYTES = 512 * 1024;
+const HOUR_MS = 3_600_000;
+
+export interface PreparedEvent {
+  event: NodeEvent;
+  occurredAt: number;
+  /** Does any enabled integration of the account subscribe to it? */
+  notify: boolean;
+}
+
+export interface IngestWrite {
+  accountId: string;
+  nodeId: string;
+  ingestId: number;
+  receivedAt: number;
+  events: PreparedEvent[];
+}
+
+/** A stored event whose notifications have not been queued yet (new, or a re-sent one never queued). */
+export interface PendingNotification {
+  id: string;
+  type: NodeEvent["type"];
+  risk: string | null;
+  occurredAt: number;
+  /** The stored event, for duplicates; null when this request inserted it (the caller has it). */
+  storedData: unknown | null;
+}
+
+export interface IngestWriteResult {
+  accepted: number;
+  pending: PendingNotification[];
+}
+
+/** A random positive id distinguishing this request's rows (53 bits: collisions are irrelevant). */
+export function newIngestId(): number {
+  const words = crypto.getRandomValues(new Uint32Array(2));
+  return ((words[0] ?? 0) & 0x1fffff) * 0x100000000 + (words[1] ?? 0) + 1;
+}
+
+/** The column values, in the order INSERT_EVENTS reads them. */
+function rowOf(prepared: PreparedEvent): unknown[] {
+  const e = prepared.event;
+  const hitLike = e.type === "hit" || e.type === "incident";
+  return [
+    e.id,
+    e.type,
+    prepared.occurredAt,
+    e.type === "security_issue" ? e.risk : null,
+    hitLike ? e.attack_type : null,
+    e.type === "scope_change" ? null : e.host,
+    e.type === "scope_change" ? null : e.path,
+    hitLike ? e.remote_addr : null,
+    hitLike ? (e.remote_country ?? null) : null,
+    hitLike ? e.block_status : null,
+    prepared.notify ? 1 : 0,
+    e,
+  ];
+}
+
+const INSERT_EVENTS = `INSERT OR IGNORE INTO events (account_id, id, node_id, type, occurred_at, received_at, risk,
+  attack_type, host, path, remote_addr, remote_country, block_status, data, ingest_id, notified_at)
+SELECT ?1, r.value->>0, ?2, r.value->>1, r.value->>2, ?3, r.value->>3, r.value->>4, r.value->>5, r.value->>6,
+  r.value->>7, r.value->>8, r.value->>9, r.value->11, ?4, CASE WHEN r.value->>10 = 1 THEN NULL ELSE ?3 END
+FROM json_each(?5) AS r WHERE true`;
+
+/** The rows of this batch that this request inserted; ?1 account, ?2 JSON array of ids, ?3 ingest id. */
+const FRESH = `SELECT ev.* FROM json_each(?2) AS k JOIN events AS ev ON ev.account_id = ?1 AND ev.id = k.value
+  WHERE ev.ingest_id = ?3`;
+
+/** The dimensions of event_rollups (documented in worker/db/schema.ts). */
+const DIMENSIONS = [
+  "total",
+  "attack_type",
+  "block_status",
+  "host",
+  "path",
+  "remote_addr",
+  "country",
+  "risk",
+  "scope_change",
+];
+
+/**
+ * Every dimension in one statement: each fresh row is crossed with the dimension list and gives
+ * its key, or NULL where the dimension does not apply (columns are NULL for other event types).
+ * (D1 caps compound SELECTs, so no UNION ALL per dimension.)
+ */
+const UPSERT_ROLLUPS = `WITH fresh AS MATERIALIZED (
+  SELECT type, occurred_at - occurred_at % ${HOUR_MS} AS hour, risk, attack_type, host, path, remote_addr,
+    remote_country, block_status, data FROM (${FRESH})
+), keyed AS (
+  SELECT f.hour, f.type, d.value AS dimension, CASE d.value
+    WHEN 'total' THEN ''
+    WHEN 'attack_type' THEN f.attack_type
+    WHEN 'block_status' THEN f.block_status
+    WHEN 'host' THEN f.host
+    WHEN 'path' THEN CASE WHEN f.type IN ('hit', 'incident') THEN f.path END
+    WHEN 'remote_addr' THEN f.remote_addr
+    WHEN 'country' THEN f.remote_country
+    WHEN 'risk' THEN f.risk
+    WHEN 'scope_change' THEN CASE WHEN f.type = 'scope_change'
+      THEN (f.data->>'change') || ':' || (f.data->>'object_type') END
+  END AS key
+  FROM fresh AS f CROSS JOIN json_each('${JSON.stringify(DIMENSIONS)}') AS d
+)
+INSERT INTO event_rollups (account_id, hour, event_type, dimension, key, count)
+SELECT ?1, hour, type, dimension, key, count(*) FROM keyed WHERE key IS NOT NULL
+GROUP BY hour, type, dimension, key
+ON CONFLICT (account_id, hour, event_type, dimension, key) DO UPDATE SET "count" = "count" + excluded."count"`;
+
+/** One row per distinct issue; the latest report of it sets risk and title. */
+const UPSERT_SECURITY_ISSUES = `INSERT INTO security_issues (account_id, fingerprint, id, last_event_id, risk, title,
+  host, path, vuln_type, status, first_seen, last_seen)
+SELECT ?1, (data->>'vuln_type') || '|' || lower(host) || '|' || (data->>'method') || '|' || path || '|'
+    || coalesce(data->>'parameter', ''),
+  id, id, risk, data->>'title', host, path, data->>'vuln_type', 'open', occurred_at, occurred_at
+FROM (${FRESH}) WHERE type = 'security_issue' ORDER BY occurred_at
+ON CONFLICT (account_id, fingerprint) DO UPDATE SET
+  risk = CASE WHEN excluded.last_seen >= last_seen THEN excluded.risk ELSE risk END,
+  title = CASE WHEN excluded.last_seen >= last_seen THEN excluded.title ELSE title END,
+  last_event_id = CASE WHEN excluded.last_seen >= last_seen THEN excluded.last_event_id ELSE last_event_id END,
+  first_seen = min(first_seen, excluded.first_seen),
+  last_seen = max(last_seen, excluded.last_seen),
+  status = 'open'`;
+
+const UPDATE_NODE = `UPDATE nodes SET last_seen_at = ?4,
+  events_count = events_count + (SELECT count(*) FROM (${FRESH}))
+WHERE id = ?5 AND account_id = ?1`;
+
+/** Events of this request still waiting for fan-out: fresh ones and re-sent ones never queued. */
+const SELECT_PENDING = `SELECT ev.id, ev.type, ev.risk, ev.occurred_at,
+  CASE WHEN ev.ingest_id = ?3 THEN NULL ELSE ev.data END AS data
+FROM json_each(?2) AS k JOIN events AS ev ON ev.account_id = ?1 AND ev.id = k.value
+WHERE ev.notified_at IS NULL`;
+
+const MARK_NOTIFIED = `UPDATE events SET notified_at = ?3
+WHERE account_id = ?1 AND id IN (SELECT value FROM json_each(?2)) AND notified_at IS NULL`;
+
+/** Splits rows into JSON arrays each small enough for one bound parameter. */
+function jsonChunks(rows: unknown[][]): string[] {
+  const chunks: string[] = [];
+  let parts: string[] = [];
+  let size = 2;
+  for (const row of rows) {
+    const json = JSON.stringify(row);
+    if (parts.length > 0 && size + json.length + 1 > MAX_JSON_PARAM_BYTES) {
+      chunks.push(`[${parts.join(",")}]`);
+      parts = [];
+      size = 2;
+    }
+    parts.push(json);
+    size += json.length + 1;
+  }
+  if (parts.length > 0) chunks.push(`[${parts.join(",")}]`);
+  return chunks;
+}
+
+/**
+ * Stores a validated batch atomically: events (duplicates ignored), rollups, security issues and
+ * the node's counters, then reads back which of its events still need notifications.
+ * Throws if D1 fails; then nothing of the request is stored.
+ */
+export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Promise<IngestWriteResult> {
+  const { accountId, nodeId, ingestId, receivedAt } = write;
+  const uniqueIds = [...new Set(write.events.map((p) => p.event.id))];
+  const idsJson = JSON.stringify(uniqueIds);
+  const statements: D1PreparedStatement[] = jsonChunks(write.events.map(rowOf)).map((rows) =>
+    d1.prepare(INSERT_EVENTS).bind(accountId, nodeId, receivedAt, ingestId, rows),
+  );
+  const insertCount = statements.length;
+  statements.push(d1.prepare(UPSERT_ROLLUPS).bind(accountId, idsJson, ingestId));
+  const issueIds = write.events.filter((p) => p.event.type === "security_issue").map((p) => p.event.id);
+  if (issueIds.length > 0) {
+    statements.push(d1.prepare(UPSERT_SECURITY_ISSUES).bind(accountId, JSON.stringify(issueIds), ingestId));
+  }
+  statements.push(d1.prepare(UPDATE_NODE).bind(accountId, idsJson, ingestId, receivedAt, nodeId));
+  const notifyIds = [...new Set(write.events.filter((p) => p.notify).map((p) => p.event.id))];
+  if (notifyIds.length > 0) {
+    statements.push(d1.prepare(SELECT_PENDING).bind(accountId, JSON.stringify(notifyIds), ingestId));
+  }
+
+  const results = await d1.batch<{
+    id: string;
+    type: string;
+    risk: string | null;
+    occurred_at: number;
+    data: string | null;
+  }>(statements);
+  let accepted = 0;
+  for (let i = 0; i < insertCount; i++) accepted += results[i]?.meta.changes ?? 0;
+  const pendingRows = notifyIds.length > 0 ? (results[results.length - 1]?.results ?? []) : [];
+  return {
+    accepted,
+    pending: pendingRows.map((row) => ({
+      id: row.id,
+      type: row.type as NodeEvent["type"],
+      risk: row.risk,
+      occurredAt: row.occurred_at,
+      storedData: row.data === null ? null : JSON.parse(row.data),
+    })),
+  };
+}
+
+/** Records that these events' notifications are queued, so a re-send does not queue them again. */
+export async function markNotified(d1: D1Database, accountId: string, ids: string[], now = Date.now()): Promise<void> {
+  if (ids.length === 0) return;
+  await d1.prepare(MARK_NOTIFIED).bind(accountId, JSON.stringify(ids), now).run();
+}

@@ -1,0 +1,176 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, desc, eq, gte, lt, type SQL, sql } from "drizzle-orm";
+import type { Context } from "hono";
+import { EVENT_TYPES, events, nodes } from "../db/schema";
+import { RISKS } from "../domain/subscriptions";
+import { ApiError, notFound } from "../lib/errors";
+import { base64url, fromBase64 } from "../lib/ids";
+import { type AppEnv, createRouter, errorResponses, jsonContent } from "../lib/router";
+import { requireAuth } from "../security/auth";
+
+const EventSchema = z
+  .object({
+    id: z.string(),
+    type: z.enum(EVENT_TYPES),
+    occurred_at: z.string(),
+    received_at: z.string(),
+    node_id: z.string().nullable(),
+    node_name: z.string().nullable(),
+    risk: z.string().nullable(),
+    attack_type: z.string().nullable(),
+    host: z.string().nullable(),
+    path: z.string().nullable(),
+    remote_addr: z.string().nullable(),
+    remote_country: z.string().nullable(),
+    block_status: z.string().nullable(),
+    system_type: z.string().nullable(),
+    /** The event as the node sent it (validated), or the system event's details. */
+    data: z.record(z.string(), z.unknown()),
+  })
+  .openapi("Event");
+
+const ListQuery = z.object({
+  type: z.enum(EVENT_TYPES).optional(),
+  risk: z.enum(RISKS).optional(),
+  attack_type: z.string().trim().toLowerCase().min(1).max(64).optional(),
+  host: z.string().trim().min(1).max(255).optional(),
+  from: z.iso.datetime({ offset: true, message: "Must be an RFC 3339 time." }).optional(),
+  to: z.iso.datetime({ offset: true, message: "Must be an RFC 3339 time." }).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+const IdParam = z.object({ id: z.string().min(1).max(64) });
+
+const selection = {
+  event: events,
+  nodeName: nodes.name,
+};
+type EventWithNode = { event: typeof events.$inferSelect; nodeName: string | null };
+
+function toEvent({ event: e, nodeName }: EventWithNode): z.infer<typeof EventSchema> {
+  return {
+    id: e.id,
+    type: e.type,
+    occurred_at: new Date(e.occurredAt).toISOString(),
+    received_at: new Date(e.receivedAt).toISOString(),
+    node_id: e.nodeId,
+    node_name: nodeName,
+    risk: e.risk,
+    attack_type: e.attackType,
+    host: e.host,
+    path: e.path,
+    remote_addr: e.remoteAddr,
+    remote_country: e.remoteCountry,
+    block_status: e.blockStatus,
+    system_type: e.systemType,
+    data: (e.data ?? {}) as Record<string, unknown>,
+  };
+}
+
+/** Keyset cursor on (occurred_at, id): stable while new events arrive, no OFFSET scans. */
+function encodeCursor(occurredAt: number, id: string): string {
+  return base64url(new TextEncoder().encode(`${occurredAt}|${id}`));
+}
+
+function decodeCursor(cursor: string): { occurredAt: number; id: string } {
+  try {
+    const [time, id] = new TextDecoder().decode(fromBase64(cursor)).split("|");
+    const occurredAt = Number(time);
+    if (Number.isSafeInteger(occurredAt) && id) return { occurredAt, id };
+  } catch {
+    // falls through to the validation error
+  }
+  throw new ApiError(400, "validation_failed", "Invalid cursor: use next_cursor from the previous page.", [
+    { field: "cursor", message: "Not a cursor from this API." },
+  ]);
+}
+
+async function findEvent(c: Context<AppEnv>, id: string): Promise<EventWithNode> {
+  const [row] = await c
+    .get("db")
+    .select(selection)
+    .from(events)
+    .leftJoin(nodes, eq(nodes.id, events.nodeId))
+    .where(and(eq(events.accountId, c.get("principal").accountId), eq(events.id, id)))
+    .limit(1);
+  if (!row) throw notFound("event");
+  return row;
+}
+
+const router = createRouter();
+router.use("/api/events", requireAuth);
+router.use("/api/events/*", requireAuth);
+
+const routes = router
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/api/events",
+      tags: ["Events"],
+      summary: "Events of the account, newest first, filtered; every role",
+      request: { query: ListQuery },
+      responses: {
+        200: jsonContent(
+          z.object({ events: z.array(EventSchema), next_cursor: z.string().nullable() }),
+          "One page; pass next_cursor as cursor for the next",
+        ),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const query = c.req.valid("query");
+      const conditions: SQL[] = [eq(events.accountId, c.get("principal").accountId)];
+      if (query.type) conditions.push(eq(events.type, query.type));
+      if (query.risk) conditions.push(eq(events.risk, query.risk));
+      if (query.attack_type) conditions.push(eq(events.attackType, query.attack_type));
+      if (query.host) conditions.push(eq(events.host, query.host));
+      if (query.from) conditions.push(gte(events.occurredAt, Date.parse(query.from)));
+      if (query.to) conditions.push(lt(events.occurredAt, Date.parse(query.to)));
+      if (query.cursor) {
+        const after = decodeCursor(query.cursor);
+        conditions.push(sql`(${events.occurredAt}, ${events.id}) < (${after.occurredAt}, ${after.id})`);
+      }
+      const rows = await c
+        .get("db")
+        .select(selection)
+        .from(events)
+        .leftJoin(nodes, eq(nodes.id, events.nodeId))
+        .where(and(...conditions))
+        .orderBy(desc(events.occurredAt), desc(events.id))
+        .limit(query.limit + 1);
+      const page = rows.slice(0, query.limit);
+      const last = page[page.length - 1];
+      const nextCursor = rows.length > query.limit && last ? encodeCursor(last.event.occurredAt, last.event.id) : null;
+      return c.json({ events: page.map(toEvent), next_cursor: nextCursor }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/api/events/{id}",
+      tags: ["Events"],
+      summary: "One event (the target of notification links); every role",
+      request: { params: IdParam },
+      responses: { 200: jsonContent(z.object({ event: EventSchema }), "The event"), ...errorResponses },
+    }),
+    async (c) => c.json({ event: toEvent(await findEvent(c, c.req.valid("param").id)) }, 200),
+  );
+
+/**
+ * Notification links point at `${PUBLIC_URL}/events/<id>`. A browser gets the UI (which shows the
+ * event); anything else gets the event as JSON, with the same authentication as the API.
+ */
+router.get("/events/:id", async (c, next) => {
+  if (c.req.header("Accept")?.includes("text/html") && c.env.ASSETS) {
+    return c.env.ASSETS.fetch(new Request(new URL("/", c.req.url), { headers: { Accept: "text/html" } }));
+  }
+  return requireAuth(c, next);
+});
+router.get("/events/:id", async (c) => {
+  const params = IdParam.safeParse({ id: c.req.param("id") });
+  if (!params.success) throw notFound("event");
+  return c.json({ event: toEvent(await findEvent(c, params.data.id)) }, 200);
+});
+
+export default routes;

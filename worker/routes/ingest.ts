@@ -1,0 +1,154 @@
+import { z } from "@hono/zod-openapi";
+import {
+  MAX_BODY_BYTES,
+  MAX_REPORTED_ERRORS,
+  type NodeEvent,
+  NodeEventSchema,
+  validateIngestBody,
+} from "../domain/events";
+import type { NotifiableEvent } from "../domain/notify-build";
+import { checkIngestHeaders, readJsonBody } from "../ingest/body";
+import { anyTargetWants, enqueuePlan, planFanOut } from "../ingest/fanout";
+import { authenticateNode, nodeTokenFrom } from "../ingest/node-auth";
+import { markNotified, newIngestId, type PreparedEvent, storeIngestBatch } from "../ingest/store";
+import { ApiError, unauthorized } from "../lib/errors";
+import { uuidv7 } from "../lib/ids";
+import { createRouter, ErrorSchema } from "../lib/router";
+
+/** When queueing failed, the node should come back soon: the events wait in D1 meanwhile. */
+const RETRY_AFTER_SECONDS = "2";
+
+const AcceptedSchema = z
+  .object({ accepted: z.number().int(), duplicates: z.number().int() })
+  .openapi("IngestAccepted", { description: "Events stored (new) and events already stored (re-sent ids)" });
+
+const router = createRouter();
+
+const errorContent = (description: string) => ({
+  description,
+  content: { "application/json": { schema: ErrorSchema } },
+});
+
+// Documented by hand: the handler validates itself (byte limit while reading, per-event errors
+// with the event index), which the generic JSON validator cannot do.
+router.openAPIRegistry.registerPath({
+  method: "post",
+  path: "/v1/events",
+  tags: ["Ingestion"],
+  summary: "Post events from a detection node",
+  description:
+    "Authorization: Bearer <node token>. 1–1000 events, at most 1 MiB. All or nothing: any invalid event rejects " +
+    "the request with 400 and one `{index, field, message}` per error. Event `id` (UUID) is the idempotency key. " +
+    "202 only once the events are stored and their notifications queued; on 503 re-send the same request.",
+  security: [{ bearer: [] }],
+  request: {
+    body: {
+      required: true,
+      content: { "application/json": { schema: z.object({ events: z.array(NodeEventSchema).min(1).max(1000) }) } },
+    },
+  },
+  responses: {
+    202: { description: "Stored and queued", content: { "application/json": { schema: AcceptedSchema } } },
+    400: errorContent("Invalid JSON or events; details list {index, field, message}"),
+    401: errorContent("Missing, wrong or revoked node token"),
+    413: errorContent("Body over 1 MiB"),
+    415: errorContent("Content-Type is not application/json"),
+    429: errorContent("Over the node's per-minute request limit; see Retry-After"),
+    503: errorContent("Storage or queueing failed; nothing lost, re-send the same request"),
+  },
+});
+
+router.post("/v1/events", async (c) => {
+  const now = Date.now();
+  const token = nodeTokenFrom(c.req.header("Authorization"));
+  if (!token) throw unauthorized("Send the node token as Authorization: Bearer hnode_….");
+  checkIngestHeaders(c.req.raw, MAX_BODY_BYTES);
+
+  // Reading and validating the body overlaps the D1 round trip; authentication answers first.
+  const validation = readJsonBody(c.req.raw, MAX_BODY_BYTES).then(validateIngestBody);
+  validation.catch(() => undefined);
+  const node = await authenticateNode(c.env.DB, token, now).catch((error: unknown) => {
+    console.error("node authentication failed", { error: String(error) });
+    throw unavailable("Herald could not check the node token right now.");
+  });
+  if (!node) throw unauthorized("The node token is wrong or revoked.");
+  const limit = Number(c.env.NODE_RATE_LIMIT_PER_MINUTE) || 600;
+  if (node.requestsThisWindow > limit) {
+    throw new ApiError(
+      429,
+      "rate_limited",
+      `This node may send ${limit} requests per minute; wait and re-send.`,
+      undefined,
+      { "Retry-After": String(node.retryAfterSeconds) },
+    );
+  }
+
+  const result = await validation;
+  if (!result.ok) {
+    const more = result.total > result.errors.length ? ` (first ${MAX_REPORTED_ERRORS} of ${result.total} shown)` : "";
+    const first = result.errors[0];
+    throw new ApiError(
+      400,
+      "validation_failed",
+      `${result.total} invalid field(s)${more}; nothing was stored.${first ? ` First: ${first.field}: ${first.message}` : ""}`,
+      result.errors,
+    );
+  }
+
+  const prepared: PreparedEvent[] = result.events.map((input) => {
+    const event = { ...input, id: input.id ?? uuidv7(now) } as NodeEvent;
+    return {
+      event,
+      occurredAt: Date.parse(event.occurred_at),
+      notify: anyTargetWants(node.targets, {
+        type: event.type,
+        risk: event.type === "security_issue" ? event.risk : null,
+      }),
+    };
+  });
+
+  const stored = await storeIngestBatch(c.env.DB, {
+    accountId: node.accountId,
+    nodeId: node.nodeId,
+    ingestId: newIngestId(),
+    receivedAt: now,
+    events: prepared,
+  }).catch((error: unknown) => {
+    console.error("event storage failed", { nodeId: node.nodeId, error: String(error) });
+    throw unavailable("Herald could not store the events; nothing was stored. Re-send the request.");
+  });
+
+  if (stored.pending.length > 0) {
+    const byId = new Map<string, PreparedEvent>();
+    for (const p of prepared) if (!byId.has(p.event.id)) byId.set(p.event.id, p);
+    const rows: NotifiableEvent[] = stored.pending.map((pending) => ({
+      id: pending.id,
+      type: pending.type,
+      risk: pending.risk,
+      occurredAt: pending.occurredAt,
+      data: pending.storedData ?? byId.get(pending.id)?.event,
+    }));
+    try {
+      await enqueuePlan(c.env, planFanOut(node.targets, rows, node.accountName, c.env.PUBLIC_URL));
+    } catch (error) {
+      console.error("notification queueing failed", { nodeId: node.nodeId, error: String(error) });
+      throw unavailable("The events are stored but their notifications could not be queued. Re-send the same request.");
+    }
+    // Only an optimisation: if this is lost, a re-send queues again and the outbox dedupes.
+    c.executionCtx.waitUntil(
+      markNotified(
+        c.env.DB,
+        node.accountId,
+        rows.map((r) => r.id),
+      ).catch((error: unknown) => console.error("marking events notified failed", { error: String(error) })),
+    );
+  }
+
+  return c.json({ accepted: stored.accepted, duplicates: prepared.length - stored.accepted }, 202);
+});
+
+function unavailable(message: string) {
+  return new ApiError(503, "unavailable", message, undefined, { "Retry-After": RETRY_AFTER_SECONDS });
+}
+
+export default router;
