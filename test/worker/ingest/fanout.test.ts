@@ -1,0 +1,229 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { and, eq, ne } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { eventRollups, events, integrations, nodes } from "../../../worker/db/schema";
+import type { EventSubscriptions } from "../../../worker/domain/subscriptions";
+import { uuidv7 } from "../../../worker/lib/ids";
+import { db } from "../helpers";
+import { createNode, hit, incident, json, postEvents, scopeChange, securityIssue, tenant } from "./support";
+
+/** An integration row straight in D1 (the integrations API is another module's; only routing matters here). */
+async function integration(accountId: string, events: EventSubscriptions, status: "enabled" | "disabled" = "enabled") {
+  const id = uuidv7();
+  const now = Date.now();
+  await db()
+    .insert(integrations)
+    .values({
+      id,
+      accountId,
+      type: "webhook",
+      name: `hook ${id.slice(-4)}`,
+      status,
+      // The hub answers 200 to anything under /r/<bucket>: deliveries succeed, nothing leaves 127.0.0.1.
+      settings: {
+        url: `${env.RECEIVER_URL}/r/ingest-${id}`,
+        method: "POST",
+        headers: [],
+        format: "json_array",
+        timeout_seconds: 15,
+      },
+      secrets: null,
+      events,
+      createdAt: now,
+      updatedAt: now,
+    });
+  return id;
+}
+
+const stub = (integrationId: string) => env.INTEGRATION_DO.get(env.INTEGRATION_DO.idFromName(integrationId));
+
+/** The notification table of the IntegrationDO (named `notifications`; `outbox` in the first version). */
+function outboxTable(sql: SqlStorage): string {
+  const names = sql
+    .exec<{ name: string }>(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('notifications', 'outbox')",
+    )
+    .toArray()
+    .map((r) => r.name);
+  return names.includes("notifications") ? "notifications" : "outbox";
+}
+
+/** What an IntegrationDO holds: the notifications enqueued to it, by id, with their content. */
+async function queued(integrationId: string): Promise<Map<string, { notification: any; eventId?: string }>> {
+  return runInDurableObject(stub(integrationId), async (_instance, state) => {
+    const table = outboxTable(state.storage.sql);
+    const rows = state.storage.sql.exec<{ notification_id: string; item: string }>(
+      `SELECT notification_id, item FROM ${table}`,
+    );
+    return new Map(rows.toArray().map((r) => [r.notification_id, JSON.parse(r.item)]));
+  });
+}
+
+/** Breaks (or repairs) the DO's outbox so that enqueue fails the way a storage fault would. */
+async function breakOutbox(integrationId: string, broken: boolean) {
+  await runInDurableObject(stub(integrationId), async (_instance, state) => {
+    const table = outboxTable(state.storage.sql);
+    if (broken) state.storage.sql.exec(`ALTER TABLE ${table} RENAME TO ${table}_broken`);
+    else state.storage.sql.exec(`ALTER TABLE ${table}_broken RENAME TO ${table}`);
+  });
+}
+
+async function ensureOutbox(integrationId: string) {
+  // Any RPC builds the DO's tables; enqueue of nothing does not send anything.
+  await stub(integrationId).enqueue(integrationId, []);
+}
+
+async function waitUntilNotified(accountId: string, ids: string[]) {
+  for (let i = 0; i < 50; i++) {
+    const rows = await db()
+      .select({ id: events.id, notifiedAt: events.notifiedAt })
+      .from(events)
+      .where(eq(events.accountId, accountId));
+    const wanted = rows.filter((r) => ids.includes(r.id));
+    if (wanted.length === ids.length && wanted.every((r) => r.notifiedAt !== null)) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error("events were never marked notified");
+}
+
+const nodeEventIds = async (accountId: string) =>
+  (
+    await db()
+      .select({ id: events.id })
+      .from(events)
+      .where(and(eq(events.accountId, accountId), ne(events.type, "system")))
+  ).map((r) => r.id);
+
+describe("fan-out to integrations", () => {
+  it("queues each event in exactly the enabled integrations that subscribe to it", async () => {
+    const acme = await tenant();
+    const globex = await tenant("Globex");
+    const node = await createNode(acme.admin);
+    const hitsOnly = await integration(acme.accountId, { hit: true });
+    const severe = await integration(acme.accountId, { security_issue: ["critical", "high"], incident: true });
+    const perimeter = await integration(acme.accountId, { scope_change: true, system: true });
+    const disabled = await integration(
+      acme.accountId,
+      { hit: true, incident: true, scope_change: true, security_issue: ["high", "low"] },
+      "disabled",
+    );
+    const otherTenant = await integration(globex.accountId, {
+      hit: true,
+      incident: true,
+      scope_change: true,
+      security_issue: ["critical", "high", "medium", "low", "info"],
+    });
+
+    const hits = [hit(), hit({ attack_type: "xss" })];
+    const high = securityIssue({ risk: "high" });
+    const low = securityIssue({ risk: "low", path: "/other" });
+    const inc = incident();
+    const scope = scopeChange();
+    const res = await postEvents(node.token, { events: [...hits, high, low, inc, scope] });
+    expect(res.status).toBe(202);
+
+    const ids = (...list: Record<string, unknown>[]) => list.map((e) => String(e.id)).sort();
+    expect([...(await queued(hitsOnly)).keys()].sort()).toEqual(ids(...hits));
+    expect([...(await queued(severe)).keys()].sort()).toEqual(ids(high, inc));
+    expect([...(await queued(perimeter)).keys()].sort()).toEqual(ids(scope));
+    expect((await queued(disabled)).size).toBe(0);
+    expect((await queued(otherTenant)).size).toBe(0);
+
+    // The queued item is the canonical notification, linking back to the event.
+    const item = (await queued(severe)).get(String(high.id));
+    expect(item?.eventId).toBe(high.id);
+    expect(item?.notification).toMatchObject({
+      id: high.id,
+      summary: "[Herald] New security issue detected",
+      details: {
+        client_name: "Acme",
+        notification_type: "security_issue",
+        link: `${env.PUBLIC_URL}/events/${high.id}`,
+        security_issue: { id: high.id, risk: "high", title: high.title, path: "/api/login" },
+      },
+    });
+    expect((await queued(hitsOnly)).get(String(hits[0]?.id))?.notification.details.notification_type).toBe("new_hits");
+  });
+
+  it("a replayed batch notifies nothing twice", async () => {
+    const acme = await tenant();
+    const node = await createNode(acme.admin);
+    const hook = await integration(acme.accountId, { hit: true });
+    const batch = [hit(), hit()];
+    await postEvents(node.token, { events: batch });
+    await waitUntilNotified(
+      acme.accountId,
+      batch.map((e) => String(e.id)),
+    );
+    // If the replay queued again, a broken outbox would make it fail: it must not even try.
+    await breakOutbox(hook, true);
+    const replay = await postEvents(node.token, { events: batch });
+    await breakOutbox(hook, false);
+    expect(replay.status).toBe(202);
+    expect(await json(replay)).toEqual({ accepted: 0, duplicates: 2 });
+    expect((await queued(hook)).size).toBe(2);
+  });
+
+  it("answers 503 when queueing fails; the re-sent batch is stored once and notified then", async () => {
+    const acme = await tenant();
+    const node = await createNode(acme.admin);
+    const healthy = await integration(acme.accountId, { hit: true });
+    const failing = await integration(acme.accountId, { hit: true, scope_change: true });
+    await ensureOutbox(failing);
+    await breakOutbox(failing, true);
+
+    const batch = [hit(), scopeChange()];
+    const res = await postEvents(node.token, { events: batch });
+    expect(res.status).toBe(503);
+    expect(res.headers.get("Retry-After")).toBeTruthy();
+    expect((await json(res)).error.message).toMatch(/re-send/i);
+    // Stored (the D1 batch committed) but not marked notified, so the re-send fans out again.
+    expect((await nodeEventIds(acme.accountId)).sort()).toEqual(batch.map((e) => String(e.id)).sort());
+    expect((await queued(failing).catch(() => new Map())).size).toBe(0);
+
+    await breakOutbox(failing, false);
+    const resend = await postEvents(node.token, { events: batch });
+    expect(resend.status).toBe(202);
+    expect(await json(resend)).toEqual({ accepted: 0, duplicates: 2 });
+    expect([...(await queued(failing)).keys()].sort()).toEqual(batch.map((e) => String(e.id)).sort());
+    expect([...(await queued(healthy)).keys()]).toEqual([batch[0]?.id]);
+    expect(await nodeEventIds(acme.accountId)).toHaveLength(2);
+  });
+
+  it("a batch that fails half-way in D1 leaves nothing behind and answers 503", async () => {
+    const acme = await tenant();
+    const node = await createNode(acme.admin);
+    const hook = await integration(acme.accountId, { hit: true, security_issue: ["high"] });
+    // A fault in the middle of the batch: the events insert runs, the security-issue upsert fails.
+    await env.DB.prepare(
+      "CREATE TRIGGER fail_midway BEFORE INSERT ON security_issues WHEN NEW.title = 'boom' BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
+    ).run();
+    const batch = [hit(), hit(), securityIssue({ title: "boom" })];
+    const res = await postEvents(node.token, { events: batch });
+    await env.DB.prepare("DROP TRIGGER fail_midway").run();
+
+    expect(res.status).toBe(503);
+    expect((await json(res)).error.message).toMatch(/nothing was stored/i);
+    expect(await nodeEventIds(acme.accountId)).toEqual([]);
+    expect(await db().select().from(eventRollups).where(eq(eventRollups.accountId, acme.accountId))).toEqual([]);
+    expect((await db().query.nodes.findFirst({ where: eq(nodes.id, node.id) }))?.eventsCount).toBe(0);
+    expect((await queued(hook)).size).toBe(0);
+
+    const resend = await postEvents(node.token, { events: batch });
+    expect(await json(resend)).toEqual({ accepted: 3, duplicates: 0 });
+    expect((await queued(hook)).size).toBe(3);
+  });
+
+  it("raises node_created and node_revoked system events to integrations subscribed to system", async () => {
+    const acme = await tenant();
+    const systemHook = await integration(acme.accountId, { system: true });
+    const hitsHook = await integration(acme.accountId, { hit: true });
+    const node = await createNode(acme.admin, "edge-7");
+    const { api } = await import("../helpers");
+    await api(acme.admin, "DELETE", `/api/nodes/${node.id}`);
+    const types = [...(await queued(systemHook)).values()].map((item) => item.notification.details.notification_type);
+    expect(types.sort()).toEqual(["node_created", "node_revoked"]);
+    expect((await queued(hitsHook)).size).toBe(0);
+  });
+});
