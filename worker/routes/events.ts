@@ -163,7 +163,9 @@ const routes = router
  */
 router.get("/events/:id", async (c, next) => {
   if (c.req.header("Accept")?.includes("text/html") && c.env.ASSETS) {
-    return c.env.ASSETS.fetch(new Request(new URL("/", c.req.url), { headers: { Accept: "text/html" } }));
+    const page = await c.env.ASSETS.fetch(new Request(new URL("/", c.req.url), { headers: { Accept: "text/html" } }));
+    // A fresh Response: asset responses have immutable headers, and the app adds its own.
+    return new Response(page.body, page);
   }
   return requireAuth(c, next);
 });
