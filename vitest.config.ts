@@ -26,6 +26,11 @@ export default defineConfig(async () => {
             SMTP_SECURE: "none",
             MAIL_FROM: "herald@herald.test",
             ENCRYPTION_KEY: "test1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            // Vendor hosts point at receiver-hub buckets so sends to every system stay on 127.0.0.1.
+            TELEGRAM_API_BASE: `${inject("receiverUrl")}/r/telegram`,
+            PAGERDUTY_EVENTS_URL: `${inject("receiverUrl")}/r/pagerduty/v2/enqueue`,
+            OPSGENIE_API_URL_US: `${inject("receiverUrl")}/r/opsgenie-us/v2/alerts`,
+            OPSGENIE_API_URL_EU: `${inject("receiverUrl")}/r/opsgenie-eu/v2/alerts`,
           },
         },
       })),

@@ -36,7 +36,11 @@ export function secretLeaves(settings: unknown, secretPaths: readonly string[]):
       return;
     }
     if (head === EACH) {
-      if (Array.isArray(node)) node.forEach((item, i) => walk(item, rest, [...at, i]));
+      if (Array.isArray(node)) {
+        node.forEach((item, i) => {
+          walk(item, rest, [...at, i]);
+        });
+      }
       return;
     }
     if (!isObject(node)) {
@@ -132,6 +136,15 @@ export function maskSettings(settings: Settings, secretPaths: readonly string[],
     }
   }
   return masked;
+}
+
+/** Settings for the audit log: every secret present is replaced by "[secret]", no hint at all. */
+export function redactSettings(settings: Settings, secretPaths: readonly string[]): Settings {
+  const redacted = clone(settings);
+  for (const leaf of secretLeaves(settings, secretPaths)) {
+    if (leaf.value !== undefined && leaf.value !== null && leaf.value !== "") setAt(redacted, leaf.path, "[secret]");
+  }
+  return redacted;
 }
 
 /** Blank, absent or masked: the update does not touch this secret. */

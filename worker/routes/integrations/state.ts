@@ -1,0 +1,211 @@
+import { createRoute } from "@hono/zod-openapi";
+import { and, eq } from "drizzle-orm";
+import { integrations } from "../../db/schema";
+import { auditInsert } from "../../domain/audit";
+import { publishSystemEvents } from "../../domain/publish";
+import { systemEventInsert } from "../../domain/system-events";
+import { pauseOutbox, resumeOutbox } from "../../integrations/lifecycle";
+import { openSettings, sealSettings, toIntegrationJson } from "../../integrations/store";
+import { validateSettings } from "../../integrations/validate";
+import { ApiError, validationError } from "../../lib/errors";
+import { clientIp } from "../../lib/request";
+import { createRouter, errorResponses, jsonContent } from "../../lib/router";
+import { destinationPolicy } from "../../security/destination-url";
+import {
+  CreateIntegrationResponse,
+  EnableBody,
+  EnableResponse,
+  IdParam,
+  IntegrationEnvelope,
+  onceSecrets,
+} from "./schemas";
+import { integrationEvent, loadOwned } from "./shared";
+
+/** A rotated-out generated secret keeps working this long (SPEC §4: signs with both for 24 h). */
+export const ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
+
+const router = createRouter();
+
+const routes = router
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/api/integrations/{id}/disable",
+      tags: ["Integrations"],
+      summary: "Disable: keeps the settings; pending deliveries are paused",
+      request: { params: IdParam },
+      responses: { 200: jsonContent(IntegrationEnvelope, "Disabled"), ...errorResponses },
+    }),
+    async (c) => {
+      const db = c.get("db");
+      const principal = c.get("principal");
+      const { row, channel } = await loadOwned(c, c.req.valid("param").id);
+      if (row.status === "disabled") {
+        return c.json({ integration: toIntegrationJson(row, channel, await openSettings(c.env, row)) }, 200);
+      }
+      const now = Date.now();
+      const next = {
+        ...row,
+        status: "disabled" as const,
+        disabledReason: "manual",
+        disabledDetails: null,
+        disabledAt: now,
+        updatedAt: now,
+      };
+      const event = integrationEvent(c, "integration_disabled", row, channel, "disabled");
+      await db.batch([
+        db
+          .update(integrations)
+          .set({ status: "disabled", disabledReason: "manual", disabledDetails: null, disabledAt: now, updatedAt: now })
+          .where(and(eq(integrations.id, row.id), eq(integrations.accountId, principal.accountId))),
+        auditInsert(
+          db,
+          principal,
+          principal.accountId,
+          {
+            action: "integration.disabled",
+            targetType: "integration",
+            targetId: row.id,
+            details: { type: row.type, name: row.name, reason: "manual" },
+          },
+          clientIp(c.req.raw),
+        ),
+        systemEventInsert(db, event),
+      ]);
+      await pauseOutbox(c.env, row.id);
+      await publishSystemEvents(c.env, principal.accountId, [event]);
+      return c.json({ integration: toIntegrationJson(next, channel, await openSettings(c.env, next)) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/api/integrations/{id}/enable",
+      tags: ["Integrations"],
+      summary: "Enable: resume or drop the paused deliveries, optionally replay what arrived meanwhile",
+      request: {
+        params: IdParam,
+        body: { required: false, content: { "application/json": { schema: EnableBody } } },
+      },
+      responses: { 200: jsonContent(EnableResponse, "Enabled"), ...errorResponses },
+    }),
+    async (c) => {
+      const db = c.get("db");
+      const principal = c.get("principal");
+      // The body is optional: without one (no JSON content type) the defaults apply.
+      const options = EnableBody.parse(c.req.valid("json") ?? {});
+      const { row, channel } = await loadOwned(c, c.req.valid("param").id);
+      if (row.status === "enabled") {
+        const integration = toIntegrationJson(row, channel, await openSettings(c.env, row));
+        return c.json({ integration, resumed: 0, dropped: 0, replayed: 0, outbox_updated: true }, 200);
+      }
+      const now = Date.now();
+      const next = {
+        ...row,
+        status: "enabled" as const,
+        disabledReason: null,
+        disabledDetails: null,
+        disabledAt: null,
+        updatedAt: now,
+      };
+      await db.batch([
+        db
+          .update(integrations)
+          .set({ status: "enabled", disabledReason: null, disabledDetails: null, disabledAt: null, updatedAt: now })
+          .where(and(eq(integrations.id, row.id), eq(integrations.accountId, principal.accountId))),
+        auditInsert(
+          db,
+          principal,
+          principal.accountId,
+          {
+            action: "integration.enabled",
+            targetType: "integration",
+            targetId: row.id,
+            details: {
+              type: row.type,
+              name: row.name,
+              was_disabled_reason: row.disabledReason,
+              pending: options.pending,
+              replay_missed: options.replay_missed,
+            },
+          },
+          clientIp(c.req.raw),
+        ),
+      ]);
+      const outcome = await resumeOutbox(c.env, row.id, {
+        pending: options.pending,
+        replayMissedSince: options.replay_missed ? (row.disabledAt ?? row.updatedAt) : undefined,
+      });
+      const integration = toIntegrationJson(next, channel, await openSettings(c.env, next));
+      return c.json(
+        {
+          integration,
+          resumed: outcome?.resumed ?? 0,
+          dropped: outcome?.dropped ?? 0,
+          replayed: outcome?.replayed ?? 0,
+          outbox_updated: outcome !== null,
+        },
+        200,
+      );
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/api/integrations/{id}/rotate-secret",
+      tags: ["Integrations"],
+      summary: "Webhook: a new signing secret (shown once); the old one still signs for 24 hours",
+      request: { params: IdParam },
+      responses: { 200: jsonContent(CreateIntegrationResponse, "Rotated"), ...errorResponses },
+    }),
+    async (c) => {
+      const db = c.get("db");
+      const principal = c.get("principal");
+      const { row, channel } = await loadOwned(c, c.req.valid("param").id);
+      if (!channel.generateSecrets) {
+        throw new ApiError(400, "nothing_to_rotate", `${channel.title} integrations have no generated secret.`);
+      }
+      const previous = await openSettings(c.env, row);
+      const now = Date.now();
+      const generatedFields = new Set(channel.generatedFields ?? []);
+      const fresh = channel.generateSecrets();
+      const settings: Record<string, unknown> = { ...previous.settings };
+      for (const [key, value] of Object.entries(fresh)) {
+        // Convention shared with the channels: previous_<key> and previous_<key>_expires_at.
+        const old = settings[key];
+        if (typeof old === "string" && generatedFields.has(`previous_${key}`)) {
+          settings[`previous_${key}`] = old;
+          if (generatedFields.has(`previous_${key}_expires_at`)) {
+            settings[`previous_${key}_expires_at`] = new Date(now + ROTATION_OVERLAP_MS).toISOString();
+          }
+        }
+        settings[key] = value;
+      }
+      const checked = validateSettings(channel, settings, destinationPolicy(c.env));
+      if (!checked.ok) throw validationError(checked.errors, "Re-enter the integration's settings before rotating.");
+      const sealed = await sealSettings(c.env, row.id, channel, checked.settings);
+      const next = { ...row, settings: sealed.settings, secrets: sealed.secrets, updatedAt: now };
+      await db.batch([
+        db
+          .update(integrations)
+          .set({ settings: sealed.settings, secrets: sealed.secrets, updatedAt: now })
+          .where(and(eq(integrations.id, row.id), eq(integrations.accountId, principal.accountId))),
+        auditInsert(
+          db,
+          principal,
+          principal.accountId,
+          {
+            action: "integration.secret_rotated",
+            targetType: "integration",
+            targetId: row.id,
+            details: { type: row.type, name: row.name, rotated: Object.keys(fresh) },
+          },
+          clientIp(c.req.raw),
+        ),
+      ]);
+      const integration = toIntegrationJson(next, channel, { settings: checked.settings, unreadable: false });
+      return c.json({ integration, ...onceSecrets(fresh) }, 200);
+    },
+  );
+
+export default routes;

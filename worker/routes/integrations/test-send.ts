@@ -1,0 +1,129 @@
+import { createRoute } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import { users } from "../../db/schema";
+import { secretValues } from "../../integrations/secret-fields";
+import { recipientsFor } from "../../integrations/send-target";
+import { prepareCreateSettings } from "../../integrations/settings-input";
+import { openSettings } from "../../integrations/store";
+import { runTestSend } from "../../integrations/test-send";
+import { validateSubscriptions } from "../../integrations/validate";
+import { ApiError, type FieldError, validationError } from "../../lib/errors";
+import { uuidv7 } from "../../lib/ids";
+import { createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/router";
+import { loadAccount } from "../../security/auth";
+import { destinationPolicy } from "../../security/destination-url";
+import { hitRateLimit } from "../../security/rate-limit";
+import { IdParam, TestIntegrationBody, TestResultsSchema } from "./schemas";
+import { type Ctx, channelOf, loadOwned, refuseUserManaged } from "./shared";
+
+/** Test sends per account per minute: each one makes real requests to a third party. */
+export const TEST_SENDS_PER_MINUTE = 10;
+
+async function limitTestSends(c: Ctx) {
+  const result = await hitRateLimit(
+    c.get("db"),
+    `integration-test:${c.get("principal").accountId}`,
+    TEST_SENDS_PER_MINUTE,
+    60_000,
+  );
+  if (!result.allowed) {
+    throw new ApiError(
+      429,
+      "rate_limited",
+      `At most ${TEST_SENDS_PER_MINUTE} test sends a minute; try again in ${result.retryAfterSeconds} s.`,
+      undefined,
+      { "Retry-After": String(result.retryAfterSeconds) },
+    );
+  }
+}
+
+const noSubscriptions = () =>
+  validationError([{ field: "events", message: "Subscribe to at least one category to send a test." }]);
+
+const rateLimited = { description: "Too many test sends", content: errorResponses[400].content };
+
+const router = createRouter();
+
+const routes = router
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/api/integrations/test",
+      tags: ["Integrations"],
+      summary: "Test unsaved settings: one [Test message] sample per subscribed category, sent now",
+      request: { body: jsonBody(TestIntegrationBody) },
+      responses: {
+        200: jsonContent(TestResultsSchema, "One result per category"),
+        429: rateLimited,
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      const channel = channelOf(body.type);
+      refuseUserManaged(channel, "tested before they exist");
+      const prepared = prepareCreateSettings(channel, body.settings, destinationPolicy(c.env));
+      const errors: FieldError[] = [
+        ...(prepared.ok ? [] : prepared.errors),
+        ...validateSubscriptions(channel, body.events),
+      ];
+      if (!prepared.ok || errors.length) throw validationError(errors);
+      await limitTestSends(c);
+      const account = await loadAccount(c, c.get("principal"));
+      const results = await runTestSend(c.env, {
+        channel,
+        integrationId: uuidv7(),
+        accountName: account.name,
+        settings: prepared.settings,
+        events: body.events,
+        recipients: recipientsFor(prepared.settings, null),
+        secrets: secretValues(prepared.settings, channel.secretFields),
+      });
+      if (results.length === 0) throw noSubscriptions();
+      return c.json({ results }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/api/integrations/{id}/test",
+      tags: ["Integrations"],
+      summary: "Test a saved integration (enabled or not); does not count in its failure window",
+      request: { params: IdParam },
+      responses: {
+        200: jsonContent(TestResultsSchema, "One result per category"),
+        429: rateLimited,
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const { row, channel } = await loadOwned(c, c.req.valid("param").id);
+      const opened = await openSettings(c.env, row);
+      if (opened.unreadable) {
+        throw new ApiError(
+          409,
+          "secrets_unreadable",
+          "The integration's secrets must be re-entered before it can send.",
+        );
+      }
+      await limitTestSends(c);
+      const db = c.get("db");
+      const [account, owner] = await Promise.all([
+        loadAccount(c, c.get("principal")),
+        row.userId ? db.query.users.findFirst({ where: eq(users.id, row.userId) }) : undefined,
+      ]);
+      const results = await runTestSend(c.env, {
+        channel,
+        integrationId: row.id,
+        accountName: account.name,
+        settings: opened.settings,
+        events: (row.events ?? {}) as Parameters<typeof runTestSend>[1]["events"],
+        recipients: recipientsFor(opened.settings, owner?.email ?? null),
+        secrets: secretValues(opened.settings, channel.secretFields),
+      });
+      if (results.length === 0) throw noSubscriptions();
+      return c.json({ results }, 200);
+    },
+  );
+
+export default routes;
