@@ -5,12 +5,15 @@ import { ApiError } from "./lib/errors";
 import { uuidv7 } from "./lib/ids";
 import { type AppEnv, createRouter } from "./lib/router";
 import apiTokens from "./routes/api-tokens";
+import audit from "./routes/audit";
 import auth from "./routes/auth";
 import docs from "./routes/docs";
 import events from "./routes/events";
 import health from "./routes/health";
+import integrations from "./routes/integrations";
 import ingest from "./routes/ingest";
 import nodes from "./routes/nodes";
+import meNotifications from "./routes/me-notifications";
 import users from "./routes/users";
 
 /**
@@ -83,6 +86,9 @@ export function createApp() {
     .route("/", auth)
     .route("/", users)
     .route("/", apiTokens)
+    .route("/", integrations)
+    .route("/", meNotifications)
+    .route("/", audit)
     .route("/", nodes)
     .route("/", events)
     .route("/", ingest)
