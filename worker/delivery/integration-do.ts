@@ -1,37 +1,389 @@
 import { DurableObject } from "cloudflare:workers";
+import type { SendOutcome } from "../channels/types";
+import { bucketStartFor, shouldAutoDisable, windowTotals } from "../domain/failure-window";
+import { retryDelayMs } from "../domain/retry-schedule";
 import type { Env } from "../env";
+import { resolveSendTarget, SecretsUnreadableError } from "../integrations/send-target";
+import { uuidv7 } from "../lib/ids";
+import { type DisableRequest, disableIntegration } from "./auto-disable";
+import { type DeliveryConfig, readDeliveryConfig } from "./config";
+import { deliveryPage, healthView, type ListQuery } from "./log-view";
 import type { OutboxItem } from "./outbox-item";
+import { missedEventBatches } from "./replay-missed";
+import { type LoadReport, type ResolveTarget, type SendTarget, sendDelivery, unreadableSecretsOutcome } from "./send";
+import { type ClaimedDelivery, DeliveryStore } from "./store";
+import type { DeliveryPage, HealthView, ReplayResult, ResumeResult } from "./views";
+
+/** A claim outlives the longest request (webhook timeout 60 s) with room to record the outcome. */
+const LEASE_MS = 90_000;
+/** One alarm run sends for at most this long, then yields and continues in the next alarm. */
+const DRAIN_BUDGET_MS = 20_000;
+/** When D1 or the settings cannot be read, try again after this long (not a receiver failure). */
+const TARGET_RETRY_MS = 30_000;
+/** Retention pruning runs at most this often. */
+const PRUNE_SPACING_MS = 3_600_000;
+
+const META = {
+  integrationId: "integration_id",
+  /** Present while sending is paused: "manual", "auto_failure_ratio", "destination_gone", "missing". */
+  paused: "paused",
+  /** A DisableRequest D1 has not recorded yet (retried by the alarm). */
+  pendingDisable: "pending_disable",
+  disableRetryAt: "disable_retry_at",
+  lastPrunedAt: "last_pruned_at",
+} as const;
+
+/** An attempt's outcome as the engine records it: a channel's SendOutcome, or a lost one. */
+type AttemptOutcome = SendOutcome | (Extract<SendOutcome, { ok: false }> & { interrupted: true });
 
 /**
- * One per integration (addressed by idFromName(integrationId)): its outbox, the alarm that drives
- * sending and retries, the 12-hour failure window and the attempt log. The delivery engine issue
- * builds the sending side; the outbox contract (enqueue stores durably before it returns) is fixed.
+ * One per integration (addressed by idFromName(integrationId)): its outbox, the single alarm that
+ * drives sending and retries, the rolling failure window and the attempt log (see store.ts for the
+ * storage schema). The alarm is always set to the earliest due time and deleted when nothing is
+ * due (cloudflare/agents' `_scheduleNextAlarm`). Handlers are idempotent: a delivery is claimed
+ * (in flight until a lease time) before its request, so a second alarm or a call arriving during
+ * `await fetch` cannot send it twice, and a crash mid-request only delays it until the lease ends.
  */
 export class IntegrationDO extends DurableObject<Env> {
+  private readonly store: DeliveryStore;
+  private readonly config: DeliveryConfig;
+  private destroyed = false;
+  /** Set when the target could not be loaded: sending waits until then. */
+  private targetBackoffUntil = 0;
+
+  /** The clock. Tests replace it (runInDurableObject) to check the schedule without sleeping. */
+  clock: () => number = () => Date.now();
+  /** How the integration is loaded for sending (tests may point it elsewhere). */
+  resolveTarget: ResolveTarget = resolveSendTarget;
+  /** fetch handed to channels. */
+  fetcher: typeof fetch = (input, init) => fetch(input, init);
+  loadReport: LoadReport | undefined = undefined;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.blockConcurrencyWhile(async () => {
-      ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS outbox (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        notification_id TEXT NOT NULL UNIQUE,
-        item TEXT NOT NULL,
-        created_at INTEGER NOT NULL
-      )`);
+    this.store = new DeliveryStore(ctx.storage.sql);
+    this.store.migrate();
+    this.config = readDeliveryConfig(env);
+  }
+
+  // --- RPC --------------------------------------------------------------------------------------
+
+  /** Stores the items (deduplicated by notification id) durably before returning, then wakes the alarm. */
+  async enqueue(integrationId: string, items: OutboxItem[]): Promise<void> {
+    this.reopen();
+    const now = this.clock();
+    this.ctx.storage.transactionSync(() => {
+      if (!this.store.getMeta(META.integrationId)) this.store.setMeta(META.integrationId, integrationId);
+      this.store.enqueue(items, now);
+    });
+    await this.scheduleNextAlarm();
+  }
+
+  /** Stops sending (the integration was disabled); pending and newly enqueued items are kept. */
+  async pause(): Promise<void> {
+    this.reopen();
+    if (!this.pausedReason()) this.store.setMeta(META.paused, "manual");
+    await this.scheduleNextAlarm();
+  }
+
+  /**
+   * Sends again after the integration was enabled: pending deliveries restart their retry cycle
+   * (or are dropped), and optionally the account's events stored since `replayMissedSince` that
+   * match the subscriptions are queued (those already in the outbox are not sent twice).
+   */
+  async resume(opts: { pending: "resume" | "drop"; replayMissedSince?: number }): Promise<ResumeResult> {
+    this.reopen();
+    const now = this.clock();
+    this.recoverExpiredLeases(now);
+    let resumed = 0;
+    let dropped = 0;
+    this.ctx.storage.transactionSync(() => {
+      if (opts.pending === "drop") dropped = this.store.dropPending(now);
+      else resumed = this.store.restartPending(now);
+      this.store.setMeta(META.paused, null);
+      this.store.setMeta(META.pendingDisable, null);
+      this.store.setMeta(META.disableRetryAt, null);
+    });
+    this.targetBackoffUntil = 0;
+    let replayed = 0;
+    const integrationId = this.integrationId();
+    if (opts.replayMissedSince !== undefined && integrationId) {
+      for await (const items of missedEventBatches(this.env, integrationId, opts.replayMissedSince)) {
+        replayed += this.store.enqueue(items, this.clock());
+      }
+    }
+    await this.scheduleNextAlarm();
+    return { resumed, dropped, replayed };
+  }
+
+  /** The integration was deleted: forget everything (the alarm included). */
+  async destroy(): Promise<void> {
+    this.destroyed = true;
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+  }
+
+  async listDeliveries(query: ListQuery): Promise<DeliveryPage> {
+    this.reopen();
+    return deliveryPage(this.store, query, this.isPaused());
+  }
+
+  async health(): Promise<HealthView> {
+    this.reopen();
+    return healthView(this.store, this.clock(), this.config, this.pausedReason());
+  }
+
+  /** Queues a new delivery with the notifications of a finished one (dead, delivered or dropped). */
+  async replayDelivery(deliveryId: string): Promise<ReplayResult | "not_found" | "pending"> {
+    this.reopen();
+    const original = this.store.deliveryById(deliveryId);
+    if (!original) return "not_found";
+    if (original.state === "pending") return "pending";
+    const id = this.store.replay(original, this.clock(), uuidv7());
+    await this.scheduleNextAlarm();
+    return { delivery_ids: [id], paused: this.isPaused() };
+  }
+
+  /** Replays every dead delivery, oldest first. */
+  async replayDead(): Promise<ReplayResult> {
+    this.reopen();
+    const now = this.clock();
+    const ids: string[] = [];
+    this.ctx.storage.transactionSync(() => {
+      for (const dead of this.store.deadDeliveries()) ids.push(this.store.replay(dead, now, uuidv7()));
+    });
+    await this.scheduleNextAlarm();
+    return { delivery_ids: ids, paused: this.isPaused() };
+  }
+
+  // --- alarm ------------------------------------------------------------------------------------
+
+  override async alarm(): Promise<void> {
+    if (this.destroyed) return;
+    try {
+      const now = this.clock();
+      this.recoverExpiredLeases(now);
+      this.pruneIfDue(now);
+      await this.retryPendingDisable(now);
+      if (!this.isPaused()) await this.drain();
+    } finally {
+      if (!this.destroyed) await this.scheduleNextAlarm();
+    }
+  }
+
+  /** Sends due deliveries one after another, oldest first, until nothing is due or the budget is spent. */
+  private async drain() {
+    const now = this.clock();
+    if (now < this.targetBackoffUntil) return;
+    const due = this.store.nextSendTime(now);
+    if (due === null || due > now) return;
+
+    const integrationId = this.integrationId();
+    if (!integrationId) return;
+    let target: SendTarget | null;
+    let unreadable = false;
+    try {
+      target = await this.resolveTarget(this.env, integrationId);
+    } catch (error) {
+      if (!(error instanceof SecretsUnreadableError)) {
+        console.error("cannot load integration for sending", { integrationId, error: String(error) });
+        this.targetBackoffUntil = this.clock() + TARGET_RETRY_MS;
+        return;
+      }
+      target = null;
+      unreadable = true;
+    }
+    if (this.destroyed) return;
+    if (!target && !unreadable) {
+      this.store.setMeta(META.paused, "missing");
+      return;
+    }
+    if (target && target.status !== "enabled") {
+      // D1 says disabled but pause() never reached us: D1 is the source of truth.
+      this.store.setMeta(META.paused, "manual");
+      return;
+    }
+
+    const batchLimit = target?.channel.batchLimit ?? 1;
+    const started = Date.now();
+    while (!this.destroyed && !this.isPaused() && Date.now() - started < DRAIN_BUDGET_MS) {
+      const claim = this.store.claimNext(this.clock(), batchLimit, LEASE_MS, () => uuidv7());
+      if (!claim) return;
+      // Wake up after the lease if this object is reset mid-request.
+      await this.ctx.storage.setAlarm(claim.leaseUntil);
+      const startedAt = this.clock();
+      const outcome = target
+        ? await sendDelivery(this.env, target, claim.id, claim.items, {
+            fetch: this.fetcher,
+            loadReport: this.loadReport,
+          })
+        : unreadableSecretsOutcome();
+      if (this.destroyed) return;
+      const disable = this.recordOutcome(claim, outcome, startedAt);
+      if (disable) {
+        await this.retryPendingDisable(this.clock(), true);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Records a request's outcome and decides what follows: delivered; retry after the schedule's
+   * delay (lengthened by Retry-After); dead after the last retry; and for a failure, whether the
+   * integration must be disabled (410 Gone, or the failure window's rule). One transaction.
+   */
+  private recordOutcome(claim: ClaimedDelivery, outcome: AttemptOutcome, startedAt: number): DisableRequest | null {
+    const now = this.clock();
+    const windowConfig = this.config.failureWindow;
+    let disable: DisableRequest | null = null;
+    this.ctx.storage.transactionSync(() => {
+      const delivery = this.store.delivery(claim.seq);
+      if (!delivery) return; // dropped from under us (destroyed): nothing to record
+      const counted = !("interrupted" in outcome);
+      this.store.recordAttempt(claim, outcome, startedAt, counted ? bucketStartFor(startedAt, windowConfig) : null);
+      if (outcome.ok) {
+        this.store.markDelivered(claim.seq, now);
+        return;
+      }
+      if (delivery.state !== "pending") return;
+      if (outcome.gone) {
+        this.store.markRetry(claim.seq, now, now);
+        disable = { reason: "destination_gone", details: { status: 410 }, at: now };
+      } else {
+        const delay = retryDelayMs(
+          this.config.retryScheduleSeconds,
+          delivery.failed_in_cycle + 1,
+          outcome.retryAfterSeconds,
+        );
+        if (delay === null) this.store.markDead(claim.seq, now);
+        else this.store.markRetry(claim.seq, now, now + delay);
+        const totals = windowTotals(this.store.buckets(), now, windowConfig);
+        if (counted && shouldAutoDisable(totals, windowConfig)) {
+          disable = {
+            reason: "auto_failure_ratio",
+            details: {
+              requests: totals.total,
+              failed: totals.failed,
+              failure_ratio: Math.round(totals.failureRatio * 10_000) / 10_000,
+              window_seconds: windowConfig.windowMs / 1000,
+              threshold_ratio: windowConfig.ratio,
+              min_requests: windowConfig.minRequests,
+            },
+            at: now,
+          };
+        }
+      }
+      if (disable && !this.isPaused()) {
+        this.store.setMeta(META.paused, disable.reason);
+        this.store.setMeta(META.pendingDisable, JSON.stringify(disable));
+      } else {
+        disable = null;
+      }
+    });
+    return disable;
+  }
+
+  /** A delivery whose lease ran out without an outcome was cut off mid-request: log it and retry on schedule. */
+  private recoverExpiredLeases(now: number) {
+    for (const delivery of this.store.expiredLeases(now)) {
+      const outcome: AttemptOutcome = {
+        ok: false,
+        kind: "network",
+        interrupted: true,
+        latencyMs: 0,
+        error: "interrupted: Herald restarted before the request's outcome was recorded",
+        requestBody: "",
+      };
+      this.recordOutcome(
+        {
+          seq: delivery.seq,
+          id: delivery.id,
+          requestNumber: delivery.requests,
+          plannedAt: delivery.next_attempt_at ?? now,
+          leaseUntil: delivery.lease_until ?? now,
+          items: [],
+        },
+        outcome,
+        delivery.lease_until ?? now,
+      );
+    }
+  }
+
+  /** Records a pending automatic disable in D1 (audit, system event, emails); retried until it succeeds. */
+  private async retryPendingDisable(now: number, force = false) {
+    const pending = this.store.getMeta(META.pendingDisable);
+    if (!pending) return;
+    const retryAt = Number(this.store.getMeta(META.disableRetryAt) ?? 0);
+    if (!force && retryAt > now) return;
+    const integrationId = this.integrationId();
+    if (!integrationId) return;
+    try {
+      await disableIntegration(this.env, integrationId, JSON.parse(pending) as DisableRequest);
+      this.store.setMeta(META.pendingDisable, null);
+      this.store.setMeta(META.disableRetryAt, null);
+    } catch (error) {
+      console.error("auto-disable not recorded yet", { integrationId, error: String(error) });
+      this.store.setMeta(META.disableRetryAt, String(this.clock() + TARGET_RETRY_MS));
+    }
+  }
+
+  private pruneIfDue(now: number) {
+    const last = Number(this.store.getMeta(META.lastPrunedAt) ?? 0);
+    if (now - last < PRUNE_SPACING_MS) return;
+    this.ctx.storage.transactionSync(() => {
+      this.store.prune(now - this.config.retentionMs, now, this.config.failureWindow.windowMs);
+      this.store.setMeta(META.lastPrunedAt, String(now));
     });
   }
 
-  /** Stores the items (deduplicated by notification id) before returning. */
-  async enqueue(integrationId: string, items: OutboxItem[]): Promise<void> {
-    const now = Date.now();
-    this.ctx.storage.transactionSync(() => {
-      for (const item of items) {
-        this.ctx.storage.sql.exec(
-          "INSERT OR IGNORE INTO outbox (notification_id, item, created_at) VALUES (?, ?, ?)",
-          item.notification.id,
-          JSON.stringify({ integrationId, ...item }),
-          now,
-        );
-      }
-    });
+  /**
+   * Sets the one alarm to the earliest due time — the head delivery's retry or lease, queued
+   * notifications (now), a pending D1 disable, the next retention prune — or deletes it.
+   */
+  private async scheduleNextAlarm() {
+    if (this.destroyed) return;
+    const now = this.clock();
+    const candidates: number[] = [];
+    if (!this.isPaused()) {
+      const send = this.store.nextSendTime(now);
+      if (send !== null) candidates.push(Math.max(send, this.targetBackoffUntil));
+    }
+    const lease = this.store.head()?.lease_until;
+    if (lease && lease > now) candidates.push(lease);
+    if (this.store.getMeta(META.pendingDisable))
+      candidates.push(Number(this.store.getMeta(META.disableRetryAt) ?? now));
+    const oldest = this.store.oldestFinishedAt();
+    if (oldest !== null) {
+      const last = Number(this.store.getMeta(META.lastPrunedAt) ?? 0);
+      candidates.push(Math.max(oldest + this.config.retentionMs, last + PRUNE_SPACING_MS));
+    }
+    const next = candidates.length ? Math.min(...candidates) : null;
+    const current = await this.ctx.storage.getAlarm();
+    if (next === null) {
+      if (current !== null) await this.ctx.storage.deleteAlarm();
+    } else if (current !== next) {
+      await this.ctx.storage.setAlarm(next);
+    }
+  }
+
+  // --- state ------------------------------------------------------------------------------------
+
+  /** After destroy(), a late call (fan-out racing the delete) starts from an empty outbox. */
+  private reopen() {
+    if (!this.destroyed) return;
+    this.destroyed = false;
+    this.store.migrate();
+  }
+
+  private integrationId(): string | null {
+    return this.store.getMeta(META.integrationId) ?? this.ctx.id.name ?? null;
+  }
+
+  private pausedReason(): string | null {
+    return this.store.getMeta(META.paused);
+  }
+
+  private isPaused(): boolean {
+    return this.pausedReason() !== null;
   }
 }

@@ -1,0 +1,94 @@
+/**
+ * What the IntegrationDO answers over RPC for the delivery log and health routes: plain JSON
+ * objects in the API's snake_case, so the routes pass them through unchanged.
+ */
+export const DELIVERY_STATES = ["pending", "delivered", "dead", "dropped"] as const;
+export type DeliveryState = (typeof DELIVERY_STATES)[number];
+
+export interface AttemptView {
+  /** 1 for the first request of the delivery. */
+  number: number;
+  at: string;
+  /** When the request was due (the retry schedule's time); `at` minus this is the lateness. */
+  planned_at: string | null;
+  ok: boolean;
+  status: number | null;
+  /** "status" | "network" | "timeout" | "invalid_settings" | "interrupted"; null on success. */
+  error_kind: string | null;
+  error: string | null;
+  latency_ms: number;
+  retry_after_seconds: number | null;
+  /** The request body as sent, secrets redacted by the channel (truncated when very large). */
+  request_body: string;
+}
+
+export interface NotificationSummary {
+  id: string;
+  summary: string;
+  notification_type: string;
+  event_id: string | null;
+}
+
+export interface DeliveryView {
+  id: string;
+  state: DeliveryState;
+  /** True while a request of this delivery is on the wire. */
+  in_flight: boolean;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+  /** Pending only: when the next request is due. */
+  next_attempt_at: string | null;
+  /** Requests made so far (all cycles). */
+  requests: number;
+  /** Set when this delivery is an admin's replay of an earlier one. */
+  replay_of: string | null;
+  notifications: NotificationSummary[];
+  attempts: AttemptView[];
+}
+
+export interface DeliveryPage {
+  deliveries: DeliveryView[];
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  next_cursor: string | null;
+  /** Notifications waiting behind the pending deliveries, not yet in a request. */
+  queued_notifications: number;
+  paused: boolean;
+}
+
+export interface HealthView {
+  paused: boolean;
+  /** Why sending is paused: "manual", "auto_failure_ratio", "destination_gone", "missing". */
+  paused_reason: string | null;
+  window: {
+    seconds: number;
+    requests: number;
+    failed: number;
+    failure_ratio: number;
+    /** The auto-disable rule's figures, for the UI to show how close it is. */
+    threshold_ratio: number;
+    min_requests: number;
+  };
+  /** One point per window bucket, oldest first; success_rate null where no request was made. */
+  success_rate_series: { start: string; requests: number; failed: number; success_rate: number | null }[];
+  latency_ms: { p50: number | null; p95: number | null };
+  last_error: { at: string; status: number | null; error: string } | null;
+  last_success_at: string | null;
+  /** Notifications not yet delivered (in pending deliveries or queued behind them). */
+  pending_notifications: number;
+  pending_deliveries: number;
+  dead_deliveries: number;
+}
+
+export interface ResumeResult {
+  resumed: number;
+  dropped: number;
+  replayed: number;
+}
+
+export interface ReplayResult {
+  /** The new deliveries queued (one per replayed delivery). */
+  delivery_ids: string[];
+  /** True when the integration is disabled: the replays wait until it is enabled. */
+  paused: boolean;
+}
