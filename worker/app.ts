@@ -14,6 +14,7 @@ import integrations from "./routes/integrations";
 import ingest from "./routes/ingest";
 import nodes from "./routes/nodes";
 import meNotifications from "./routes/me-notifications";
+import reports from "./routes/reports";
 import users from "./routes/users";
 
 /**
@@ -92,6 +93,7 @@ export function createApp() {
     .route("/", nodes)
     .route("/", events)
     .route("/", ingest)
+    .route("/", reports)
     .route("/", docs);
 
   app.doc31("/api/openapi.json", (c) => ({

@@ -1,4 +1,5 @@
 import type { IntegrationDO } from "./delivery/integration-do";
+import type { ReportJob } from "./reports/schedule";
 
 /** Bindings and deployment settings (wrangler.toml [vars] and secrets). All vars are strings. */
 export interface Env {
@@ -6,6 +7,8 @@ export interface Env {
   INTEGRATION_DO: DurableObjectNamespace<IntegrationDO>;
   ASSETS?: Fetcher;
   SEND_EMAIL?: SendEmail;
+  /** Scheduled report jobs (Cloudflare Queues); without it the cron builds a few reports itself. */
+  REPORT_JOBS?: Queue<ReportJob>;
 
   PUBLIC_URL: string;
   MAIL_TRANSPORT: string;

@@ -1,11 +1,15 @@
 import type { Env } from "./env";
+import { reportScheduleStep } from "./reports/schedule";
 import { retentionStep } from "./retention";
 
 /** A step of the hourly cron. Each is idempotent: a cron firing twice does no harm. */
 type ScheduledStep = (controller: ScheduledController, env: Env, ctx: ExecutionContext) => Promise<void>;
 
 /** The hourly cron's steps, run side by side; one failing does not stop the others. */
-const steps: { name: string; run: ScheduledStep }[] = [{ name: "event-retention", run: retentionStep }];
+const steps: { name: string; run: ScheduledStep }[] = [
+  { name: "event-retention", run: retentionStep },
+  { name: "scheduled-reports", run: reportScheduleStep },
+];
 
 export async function runScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {
   const results = await Promise.allSettled(steps.map((step) => step.run(controller, env, ctx)));
