@@ -17,7 +17,7 @@ export interface MessageField {
 export interface MessageView {
   /** The summary line, prefixed with "[Test message]" for test sends. */
   summary: string;
-  /** Summary plus what it is about, e.g. "[Herald] New security issue detected: SQLi in /login". */
+  /** Summary plus what it is about, e.g. "[Herald] New security issue detected — SQLi in /login (high)". */
   headline: string;
   notificationType: string;
   clientName: string;
@@ -118,43 +118,84 @@ function systemFields(s: Section): MessageField[] {
 function reportPeriod(report: Section): string | undefined {
   const period = report.period;
   if (typeof period === "string") return clean(period);
-  if (period && typeof period === "object") {
-    const p = period as Section;
-    const start = text(p.start ?? p.from);
-    const end = text(p.end ?? p.to);
-    if (start && end) return `${start} – ${end}`;
-  }
-  const start = text(report.period_start);
-  const end = text(report.period_end);
-  return start && end ? `${start} – ${end}` : undefined;
+  const p = period && typeof period === "object" ? (period as Section) : report;
+  const start = text(p.start ?? p.period_start);
+  const end = text(p.end ?? p.period_end);
+  if (!start) return undefined;
+  const zone = text(report.time_zone);
+  return `${start}${end && end !== start ? ` – ${end}` : ""}${zone ? ` (${zone})` : ""}`;
+}
+
+const isSection = (value: unknown): value is Section => !!value && typeof value === "object" && !Array.isArray(value);
+
+/** A count, or a {current, change_pct} comparison: "120 (+20% vs previous)". */
+function figure(value: unknown): string | undefined {
+  if (typeof value === "number" || typeof value === "string") return text(value);
+  if (!isSection(value) || typeof value.current !== "number") return undefined;
+  const pct = value.change_pct;
+  if (typeof pct !== "number")
+    return value.current > 0 && value.previous === 0 ? `${value.current} (new)` : String(value.current);
+  return `${value.current} (${pct > 0 ? "+" : ""}${pct}% vs previous)`;
+}
+
+/** "critical 1, high 3" from a map of figures (zeros left out; "0" when all are zero). */
+function figures(value: Section): string {
+  const parts = Object.entries(value)
+    .map(([key, v]) => [key, isSection(v) ? v.current : v] as const)
+    .filter(([, v]) => typeof v === "number" && v > 0)
+    .map(([key, v]) => `${humanize(key).toLowerCase()} ${v}`);
+  return parts.length ? parts.join(", ") : "0";
 }
 
 /** Reports are opaque here (the reports module owns their shape); totals are shown when present. */
 function reportFields(report: Section): MessageField[] {
   const fields: MessageField[] = [];
   push(fields, "Period", reportPeriod(report));
-  const totals = report.totals && typeof report.totals === "object" ? (report.totals as Section) : {};
+  const totals = isSection(report.totals) ? report.totals : {};
   for (const [key, value] of Object.entries(totals)) {
-    if (value !== null && typeof value === "object") {
-      const parts = Object.entries(value as Section)
-        .filter(([, v]) => typeof v === "number" || typeof v === "string")
-        .map(([k, v]) => `${k} ${text(v)}`);
-      if (parts.length) push(fields, humanize(key), parts.join(", "));
-    } else push(fields, humanize(key), value);
+    const shown = figure(value);
+    if (shown !== undefined) push(fields, humanize(key), shown);
+    else if (isSection(value)) push(fields, humanize(key), figures(value));
+  }
+  if (isSection(report.open_security_issues))
+    push(fields, "Open security issues", figures(report.open_security_issues));
+  if (Array.isArray(report.top_attack_types) && report.top_attack_types.length) {
+    const top = report.top_attack_types
+      .filter(isSection)
+      .map((row) => `${text(row.key)} ${text(row.count)}`)
+      .join(", ");
+    push(fields, "Top attack types", top);
+  }
+  if (Array.isArray(report.auto_disabled_integrations) && report.auto_disabled_integrations.length) {
+    const names = report.auto_disabled_integrations.filter(isSection).map((row) => text(row.name) ?? "?");
+    push(fields, "Auto-disabled integrations", names.join(", "));
   }
   return fields;
 }
 
 function subjectOf(type: string, s: Section | undefined): string | undefined {
   if (!s) return undefined;
-  if (type === "security_issue") return text(s.title);
+  if (type === "security_issue") {
+    const title = text(s.title);
+    const risk = text(s.risk);
+    return title && risk ? `${title} (${risk})` : title;
+  }
   if (type === "new_hits" || type === "incident") {
     const attack = text(s.attack_type);
     const where = [text(s.host), text(s.path)].filter(Boolean).join("");
     return attack && where ? `${attack} on ${where}` : (attack ?? where);
   }
   if (type === "scope_change") return [text(s.change), text(s.object_type), text(s.value)].filter(Boolean).join(" ");
-  return text(s.message);
+  // System events: the object concerned ("SIEM bridge", "dana@acme.example"); the sentence is a field.
+  const subject = isSection(s.subject) ? s.subject : {};
+  return text(subject.integration_name ?? subject.user_email ?? subject.node_name ?? subject.name) ?? text(s.message);
+}
+
+/** "2026-11-29 10:00 UTC" from an RFC 3339 time; anything else as given. */
+export function readableTime(iso: string): string {
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) return iso;
+  return `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
 
 /** Builds the people-facing view of a notification. */
@@ -182,10 +223,10 @@ export function viewOf(notification: Notification, test?: boolean): MessageView 
   const subject = subjectOf(type, about);
   return {
     summary,
-    headline: subject ? `${summary}: ${oneLine(subject)}` : summary,
+    headline: subject ? `${summary} — ${oneLine(subject)}` : summary,
     notificationType: type,
     clientName: oneLine(String(notification.details.client_name ?? "")),
-    occurredAt: oneLine(String(notification.details.occurred_at ?? "")),
+    occurredAt: readableTime(oneLine(String(notification.details.occurred_at ?? ""))),
     link: oneLine(String(notification.details.link ?? "")),
     fields,
   };

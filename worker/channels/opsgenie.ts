@@ -76,9 +76,8 @@ export function renderOpsgenieAlert(notification: Notification, alias: string, t
     tag(section.vuln_type ?? section.attack_type),
     test ? "test" : undefined,
   ].filter((t): t is string => !!t);
-  const description = [markTestDescription(notification.description, test), "", `Open in Herald: ${view.link}`].join(
-    "\n",
-  );
+  // The canonical description already ends with the link back to Herald.
+  const description = markTestDescription(notification.description, test);
   return {
     message: cut(view.headline, OPSGENIE_LIMITS.message),
     alias: cut(alias, OPSGENIE_LIMITS.alias),

@@ -31,28 +31,45 @@ const SYSTEM_SUMMARIES: Record<string, string> = {
   node_revoked: "Node revoked",
 };
 
-/** Field order for the plain-text description; anything else in the event follows. */
-const DESCRIPTION_FIELDS = [
-  "risk",
-  "title",
-  "vuln_type",
-  "attack_type",
-  "block_status",
-  "host",
-  "method",
-  "path",
-  "parameter",
-  "remote_addr",
-  "remote_country",
-  "response_status",
-  "change",
-  "object_type",
-  "value",
-  "message",
+/** The plain-text description's fields, in reading order (labels people understand). */
+const DESCRIPTION_FIELDS: [field: string, label: string][] = [
+  ["message", "What happened"],
+  ["risk", "Risk"],
+  ["title", "Title"],
+  ["vuln_type", "Vulnerability type"],
+  ["attack_type", "Attack type"],
+  ["block_status", "Action"],
+  ["host", "Host"],
+  ["method", "Method"],
+  ["path", "Path"],
+  ["parameter", "Parameter"],
+  ["point", "Attack point"],
+  ["remote_addr", "Source IP"],
+  ["remote_country", "Source country"],
+  ["response_status", "Response status"],
+  ["application", "Application"],
+  ["request_id", "Request ID"],
+  ["security_issue_id", "Security issue"],
+  ["discovered_by", "Discovered by"],
+  ["change", "Change"],
+  ["object_type", "Object type"],
+  ["value", "Value"],
+  ["actor", "By"],
 ];
 
-function label(field: string): string {
-  const text = field.replace(/_/g, " ");
+/** Long free text goes last, cut so the description stays a readable summary. */
+const LONG_FIELDS: [field: string, label: string, max: number][] = [
+  ["description", "Description", 2000],
+  ["payload", "Payload", 1000],
+];
+
+function cutText(text: string, max: number): string {
+  const points = Array.from(text);
+  return points.length <= max ? text : `${points.slice(0, max - 1).join("")}…`;
+}
+
+function humanize(key: string): string {
+  const text = key.replace(/_/g, " ");
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
@@ -69,16 +86,22 @@ export function buildNotification(event: NotifiableEvent, accountName: string, p
   const title =
     event.type === "system" ? (SYSTEM_SUMMARIES[notificationType] ?? "System event") : SUMMARIES[event.type];
   const lines = [`Notification type: ${notificationType}`];
-  for (const field of DESCRIPTION_FIELDS) {
-    const value = data[field];
-    if (value !== undefined && value !== null && value !== "") lines.push(`${label(field)}: ${String(value)}`);
+  const present = (value: unknown) => value !== undefined && value !== null && value !== "";
+  for (const [field, label] of DESCRIPTION_FIELDS) {
+    if (present(data[field])) lines.push(`${label}: ${String(data[field])}`);
+  }
+  const subject = data.subject && typeof data.subject === "object" ? (data.subject as Record<string, unknown>) : {};
+  for (const [key, value] of Object.entries(subject))
+    if (present(value)) lines.push(`${humanize(key)}: ${String(value)}`);
+  for (const [field, label, max] of LONG_FIELDS) {
+    if (typeof data[field] === "string" && data[field] !== "") lines.push(`${label}:`, cutText(data[field], max));
   }
   const { id: _id, type: _type, occurred_at: _at, ...section } = data;
   const sectionName = event.type === "incident" || event.type === "hit" ? "hit" : event.type;
   return {
     id: event.id,
     summary: `[Herald] ${title}`,
-    description: lines.join("\n"),
+    description: [...lines, `Link: ${publicUrl.replace(/\/$/, "")}/events/${event.id}`].join("\n"),
     details: {
       client_name: accountName,
       notification_type: notificationType,

@@ -1,0 +1,218 @@
+import type { Notification, NotificationType } from "../domain/notification";
+import { buildNotification, type NotifiableEvent } from "../domain/notify-build";
+import type { EventSubscriptions, Risk } from "../domain/subscriptions";
+import { RISKS } from "../domain/subscriptions";
+import type { SystemEventType } from "../domain/system-events";
+
+/**
+ * Realistic sample notifications: what "Test integration" sends (one per subscribed category,
+ * marked "[Test message]" by the channel) and what the golden files are rendered from.
+ */
+
+export interface SampleOptions {
+  accountName: string;
+  publicUrl: string;
+  /** Fixed time and ids make the samples reproducible (golden files). */
+  now?: number;
+  id?: (type: string) => string;
+}
+
+const SECURITY_ISSUE = {
+  risk: "high",
+  title: "SQL injection in /api/login",
+  vuln_type: "sqli",
+  host: "shop.example.com",
+  method: "POST",
+  path: "/api/login",
+  parameter: "username",
+  discovered_by: "scanner",
+  description:
+    "The username parameter is concatenated into an SQL query.\nThe payload ' OR 1=1-- returned every user row.",
+};
+
+const HIT = {
+  attack_type: "xss",
+  host: "shop.example.com",
+  method: "GET",
+  path: "/search",
+  remote_addr: "203.0.113.45",
+  remote_country: "DE",
+  response_status: 403,
+  block_status: "blocked",
+  payload: "<script>alert(document.cookie)</script>",
+  point: "get.q",
+  request_id: "7f3c9a10e2b4",
+  application: "Storefront",
+};
+
+const INCIDENT = {
+  attack_type: "sqli",
+  host: "shop.example.com",
+  method: "POST",
+  path: "/api/login",
+  remote_addr: "198.51.100.7",
+  remote_country: "US",
+  response_status: 200,
+  block_status: "monitored",
+  payload: "username=admin'--&password=x",
+  point: "post.username",
+  request_id: "c41d2e9b7a55",
+  application: "Storefront",
+  security_issue_id: "0193a0b4-5c6d-7e8f-9a0b-1c2d3e4f5a6b",
+};
+
+const SCOPE_CHANGE = { change: "added", object_type: "port", value: "shop.example.com:8443" };
+
+const SYSTEM: Record<SystemEventType, { message: string; subject: Record<string, string | number> }> = {
+  user_created: {
+    message: "Dana Analyst (dana@acme.example) was added as analyst.",
+    subject: { user_email: "dana@acme.example", role: "analyst" },
+  },
+  user_deleted: { message: "dana@acme.example was removed.", subject: { user_email: "dana@acme.example" } },
+  user_role_changed: {
+    message: "dana@acme.example is now admin (was analyst).",
+    subject: { user_email: "dana@acme.example", role: "admin", previous_role: "analyst" },
+  },
+  integration_created: {
+    message: 'Slack integration "SOC alerts" was created.',
+    subject: { integration_name: "SOC alerts", integration_type: "slack" },
+  },
+  integration_disabled: {
+    message: 'Webhook integration "SIEM bridge" was disabled.',
+    subject: { integration_name: "SIEM bridge", integration_type: "webhook" },
+  },
+  integration_auto_disabled: {
+    message:
+      'Webhook integration "SIEM bridge" was disabled automatically: 45 of 60 requests (75 %) failed in the last 12 hours.',
+    subject: {
+      integration_name: "SIEM bridge",
+      integration_type: "webhook",
+      failed_requests: 45,
+      total_requests: 60,
+      failure_ratio: 0.75,
+      last_error: "HTTP 503",
+    },
+  },
+  integration_deleted: {
+    message: 'PagerDuty integration "On-call" was deleted.',
+    subject: { integration_name: "On-call", integration_type: "pagerduty" },
+  },
+  node_created: { message: 'Node "edge-fra-1" was added.', subject: { node_name: "edge-fra-1" } },
+  node_revoked: { message: 'Node "edge-fra-1" was revoked.', subject: { node_name: "edge-fra-1" } },
+};
+
+const REPORT_TITLES = { report_daily: "Daily", report_weekly: "Weekly", report_monthly: "Monthly" } as const;
+
+function change(current: number, previous: number) {
+  return {
+    current,
+    previous,
+    change: current - previous,
+    change_pct: previous === 0 ? null : Math.round(((current - previous) / previous) * 1000) / 10,
+  };
+}
+
+function reportSample(type: keyof typeof REPORT_TITLES, options: SampleOptions, id: string): Notification {
+  const base = options.publicUrl.replace(/\/+$/, "");
+  const [start, end] =
+    type === "report_daily"
+      ? ["2026-11-28", "2026-11-28"]
+      : type === "report_weekly"
+        ? ["2026-11-16", "2026-11-22"]
+        : ["2026-10-01", "2026-10-31"];
+  const totals = {
+    hits: change(1284, 1070),
+    blocked: change(1201, 1002),
+    monitored: change(83, 68),
+    incidents: change(2, 0),
+    new_security_issues: change(3, 4),
+    new_security_issues_by_risk: {
+      critical: change(0, 0),
+      high: change(1, 1),
+      medium: change(2, 2),
+      low: change(0, 1),
+      info: change(0, 0),
+    },
+    scope_changes: change(4, 1),
+  };
+  return {
+    id,
+    summary: `[Herald] ${REPORT_TITLES[type]} security report: ${start}${start === end ? "" : ` – ${end}`}`,
+    description: [
+      `Notification type: ${type}`,
+      `Period: ${start}${start === end ? "" : ` to ${end}`} (Europe/Berlin)`,
+      "Hits: 1284 (+20% vs previous)",
+      "Incidents: 2 (new)",
+    ].join("\n"),
+    details: {
+      client_name: options.accountName,
+      notification_type: type,
+      occurred_at: new Date(options.now ?? Date.now()).toISOString(),
+      link: `${base}/reports/${id}`,
+      report: {
+        id,
+        frequency: type.slice("report_".length),
+        period_start: start,
+        period_end: end,
+        time_zone: "Europe/Berlin",
+        totals,
+        open_security_issues: { critical: 0, high: 2, medium: 5, low: 1, info: 0 },
+        top_attack_types: [
+          { key: "sqli", count: 512 },
+          { key: "xss", count: 301 },
+          { key: "ptrav", count: 97 },
+        ],
+        auto_disabled_integrations: [],
+        link: `${base}/reports/${id}`,
+        pdf_url: `${base}/api/reports/${id}/pdf`,
+      },
+    },
+  };
+}
+
+/** One sample notification of a type. */
+export function sampleNotification(type: NotificationType, options: SampleOptions): Notification {
+  const now = options.now ?? Date.now();
+  const id = options.id?.(type) ?? crypto.randomUUID();
+  if (type === "report_daily" || type === "report_weekly" || type === "report_monthly") {
+    return reportSample(type, options, id);
+  }
+  let event: NotifiableEvent;
+  if (type === "security_issue") event = { id, type, risk: SECURITY_ISSUE.risk, occurredAt: now, data: SECURITY_ISSUE };
+  else if (type === "new_hits") event = { id, type: "hit", occurredAt: now, data: HIT };
+  else if (type === "incident") event = { id, type, occurredAt: now, data: INCIDENT };
+  else if (type === "scope_change") event = { id, type, occurredAt: now, data: SCOPE_CHANGE };
+  else {
+    const system = SYSTEM[type];
+    event = {
+      id,
+      type: "system",
+      systemType: type,
+      occurredAt: now,
+      data: { system_type: type, actor: "admin@acme.example", ...system },
+    };
+  }
+  return buildNotification(event, options.accountName, options.publicUrl);
+}
+
+/** One sample per subscribed category, as "Test integration" sends them. */
+export function sampleNotificationsFor(events: EventSubscriptions, options: SampleOptions): Notification[] {
+  const out: Notification[] = [];
+  const risk = RISKS.find((r: Risk) => events.security_issue?.includes(r));
+  if (risk) {
+    const sample = sampleNotification("security_issue", options);
+    const section = sample.details.security_issue as Record<string, unknown>;
+    out.push({
+      ...sample,
+      description: sample.description.replace(/^Risk: .*$/m, `Risk: ${risk}`),
+      details: { ...sample.details, security_issue: { ...section, risk } },
+    });
+  }
+  if (events.incident) out.push(sampleNotification("incident", options));
+  if (events.hit) out.push(sampleNotification("new_hits", options));
+  if (events.scope_change) out.push(sampleNotification("scope_change", options));
+  if (events.system) out.push(sampleNotification("integration_auto_disabled", options));
+  const frequency = events.reports?.[0];
+  if (frequency) out.push(sampleNotification(`report_${frequency}`, options));
+  return out;
+}
