@@ -146,3 +146,9 @@ export function envelopeKeyId(envelope: string): string | null {
 export async function currentKeyId(env: KeyringEnv): Promise<string> {
   return (await loadKeyring(env)).current.id;
 }
+
+/** Ids of the older keys still configured for reading (rotation re-seals rows on these). */
+export async function previousKeyIds(env: KeyringEnv): Promise<string[]> {
+  const ring = await loadKeyring(env);
+  return [...ring.byId.keys()].filter((id) => id !== ring.current.id);
+}
