@@ -1,4 +1,5 @@
 import type { Env } from "./env";
+import { reencryptStep } from "./integrations/reencrypt";
 import { reportScheduleStep } from "./reports/schedule";
 import { retentionStep } from "./retention";
 
@@ -8,6 +9,7 @@ type ScheduledStep = (controller: ScheduledController, env: Env, ctx: ExecutionC
 /** The hourly cron's steps, run side by side; one failing does not stop the others. */
 const steps: { name: string; run: ScheduledStep }[] = [
   { name: "event-retention", run: retentionStep },
+  { name: "reencrypt-integration-secrets", run: reencryptStep },
   { name: "scheduled-reports", run: reportScheduleStep },
 ];
 
