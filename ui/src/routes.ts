@@ -1,0 +1,58 @@
+import type { ComponentType } from "preact";
+import { AuditPage } from "./pages/audit";
+import { EventPage, EventsPage } from "./pages/events";
+import { IntegrationDetailPage } from "./pages/integrations/detail";
+import { IntegrationEditPage, IntegrationNewPage } from "./pages/integrations/form-page";
+import { IntegrationsPage } from "./pages/integrations/overview";
+import { NodesPage } from "./pages/nodes";
+import { ProfilePage } from "./pages/profile";
+import { ReportPage, ReportsPage } from "./pages/reports";
+import { UsersPage } from "./pages/users";
+
+export interface RouteDef {
+  pattern: string;
+  page: ComponentType<any>;
+  adminOnly?: boolean;
+}
+
+/** Admin pages match SPEC §2: only admins view or change integrations, nodes, users. */
+export const ROUTES: RouteDef[] = [
+  { pattern: "/integrations", page: IntegrationsPage, adminOnly: true },
+  { pattern: "/integrations/new", page: IntegrationNewPage, adminOnly: true },
+  { pattern: "/integrations/:id", page: IntegrationDetailPage, adminOnly: true },
+  { pattern: "/integrations/:id/edit", page: IntegrationEditPage, adminOnly: true },
+  { pattern: "/events", page: EventsPage },
+  { pattern: "/events/:id", page: EventPage },
+  { pattern: "/reports", page: ReportsPage },
+  { pattern: "/reports/:id", page: ReportPage },
+  { pattern: "/nodes", page: NodesPage, adminOnly: true },
+  { pattern: "/users", page: UsersPage, adminOnly: true },
+  { pattern: "/audit", page: AuditPage, adminOnly: true },
+  { pattern: "/profile", page: ProfilePage },
+];
+
+export interface NavItem {
+  href: string;
+  label: string;
+  adminOnly?: boolean;
+}
+
+export const NAV: { title: string; items: NavItem[] }[] = [
+  {
+    title: "Monitoring",
+    items: [
+      { href: "/events", label: "Events" },
+      { href: "/reports", label: "Reports" },
+    ],
+  },
+  {
+    title: "Settings",
+    items: [
+      { href: "/integrations", label: "Integrations", adminOnly: true },
+      { href: "/nodes", label: "Nodes", adminOnly: true },
+      { href: "/users", label: "Users", adminOnly: true },
+      { href: "/audit", label: "Audit log", adminOnly: true },
+      { href: "/profile", label: "Profile" },
+    ],
+  },
+];
