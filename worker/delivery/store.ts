@@ -154,13 +154,17 @@ export class DeliveryStore {
   enqueue(items: readonly OutboxItem[], now: number): number {
     let added = 0;
     for (const item of items) {
-      const cursor = this.sql.exec(
-        "INSERT OR IGNORE INTO notifications (notification_id, item, enqueued_at, status) VALUES (?, ?, ?, 'queued')",
-        item.notification.id,
-        JSON.stringify(item),
-        now,
-      );
-      added += cursor.rowsWritten > 0 ? 1 : 0;
+      // RETURNING yields no row when the id was seen before (rowsWritten would count index work).
+      const inserted = this.sql
+        .exec(
+          `INSERT INTO notifications (notification_id, item, enqueued_at, status) VALUES (?, ?, ?, 'queued')
+           ON CONFLICT(notification_id) DO NOTHING RETURNING seq`,
+          item.notification.id,
+          JSON.stringify(item),
+          now,
+        )
+        .toArray();
+      added += inserted.length;
     }
     return added;
   }
@@ -475,9 +479,9 @@ export class DeliveryStore {
    * delivery refers to any more) and window buckets that left the window.
    */
   prune(cutoff: number, now: number, windowMs: number) {
-    this.sql.exec("DELETE FROM attempts WHERE started_at < ?", cutoff);
+    this.sql.exec("DELETE FROM attempts WHERE started_at <= ?", cutoff);
     const old = this.rows<{ seq: number }>(
-      "SELECT seq FROM deliveries WHERE state != 'pending' AND finished_at IS NOT NULL AND finished_at < ?",
+      "SELECT seq FROM deliveries WHERE state != 'pending' AND finished_at IS NOT NULL AND finished_at <= ?",
       cutoff,
     );
     for (const { seq } of old) {
@@ -486,7 +490,7 @@ export class DeliveryStore {
       this.sql.exec("DELETE FROM deliveries WHERE seq = ?", seq);
     }
     this.sql.exec(
-      `DELETE FROM notifications WHERE status != 'queued' AND enqueued_at < ?
+      `DELETE FROM notifications WHERE status != 'queued' AND enqueued_at <= ?
        AND NOT EXISTS (SELECT 1 FROM delivery_notifications d WHERE d.notification_seq = notifications.seq)`,
       cutoff,
     );

@@ -1,0 +1,325 @@
+import { runInDurableObject } from "cloudflare:test";
+import { and, eq } from "drizzle-orm";
+import { beforeAll, describe, expect, it } from "vitest";
+import { auditLog, events, integrations } from "../../../worker/db/schema";
+import type { IntegrationDO } from "../../../worker/delivery/integration-do";
+import { uuidv7 } from "../../../worker/lib/ids";
+import { db, type SeededAccount, seedAccount } from "../helpers";
+import {
+  alarmOf,
+  bucketName,
+  createIntegration,
+  fireAlarm,
+  idsIn,
+  item,
+  items,
+  mailTo,
+  received,
+  receiverUrl,
+  script,
+  stubFor,
+  T0,
+  TestClock,
+  waitForRequests,
+} from "./fixtures";
+
+let acme: SeededAccount;
+beforeAll(async () => {
+  acme = await seedAccount("Acme Lifecycle");
+});
+
+async function webhookTarget(events?: Parameters<typeof createIntegration>[1]["events"]) {
+  const bucket = bucketName("life");
+  const id = await createIntegration(acme.accountId, { settings: { url: receiverUrl(bucket) }, events });
+  const stub = stubFor(id);
+  const clock = new TestClock();
+  await clock.install(stub);
+  return { bucket, id, stub, clock };
+}
+
+/** Fires alarms until no delivery is pending or queued (dead or delivered). */
+async function runUntilSettled(stub: ReturnType<typeof stubFor>, clock: TestClock) {
+  for (let guard = 0; guard < 40; guard++) {
+    if ((await stub.health()).pending_notifications === 0) return;
+    await fireAlarm(stub, clock);
+  }
+  throw new Error("deliveries did not settle");
+}
+
+const integrationRow = async (id: string) =>
+  (await db().select().from(integrations).where(eq(integrations.id, id)))[0]!;
+
+describe("pause, resume and replay", () => {
+  it("a paused object sends nothing and keeps what arrives; resume sends it in order", async () => {
+    const { bucket, id, stub, clock } = await webhookTarget();
+    await stub.pause();
+    const first = items(3, "paused");
+    await stub.enqueue(id, first);
+    // No alarm for sending while paused (nothing else is due yet).
+    expect(await alarmOf(stub)).toBeNull();
+    await runInDurableObject(stub, (instance: IntegrationDO) => instance.alarm());
+    expect(await received(bucket)).toHaveLength(0);
+    expect((await stub.health()).paused).toBe(true);
+
+    const result = await stub.resume({ pending: "resume" });
+    expect(result).toEqual({ resumed: 3, dropped: 0, replayed: 0 });
+    await fireAlarm(stub, clock);
+    expect((await received(bucket)).flatMap(idsIn)).toEqual(first.map((n) => n.notification.id));
+  });
+
+  it("resume with drop forgets pending deliveries (kept in the log as dropped) and sends only new ones", async () => {
+    const { bucket, id, stub, clock } = await webhookTarget();
+    await script(bucket, [{ status: 500 }]);
+    await stub.enqueue(id, [item("will-drop")]);
+    await fireAlarm(stub, clock); // fails, waits for its retry
+    await stub.pause();
+    await stub.enqueue(id, items(2, "queued-drop"));
+    const result = await stub.resume({ pending: "drop" });
+    expect(result).toEqual({ resumed: 0, dropped: 3, replayed: 0 });
+    expect((await stub.listDeliveries({ state: "dropped", limit: 5 })).deliveries).toHaveLength(1);
+    const fresh = item("after-drop");
+    await stub.enqueue(id, [fresh]);
+    await fireAlarm(stub, clock);
+    const requests = await received(bucket);
+    expect(requests).toHaveLength(2);
+    expect(idsIn(requests[1]!)).toEqual([fresh.notification.id]);
+  });
+
+  it("resume restarts a paused delivery's retry cycle from now", async () => {
+    const { bucket, id, stub, clock } = await webhookTarget();
+    await script(bucket, [{ status: 500 }, { status: 500 }, { status: 500 }]);
+    await stub.enqueue(id, [item()]);
+    for (let i = 0; i < 3; i++) await fireAlarm(stub, clock);
+    await stub.pause();
+    clock.now += 3_600_000;
+    await stub.resume({ pending: "resume" });
+    expect(await alarmOf(stub)).toBe(clock.now);
+    await fireAlarm(stub, clock);
+    const [delivery] = (await stub.listDeliveries({ limit: 1 })).deliveries;
+    expect(delivery?.state).toBe("delivered");
+    expect(delivery?.requests).toBe(4);
+  });
+
+  it("replays the account's events that arrived while disabled and match the subscriptions", async () => {
+    const { bucket, id, stub, clock } = await webhookTarget({ security_issue: ["critical", "high"] });
+    const already = item("already-notified");
+    await stub.enqueue(id, [already]);
+    await fireAlarm(stub, clock);
+    await stub.pause();
+
+    const disabledAt = Date.now();
+    let arrival = 0;
+    const event = (risk: string, title: string, eventId = uuidv7()) => ({
+      accountId: acme.accountId,
+      id: eventId,
+      type: "security_issue" as const,
+      occurredAt: disabledAt,
+      receivedAt: disabledAt + ++arrival,
+      risk,
+      data: { type: "security_issue", risk, title, host: "api.acme.test", method: "POST", path: "/login" },
+    });
+    await db()
+      .insert(events)
+      .values([
+        event("critical", "missed critical"),
+        event("low", "not subscribed"),
+        event("high", "missed high"),
+        // Stored while disabled but already in the outbox from before: not sent twice.
+        event("high", "dup", already.notification.id),
+        { ...event("high", "too old"), receivedAt: disabledAt - 60_000 },
+      ]);
+    const result = await stub.resume({ pending: "resume", replayMissedSince: disabledAt });
+    expect(result).toEqual({ resumed: 0, dropped: 0, replayed: 2 });
+    await fireAlarm(stub, clock);
+    const requests = await received(bucket);
+    expect(requests).toHaveLength(2);
+    const replayed = JSON.parse(requests[1]!.body) as {
+      summary: string;
+      details: { security_issue: { title: string } };
+    }[];
+    expect(replayed.map((n) => n.details.security_issue.title)).toEqual(["missed critical", "missed high"]);
+    expect(replayed[0]?.details).toMatchObject({ client_name: "Acme Lifecycle", notification_type: "security_issue" });
+  });
+
+  it("replays a dead delivery, then all dead ones, as new deliveries that point at the original", async () => {
+    const { bucket, id, stub, clock } = await webhookTarget();
+    await script(bucket, Array(17).fill({ status: 500 }));
+    const doomed = item("doomed");
+    await stub.enqueue(id, [doomed]);
+    await runUntilSettled(stub, clock);
+    const [dead] = (await stub.listDeliveries({ state: "dead", limit: 1 })).deliveries;
+    expect(dead).toBeDefined();
+
+    expect(await stub.replayDelivery("no-such-delivery")).toBe("not_found");
+    const replay = await stub.replayDelivery(dead!.id);
+    if (typeof replay === "string") throw new Error(replay);
+    expect(await stub.replayDelivery(replay.delivery_ids[0]!)).toBe("pending");
+    await fireAlarm(stub, clock);
+    const requests = await received(bucket);
+    expect(requests).toHaveLength(18);
+    expect(idsIn(requests[17]!)).toEqual([doomed.notification.id]);
+    expect(requests[17]!.headers["webhook-id"]).toBe(replay.delivery_ids[0]);
+    const [again] = (await stub.listDeliveries({ state: "delivered", limit: 1 })).deliveries;
+    expect(again).toMatchObject({ id: replay.delivery_ids[0], replay_of: dead!.id });
+
+    const all = await stub.replayDead();
+    expect(all.delivery_ids).toHaveLength(1);
+    await fireAlarm(stub, clock);
+    expect(await received(bucket)).toHaveLength(19);
+  });
+
+  it("destroy forgets everything, the alarm included", async () => {
+    const { id, stub, clock } = await webhookTarget();
+    await stub.enqueue(id, [item()]);
+    await fireAlarm(stub, clock);
+    expect(await alarmOf(stub)).not.toBeNull();
+    await stub.destroy();
+    expect(await alarmOf(stub)).toBeNull();
+    const page = await stub.listDeliveries({ limit: 10 });
+    expect(page.deliveries).toHaveLength(0);
+    expect((await stub.health()).window.requests).toBe(0);
+  });
+
+  it("prunes attempts and finished deliveries after 30 days", async () => {
+    const { id, stub, clock } = await webhookTarget();
+    const old = item("old");
+    await stub.enqueue(id, [old]);
+    await fireAlarm(stub, clock);
+    clock.now += 29 * 86_400_000;
+    await stub.enqueue(id, [item("recent")]);
+    await fireAlarm(stub, clock);
+    expect((await stub.listDeliveries({ limit: 10 })).deliveries).toHaveLength(2);
+    // The alarm wakes when the oldest record turns 30 days old.
+    expect(await alarmOf(stub)).toBe(T0 + 30 * 86_400_000);
+    await fireAlarm(stub, clock);
+    const left = (await stub.listDeliveries({ limit: 10 })).deliveries;
+    expect(left.map((d) => d.notifications[0]?.summary)).toEqual([expect.stringContaining("recent")]);
+  });
+});
+
+describe("automatic disable", () => {
+  it("410 Gone disables the integration at once, keeps the delivery pending and paused", async () => {
+    const { bucket, id, stub, clock } = await webhookTarget();
+    await script(bucket, [{ status: 410, body: "gone" }]);
+    await stub.enqueue(id, [item()]);
+    await fireAlarm(stub, clock);
+    const row = await integrationRow(id);
+    expect(row).toMatchObject({ status: "disabled", disabledReason: "destination_gone", disabledAt: clock.now });
+    const health = await stub.health();
+    expect(health).toMatchObject({ paused: true, paused_reason: "destination_gone", pending_deliveries: 1 });
+    // Nothing more is sent while disabled, even for new notifications.
+    await stub.enqueue(id, [item()]);
+    await runInDurableObject(stub, (instance: IntegrationDO) => instance.alarm());
+    expect(await received(bucket)).toHaveLength(1);
+    const audit = await db()
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.targetId, id), eq(auditLog.action, "integration.auto_disabled")));
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ actorType: "system", actorLabel: "Herald" });
+  });
+
+  it("disables at 60 % failed once the window holds 20 requests — not at 59 %, and tells the others", async () => {
+    const { bucket, id, stub, clock } = await webhookTarget();
+    // Another integration of the account, subscribed to system events (real clock: it sends by itself).
+    const noticeBucket = bucketName("notice");
+    await createIntegration(acme.accountId, { settings: { url: receiverUrl(noticeBucket) }, events: { system: true } });
+    // And one that is not subscribed to system events.
+    const quietBucket = bucketName("quiet");
+    await createIntegration(acme.accountId, {
+      settings: { url: receiverUrl(quietBucket) },
+      events: { security_issue: ["high"] },
+    });
+
+    // 9 successes first: one delivery each.
+    for (let i = 0; i < 9; i++) {
+      await stub.enqueue(id, [item(`ok${i}`)]);
+      await fireAlarm(stub, clock);
+    }
+    await script(bucket, [], { status: 500 });
+    await stub.enqueue(id, [item("failing")]);
+    // Fire the retries one alarm at a time (the 0 s retry rides along with the one before it) and
+    // watch the window: enabled while under 60 %, disabled by the request that reaches it.
+    const seen: { requests: number; failed: number; status: string }[] = [];
+    for (let guard = 0; guard < 20; guard++) {
+      await fireAlarm(stub, clock);
+      const { window } = await stub.health();
+      const status = (await integrationRow(id)).status;
+      seen.push({ requests: window.requests, failed: window.failed, status });
+      if (status === "disabled") break;
+    }
+    const enabled = seen.filter((s) => s.status === "enabled");
+    expect(enabled.every((s) => s.failed / s.requests < 0.6)).toBe(true);
+    // 11/20 = 55 % with the minimum reached, ..., 13/22 = 59.09 %: still enabled.
+    expect(enabled.map((s) => `${s.failed}/${s.requests}`)).toEqual(
+      expect.arrayContaining(["11/20", "12/21", "13/22"]),
+    );
+    expect(seen.at(-1)).toEqual({ requests: 23, failed: 14, status: "disabled" }); // 60.87 %
+
+    const row = await integrationRow(id);
+    expect(row).toMatchObject({ status: "disabled", disabledReason: "auto_failure_ratio" });
+    expect(row.disabledDetails).toMatchObject({
+      requests: 23,
+      failed: 14,
+      failure_ratio: 0.6087,
+      threshold_ratio: 0.6,
+    });
+    expect((await stub.health()).paused_reason).toBe("auto_failure_ratio");
+
+    const [systemEvent] = await db()
+      .select()
+      .from(events)
+      .where(and(eq(events.accountId, acme.accountId), eq(events.systemType, "integration_auto_disabled")));
+    expect(systemEvent).toBeDefined();
+
+    // The other integration subscribed to system events gets the notice; the disabled one does not.
+    const [notice] = await waitForRequests(noticeBucket, 1);
+    const [noticeBody] = JSON.parse(notice!.body) as {
+      details: { notification_type: string; system: { message: string } };
+    }[];
+    expect(noticeBody?.details.notification_type).toBe("integration_auto_disabled");
+    expect(noticeBody?.details.system.message).toContain("14 of 23 requests");
+    expect(await received(quietBucket)).toHaveLength(0);
+
+    // Every admin is emailed.
+    const deadline = Date.now() + 10_000;
+    const aboutThis = async () => (await mailTo(acme.users.admin.email)).filter((m) => m.subject.includes(row.name));
+    let mails = await aboutThis();
+    while (mails.length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      mails = await aboutThis();
+    }
+    expect(mails.map((m) => m.subject)).toEqual([expect.stringContaining("disabled automatically")]);
+    expect(mails[0]?.text).toContain("14 of 23 requests");
+    expect(await mailTo(acme.users.analyst.email)).toHaveLength(0);
+
+    // Paused: the failing delivery is kept and nothing more is sent.
+    const sent = (await received(bucket)).length;
+    await runInDurableObject(stub, (instance: IntegrationDO) => instance.alarm());
+    expect(await received(bucket)).toHaveLength(sent);
+    expect((await stub.health()).pending_deliveries).toBe(1);
+  });
+
+  it("does not disable below the minimum number of requests, even at 100 % failed", async () => {
+    const { bucket, id, stub, clock } = await webhookTarget();
+    await script(bucket, [], { status: 500 });
+    await stub.enqueue(id, [item()]);
+    await runUntilSettled(stub, clock);
+    expect((await stub.health()).window).toMatchObject({ requests: 17, failed: 17 });
+    expect((await integrationRow(id)).status).toBe("enabled");
+  });
+
+  it("lets failures age out of the 12-hour window", async () => {
+    const { bucket, id, stub, clock } = await webhookTarget();
+    await script(bucket, [], { status: 500 });
+    await stub.enqueue(id, [item()]);
+    await runUntilSettled(stub, clock);
+    clock.now += 12 * 3_600_000;
+    // 12 hours later, 17 old failures no longer count: 3 new failures are 3 of 3, under the minimum.
+    await script(bucket, [{ status: 500 }, { status: 500 }, { status: 500 }], { status: 200 });
+    await stub.enqueue(id, [item()]);
+    for (let i = 0; i < 4; i++) await fireAlarm(stub, clock);
+    expect((await stub.health()).window).toMatchObject({ requests: 4, failed: 3 });
+    expect((await integrationRow(id)).status).toBe("enabled");
+  });
+});
