@@ -1,3 +1,4 @@
+import type { ResumeResult } from "../delivery/views";
 import type { Env } from "../env";
 
 /** What enabling asks of the integration's outbox (SPEC §4: resume or drop, optionally replay). */
@@ -7,22 +8,8 @@ export interface ResumeOptions {
   replayMissedSince?: number;
 }
 
-export interface ResumeResult {
-  resumed: number;
-  dropped: number;
-  replayed: number;
-}
-
-/** The IntegrationDO's lifecycle RPC (implemented by the delivery engine). */
-interface IntegrationLifecycle {
-  pause(): Promise<void>;
-  resume(options: ResumeOptions): Promise<ResumeResult>;
-  destroy(): Promise<void>;
-}
-
-function stubFor(env: Env, integrationId: string): IntegrationLifecycle {
-  return env.INTEGRATION_DO.get(env.INTEGRATION_DO.idFromName(integrationId)) as unknown as IntegrationLifecycle;
-}
+const stubFor = (env: Env, integrationId: string) =>
+  env.INTEGRATION_DO.get(env.INTEGRATION_DO.idFromName(integrationId));
 
 /**
  * The D1 row is the source of truth (fan-out only queues to enabled integrations), so a failed
@@ -41,7 +28,7 @@ export const pauseOutbox = (env: Env, integrationId: string) =>
   tell("pause", integrationId, () => stubFor(env, integrationId).pause());
 
 export const resumeOutbox = (env: Env, integrationId: string, options: ResumeOptions) =>
-  tell("resume", integrationId, () => stubFor(env, integrationId).resume(options));
+  tell("resume", integrationId, (): Promise<ResumeResult> => stubFor(env, integrationId).resume(options));
 
 export const destroyOutbox = (env: Env, integrationId: string) =>
   tell("destroy", integrationId, () => stubFor(env, integrationId).destroy());

@@ -2,9 +2,10 @@ import type { Channel } from "../channels/types";
 import { type EventSubscriptions, subscribedCategories } from "../domain/subscriptions";
 import { type FieldError, fieldErrors } from "../lib/errors";
 import { checkCustomHeaders, checkDestinationUrl, type DestinationPolicy } from "../security/destination-url";
+import { secretValues } from "./secret-fields";
 
 type Settings = Record<string, unknown>;
-type ValidatingChannel = Pick<Channel<any>, "settingsSchema" | "urlFields" | "categories" | "title">;
+type ValidatingChannel = Pick<Channel<any>, "settingsSchema" | "secretFields" | "urlFields" | "categories" | "title">;
 
 /**
  * Full settings (secrets included) against the channel's schema, then the deployment's rules the
@@ -22,7 +23,9 @@ export function validateSettings(
   } catch (error) {
     // A schema that throws (a refinement on input it did not expect) is a bug, but the caller
     // still gets a 400 rather than a 500; the error text is logged without the input.
-    console.error("settings schema threw", { title: channel.title, error: String(error) });
+    const secrets = secretValues((settings ?? {}) as Settings, channel.secretFields);
+    const message = secrets.reduce((text, secret) => text.split(secret).join("[redacted]"), String(error));
+    console.error("settings schema threw", { title: channel.title, error: message });
     const urlErrors = urlProblems(channel, (settings ?? {}) as Settings, policy);
     return {
       ok: false,

@@ -153,3 +153,30 @@ describe("personal email", () => {
     });
   });
 });
+
+describe("OpenAPI", () => {
+  it("documents every integrations, profile and audit route", async () => {
+    const res = await api(null, "GET", "/api/openapi.json");
+    const doc = (await res.json()) as { paths: Record<string, Record<string, unknown>>; components: any };
+    const routes = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
+    expect(routes).toEqual(
+      expect.arrayContaining([
+        "get /api/integration-types",
+        "get /api/integrations",
+        "post /api/integrations",
+        "post /api/integrations/test",
+        "get /api/integrations/{id}",
+        "patch /api/integrations/{id}",
+        "delete /api/integrations/{id}",
+        "post /api/integrations/{id}/test",
+        "post /api/integrations/{id}/enable",
+        "post /api/integrations/{id}/disable",
+        "post /api/integrations/{id}/rotate-secret",
+        "get /api/me/notifications",
+        "patch /api/me/notifications",
+        "get /api/audit",
+      ]),
+    );
+    expect(doc.components.schemas.Integration.properties.settings).toBeTruthy();
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { api, login, type Session, seedAccount } from "../helpers";
-import { fixture, hubRequests, leakedSecrets, scriptHub } from "./fixtures";
+import { fixture, hubRequests, leakedSecrets, mailTo, scriptHub } from "./fixtures";
 
 async function adminSession(): Promise<Session> {
   const acme = await seedAccount("Acme Test Sends");
@@ -93,6 +93,30 @@ describe("test sends against the receiver hub on 127.0.0.1", () => {
     expect(first.error).toBeTruthy();
     expect(second).toMatchObject({ ok: false, status: null, latency_ms: 0 });
     expect(second.error).toMatch(/^Not sent/);
+  });
+
+  it("mails email tests over SMTP, the report sample with its PDF attached", async () => {
+    const admin = await adminSession();
+    const fx = fixture("email");
+    const to = (fx.settings.recipients as string[])[0]!;
+    const res = await post(admin, "/api/integrations/test", {
+      type: "email",
+      settings: fx.settings,
+      events: { incident: true, reports: ["weekly"] },
+    });
+    expect(res.body.results.map((r: { category: string; ok: boolean }) => [r.category, r.ok])).toEqual([
+      ["incident", true],
+      ["reports", true],
+    ]);
+    const mails = (await mailTo(to)) as unknown as {
+      subject: string;
+      attachments: { filename: string; contentType: string; size: number }[];
+    }[];
+    expect(mails).toHaveLength(2);
+    for (const mail of mails) expect(mail.subject).toContain("[Test message]");
+    const report = mails.find((m) => m.attachments.length > 0)!;
+    expect(report.attachments[0]).toMatchObject({ contentType: "application/pdf" });
+    expect(report.attachments[0]!.size).toBeGreaterThan(500);
   });
 
   it("validates unsaved settings and subscriptions before sending anything", async () => {

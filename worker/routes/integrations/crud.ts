@@ -179,6 +179,7 @@ const routes = router
       const principal = c.get("principal");
       const body = c.req.valid("json");
       const { row, channel } = await loadOwned(c, c.req.valid("param").id);
+      refuseUserManaged(channel, "changed by an admin");
       const previous = await openSettings(c.env, row);
       const errors: FieldError[] = body.events ? validateSubscriptions(channel, body.events) : [];
       let settings = previous.settings;
