@@ -1,9 +1,9 @@
 import type { EventSubscriptions } from "../domain/subscriptions";
 import { sha256Hex } from "../security/hashing";
 import type { FanOutTarget } from "./fanout";
+import { RATE_WINDOW_MS } from "./store";
 
 export const NODE_TOKEN_PREFIX = "hnode";
-const RATE_WINDOW_MS = 60_000;
 
 export interface AuthenticatedNode {
   nodeId: string;
@@ -11,24 +11,21 @@ export interface AuthenticatedNode {
   accountName: string;
   /** The account's enabled integrations, read in the same round trip. */
   targets: FanOutTarget[];
-  /** Requests of this node in the current minute, this one included. */
+  /** Requests of this node in the current minute, this one included (as far as committed). */
   requestsThisWindow: number;
   retryAfterSeconds: number;
 }
 
 /**
- * Counts the request against the node's per-minute window. The row is keyed by node id and
- * only written for a live (not revoked) token, so random tokens cannot fill the table.
+ * The node, its account, and its requests so far in this window. Read-only: the request is
+ * counted in the store batch (one write transaction per request instead of two); concurrent
+ * requests may therefore overshoot the limit by the node's concurrency, never more.
  */
-const COUNT_REQUEST = `INSERT INTO rate_limits (key, window_start, count)
-SELECT 'node:' || id, ?2, 1 FROM nodes WHERE token_hash = ?1 AND revoked_at IS NULL
-ON CONFLICT (key) DO UPDATE SET
-  count = CASE WHEN window_start = excluded.window_start THEN count + 1 ELSE 1 END,
-  window_start = excluded.window_start
-RETURNING count`;
-
-const SELECT_NODE = `SELECT n.id, n.account_id, a.name AS account_name FROM nodes AS n
-JOIN accounts AS a ON a.id = n.account_id WHERE n.token_hash = ?1 AND n.revoked_at IS NULL`;
+const SELECT_NODE = `SELECT n.id, n.account_id, a.name AS account_name,
+  CASE WHEN r.window_start = ?2 THEN r.count ELSE 0 END AS counted
+FROM nodes AS n JOIN accounts AS a ON a.id = n.account_id
+LEFT JOIN rate_limits AS r ON r.key = 'node:' || n.id
+WHERE n.token_hash = ?1 AND n.revoked_at IS NULL`;
 
 const SELECT_TARGETS = `SELECT i.id, i.events FROM integrations AS i
 JOIN nodes AS n ON n.account_id = i.account_id
@@ -42,8 +39,9 @@ export function nodeTokenFrom(authorization: string | undefined): string | null 
 }
 
 /**
- * One D1 round trip: checks the token (revocation is effective at the next request), counts the
- * request for the rate limit, and loads what fan-out needs. Null when the token is unknown or revoked.
+ * One read-only D1 round trip: checks the token (revocation is effective at the next request),
+ * reads the node's request count for the rate limit, and loads what fan-out needs.
+ * Null when the token is unknown or revoked.
  */
 export async function authenticateNode(
   d1: D1Database,
@@ -52,14 +50,15 @@ export async function authenticateNode(
 ): Promise<AuthenticatedNode | null> {
   const tokenHash = await sha256Hex(token);
   const windowStart = now - (now % RATE_WINDOW_MS);
-  const [counted, node, targets] = await d1.batch<Record<string, unknown>>([
-    d1.prepare(COUNT_REQUEST).bind(tokenHash, windowStart),
-    d1.prepare(SELECT_NODE).bind(tokenHash),
+  const [node, targets] = await d1.batch<Record<string, unknown>>([
+    d1.prepare(SELECT_NODE).bind(tokenHash, windowStart),
     d1.prepare(SELECT_TARGETS).bind(tokenHash),
   ]);
-  const row = node?.results[0] as { id: string; account_id: string; account_name: string } | undefined;
+  const row = node?.results[0] as
+    | { id: string; account_id: string; account_name: string; counted: number | null }
+    | undefined;
   if (!row) return null;
-  const count = Number((counted?.results[0] as { count?: number } | undefined)?.count ?? 1);
+  const count = Number(row.counted ?? 0) + 1;
   return {
     nodeId: row.id,
     accountId: row.account_id,

@@ -77,8 +77,12 @@ SELECT ?1, r.value->>0, ?2, r.value->>1, r.value->>2, ?3, r.value->>3, r.value->
   r.value->>7, r.value->>8, r.value->>9, r.value->11, ?4, CASE WHEN r.value->>10 = 1 THEN NULL ELSE ?3 END
 FROM json_each(?5) AS r WHERE true`;
 
-/** The rows of this batch that this request inserted; ?1 account, ?2 JSON array of ids, ?3 ingest id. */
-const FRESH = `SELECT ev.* FROM json_each(?2) AS k JOIN events AS ev ON ev.account_id = ?1 AND ev.id = k.value
+/**
+ * The rows of this batch that this request inserted; ?1 account, ?2 JSON array of ids, ?3 ingest id.
+ * CROSS JOIN pins the loop order: one primary-key lookup per id. (Left to itself the planner scans
+ * the account's events and probes the id list: cost growing with the table, not the batch.)
+ */
+const FRESH = `SELECT ev.* FROM json_each(?2) AS k CROSS JOIN events AS ev ON ev.account_id = ?1 AND ev.id = k.value
   WHERE ev.ingest_id = ?3`;
 
 /** The dimensions of event_rollups (documented in worker/db/schema.ts). */
@@ -144,11 +148,84 @@ WHERE id = ?5 AND account_id = ?1`;
 /** Events of this request still waiting for fan-out: fresh ones and re-sent ones never queued. */
 const SELECT_PENDING = `SELECT ev.id, ev.type, ev.risk, ev.occurred_at,
   CASE WHEN ev.ingest_id = ?3 THEN NULL ELSE ev.data END AS data
-FROM json_each(?2) AS k JOIN events AS ev ON ev.account_id = ?1 AND ev.id = k.value
+FROM json_each(?2) AS k CROSS JOIN events AS ev ON ev.account_id = ?1 AND ev.id = k.value
 WHERE ev.notified_at IS NULL`;
 
 const MARK_NOTIFIED = `UPDATE events SET notified_at = ?3
 WHERE account_id = ?1 AND id IN (SELECT value FROM json_each(?2)) AND notified_at IS NULL`;
+
+/** Counts the request in the node's fixed one-minute window (node-auth.ts reads it for the check). */
+const COUNT_REQUEST = `INSERT INTO rate_limits (key, window_start, count) VALUES (?1, ?2, 1)
+ON CONFLICT (key) DO UPDATE SET
+  count = CASE WHEN window_start = excluded.window_start THEN count + 1 ELSE 1 END,
+  window_start = excluded.window_start`;
+
+export const RATE_WINDOW_MS = 60_000;
+export const rateLimitKey = (nodeId: string) => `node:${nodeId}`;
+
+/** The statement counting one request of a node: in the store batch, or alone for refused requests. */
+export function countRequest(d1: D1Database, nodeId: string, now: number): D1PreparedStatement {
+  return d1.prepare(COUNT_REQUEST).bind(rateLimitKey(nodeId), now - (now % RATE_WINDOW_MS));
+}
+
+/**
+ * Events whose notifications were queued, waiting to be marked notified. The marks ride along
+ * with the next store batch of this isolate instead of costing a D1 write transaction per
+ * request. If they are lost (isolate gone), a re-send of those events queues them again and the
+ * IntegrationDO drops them by notification id: the mark saves work, it is not what prevents
+ * duplicate notifications.
+ */
+const notifiedMarks = new Map<string, Set<string>>();
+/** Past this many, marks are written on their own rather than waiting for the next request. */
+export const MAX_PENDING_MARKS = 5000;
+
+/** Queues marks; returns how many are pending in total. */
+export function queueNotifiedMarks(accountId: string, ids: string[]): number {
+  let pending = notifiedMarks.get(accountId);
+  if (!pending) {
+    pending = new Set();
+    notifiedMarks.set(accountId, pending);
+  }
+  for (const id of ids) pending.add(id);
+  let total = 0;
+  for (const set of notifiedMarks.values()) total += set.size;
+  return total;
+}
+
+type TakenMarks = [accountId: string, ids: string[]][];
+
+function takeMarks(d1: D1Database, now: number): { statements: D1PreparedStatement[]; taken: TakenMarks } {
+  const taken: TakenMarks = [...notifiedMarks].map(([accountId, ids]) => [accountId, [...ids]]);
+  notifiedMarks.clear();
+  return {
+    statements: taken.map(([accountId, ids]) => d1.prepare(MARK_NOTIFIED).bind(accountId, JSON.stringify(ids), now)),
+    taken,
+  };
+}
+
+function restoreMarks(taken: TakenMarks): void {
+  for (const [accountId, ids] of taken) queueNotifiedMarks(accountId, ids);
+}
+
+/** Writes the queued marks now (when many accumulated). */
+export async function flushNotifiedMarks(d1: D1Database, now = Date.now()): Promise<void> {
+  const { statements, taken } = takeMarks(d1, now);
+  if (statements.length === 0) return;
+  try {
+    await d1.batch(statements);
+  } catch (error) {
+    restoreMarks(taken);
+    throw error;
+  }
+}
+
+interface PendingRow {
+  id: string;
+  type: string;
+  risk: string | null;
+  occurred_at: number;
+  data: string | null;
+}
 
 /** Splits rows into JSON arrays each small enough for one bound parameter. */
 function jsonChunks(rows: unknown[][]): string[] {
@@ -178,10 +255,14 @@ export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Prom
   const { accountId, nodeId, ingestId, receivedAt } = write;
   const uniqueIds = [...new Set(write.events.map((p) => p.event.id))];
   const idsJson = JSON.stringify(uniqueIds);
-  const statements: D1PreparedStatement[] = jsonChunks(write.events.map(rowOf)).map((rows) =>
-    d1.prepare(INSERT_EVENTS).bind(accountId, nodeId, receivedAt, ingestId, rows),
-  );
-  const insertCount = statements.length;
+  // Earlier requests' marks go first, so this batch's pending check already sees them.
+  const marks = takeMarks(d1, receivedAt);
+  const statements: D1PreparedStatement[] = [...marks.statements, countRequest(d1, nodeId, receivedAt)];
+  const firstInsert = statements.length;
+  for (const rows of jsonChunks(write.events.map(rowOf))) {
+    statements.push(d1.prepare(INSERT_EVENTS).bind(accountId, nodeId, receivedAt, ingestId, rows));
+  }
+  const insertCount = statements.length - firstInsert;
   statements.push(d1.prepare(UPSERT_ROLLUPS).bind(accountId, idsJson, ingestId));
   const issueIds = write.events.filter((p) => p.event.type === "security_issue").map((p) => p.event.id);
   if (issueIds.length > 0) {
@@ -193,15 +274,15 @@ export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Prom
     statements.push(d1.prepare(SELECT_PENDING).bind(accountId, JSON.stringify(notifyIds), ingestId));
   }
 
-  const results = await d1.batch<{
-    id: string;
-    type: string;
-    risk: string | null;
-    occurred_at: number;
-    data: string | null;
-  }>(statements);
+  let results: D1Result<PendingRow>[];
+  try {
+    results = await d1.batch<PendingRow>(statements);
+  } catch (error) {
+    restoreMarks(marks.taken);
+    throw error;
+  }
   let accepted = 0;
-  for (let i = 0; i < insertCount; i++) accepted += results[i]?.meta.changes ?? 0;
+  for (let i = firstInsert; i < firstInsert + insertCount; i++) accepted += results[i]?.meta.changes ?? 0;
   const pendingRows = notifyIds.length > 0 ? (results[results.length - 1]?.results ?? []) : [];
   return {
     accepted,
@@ -213,10 +294,4 @@ export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Prom
       storedData: row.data === null ? null : JSON.parse(row.data),
     })),
   };
-}
-
-/** Records that these events' notifications are queued, so a re-send does not queue them again. */
-export async function markNotified(d1: D1Database, accountId: string, ids: string[], now = Date.now()): Promise<void> {
-  if (ids.length === 0) return;
-  await d1.prepare(MARK_NOTIFIED).bind(accountId, JSON.stringify(ids), now).run();
 }

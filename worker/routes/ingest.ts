@@ -10,7 +10,15 @@ import type { NotifiableEvent } from "../domain/notify-build";
 import { checkIngestHeaders, readJsonBody } from "../ingest/body";
 import { anyTargetWants, enqueuePlan, planFanOut } from "../ingest/fanout";
 import { authenticateNode, nodeTokenFrom } from "../ingest/node-auth";
-import { markNotified, newIngestId, type PreparedEvent, storeIngestBatch } from "../ingest/store";
+import {
+  countRequest,
+  flushNotifiedMarks,
+  MAX_PENDING_MARKS,
+  newIngestId,
+  type PreparedEvent,
+  queueNotifiedMarks,
+  storeIngestBatch,
+} from "../ingest/store";
 import { ApiError, unauthorized } from "../lib/errors";
 import { uuidv7 } from "../lib/ids";
 import { createRouter, ErrorSchema } from "../lib/router";
@@ -83,8 +91,12 @@ router.post("/v1/events", async (c) => {
     );
   }
 
-  const result = await validation;
+  const result = await validation.catch((error: unknown) => {
+    countRefused(c.env.DB, node.nodeId, now, c.executionCtx);
+    throw error;
+  });
   if (!result.ok) {
+    countRefused(c.env.DB, node.nodeId, now, c.executionCtx);
     const more = result.total > result.errors.length ? ` (first ${MAX_REPORTED_ERRORS} of ${result.total} shown)` : "";
     const first = result.errors[0];
     throw new ApiError(
@@ -134,18 +146,35 @@ router.post("/v1/events", async (c) => {
       console.error("notification queueing failed", { nodeId: node.nodeId, error: String(error) });
       throw unavailable("The events are stored but their notifications could not be queued. Re-send the same request.");
     }
-    // Only an optimisation: if this is lost, a re-send queues again and the outbox dedupes.
-    c.executionCtx.waitUntil(
-      markNotified(
-        c.env.DB,
+    // Marked with the next store batch (see queueNotifiedMarks); on its own only when many wait.
+    if (
+      queueNotifiedMarks(
         node.accountId,
         rows.map((r) => r.id),
-      ).catch((error: unknown) => console.error("marking events notified failed", { error: String(error) })),
-    );
+      ) > MAX_PENDING_MARKS
+    ) {
+      c.executionCtx.waitUntil(
+        flushNotifiedMarks(c.env.DB).catch((error: unknown) =>
+          console.error("marking events notified failed", { error: String(error) }),
+        ),
+      );
+    }
   }
 
   return c.json({ accepted: stored.accepted, duplicates: prepared.length - stored.accepted }, 202);
 });
+
+/** Refused requests count towards the limit too (a node looping on a bad batch is throttled). */
+function countRefused(d1: D1Database, nodeId: string, now: number, ctx: ExecutionContext) {
+  ctx.waitUntil(
+    countRequest(d1, nodeId, now)
+      .run()
+      .then(
+        () => undefined,
+        (error: unknown) => console.error("counting a refused request failed", { error: String(error) }),
+      ),
+  );
+}
 
 function unavailable(message: string) {
   return new ApiError(503, "unavailable", message, undefined, { "Retry-After": RETRY_AFTER_SECONDS });

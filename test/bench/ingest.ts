@@ -1,0 +1,297 @@
+/**
+ * Ingest benchmark (issue 6). Herald under `wrangler dev` and, in the same run, a baseline Worker
+ * on the same runtime that only parses the request and answers 202. For batches of 1, 10 and 100
+ * hits from 10 concurrent nodes: accepted events/s, ratio to the baseline, latency p50/p99.
+ * Then, with one webhook integration subscribed to hits, the time from the 202 to the receiver
+ * getting each event, at about 1,000 events/s.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import path from "node:path";
+import { BIN, ROOT } from "../../scripts/local-config.ts";
+import { freePort, type HeraldProcess, startHerald } from "../support/herald-process.ts";
+import { type BenchResult, percentile } from "./bench-result.ts";
+
+const NODES = 10;
+const BATCH_SIZES = [1, 10, 100] as const;
+const WARMUP_MS = 1_500;
+const MEASURE_MS = Number(process.env.BENCH_INGEST_SECONDS ?? 8) * 1000;
+const NOTIFY_RATE = 1_000; // events/s for the notification latency phase
+const NOTIFY_MS = 10_000;
+
+const ATTACKS = ["sqli", "xss", "rce", "ptrav", "crlf", "nosqli", "xxe", "ssrf", "scanner", "brute"];
+const COUNTRIES = ["DE", "US", "FR", "NL", "BR", "CN", "IN", "GB", "RU", "SG"];
+
+/** One hit as a node sends it, with a fresh id (so every event is new, like real traffic). */
+function hitJson(i: number): string {
+  return JSON.stringify({
+    id: randomUUID(),
+    type: "hit",
+    occurred_at: new Date().toISOString(),
+    attack_type: ATTACKS[i % ATTACKS.length],
+    host: `shop${i % 5}.example.com`,
+    method: i % 3 ? "GET" : "POST",
+    path: `/api/v1/items/${i % 50}`,
+    remote_addr: `198.51.100.${i % 250}`,
+    remote_country: COUNTRIES[i % COUNTRIES.length],
+    response_status: 403,
+    block_status: i % 4 ? "blocked" : "monitored",
+    payload: "id=1' UNION SELECT username, password FROM users --",
+    point: "get.id",
+    application: "shop",
+  });
+}
+
+function batchBody(size: number, seed: number): { body: string; ids: string[] } {
+  const parts: string[] = [];
+  for (let i = 0; i < size; i++) parts.push(hitJson(seed + i));
+  return { body: `{"events":[${parts.join(",")}]}`, ids: parts.map((p) => p.slice(7, 43)) };
+}
+
+interface LoadResult {
+  eventsPerSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/** `NODES` loops posting back to back for `durationMs` after a warm-up; counts only 202s. */
+async function runLoad(
+  url: string,
+  tokens: string[],
+  batchSize: number,
+  durationMs: number,
+  onAccepted?: (ids: string[], at: number) => void,
+  pauseMs = 0,
+): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let accepted = 0;
+  let errors = 0;
+  const warmupEnd = Date.now() + WARMUP_MS;
+  const end = warmupEnd + durationMs;
+  let seed = 0;
+  const loop = async (token: string) => {
+    while (Date.now() < end) {
+      const { body, ids } = batchBody(batchSize, seed);
+      seed += batchSize;
+      const started = performance.now();
+      const res = await fetch(`${url}/v1/events`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+        body,
+      });
+      await res.arrayBuffer();
+      const finished = performance.now();
+      if (Date.now() < warmupEnd) continue;
+      if (res.status === 202) {
+        accepted += batchSize;
+        latencies.push(finished - started);
+        onAccepted?.(ids, Date.now());
+      } else errors++;
+      if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  };
+  await Promise.all(tokens.map(loop));
+  return {
+    eventsPerSecond: accepted / (durationMs / 1000),
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    errors,
+  };
+}
+
+async function startBaseline(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  const child: ChildProcess = spawn(
+    path.join(BIN, "wrangler"),
+    [
+      "dev",
+      "--config",
+      path.join(ROOT, "test/bench/baseline-worker/wrangler.toml"),
+      "--port",
+      String(port),
+      "--ip",
+      "127.0.0.1",
+      "--inspector-port",
+      String(inspectorPort),
+      "--show-interactive-dev-session=false",
+      "--log-level",
+      "warn",
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1" },
+      stdio: "ignore",
+      detached: true,
+    },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      if ((await fetch(url)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error("baseline worker did not start");
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    url,
+    stop: async () => {
+      if (child.exitCode !== null || !child.pid) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      process.kill(-child.pid, "SIGTERM");
+      await exited;
+    },
+  };
+}
+
+/** A webhook receiver in this process: records when each event's notification arrives. */
+async function startReceiver(): Promise<{ url: string; arrivals: Map<string, number>; close: () => Promise<void> }> {
+  const arrivals = new Map<string, number>();
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const at = Date.now();
+      try {
+        const text = Buffer.concat(chunks).toString("utf8");
+        const parsed = JSON.parse(text) as { id: string } | { id: string }[];
+        for (const n of Array.isArray(parsed) ? parsed : [parsed]) if (!arrivals.has(n.id)) arrivals.set(n.id, at);
+      } catch {
+        // a test send or another shape: ignored
+      }
+      res.writeHead(200, { "Content-Type": "application/json" }).end('{"ok":true}');
+    });
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    arrivals,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function createNodes(herald: HeraldProcess): Promise<string[]> {
+  const admin = await herald.signIn();
+  const tokens: string[] = [];
+  for (let i = 0; i < NODES; i++) {
+    const res = await admin.call<{ token: string }>("POST", "/api/nodes", { name: `bench-node-${i}` });
+    if (res.status !== 201) throw new Error(`creating a node failed: ${res.status} ${JSON.stringify(res.body)}`);
+    tokens.push(res.body.token);
+  }
+  return tokens;
+}
+
+async function notificationLatency(herald: HeraldProcess, tokens: string[]): Promise<BenchResult[]> {
+  const receiver = await startReceiver();
+  try {
+    const admin = await herald.signIn();
+    const created = await admin.call("POST", "/api/integrations", {
+      type: "webhook",
+      name: "bench receiver",
+      settings: { url: receiver.url, method: "POST", headers: [], format: "json_array", timeout_seconds: 15 },
+      events: { hit: true },
+    });
+    if (created.status !== 201)
+      throw new Error(`creating the webhook failed: ${created.status} ${JSON.stringify(created.body)}`);
+
+    // 10 nodes × batches of 10 with a pause sized for ~NOTIFY_RATE events/s in total.
+    const batch = 10;
+    const perNodeRate = NOTIFY_RATE / tokens.length / batch; // requests/s per node
+    const accepted = new Map<string, number>();
+    const load = await runLoad(
+      herald.url,
+      tokens,
+      batch,
+      NOTIFY_MS,
+      (ids, at) => {
+        for (const id of ids) accepted.set(id, at);
+      },
+      Math.max(0, 1000 / perNodeRate - 15),
+    );
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && [...accepted.keys()].some((id) => !receiver.arrivals.has(id))) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const delays: number[] = [];
+    let missing = 0;
+    for (const [id, at] of accepted) {
+      const arrived = receiver.arrivals.get(id);
+      if (arrived === undefined) missing++;
+      else delays.push(arrived - at);
+    }
+    const p50 = percentile(delays, 50);
+    const p99 = percentile(delays, 99);
+    return [
+      {
+        name: "notify phase: events/s accepted (webhook subscribed to hits)",
+        value: load.eventsPerSecond,
+        unit: "events/s",
+      },
+      { name: "notify: 202 → receiver p50", value: p50, unit: "ms", target: "< 50", met: p50 < 50 },
+      { name: "notify: 202 → receiver p99", value: p99, unit: "ms", target: "< 250", met: p99 < 250 },
+      {
+        name: "notify: events never received within 15 s",
+        value: missing,
+        unit: "events",
+        target: "0",
+        met: missing === 0,
+      },
+    ];
+  } finally {
+    await receiver.close();
+  }
+}
+
+export async function benchIngest(): Promise<BenchResult[]> {
+  const [herald, baseline] = await Promise.all([
+    startHerald({ vars: { NODE_RATE_LIMIT_PER_MINUTE: "100000000" } }),
+    startBaseline(),
+  ]);
+  const results: BenchResult[] = [];
+  try {
+    const tokens = await createNodes(herald);
+    for (const size of BATCH_SIZES) {
+      const base = await runLoad(baseline.url, tokens, size, MEASURE_MS);
+      const mine = await runLoad(herald.url, tokens, size, MEASURE_MS);
+      const label = `batch=${size}, ${NODES} nodes`;
+      const eventsTarget = size === 100 ? { target: "≥ 20000 and ≥ 0.5 × baseline" } : {};
+      results.push(
+        {
+          name: `${label}: events/s accepted`,
+          value: mine.eventsPerSecond,
+          unit: "events/s",
+          baseline: base.eventsPerSecond,
+          ...eventsTarget,
+          ...(size === 100
+            ? { met: mine.eventsPerSecond >= 20_000 && mine.eventsPerSecond >= 0.5 * base.eventsPerSecond }
+            : {}),
+        },
+        { name: `${label}: latency p50`, value: mine.p50, unit: "ms", baseline: base.p50 },
+        { name: `${label}: latency p99`, value: mine.p99, unit: "ms", baseline: base.p99 },
+      );
+      if (mine.errors > 0) results.push({ name: `${label}: non-202 answers`, value: mine.errors, unit: "requests" });
+    }
+    try {
+      results.push(...(await notificationLatency(herald, tokens)));
+    } catch (error) {
+      // Keep the throughput figures when the notification phase cannot run.
+      console.error(`notification phase failed: ${(error as Error).message}`);
+      results.push({
+        name: "notify: phase failed (see stderr)",
+        value: Number.NaN,
+        unit: "",
+        met: false,
+        target: "runs",
+      });
+    }
+  } finally {
+    await Promise.all([herald.stop(), baseline.stop()]);
+  }
+  return results;
+}
