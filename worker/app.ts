@@ -7,6 +7,7 @@ import { type AppEnv, createRouter } from "./lib/router";
 import apiTokens from "./routes/api-tokens";
 import audit from "./routes/audit";
 import auth from "./routes/auth";
+import deliveries from "./routes/deliveries";
 import docs from "./routes/docs";
 import events from "./routes/events";
 import health from "./routes/health";
@@ -88,6 +89,7 @@ export function createApp() {
     .route("/", users)
     .route("/", apiTokens)
     .route("/", integrations)
+    .route("/", deliveries)
     .route("/", meNotifications)
     .route("/", audit)
     .route("/", nodes)

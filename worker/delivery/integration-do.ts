@@ -125,7 +125,7 @@ export class IntegrationDO extends DurableObject<Env> {
 
   async listDeliveries(query: ListQuery): Promise<DeliveryPage> {
     this.reopen();
-    return deliveryPage(this.store, query, this.isPaused());
+    return deliveryPage(this.store, query, this.isPaused(), this.clock());
   }
 
   async health(): Promise<HealthView> {
@@ -375,8 +375,9 @@ export class IntegrationDO extends DurableObject<Env> {
     this.store.migrate();
   }
 
+  /** The name the object was addressed by (idFromName(integrationId)); enqueue's argument as a fallback. */
   private integrationId(): string | null {
-    return this.store.getMeta(META.integrationId) ?? this.ctx.id.name ?? null;
+    return this.ctx.id.name ?? this.store.getMeta(META.integrationId) ?? null;
   }
 
   private pausedReason(): string | null {

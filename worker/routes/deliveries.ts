@@ -1,0 +1,208 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, eq } from "drizzle-orm";
+import type { Context } from "hono";
+import { integrations } from "../db/schema";
+import { DELIVERY_STATES } from "../delivery/views";
+import { auditInsert } from "../domain/audit";
+import { ApiError, notFound } from "../lib/errors";
+import { clientIp } from "../lib/request";
+import { type AppEnv, createRouter, errorResponses, jsonContent } from "../lib/router";
+import { requireAdmin, requireAuth } from "../security/auth";
+
+/**
+ * The delivery log, replay and health of one integration (SPEC §4). Each route first checks that
+ * the integration belongs to the caller's account (404 otherwise), then asks its IntegrationDO.
+ */
+
+const AttemptSchema = z
+  .object({
+    number: z.number().int(),
+    at: z.string(),
+    planned_at: z.string().nullable(),
+    ok: z.boolean(),
+    status: z.number().int().nullable(),
+    error_kind: z.string().nullable().openapi({ example: "status" }),
+    error: z.string().nullable(),
+    latency_ms: z.number().int(),
+    retry_after_seconds: z.number().nullable(),
+    request_body: z.string().openapi({ description: "As sent, secrets redacted" }),
+  })
+  .openapi("DeliveryAttempt");
+
+const DeliverySchema = z
+  .object({
+    id: z.string().openapi({ description: "Stable across attempts (webhook-id, dedup_key, alias)" }),
+    state: z.enum(DELIVERY_STATES),
+    in_flight: z.boolean(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    finished_at: z.string().nullable(),
+    next_attempt_at: z.string().nullable(),
+    requests: z.number().int(),
+    replay_of: z.string().nullable(),
+    notifications: z.array(
+      z.object({
+        id: z.string(),
+        summary: z.string(),
+        notification_type: z.string(),
+        event_id: z.string().nullable(),
+      }),
+    ),
+    attempts: z.array(AttemptSchema),
+  })
+  .openapi("Delivery");
+
+const DeliveryPageSchema = z
+  .object({
+    deliveries: z.array(DeliverySchema),
+    next_cursor: z.string().nullable(),
+    queued_notifications: z.number().int(),
+    paused: z.boolean(),
+  })
+  .openapi("DeliveryPage");
+
+const HealthSchema = z
+  .object({
+    paused: z.boolean(),
+    paused_reason: z.string().nullable(),
+    window: z.object({
+      seconds: z.number(),
+      requests: z.number().int(),
+      failed: z.number().int(),
+      failure_ratio: z.number(),
+      threshold_ratio: z.number(),
+      min_requests: z.number().int(),
+    }),
+    success_rate_series: z.array(
+      z.object({
+        start: z.string(),
+        requests: z.number().int(),
+        failed: z.number().int(),
+        success_rate: z.number().nullable(),
+      }),
+    ),
+    latency_ms: z.object({ p50: z.number().nullable(), p95: z.number().nullable() }),
+    last_error: z.object({ at: z.string(), status: z.number().int().nullable(), error: z.string() }).nullable(),
+    last_success_at: z.string().nullable(),
+    pending_notifications: z.number().int(),
+    pending_deliveries: z.number().int(),
+    dead_deliveries: z.number().int(),
+  })
+  .openapi("IntegrationHealth");
+
+const ReplaySchema = z
+  .object({
+    delivery_ids: z.array(z.string()).openapi({ description: "The new deliveries, one per replayed delivery" }),
+    paused: z.boolean().openapi({ description: "True while the integration is disabled: replays wait" }),
+  })
+  .openapi("ReplayResult");
+
+const IdParam = z.object({ id: z.string().min(1).max(64) });
+const DeliveryParam = IdParam.extend({ deliveryId: z.string().min(1).max(64) });
+const ListQuery = z.object({
+  state: z.enum(DELIVERY_STATES).optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,15}$/, "must be a next_cursor from a previous page")
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+/** The caller's integration's object, or 404 for an id that is not in the caller's account. */
+async function ownedOutbox(c: Context<AppEnv>, id: string) {
+  const [row] = await c
+    .get("db")
+    .select({ id: integrations.id })
+    .from(integrations)
+    .where(and(eq(integrations.id, id), eq(integrations.accountId, c.get("principal").accountId)))
+    .limit(1);
+  if (!row) throw notFound("integration");
+  return c.env.INTEGRATION_DO.get(c.env.INTEGRATION_DO.idFromName(row.id));
+}
+
+async function auditReplay(c: Context<AppEnv>, integrationId: string, details: Record<string, unknown>) {
+  const principal = c.get("principal");
+  await auditInsert(
+    c.get("db"),
+    principal,
+    principal.accountId,
+    { action: "integration.deliveries_replayed", targetType: "integration", targetId: integrationId, details },
+    clientIp(c.req.raw),
+  );
+}
+
+const router = createRouter();
+router.use("/api/integrations/:id/deliveries", requireAuth, requireAdmin);
+router.use("/api/integrations/:id/deliveries/*", requireAuth, requireAdmin);
+router.use("/api/integrations/:id/health", requireAuth, requireAdmin);
+
+const routes = router
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/api/integrations/{id}/deliveries",
+      tags: ["Deliveries"],
+      summary: "Delivery log, newest first: each delivery with its notifications and every attempt (kept 30 days)",
+      request: { params: IdParam, query: ListQuery },
+      responses: { 200: jsonContent(DeliveryPageSchema, "A page of deliveries"), ...errorResponses },
+    }),
+    async (c) => {
+      const outbox = await ownedOutbox(c, c.req.valid("param").id);
+      const query = c.req.valid("query");
+      return c.json(await outbox.listDeliveries(query), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/api/integrations/{id}/deliveries/{deliveryId}/replay",
+      tags: ["Deliveries"],
+      summary: "Replay a dead or past delivery: its notifications are sent again as a new delivery",
+      request: { params: DeliveryParam },
+      responses: {
+        202: jsonContent(ReplaySchema, "Queued"),
+        409: errorResponses[400],
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const { id, deliveryId } = c.req.valid("param");
+      const outbox = await ownedOutbox(c, id);
+      const result = await outbox.replayDelivery(deliveryId);
+      if (result === "not_found") throw notFound("delivery");
+      if (result === "pending") {
+        throw new ApiError(409, "delivery_pending", "This delivery is still pending; it will be sent on schedule.");
+      }
+      await auditReplay(c, id, { delivery_id: deliveryId, new_delivery_ids: result.delivery_ids });
+      return c.json(result, 202);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/api/integrations/{id}/deliveries/replay-dead",
+      tags: ["Deliveries"],
+      summary: "Replay every dead delivery of the integration, oldest first",
+      request: { params: IdParam },
+      responses: { 202: jsonContent(ReplaySchema, "Queued"), ...errorResponses },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const result = await (await ownedOutbox(c, id)).replayDead();
+      if (result.delivery_ids.length > 0) await auditReplay(c, id, { dead_deliveries: result.delivery_ids.length });
+      return c.json(result, 202);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/api/integrations/{id}/health",
+      tags: ["Deliveries"],
+      summary: "Requests and failure ratio in the 12-hour window, success rate over time, latency, backlog",
+      request: { params: IdParam },
+      responses: { 200: jsonContent(HealthSchema, "Health"), ...errorResponses },
+    }),
+    async (c) => c.json(await (await ownedOutbox(c, c.req.valid("param").id)).health(), 200),
+  );
+
+export default routes;
