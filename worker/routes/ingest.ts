@@ -165,7 +165,12 @@ router.post("/v1/events", async (c) => {
 });
 
 /** Refused requests count towards the limit too (a node looping on a bad batch is throttled). */
-function countRefused(d1: D1Database, nodeId: string, now: number, ctx: ExecutionContext) {
+function countRefused(
+  d1: D1Database,
+  nodeId: string,
+  now: number,
+  ctx: { waitUntil(promise: Promise<unknown>): void },
+) {
   ctx.waitUntil(
     countRequest(d1, nodeId, now)
       .run()
