@@ -5,6 +5,7 @@ import { retryDelayMs } from "../domain/retry-schedule";
 import type { Env } from "../env";
 import { resolveSendTarget, SecretsUnreadableError } from "../integrations/send-target";
 import { uuidv7 } from "../lib/ids";
+import { loadReportAttachment } from "../reports";
 import { type DisableRequest, disableIntegration } from "./auto-disable";
 import { type DeliveryConfig, readDeliveryConfig } from "./config";
 import { deliveryPage, healthView, type ListQuery } from "./log-view";
@@ -57,7 +58,8 @@ export class IntegrationDO extends DurableObject<Env> {
   resolveTarget: ResolveTarget = resolveSendTarget;
   /** fetch handed to channels. */
   fetcher: typeof fetch = (input, init) => fetch(input, init);
-  loadReport: LoadReport | undefined = undefined;
+  /** Loads a report's attachment (PDF) for channels whose sendReport carries it. */
+  loadReport: LoadReport = loadReportAttachment;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);

@@ -89,4 +89,14 @@ describe("order and batching", () => {
     expect(requests.flatMap(idsIn)).toHaveLength(3);
     expect(requests).toHaveLength(1);
   });
+
+  it("sends a report notification alone, never merged with event notifications", async () => {
+    const { bucket, id, stub, clock } = await target("webhook");
+    const report = { ...item("report"), reportId: "report-that-was-purged" };
+    const [before, after] = [item("before"), item("after")];
+    await stub.enqueue(id, [before, report, after]);
+    await fireAlarm(stub, clock);
+    const requests = await received(bucket);
+    expect(requests.map(idsIn)).toEqual([[before.notification.id], [report.notification.id], [after.notification.id]]);
+  });
 });
