@@ -2,10 +2,11 @@
  * Debian's Chromium driven by playwright-core (playwright's own browser download is not
  * available here). Console errors and CSP violations are collected so tests can assert none.
  */
+import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { ROOT } from "../../../scripts/local-config.ts";
+import { BIN, ROOT } from "../../../scripts/local-config.ts";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const SCREENSHOTS = path.join(ROOT, "docs", "screenshots");
@@ -53,4 +54,9 @@ export async function openPage(
 export async function screenshot(page: Page, name: string, fullPage = true): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage });
+}
+
+/** Builds ui/dist (about a second), which wrangler dev serves as the assets. */
+export function buildUi(): void {
+  execFileSync(path.join(BIN, "vite"), ["build", "ui", "--logLevel", "warn"], { cwd: ROOT, stdio: "inherit" });
 }

@@ -191,7 +191,7 @@ export function ReportPage({ params }: { params: { id: string } }) {
       </p>
       <PageHeader
         title={report.title}
-        subtitle={`${d.account.name} · ${formatDate(d.period.start_at)} to ${formatDate(new Date(Date.parse(d.period.end_at) - 1))} (${d.account.time_zone}) · built ${formatDate(d.generated_at)}`}
+        subtitle={`${d.account.name} · ${d.period.start === d.period.end ? d.period.start : `${d.period.start} to ${d.period.end}`} (${d.account.time_zone}) · built ${formatDate(d.generated_at)}`}
         actions={
           <a class="btn btn-primary" href={report.pdf_url} download>
             Download PDF

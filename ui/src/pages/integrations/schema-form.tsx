@@ -285,6 +285,7 @@ export function SchemaFields({
               min={s.minimum}
               max={s.maximum}
               inputMode={kind === "integer" ? "numeric" : undefined}
+              placeholder={key.endsWith("url") ? "https://" : undefined}
               value={String(values[key] ?? "")}
               onInput={(e) => set(key, e.currentTarget.value)}
               {...describedBy(id, error)}

@@ -67,7 +67,7 @@ export function SubscriptionFields({
         <fieldset class="subscription-group">
           <legend class="fieldset-legend">Other notifications</legend>
           {FLAGS.filter((f) => allows(f.key)).map((flag) => (
-            <label class="check" key={flag.key} title={flag.hint}>
+            <label class="check check-top" key={flag.key}>
               <input
                 type="checkbox"
                 name={flag.key}
@@ -76,7 +76,7 @@ export function SubscriptionFields({
               />
               <span>
                 {flag.label}
-                <span class="muted small"> — {flag.hint}</span>
+                <span class="check-hint">{flag.hint}</span>
               </span>
             </label>
           ))}

@@ -1,0 +1,315 @@
+import { randomUUID } from "node:crypto";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEMO } from "../../../scripts/local-config.ts";
+import { type ApiSession, type HeraldProcess, signIn, startHerald } from "../../support/herald-process.ts";
+import { type ReceiverHub, startReceiverHub } from "../../support/receiver-hub.ts";
+import { buildUi, launchBrowser, openPage, screenshot, type WatchedPage } from "./browser.ts";
+
+/**
+ * The admin's whole path through the UI in real Chromium against Herald under wrangler dev:
+ * add a webhook integration, test and save it, watch deliveries, see it auto-disabled by a
+ * failing receiver, re-enable and replay; an analyst sees no admin pages. Writes the README's
+ * screenshots to docs/screenshots/.
+ */
+const BUCKET = "ui-webhook";
+const WAIT = { timeout: 30_000 };
+
+describe("admin UI in Chromium", () => {
+  let herald: HeraldProcess;
+  let hub: ReceiverHub;
+  let browser: Browser;
+  let admin: WatchedPage;
+  let page: Page;
+  let api: ApiSession;
+  let nodeToken = "";
+  let integrationId = "";
+
+  beforeAll(async () => {
+    buildUi(); // the UI under test is the current source, not a stale ui/dist
+    hub = await startReceiverHub();
+    herald = await startHerald({
+      // Short cycles so a failing receiver exhausts retries and trips auto-disable in seconds.
+      vars: { RETRY_SCHEDULE: "1,1", FAILURE_MIN_REQUESTS: "4", FAILURE_RATIO: "0.6" },
+    });
+    browser = await launchBrowser();
+    admin = await openPage(browser);
+    page = admin.page;
+    api = await herald.signIn();
+    const node = await api.call<{ token: string }>("POST", "/api/nodes", { name: "waf-eu-1" });
+    expect(node.status).toBe(201);
+    nodeToken = node.body.token;
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await herald?.stop();
+    await hub?.close();
+  });
+
+  async function postEvents(count: number, risk = "high"): Promise<void> {
+    const now = Date.now();
+    const events = Array.from({ length: count }, (_, i) => ({
+      id: randomUUID(),
+      type: "security_issue",
+      occurred_at: new Date(now - i * 1000).toISOString(),
+      risk,
+      title: `SQL injection in /api/login (${i + 1})`,
+      vuln_type: "sqli",
+      host: "shop.example.com",
+      method: "POST",
+      path: "/api/login",
+      parameter: "user",
+      discovered_by: "scanner",
+    }));
+    const res = await fetch(`${herald.url}/v1/events`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${nodeToken}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ events }),
+    });
+    expect(res.status).toBe(202);
+  }
+
+  it("signs the demo admin in and shows the integrations overview with its three blocks", async () => {
+    await page.goto(`${herald.url}/integrations`);
+    await page.getByLabel("Email").fill(DEMO.email);
+    await page.getByLabel("Password").fill("wrong password!");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent(), WAIT).toContain("email or password is wrong");
+
+    await page.getByLabel("Password").fill(DEMO.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Integrations", level: 1 }).waitFor(WAIT);
+    for (const block of ["Email and messengers", "Incident management and SIEM", "Other systems"]) {
+      await page.getByRole("heading", { name: block }).waitFor(WAIT);
+    }
+    const nav = page.getByRole("navigation", { name: "Main" });
+    for (const item of ["Integrations", "Nodes", "Users", "Audit log", "Events", "Reports", "Profile"]) {
+      expect(await nav.getByRole("link", { name: item, exact: true }).count()).toBe(1);
+    }
+  });
+
+  it("adds a webhook from its card: inline errors, a test send, then save with the secret shown once", async () => {
+    await page.getByRole("button", { name: "Add a Webhook integration" }).click();
+    await page.getByRole("heading", { name: "Add Webhook integration" }).waitFor(WAIT);
+    await page.getByLabel("Name").fill("SIEM webhook");
+
+    // The API's field error appears next to the URL field.
+    await page.getByLabel("URL").fill("ftp://example.com/hook");
+    await page.getByRole("button", { name: "Add integration" }).click();
+    const urlError = page.locator("#setting-url-error");
+    await urlError.waitFor(WAIT);
+    expect(await urlError.textContent()).toBeTruthy();
+    expect(await page.getByLabel("URL").getAttribute("aria-invalid")).toBe("true");
+    // That 400 was the point; later checks want a clean console.
+    expect(admin.problems.filter((p) => /status of 400/.test(p))).toHaveLength(1);
+    admin.problems.splice(0);
+
+    await page.getByLabel("URL").fill(hub.urlFor(BUCKET));
+    await page.getByRole("button", { name: "Test integration" }).click();
+    await page.getByText("The receiver accepted all").waitFor(WAIT);
+    expect(await page.locator(".test-results").textContent()).toContain("HTTP 200");
+    const tests = await hub.waitForRequests(BUCKET, 1);
+    expect(tests.some((r) => r.body.includes("[Test message]"))).toBe(true);
+    await screenshot(page, "add-integration-form");
+
+    await page.getByRole("button", { name: "Add integration" }).click();
+    const secret = page.getByLabel("Signing secret", { exact: true });
+    await secret.waitFor(WAIT);
+    expect(await secret.inputValue()).toMatch(/^whsec_/);
+    await page.getByRole("button", { name: "Copy" }).click();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toMatch(/^whsec_/);
+    await page.getByRole("button", { name: "I have copied it" }).click();
+    await page.getByRole("heading", { name: "SIEM webhook", level: 1 }).waitFor(WAIT);
+    integrationId = page.url().split("/").pop() ?? "";
+    expect(integrationId).not.toBe("");
+  });
+
+  it("lists it under Active, and search finds it by name and by system", async () => {
+    await page.goto(`${herald.url}/integrations?tab=active`);
+    const card = page.getByRole("article", { name: "Webhook" });
+    await card.waitFor(WAIT);
+    expect(await card.textContent()).toContain("1 active");
+    expect(await card.getByRole("link", { name: "SIEM webhook" }).count()).toBe(1);
+
+    await page.goto(`${herald.url}/integrations?tab=disabled`);
+    await page.getByText("No disabled integrations").waitFor(WAIT);
+
+    await page.goto(`${herald.url}/integrations`);
+    await page.getByLabel("Search by system or integration name").fill("siem web");
+    await page.getByRole("link", { name: "SIEM webhook" }).waitFor(WAIT);
+    expect(await page.getByRole("article").count()).toBe(1);
+    await page.getByLabel("Search by system or integration name").fill("");
+    await page.getByRole("article", { name: "Webhook" }).waitFor(WAIT);
+    await screenshot(page, "integrations-overview");
+  });
+
+  it("fills the delivery log as the node posts events", async () => {
+    await postEvents(3);
+    await hub.waitForRequests(BUCKET, 2);
+    await page.goto(`${herald.url}/integrations/${integrationId}`);
+    const log = page.getByRole("region", { name: "Delivery log" });
+    await log.getByText("delivered").first().waitFor(WAIT);
+    expect(await log.textContent()).toContain("SQL injection in /api/login");
+    await page.getByRole("heading", { name: /Delivery health/ }).waitFor(WAIT);
+    await page.locator(".chart canvas").first().waitFor(WAIT);
+    await screenshot(page, "integration-detail");
+  });
+
+  it("shows the integration under Disabled with its reason after the receiver keeps failing", async () => {
+    hub.script(BUCKET, [], { status: 500, body: "receiver down" });
+    await postEvents(1);
+    await expect
+      .poll(async () => (await api.call("GET", `/api/integrations/${integrationId}`)).body.integration.status, {
+        timeout: 60_000,
+        interval: 500,
+      })
+      .toBe("disabled");
+
+    await page.goto(`${herald.url}/integrations?tab=disabled`);
+    const card = page.getByRole("article", { name: "Webhook" });
+    await card.waitFor(WAIT);
+    expect(await card.textContent()).toContain("Auto-disabled");
+
+    await card.getByRole("link", { name: "SIEM webhook" }).click();
+    const reason = page.getByText("Disabled automatically: too many failed requests");
+    await reason.waitFor(WAIT);
+    expect(await page.locator(".banner-warning").first().textContent()).toMatch(
+      /\d+ of \d+ requests \([\d.]+ %\) failed/,
+    );
+    await screenshot(page, "integration-auto-disabled");
+  });
+
+  it("re-enables with resume and replay of what was missed, and replays the dead deliveries", async () => {
+    hub.script(BUCKET, [], { status: 200, body: '{"ok":true}' });
+    await postEvents(1, "critical"); // arrives while disabled: replayed on enable
+    const before = hub.requests(BUCKET).length;
+
+    await page.getByRole("button", { name: "Enable" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel(/Resume them/).check();
+    await dialog.getByLabel("Also send the events that arrived while it was disabled").check();
+    await dialog.getByRole("button", { name: "Enable" }).click();
+    await page.getByText(/^Enabled\./).waitFor(WAIT);
+    await hub.waitForRequests(BUCKET, before + 1);
+
+    const log = page.getByRole("region", { name: "Delivery log" });
+    await log.getByRole("tab", { name: "Dead" }).click();
+    await log.getByRole("button", { name: "Replay all dead" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Replay all dead" }).click();
+    await log.getByText(/dead deliveries queued again/).waitFor(WAIT);
+    await expect.poll(() => hub.requests(BUCKET).length, { timeout: 30_000 }).toBeGreaterThan(before + 1);
+    expect((await api.call("GET", `/api/integrations/${integrationId}`)).body.integration.status).toBe("enabled");
+  });
+
+  it("shows events and the event page that notification links point at", async () => {
+    await page.goto(`${herald.url}/events`);
+    await page
+      .getByRole("link", { name: /SQL injection in \/api\/login/ })
+      .first()
+      .waitFor(WAIT);
+    await page.getByLabel("Risk").selectOption("critical");
+    await expect.poll(() => page.locator("tbody tr").count(), WAIT).toBe(1);
+    await screenshot(page, "events");
+
+    await page
+      .getByRole("link", { name: /SQL injection/ })
+      .first()
+      .click();
+    await page.getByRole("heading", { name: "Summary" }).waitFor(WAIT);
+    const eventUrl = page.url();
+    // A fresh load of the link (as from an email) gets the UI, not JSON.
+    await page.goto(eventUrl);
+    await page.getByRole("heading", { name: "As reported" }).waitFor(WAIT);
+    expect(await page.textContent("main")).toContain("shop.example.com");
+  });
+
+  it("shows a report page with charts and a PDF link", async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const built = await api.call<{ report: { id: string } }>("POST", "/api/reports", {
+      frequency: "daily",
+      period_start: today,
+    });
+    expect(built.status).toBe(201);
+    await page.goto(`${herald.url}/reports`);
+    await page
+      .getByRole("link", { name: /Daily security report/ })
+      .first()
+      .click();
+    await page.getByRole("heading", { name: /Attacks over time/ }).waitFor(WAIT);
+    await page.getByRole("heading", { name: "New security issues by risk" }).waitFor(WAIT);
+    const pdf = await page.getByRole("link", { name: "Download PDF" }).getAttribute("href");
+    const res = await fetch(`${herald.url}${pdf}`, { headers: { Cookie: api.cookie } });
+    expect(res.headers.get("Content-Type")).toBe("application/pdf");
+    await screenshot(page, "report");
+  });
+
+  it("works at phone width", async () => {
+    const phone = await openPage(browser, { width: 390, height: 844 });
+    await phone.page.goto(`${herald.url}/login`);
+    await phone.page.getByLabel("Email").fill(DEMO.email);
+    await phone.page.getByLabel("Password").fill(DEMO.password);
+    await phone.page.getByRole("button", { name: "Sign in" }).click();
+    await phone.page.getByRole("heading", { name: "Integrations", level: 1 }).waitFor(WAIT);
+    // The navigation folds behind a menu button.
+    expect(await phone.page.getByRole("link", { name: "Users" }).isVisible()).toBe(false);
+    await phone.page.getByRole("button", { name: "Menu" }).click();
+    expect(await phone.page.getByRole("link", { name: "Users" }).isVisible()).toBe(true);
+    await phone.page.getByRole("button", { name: "Close" }).click();
+    const overflow = await phone.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await screenshot(phone.page, "integrations-phone");
+    await phone.page.context().close();
+  });
+
+  it("gives an analyst no admin pages, and the API answers 403", async () => {
+    const created = await api.call<{ one_time_password: string }>("POST", "/api/users", {
+      email: "analyst@demo.herald.local",
+      name: "Ana Lyst",
+      role: "analyst",
+    });
+    expect(created.status).toBe(201);
+    const analyst = await openPage(browser);
+    const p = analyst.page;
+    await p.goto(`${herald.url}/login`);
+    await p.getByLabel("Email").fill("analyst@demo.herald.local");
+    await p.getByLabel("Password").fill(created.body.one_time_password);
+    await p.getByRole("button", { name: "Sign in" }).click();
+
+    // First sign-in: a new password before anything else.
+    await p.getByRole("heading", { name: "Choose a new password" }).waitFor(WAIT);
+    await p.getByLabel("Current password").fill(created.body.one_time_password);
+    await p.getByLabel("New password", { exact: true }).fill("analyst-password-1");
+    await p.getByLabel("Repeat the new password").fill("analyst-password-1");
+    await p.getByRole("button", { name: "Change password" }).click();
+    await p.getByRole("heading", { name: "Events", level: 1 }).waitFor(WAIT);
+
+    const nav = p.getByRole("navigation", { name: "Main" });
+    for (const hidden of ["Integrations", "Nodes", "Users", "Audit log"]) {
+      expect(await nav.getByRole("link", { name: hidden, exact: true }).count()).toBe(0);
+    }
+    expect(await nav.getByRole("link", { name: "Reports", exact: true }).count()).toBe(1);
+    await p.goto(`${herald.url}/integrations`);
+    await p.getByRole("heading", { name: "Administrators only" }).waitFor(WAIT);
+
+    const session = await signIn(herald.url, "analyst@demo.herald.local", "analyst-password-1");
+    expect((await session.call("GET", "/api/integrations")).status).toBe(403);
+    expect((await session.call("GET", "/api/integration-types")).status).toBe(403);
+    await p.context().close();
+  });
+
+  it("serves Swagger UI at /api/docs under the strict CSP", async () => {
+    const docs = await openPage(browser);
+    await docs.page.goto(`${herald.url}/api/docs`);
+    await docs.page.locator(".swagger-ui .info .title").waitFor(WAIT);
+    expect(await docs.page.locator(".swagger-ui .info .title").textContent()).toContain("Herald API");
+    await docs.page.locator(".opblock").first().waitFor(WAIT);
+    expect(docs.problems.filter((p) => /Content Security Policy|Refused to/i.test(p))).toEqual([]);
+    await docs.page.context().close();
+  });
+
+  it("raised no script errors and no CSP violations in the admin's session", () => {
+    // The 401s of /api/me before signing in and of the wrong password were before the reset.
+    expect(admin.problems).toEqual([]);
+  });
+});
