@@ -150,3 +150,31 @@ export async function sendEach<T>(
 export function idempotencyKey(deliveryId: string, index: number, count: number): string {
   return count === 1 ? deliveryId : `${deliveryId}.${index}`;
 }
+
+/**
+ * Splits a batch into consecutive groups whose rendered size stays under `maxBytes` (a single
+ * item larger than that still goes alone). Batches normally fit in one request; this keeps
+ * pathological events (long escaped strings) under the receiver's body limit.
+ */
+export function splitBySize<T>(items: readonly T[], sizeOf: (item: T) => number, maxBytes: number): T[][] {
+  const groups: T[][] = [];
+  let current: T[] = [];
+  let size = 0;
+  for (const item of items) {
+    const itemSize = sizeOf(item) + 1;
+    if (current.length && size + itemSize > maxBytes) {
+      groups.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(item);
+    size += itemSize;
+  }
+  if (current.length) groups.push(current);
+  return groups;
+}
+
+/** UTF-8 size of a value's JSON. */
+export function jsonBytes(value: unknown): number {
+  return new TextEncoder().encode(JSON.stringify(value)).length;
+}

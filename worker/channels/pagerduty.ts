@@ -3,7 +3,7 @@ import type { Notification } from "../domain/notification";
 import { type Urgency, urgencyOf, viewOf } from "./format";
 import { DEFAULT_TIMEOUT_MS, idempotencyKey, sendEach, sendHttp } from "./http";
 import { credential } from "./settings-fields";
-import { cut } from "./text";
+import { capStrings, cut } from "./text";
 import type { Channel, SendContext } from "./types";
 
 export const pagerdutySettingsSchema = z
@@ -60,7 +60,8 @@ export function renderPagerdutyEvent(
       component: cut(str(s.path) ?? str(s.object_type) ?? "herald", PAGERDUTY_LIMITS.component),
       group: cut(view.clientName || "herald", PAGERDUTY_LIMITS.group),
       class: cut(str(s.vuln_type) ?? str(s.attack_type) ?? view.notificationType, PAGERDUTY_LIMITS.class),
-      custom_details: { description: notification.description, ...notification.details },
+      // Events API v2 rejects events over 512 KB: no single string may dominate.
+      custom_details: capStrings({ description: notification.description, ...notification.details }, 4000),
     },
     client: "Herald",
     client_url: publicUrl,

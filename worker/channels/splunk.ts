@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Notification } from "../domain/notification";
 import { markTest } from "./format";
-import { DEFAULT_TIMEOUT_MS, sendHttp } from "./http";
+import { DEFAULT_TIMEOUT_MS, jsonBytes, sendEach, sendHttp, splitBySize } from "./http";
 import { credential, destinationUrl, label } from "./settings-fields";
 import type { Channel, SendContext } from "./types";
 
@@ -56,12 +56,16 @@ export function renderSplunkBody(settings: SplunkSettings, publicUrl: string, no
     .join("\n");
 }
 
+/** Under HEC's historical default max_content_length (1 MB). */
+export const SPLUNK_MAX_BODY_BYTES = 900_000;
+
 function send(ctx: SendContext<SplunkSettings>, notifications: Notification[]) {
-  const body = renderSplunkBody(
-    ctx.settings,
-    ctx.env.PUBLIC_URL,
-    notifications.map((n) => markTest(n, ctx.test)),
-  );
+  const marked = notifications.map((n) => markTest(n, ctx.test));
+  return sendEach(splitBySize(marked, jsonBytes, SPLUNK_MAX_BODY_BYTES), (group) => sendGroup(ctx, group));
+}
+
+function sendGroup(ctx: SendContext<SplunkSettings>, notifications: Notification[]) {
+  const body = renderSplunkBody(ctx.settings, ctx.env.PUBLIC_URL, notifications);
   return sendHttp({
     fetch: ctx.fetch,
     url: splunkEventUrl(ctx.settings.url),

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Notification } from "../domain/notification";
 import { markTest } from "./format";
-import { DEFAULT_TIMEOUT_MS, sendHttp } from "./http";
+import { DEFAULT_TIMEOUT_MS, jsonBytes, sendEach, sendHttp, splitBySize } from "./http";
 import { destinationUrl } from "./settings-fields";
 import type { Channel, SendContext } from "./types";
 
@@ -18,8 +18,16 @@ export function renderSumologicBody(notifications: Notification[]): string {
   return notifications.map((n) => JSON.stringify(n)).join("\n");
 }
 
+/** Sumo Logic recommends HTTP requests of at most 1 MB. */
+export const SUMOLOGIC_MAX_BODY_BYTES = 900_000;
+
 function send(ctx: SendContext<SumologicSettings>, notifications: Notification[]) {
-  const body = renderSumologicBody(notifications.map((n) => markTest(n, ctx.test)));
+  const marked = notifications.map((n) => markTest(n, ctx.test));
+  return sendEach(splitBySize(marked, jsonBytes, SUMOLOGIC_MAX_BODY_BYTES), (group) => sendGroup(ctx, group));
+}
+
+function sendGroup(ctx: SendContext<SumologicSettings>, notifications: Notification[]) {
+  const body = renderSumologicBody(notifications);
   return sendHttp({
     fetch: ctx.fetch,
     url: ctx.settings.url,

@@ -146,3 +146,13 @@ export function fitParts(parts: MarkupPart[], max: number, escapeChar: (c: strin
   });
   return out.join(joiner);
 }
+
+/** Every string inside a JSON-like value cut to `max` code units (for vendors' payload size limits). */
+export function capStrings<T>(value: T, max: number): T {
+  if (typeof value === "string") return cut(value, max) as T;
+  if (Array.isArray(value)) return value.map((item) => capStrings(item, max)) as T;
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, capStrings(v, max)])) as T;
+  }
+  return value;
+}

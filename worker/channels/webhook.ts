@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Notification } from "../domain/notification";
 import { checkCustomHeaders } from "../security/destination-url";
 import { markTest } from "./format";
-import { sendHttp } from "./http";
+import { idempotencyKey, jsonBytes, sendEach, sendHttp, splitBySize } from "./http";
 import { destinationUrl } from "./settings-fields";
 import type { Channel, SendContext } from "./types";
 
@@ -94,21 +94,31 @@ export function renderWebhookBody(format: WebhookSettings["format"], notificatio
   return JSON.stringify(notifications);
 }
 
-async function send(ctx: SendContext<WebhookSettings>, notifications: Notification[]) {
+/** Bodies stay under 1 MB, a limit most HTTP receivers accept by default. */
+export const WEBHOOK_MAX_BODY_BYTES = 1_000_000;
+
+/**
+ * One request per batch; only a batch too large for one body is split, and then each request
+ * gets its own webhook-id (`<delivery id>.<n>`, stable across attempts).
+ */
+function send(ctx: SendContext<WebhookSettings>, notifications: Notification[]) {
+  const marked = notifications.map((n) => markTest(n, ctx.test));
+  const groups = splitBySize(marked, jsonBytes, WEBHOOK_MAX_BODY_BYTES);
+  return sendEach(groups, (group, i) => sendGroup(ctx, group, idempotencyKey(ctx.deliveryId, i, groups.length)));
+}
+
+async function sendGroup(ctx: SendContext<WebhookSettings>, notifications: Notification[], webhookId: string) {
   const settings = ctx.settings;
-  const body = renderWebhookBody(
-    settings.format,
-    notifications.map((n) => markTest(n, ctx.test)),
-  );
+  const body = renderWebhookBody(settings.format, notifications);
   const timestamp = Math.floor(Date.now() / 1000);
   const signatures = await Promise.all(
-    activeSecrets(settings).map(async (secret) => `v1,${await signPayload(secret, ctx.deliveryId, timestamp, body)}`),
+    activeSecrets(settings).map(async (secret) => `v1,${await signPayload(secret, webhookId, timestamp, body)}`),
   );
   const headers: Record<string, string> = {};
   for (const h of settings.headers) headers[h.name] = h.value;
   headers["Content-Type"] = settings.format === "ndjson" ? "application/x-ndjson" : "application/json";
   headers["User-Agent"] ??= "Herald-Webhooks/1";
-  headers["webhook-id"] = ctx.deliveryId;
+  headers["webhook-id"] = webhookId;
   headers["webhook-timestamp"] = String(timestamp);
   if (signatures.length) headers["webhook-signature"] = signatures.join(" ");
   return sendHttp({

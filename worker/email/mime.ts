@@ -45,8 +45,14 @@ const encoder = new TextEncoder();
 
 /** A header value without line breaks or other control characters (no header injection). */
 export function headerSafe(value: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
-  return value.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
+  return (
+    value
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+      .replace(/[\u0000-\u001f\u007f]+/g, " ")
+      // Lone surrogates cannot be encoded as UTF-8.
+      .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd")
+      .trim()
+  );
 }
 
 /**
@@ -77,9 +83,18 @@ function displayName(name: string): string {
   return encodeHeaderText(clean);
 }
 
+/** At most 60 code points, keeping the extension, so the header line stays far below 998 octets. */
+function shortFileName(name: string): string {
+  const points = Array.from(name);
+  if (points.length <= 60) return name;
+  const dot = name.lastIndexOf(".");
+  const extension = dot > 0 && name.length - dot <= 10 ? name.slice(dot) : "";
+  return points.slice(0, 60 - Array.from(extension).length).join("") + extension;
+}
+
 /** An ASCII file name for Content-Disposition; non-ASCII names use RFC 2231's filename*. */
 function fileNameParams(name: string): string {
-  const clean = headerSafe(name).replace(/["\\]/g, "_");
+  const clean = shortFileName(headerSafe(name).replace(/["\\]/g, "_") || "attachment");
   if (/^[\x20-\x7e]+$/.test(clean)) return `filename="${clean}"`;
   const ascii = clean.replace(/[^\x20-\x7e]/g, "_");
   return `filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(clean)}`;

@@ -40,7 +40,7 @@ function ctxFor<S>(settings: S, recipients?: string[], test = false): SendContex
 describe("sendMail over SMTP", () => {
   it("delivers multipart/alternative with a UTF-8 subject, Message-ID and List-Unsubscribe", async () => {
     const to = address("utf8");
-    const subject = "Отчёт Herald — 攻撃 detected 🚨 " + "long ".repeat(30);
+    const subject = `Отчёт Herald — 攻撃 detected 🚨 ${"long ".repeat(30)}`;
     const result = await sendMail(mailEnv(), {
       to: [to],
       subject,
