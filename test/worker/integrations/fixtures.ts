@@ -3,29 +3,11 @@
  * Telegram, PagerDuty and Opsgenie are hub buckets in vitest.config.ts), and hub helpers.
  */
 import { env } from "cloudflare:workers";
+import { INTEGRATION_TYPES, type IntegrationType } from "../../../worker/channels/types";
 
-export type CreatableType =
-  | "email"
-  | "slack"
-  | "telegram"
-  | "opsgenie"
-  | "insightconnect"
-  | "pagerduty"
-  | "splunk"
-  | "sumologic"
-  | "webhook";
-
-export const CREATABLE_TYPES: CreatableType[] = [
-  "email",
-  "slack",
-  "telegram",
-  "opsgenie",
-  "insightconnect",
-  "pagerduty",
-  "splunk",
-  "sumologic",
-  "webhook",
-];
+/** Every system an admin creates (personal email is created per user). */
+export type CreatableType = Exclude<IntegrationType, "personal_email">;
+export const CREATABLE_TYPES = INTEGRATION_TYPES.filter((t): t is CreatableType => t !== "personal_email");
 
 /** A unique suffix so secrets differ per test (leak checks then look for exactly these). */
 const tag = () => crypto.randomUUID().replace(/-/g, "").slice(0, 12);
