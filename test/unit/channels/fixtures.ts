@@ -1,6 +1,6 @@
-import { sampleNotification } from "../../../worker/channels/samples";
 import type { Notification, NotificationType, ReportAttachment } from "../../../worker/domain/notification";
 import type { Env } from "../../../worker/env";
+import { sampleNotification } from "./samples";
 
 /** Fixed inputs for renderer tests and golden files: nothing here depends on the clock. */
 export const FIXED_NOW = Date.parse("2026-11-29T10:00:00Z");

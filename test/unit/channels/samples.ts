@@ -1,12 +1,11 @@
-import type { Notification, NotificationType } from "../domain/notification";
-import { buildNotification, type NotifiableEvent } from "../domain/notify-build";
-import type { EventSubscriptions, Risk } from "../domain/subscriptions";
-import { RISKS } from "../domain/subscriptions";
-import type { SystemEventType } from "../domain/system-events";
+import type { Notification, NotificationType } from "../../../worker/domain/notification";
+import { buildNotification, type NotifiableEvent } from "../../../worker/domain/notify-build";
+import type { SystemEventType } from "../../../worker/domain/system-events";
 
 /**
- * Realistic sample notifications: what "Test integration" sends (one per subscribed category,
- * marked "[Test message]" by the channel) and what the golden files are rendered from.
+ * Realistic sample notifications of every type, with hostile-free, reviewable content: what the
+ * golden files, contract and property tests render. (Test sends from the UI build their own
+ * samples in worker/integrations/test-samples.ts.)
  */
 
 export interface SampleOptions {
@@ -193,26 +192,4 @@ export function sampleNotification(type: NotificationType, options: SampleOption
     };
   }
   return buildNotification(event, options.accountName, options.publicUrl);
-}
-
-/** One sample per subscribed category, as "Test integration" sends them. */
-export function sampleNotificationsFor(events: EventSubscriptions, options: SampleOptions): Notification[] {
-  const out: Notification[] = [];
-  const risk = RISKS.find((r: Risk) => events.security_issue?.includes(r));
-  if (risk) {
-    const sample = sampleNotification("security_issue", options);
-    const section = sample.details.security_issue as Record<string, unknown>;
-    out.push({
-      ...sample,
-      description: sample.description.replace(/^Risk: .*$/m, `Risk: ${risk}`),
-      details: { ...sample.details, security_issue: { ...section, risk } },
-    });
-  }
-  if (events.incident) out.push(sampleNotification("incident", options));
-  if (events.hit) out.push(sampleNotification("new_hits", options));
-  if (events.scope_change) out.push(sampleNotification("scope_change", options));
-  if (events.system) out.push(sampleNotification("integration_auto_disabled", options));
-  const frequency = events.reports?.[0];
-  if (frequency) out.push(sampleNotification(`report_${frequency}`, options));
-  return out;
 }
