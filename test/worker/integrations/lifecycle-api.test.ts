@@ -84,6 +84,11 @@ describe("disable, enable, delete with the delivery engine", () => {
     const { admin, nodeToken, id, bucket } = await setup();
     await api(admin, "POST", `/api/integrations/${id}/disable`);
     await postEvent(nodeToken, "missed");
+    const invalid = await api(admin, "POST", `/api/integrations/${id}/enable`, { pending: "maybe" });
+    expect(invalid.status).toBe(400);
+    expect(((await invalid.json()) as { error: { details: { field: string }[] } }).error.details[0]!.field).toBe(
+      "pending",
+    );
     const enabled = await api(admin, "POST", `/api/integrations/${id}/enable`);
     expect(((await enabled.json()) as { replayed: number }).replayed).toBe(0);
     await postEvent(nodeToken, "after enable");
