@@ -208,11 +208,12 @@ export class IntegrationDO extends DurableObject<Env> {
 
     const batchLimit = target?.channel.batchLimit ?? 1;
     const started = Date.now();
+    // If this object is reset mid-run, wake up once every lease taken in this run has ended
+    // (one alarm write per run, not one per request).
+    await this.ctx.storage.setAlarm(this.clock() + DRAIN_BUDGET_MS + LEASE_MS);
     while (!this.destroyed && !this.isPaused() && Date.now() - started < DRAIN_BUDGET_MS) {
       const claim = this.store.claimNext(this.clock(), batchLimit, LEASE_MS, () => uuidv7());
       if (!claim) return;
-      // Wake up after the lease if this object is reset mid-request.
-      await this.ctx.storage.setAlarm(claim.leaseUntil);
       const startedAt = this.clock();
       const outcome = target
         ? await sendDelivery(this.env, target, claim.id, claim.items, {
