@@ -1,7 +1,7 @@
 import { EmailMessage } from "cloudflare:email";
 import type { Env } from "../env";
 import { buildMime, type MailAttachment } from "./mime";
-import { SmtpError, type SmtpSecurity, smtpSend } from "./smtp";
+import { plaintextCredentialsProblem, SmtpError, type SmtpSecurity, smtpSend } from "./smtp";
 
 /**
  * sendMail: the one way Herald sends email (notifications, reports, admin notices). The
@@ -88,21 +88,19 @@ export async function sendMail(env: Env, message: MailMessage): Promise<MailResu
         latencyMs: 0,
       };
     }
+    const config = {
+      host: env.SMTP_HOST,
+      port,
+      security,
+      user: env.SMTP_USER || undefined,
+      password: env.SMTP_PASSWORD,
+      heloName: from.address.split("@")[1] || "localhost",
+      timeoutMs: MAIL_TIMEOUT_MS,
+    };
+    const problem = plaintextCredentialsProblem(config);
+    if (problem) return { ok: false, kind: "invalid_settings", error: problem, latencyMs: 0 };
     try {
-      await smtpSend(
-        {
-          host: env.SMTP_HOST,
-          port,
-          security,
-          user: env.SMTP_USER || undefined,
-          password: env.SMTP_PASSWORD,
-          heloName: from.address.split("@")[1] || "localhost",
-          timeoutMs: MAIL_TIMEOUT_MS,
-        },
-        from.address,
-        recipients,
-        build(recipients),
-      );
+      await smtpSend(config, from.address, recipients, build(recipients));
       return { ok: true, messageId, latencyMs: latency() };
     } catch (error) {
       const smtp = error instanceof SmtpError ? error : new SmtpError(String(error), "network");

@@ -167,6 +167,15 @@ async function session(conn: Connection, config: SmtpConfig, from: string, to: s
   await conn.write("QUIT\r\n").catch(() => {});
 }
 
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
+
+/** "none" is for local development: credentials never go in clear to a remote server. */
+export function plaintextCredentialsProblem(config: Pick<SmtpConfig, "security" | "user" | "host">): string | null {
+  return config.security === "none" && config.user && !LOOPBACK.has(config.host)
+    ? "SMTP_SECURE=none with SMTP_USER set is only allowed for a loopback SMTP_HOST"
+    : null;
+}
+
 /** Delivers one message to the SMTP server: one transaction, every recipient, then QUIT. */
 export async function smtpSend(config: SmtpConfig, from: string, to: string[], data: string): Promise<void> {
   for (const address of [from, ...to]) {

@@ -101,6 +101,10 @@ describe("sendMail over SMTP", () => {
     const starttls = await sendMail(mailEnv({ SMTP_SECURE: "starttls", SMTP_USER: "u", SMTP_PASSWORD: "p" }), message);
     expect(starttls).toMatchObject({ ok: false, kind: "network", error: "SMTP: the server does not offer STARTTLS" });
     expect(await sendMail(mailEnv({ SMTP_HOST: "" }), message)).toMatchObject({ ok: false, kind: "invalid_settings" });
+    // Plain SMTP with credentials only to a loopback server (development), never to a remote one.
+    expect(
+      await sendMail(mailEnv({ SMTP_HOST: "smtp.example.com", SMTP_USER: "u", SMTP_PASSWORD: "p" }), message),
+    ).toMatchObject({ ok: false, kind: "invalid_settings" });
     expect(await mailTo(to[0]!)).toEqual([]);
   });
 
