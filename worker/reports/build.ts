@@ -10,7 +10,8 @@ import {
 import { RISKS, type Risk } from "../domain/subscriptions";
 import type { Env } from "../env";
 import { integrationHealth } from "./health";
-import type { Change, RankedRow, ReportData, ScopeChangeRow, SecurityIssueRow, TimePoint } from "./schema";
+import type { Change, ReportData, ScopeChangeRow, SecurityIssueRow, TimePoint } from "./schema";
+import { dayIndex, dayRanges, hoursBetween, periodTops, type TopDimension } from "./tops";
 
 /** How many rows each "top" table and each detail list keeps. */
 export const TOP_LIMIT = 10;
@@ -18,25 +19,26 @@ export const LIST_LIMIT = 50;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/**
- * Per-hour counters of both periods (current and previous) in one pass over the rollups: the
- * totals, their change, and the hits-over-time series all come from these rows.
- */
-const HOURLY_COUNTERS = `SELECT hour, event_type, dimension, key, count FROM event_rollups
-WHERE account_id = ?1 AND hour >= ?2 AND hour < ?3
-  AND ((event_type IN ('hit', 'incident') AND dimension IN ('total', 'block_status'))
-    OR (event_type = 'scope_change' AND dimension = 'scope_change'))`;
+/** Rollup dimension → the report's name for its top table. */
+const TOP_NAMES: Record<TopDimension, "attack_types" | "hosts" | "paths" | "source_ips" | "countries"> = {
+  attack_type: "attack_types",
+  host: "hosts",
+  path: "paths",
+  remote_addr: "source_ips",
+  country: "countries",
+};
 
-/** The top keys of each attack dimension, hits and incidents together, in one statement. */
-const TOP_KEYS = `SELECT dimension, key, total FROM (
-  SELECT dimension, key, total, row_number() OVER (PARTITION BY dimension ORDER BY total DESC, key) AS rank
-  FROM (
-    SELECT dimension, key, sum(count) AS total FROM event_rollups
-    WHERE account_id = ?1 AND hour >= ?2 AND hour < ?3 AND event_type IN ('hit', 'incident')
-      AND dimension IN ('attack_type', 'host', 'path', 'remote_addr', 'country')
-    GROUP BY dimension, key
-  )
-) WHERE rank <= ${TOP_LIMIT} ORDER BY dimension, rank`;
+/**
+ * Per-hour counters of both periods (current and previous): the totals, their change, the
+ * hits-over-time series and each day's attack total all come from these rows. The hour list and
+ * the (type, dimension) pairs lead the join, so each read is a primary-key seek and the many
+ * high-cardinality rows of the same hours (source IPs, paths) are never touched.
+ */
+const HOURLY_COUNTERS = `SELECT r.hour, r.event_type, r.dimension, r.key, r.count
+FROM json_each(?2) AS h
+  CROSS JOIN json_each('[["hit","total"],["hit","block_status"],["incident","total"],["scope_change","scope_change"]]') AS d
+  CROSS JOIN event_rollups AS r
+WHERE r.account_id = ?1 AND r.hour = h.value AND r.event_type = d.value->>0 AND r.dimension = d.value->>1`;
 
 /** New issues (first seen in a period) by risk, for the current and the previous period. */
 const NEW_ISSUES_BY_RISK = `SELECT risk, first_seen >= ?3 AS current, count(*) AS total FROM security_issues
@@ -100,15 +102,16 @@ export async function buildReportData(env: Env, account: ReportAccount, period: 
   const current = rollupRange(period);
   const before = rollupRange(previous);
   const db = env.DB;
-  const [counters, tops, newByRisk, newList, openByRisk, scopeList] = await db.batch([
-    db.prepare(HOURLY_COUNTERS).bind(account.id, before.fromHour, current.toHour),
-    db.prepare(TOP_KEYS).bind(account.id, current.fromHour, current.toHour),
+  const [counters, newByRisk, newList, openByRisk, scopeList] = await db.batch([
+    db.prepare(HOURLY_COUNTERS).bind(account.id, JSON.stringify(hoursBetween(before.fromHour, current.toHour))),
     db.prepare(NEW_ISSUES_BY_RISK).bind(account.id, before.fromHour, current.fromHour, current.toHour),
     db.prepare(NEW_ISSUES_LIST).bind(account.id, current.fromHour, current.toHour),
     db.prepare(OPEN_ISSUES_BY_RISK).bind(account.id, current.toHour),
     db.prepare(SCOPE_CHANGE_LIST).bind(account.id, current.fromHour, current.toHour),
   ]);
   const health = await integrationHealth(env, account.id);
+  const days = dayRanges(period);
+  const dayAttacks = new Map<string, number>();
 
   // Totals of both periods and the series of the current one.
   const buckets = timeBuckets(period);
@@ -127,6 +130,10 @@ export async function buildReportData(env: Env, account: ReportAccount, period: 
     const target = isCurrent ? sums.current : sums.previous;
     target.set(name, (target.get(name) ?? 0) + row.count);
     if (!isCurrent || row.event_type === "scope_change") continue;
+    if (row.dimension === "total") {
+      const day = days[dayIndex(days, row.hour)]?.day;
+      if (day) dayAttacks.set(day, (dayAttacks.get(day) ?? 0) + row.count);
+    }
     const point = points[bucketIndex(buckets, row.hour)];
     if (!point) continue;
     if (row.event_type === "incident") {
@@ -154,14 +161,7 @@ export async function buildReportData(env: Env, account: ReportAccount, period: 
   }
   const sumRisks = (counts: Record<Risk, number>) => RISKS.reduce((total, risk) => total + counts[risk], 0);
 
-  // Tops, as shares of all attacks.
-  const attacks = count("current", "hit/total/") + count("current", "incident/total/");
-  const top: Record<string, RankedRow[]> = {};
-  for (const row of (tops?.results ?? []) as { dimension: string; key: string; total: number }[]) {
-    const list = top[row.dimension] ?? [];
-    list.push({ key: row.key, count: row.total, share: attacks > 0 ? row.total / attacks : 0 });
-    top[row.dimension] = list;
-  }
+  const { tops, approximate } = await periodTops(env, account.id, period, dayAttacks, TOP_LIMIT);
 
   const open = riskCounts();
   for (const row of (openByRisk?.results ?? []) as { risk: string; total: number }[]) {
@@ -203,11 +203,12 @@ export async function buildReportData(env: Env, account: ReportAccount, period: 
     },
     hits_over_time: { bucket: period.frequency === "daily" ? "hour" : "day", points },
     top: {
-      attack_types: top.attack_type ?? [],
-      hosts: top.host ?? [],
-      paths: top.path ?? [],
-      source_ips: top.remote_addr ?? [],
-      countries: top.country ?? [],
+      attack_types: tops.attack_type,
+      hosts: tops.host,
+      paths: tops.path,
+      source_ips: tops.remote_addr,
+      countries: tops.country,
+      approximate: approximate.map((d) => TOP_NAMES[d]),
     },
     new_security_issues: {
       total: sumRisks(newCurrent),

@@ -54,6 +54,8 @@ function changeText(change: Change): string {
   return `${sign}${change.change_pct}%`;
 }
 
+const span = (start: string, end: string) => (start === end ? start : `${start} – ${end}`);
+
 /** A cursor over pages: adds a page when the next block does not fit. */
 class Layout {
   readonly pages: PDFPage[] = [];
@@ -225,8 +227,8 @@ class Layout {
   }
 }
 
-function rankedTable(layout: Layout, title: string, rows: RankedRow[]) {
-  layout.heading(title);
+function rankedTable(layout: Layout, title: string, rows: RankedRow[], approximate: boolean) {
+  layout.heading(title, approximate ? "approximate: summed from each day's top 100" : undefined);
   if (rows.length === 0) return layout.note("None in this period.");
   layout.table(
     [
@@ -269,7 +271,7 @@ export async function renderReportPdf(report: PdfReport): Promise<Uint8Array> {
   );
   layout.y -= 12;
   layout.text(
-    `Compared with ${data.previous_period.start} – ${data.previous_period.end}. Generated ${data.generated_at.slice(0, 16).replace("T", " ")} UTC.`,
+    `Compared with ${span(data.previous_period.start, data.previous_period.end)}. Generated ${data.generated_at.slice(0, 16).replace("T", " ")} UTC.`,
     MARGIN,
     layout.y,
     { size: 9, color: MUTED },
@@ -303,11 +305,11 @@ export async function renderReportPdf(report: PdfReport): Promise<Uint8Array> {
   );
   layout.barChart(data.hits_over_time.points);
 
-  rankedTable(layout, "Top attack types", data.top.attack_types);
-  rankedTable(layout, "Top targeted hosts", data.top.hosts);
-  rankedTable(layout, "Top targeted paths", data.top.paths);
-  rankedTable(layout, "Top source IPs", data.top.source_ips);
-  rankedTable(layout, "Top source countries", data.top.countries);
+  rankedTable(layout, "Top attack types", data.top.attack_types, data.top.approximate.includes("attack_types"));
+  rankedTable(layout, "Top targeted hosts", data.top.hosts, data.top.approximate.includes("hosts"));
+  rankedTable(layout, "Top targeted paths", data.top.paths, data.top.approximate.includes("paths"));
+  rankedTable(layout, "Top source IPs", data.top.source_ips, data.top.approximate.includes("source_ips"));
+  rankedTable(layout, "Top source countries", data.top.countries, data.top.approximate.includes("countries"));
 
   layout.heading("New security issues", `${fmt(data.new_security_issues.total)} first seen in this period`);
   if (data.new_security_issues.items.length === 0) layout.note("None in this period.");
@@ -315,10 +317,10 @@ export async function renderReportPdf(report: PdfReport): Promise<Uint8Array> {
     layout.table(
       [
         { title: "Risk", width: 52 },
-        { title: "Title", width: 170 },
-        { title: "Where", width: 170 },
+        { title: "Title", width: 150 },
+        { title: "Where", width: 160 },
         { title: "Type", width: 55 },
-        { title: "First seen", width: CONTENT_WIDTH - 447 },
+        { title: "First seen (UTC)", width: CONTENT_WIDTH - 417 },
       ],
       data.new_security_issues.items.map((issue) => [
         issue.risk,

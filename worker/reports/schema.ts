@@ -123,6 +123,11 @@ export const ReportDataSchema = z
       paths: z.array(RankedRowSchema),
       source_ips: z.array(RankedRowSchema),
       countries: z.array(RankedRowSchema),
+      /**
+       * Tables whose counts may be slightly low: weekly and monthly tops sum each day's top 100
+       * keys, and these had days with more keys than that.
+       */
+      approximate: z.array(z.enum(["attack_types", "hosts", "paths", "source_ips", "countries"])),
     }),
     new_security_issues: z.object({
       total: z.number().int(),

@@ -378,6 +378,15 @@ describe("reports API", () => {
     expect(byLabel["2026-11-09"]).toBe(20);
     expect(byLabel["2026-11-08"]).toBe(50);
 
+    // Tops of the month merge each day's digest: the day before, the day, the next day, the 8th.
+    expect(monthly.report.data.top.attack_types.map((r: { key: string; count: number }) => [r.key, r.count])).toEqual([
+      ["sqli", 11 + 100 + 10 + 50],
+      ["xss", 29],
+      ["ptrav", 5],
+      ["rce", 3],
+    ]);
+    expect(monthly.report.data.top.approximate).toEqual([]);
+
     const first = await json(await api(readOnly, "GET", "/api/reports?limit=2"));
     expect(first.reports).toHaveLength(2);
     expect(first.next_cursor).toBeTruthy();
@@ -396,5 +405,66 @@ describe("reports API", () => {
       .bind(accountId)
       .all<{ action: string; target_id: string }>();
     expect(results.map((r) => r.target_id)).toContain(report.id);
+  });
+});
+
+describe("top tables over many days (daily digests)", () => {
+  it("recomputes a day whose totals changed after its digest was kept", async () => {
+    const seeded = await seedAccount("Digest", "UTC");
+    const digestAdmin = await login(seeded.users.admin.email);
+    await seedRollups(
+      seeded.accountId,
+      hitRollups("2026-11-03T10:00:00Z", 4, { attack: "sqli", block: "blocked", host: "h", path: "/", ip: "1.1.1.1" }),
+    );
+    const week = async () =>
+      (await json(await api(digestAdmin, "POST", "/api/reports", { frequency: "weekly", period_start: "2026-11-02" })))
+        .report.data.top;
+    expect((await week()).attack_types.map((r: { key: string }) => r.key)).toEqual(["sqli"]);
+    const { results } = await env.DB.prepare("SELECT day, attacks FROM report_day_tops WHERE account_id = ?1")
+      .bind(seeded.accountId)
+      .all<{ day: string; attacks: number }>();
+    expect(results).toEqual([{ day: "2026-11-03", attacks: 4 }]);
+
+    // Late events for the 3rd: its total moves from 4 to 9, so its digest is rebuilt.
+    await seedRollups(
+      seeded.accountId,
+      hitRollups("2026-11-03T11:00:00Z", 5, { attack: "xxe", block: "blocked", host: "h", path: "/", ip: "2.2.2.2" }),
+    );
+    const top = await week();
+    expect(top.attack_types.map((r: { key: string; count: number }) => [r.key, r.count])).toEqual([
+      ["xxe", 5],
+      ["sqli", 4],
+    ]);
+    expect(top.attack_types[0].share).toBeCloseTo(5 / 9, 6);
+  });
+
+  it("marks multi-day tables approximate when a day had more keys than its digest keeps", async () => {
+    const seeded = await seedAccount("Many IPs", "UTC");
+    const manyAdmin = await login(seeded.users.admin.email);
+    const rows = [];
+    for (let i = 0; i < 130; i++) {
+      rows.push(
+        ...hitRollups("2026-11-04T10:00:00Z", 1 + (i % 3), {
+          attack: "scanner",
+          block: "blocked",
+          host: "h",
+          path: "/",
+          ip: `10.0.0.${i}`,
+        }),
+      );
+    }
+    await seedRollups(seeded.accountId, mergeRollups(rows));
+    const weekly = (
+      await json(await api(manyAdmin, "POST", "/api/reports", { frequency: "weekly", period_start: "2026-11-02" }))
+    ).report.data;
+    expect(weekly.top.approximate).toEqual(["source_ips"]);
+    expect(weekly.top.source_ips).toHaveLength(10);
+    expect(weekly.top.source_ips[0].count).toBe(3);
+    // One day's own list is exact.
+    const daily = (
+      await json(await api(manyAdmin, "POST", "/api/reports", { frequency: "daily", period_start: "2026-11-04" }))
+    ).report.data;
+    expect(daily.top.approximate).toEqual([]);
+    expect(daily.totals.hits.current).toBe(rows.filter((r) => r[2] === "total").reduce((sum, r) => sum + r[4], 0));
   });
 });

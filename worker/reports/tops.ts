@@ -1,0 +1,190 @@
+import { addDays, bucketIndex, localDayStartMs, type ReportPeriod, toRollupHour } from "../domain/report-periods";
+import type { Env } from "../env";
+import type { RankedRow } from "./schema";
+
+/**
+ * The report's top tables (attack types, hosts, paths, source IPs, countries of hits and
+ * incidents). Summing every hourly rollup row of a month is too slow for high-cardinality
+ * dimensions (a million events make about a million source-IP rows), so each local day keeps a
+ * digest of its top DIGEST_SIZE keys per dimension (table report_day_tops) and a period merges its
+ * days' digests. A digest is recomputed when its day's attack total no longer matches (events that
+ * arrived late). A day with more keys than the digest keeps makes a multi-day top list
+ * approximate: keys below a day's cut are not summed (the report says so).
+ */
+
+export const TOP_DIMENSIONS = ["attack_type", "host", "path", "remote_addr", "country"] as const;
+export type TopDimension = (typeof TOP_DIMENSIONS)[number];
+export const DIGEST_SIZE = 100;
+const HOUR_MS = 3_600_000;
+
+type DayTops = Record<TopDimension, [string, number][]>;
+
+export interface DayRange {
+  day: string;
+  fromHour: number;
+  toHour: number;
+}
+
+/** The local days of a period with their rollup-hour ranges. */
+export function dayRanges(period: ReportPeriod): DayRange[] {
+  const days: DayRange[] = [];
+  for (let day = period.start; day <= period.end; day = addDays(day, 1)) {
+    days.push({
+      day,
+      fromHour: toRollupHour(localDayStartMs(day, period.timeZone)),
+      toHour: toRollupHour(localDayStartMs(addDays(day, 1), period.timeZone)),
+    });
+  }
+  return days;
+}
+
+/** Which day of `ranges` holds a rollup hour (-1 outside). */
+export function dayIndex(ranges: DayRange[], hour: number): number {
+  const index = bucketIndex(
+    ranges.map((r) => ({ startMs: r.fromHour, label: r.day })),
+    hour,
+  );
+  const range = ranges[index];
+  return range && hour < range.toHour ? index : -1;
+}
+
+export function hoursBetween(fromHour: number, toHour: number): number[] {
+  const hours: number[] = [];
+  for (let hour = fromHour; hour < toHour; hour += HOUR_MS) hours.push(hour);
+  return hours;
+}
+
+/**
+ * One day's top keys per dimension. The hour, type and dimension lists lead the join (CROSS JOIN
+ * keeps that order) so every rollup read is a primary-key seek; `keys` tells whether the list
+ * was cut.
+ */
+const DAY_TOPS = `SELECT dimension, key, total, keys FROM (
+  SELECT dimension, key, total,
+    row_number() OVER (PARTITION BY dimension ORDER BY total DESC, key) AS rank,
+    count(*) OVER (PARTITION BY dimension) AS keys
+  FROM (
+    SELECT d.value AS dimension, r.key AS key, sum(r.count) AS total
+    FROM json_each(?2) AS h
+      CROSS JOIN json_each('${JSON.stringify(TOP_DIMENSIONS)}') AS d
+      CROSS JOIN json_each('["hit","incident"]') AS t
+      CROSS JOIN event_rollups AS r
+    WHERE r.account_id = ?1 AND r.hour = h.value AND r.event_type = t.value AND r.dimension = d.value
+    GROUP BY d.value, r.key
+  )
+) WHERE rank <= ${DIGEST_SIZE} ORDER BY dimension, rank`;
+
+function emptyTops(): DayTops {
+  return { attack_type: [], host: [], path: [], remote_addr: [], country: [] };
+}
+
+interface Digest {
+  attacks: number;
+  tops: DayTops;
+  truncated: TopDimension[];
+}
+
+function digestFrom(rows: { dimension: string; key: string; total: number; keys: number }[], attacks: number): Digest {
+  const tops = emptyTops();
+  const truncated = new Set<TopDimension>();
+  for (const row of rows) {
+    const dimension = row.dimension as TopDimension;
+    if (!(dimension in tops)) continue;
+    tops[dimension].push([row.key, row.total]);
+    if (row.keys > DIGEST_SIZE) truncated.add(dimension);
+  }
+  return { attacks, tops, truncated: [...truncated] };
+}
+
+/**
+ * The period's top `limit` keys per dimension, as shares of `attacks` (all hits and incidents of
+ * the period), and the dimensions whose counts may be low (see above). `dayAttacks` is each day's
+ * hit + incident total from the rollups' total rows, read by the caller anyway.
+ */
+export async function periodTops(
+  env: Env,
+  accountId: string,
+  period: ReportPeriod,
+  dayAttacks: Map<string, number>,
+  limit: number,
+  now = Date.now(),
+): Promise<{ tops: Record<TopDimension, RankedRow[]>; approximate: TopDimension[] }> {
+  const days = dayRanges(period);
+  const { results: stored } = await env.DB.prepare(
+    `SELECT day, attacks, tops, truncated FROM report_day_tops
+     WHERE account_id = ?1 AND time_zone = ?2 AND day >= ?3 AND day <= ?4`,
+  )
+    .bind(accountId, period.timeZone, period.start, period.end)
+    .all<{ day: string; attacks: number; tops: string; truncated: string }>();
+  const digests = new Map<string, Digest>();
+  for (const row of stored) {
+    digests.set(row.day, { attacks: row.attacks, tops: JSON.parse(row.tops), truncated: JSON.parse(row.truncated) });
+  }
+
+  // Days without a digest, or whose totals moved since it was made, are computed now.
+  const stale = days.filter((d) => {
+    const attacks = dayAttacks.get(d.day) ?? 0;
+    return attacks > 0 && digests.get(d.day)?.attacks !== attacks;
+  });
+  if (stale.length > 0) {
+    const answers = await env.DB.batch(
+      stale.map((d) => env.DB.prepare(DAY_TOPS).bind(accountId, JSON.stringify(hoursBetween(d.fromHour, d.toHour)))),
+    );
+    const writes: D1PreparedStatement[] = [];
+    stale.forEach((d, i) => {
+      const rows = (answers[i]?.results ?? []) as { dimension: string; key: string; total: number; keys: number }[];
+      const digest = digestFrom(rows, dayAttacks.get(d.day) ?? 0);
+      digests.set(d.day, digest);
+      // Only a finished day is kept: today's totals are still moving.
+      if (d.toHour <= now) {
+        writes.push(
+          env.DB.prepare(
+            `INSERT INTO report_day_tops (account_id, time_zone, day, attacks, tops, truncated, computed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (account_id, time_zone, day) DO UPDATE SET attacks = excluded.attacks, tops = excluded.tops,
+               truncated = excluded.truncated, computed_at = excluded.computed_at`,
+          ).bind(
+            accountId,
+            period.timeZone,
+            d.day,
+            digest.attacks,
+            JSON.stringify(digest.tops),
+            JSON.stringify(digest.truncated),
+            now,
+          ),
+        );
+      }
+    });
+    if (writes.length > 0) await env.DB.batch(writes);
+  }
+
+  // Merge the days that had attacks.
+  const sums = Object.fromEntries(TOP_DIMENSIONS.map((d) => [d, new Map<string, number>()])) as Record<
+    TopDimension,
+    Map<string, number>
+  >;
+  const approximate = new Set<TopDimension>();
+  let total = 0;
+  for (const d of days) {
+    const attacks = dayAttacks.get(d.day) ?? 0;
+    const digest = digests.get(d.day);
+    if (attacks === 0 || !digest) continue;
+    total += attacks;
+    for (const dimension of TOP_DIMENSIONS) {
+      for (const [key, count] of digest.tops[dimension] ?? [])
+        sums[dimension].set(key, (sums[dimension].get(key) ?? 0) + count);
+    }
+    // One day's own top list is exact; sums of cut lists may miss counts.
+    if (days.length > 1) for (const dimension of digest.truncated) approximate.add(dimension);
+  }
+  const tops = Object.fromEntries(
+    TOP_DIMENSIONS.map((dimension) => [
+      dimension,
+      [...sums[dimension]]
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+        .slice(0, limit)
+        .map(([key, count]) => ({ key, count, share: total > 0 ? count / total : 0 })),
+    ]),
+  ) as Record<TopDimension, RankedRow[]>;
+  return { tops, approximate: TOP_DIMENSIONS.filter((d) => approximate.has(d)) };
+}
