@@ -170,7 +170,7 @@ export function idFloorAt(ms: number): string {
 }
 
 /**
- * Deletes reports older than REPORT_RETENTION_DAYS (and their old claims), a bounded number per
+ * Deletes reports older than REPORT_RETENTION_DAYS (and old claims and day digests), a bounded number per
  * call; the hourly cron calls it, so a backlog drains over a few hours. Report ids are UUIDv7,
  * so "older than" is a range on the primary key.
  */
@@ -183,6 +183,9 @@ export async function purgeOldReports(env: Env, now = Date.now()): Promise<numbe
     ).bind(idFloorAt(cutoff)),
     env.DB.prepare(
       "DELETE FROM report_runs WHERE rowid IN (SELECT rowid FROM report_runs WHERE claimed_at < ?1 LIMIT 1000)",
+    ).bind(cutoff),
+    env.DB.prepare(
+      "DELETE FROM report_day_tops WHERE rowid IN (SELECT rowid FROM report_day_tops WHERE computed_at < ?1 LIMIT 1000)",
     ).bind(cutoff),
   ]);
   return deleted?.meta.changes ?? 0;
