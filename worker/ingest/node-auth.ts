@@ -1,6 +1,7 @@
 import type { EventSubscriptions } from "../domain/subscriptions";
 import { sha256Hex } from "../security/hashing";
 import type { FanOutTarget } from "./fanout";
+import { GroupCommit } from "./group-commit";
 import { RATE_WINDOW_MS } from "./store";
 
 export const NODE_TOKEN_PREFIX = "hnode";
@@ -31,6 +32,9 @@ const SELECT_TARGETS = `SELECT i.id, i.events FROM integrations AS i
 JOIN nodes AS n ON n.account_id = i.account_id
 WHERE n.token_hash = ?1 AND n.revoked_at IS NULL AND i.status = 'enabled'`;
 
+/** Token checks of concurrent requests share one D1 round trip (see group-commit.ts). */
+const authReads = new GroupCommit();
+
 /** The bearer token if it has the node token's shape, else null (answered 401 without a query). */
 export function nodeTokenFrom(authorization: string | undefined): string | null {
   const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? "");
@@ -50,10 +54,11 @@ export async function authenticateNode(
 ): Promise<AuthenticatedNode | null> {
   const tokenHash = await sha256Hex(token);
   const windowStart = now - (now % RATE_WINDOW_MS);
-  const [node, targets] = await d1.batch<Record<string, unknown>>([
-    d1.prepare(SELECT_NODE).bind(tokenHash, windowStart),
-    d1.prepare(SELECT_TARGETS).bind(tokenHash),
-  ]);
+  const [node, targets] = await authReads.run(
+    d1,
+    [d1.prepare(SELECT_NODE).bind(tokenHash, windowStart), d1.prepare(SELECT_TARGETS).bind(tokenHash)],
+    0,
+  );
   const row = node?.results[0] as
     | { id: string; account_id: string; account_name: string; counted: number | null }
     | undefined;

@@ -1,4 +1,5 @@
 import type { NodeEvent } from "../domain/events";
+import { GroupCommit } from "./group-commit";
 
 /**
  * The storage path of `POST /v1/events`: everything a request writes goes into ONE atomic
@@ -13,6 +14,9 @@ import type { NodeEvent } from "../domain/events";
 
 /** D1 allows 2 MB per value; stay well below so a 1 MiB body with escaping always fits. */
 const MAX_JSON_PARAM_BYTES = 512 * 1024;
+
+/** This isolate's ingest writes: concurrent requests share one transaction (see group-commit.ts). */
+const ingestWrites = new GroupCommit();
 const HOUR_MS = 3_600_000;
 
 export interface PreparedEvent {
@@ -248,7 +252,8 @@ function jsonChunks(rows: unknown[][]): string[] {
 
 /**
  * Stores a validated batch atomically: events (duplicates ignored), rollups, security issues and
- * the node's counters, then reads back which of its events still need notifications.
+ * the node's counters, then reads back which of its events still need notifications. One
+ * db.batch() (shared with concurrent requests of this isolate: group-commit.ts).
  * Throws if D1 fails; then nothing of the request is stored.
  */
 export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Promise<IngestWriteResult> {
@@ -259,8 +264,10 @@ export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Prom
   const marks = takeMarks(d1, receivedAt);
   const statements: D1PreparedStatement[] = [...marks.statements, countRequest(d1, nodeId, receivedAt)];
   const firstInsert = statements.length;
+  let bytes = idsJson.length * 3;
   for (const rows of jsonChunks(write.events.map(rowOf))) {
     statements.push(d1.prepare(INSERT_EVENTS).bind(accountId, nodeId, receivedAt, ingestId, rows));
+    bytes += rows.length;
   }
   const insertCount = statements.length - firstInsert;
   statements.push(d1.prepare(UPSERT_ROLLUPS).bind(accountId, idsJson, ingestId));
@@ -276,7 +283,7 @@ export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Prom
 
   let results: D1Result<PendingRow>[];
   try {
-    results = await d1.batch<PendingRow>(statements);
+    results = (await ingestWrites.run(d1, statements, bytes)) as D1Result<PendingRow>[];
   } catch (error) {
     restoreMarks(marks.taken);
     throw error;
