@@ -5,13 +5,13 @@ import { getChannel } from "../channels/catalog";
 import { integrations, users } from "../db/schema";
 import { auditInsert } from "../domain/audit";
 import { type EventSubscriptions, EventSubscriptionsSchema } from "../domain/subscriptions";
+import { personalEmailRow } from "../integrations/personal-email";
 import { validateSubscriptions } from "../integrations/validate";
 import { ApiError, validationError } from "../lib/errors";
 import { uuidv7 } from "../lib/ids";
 import { clientIp } from "../lib/request";
 import { type AppEnv, createRouter, errorResponses, jsonBody, jsonContent } from "../lib/router";
 import { requireAuth } from "../security/auth";
-import { PERSONAL_EMAIL_DEFAULT_EVENTS } from "./users";
 
 /** The personal email system: every user's own address, managed by that user (any role). */
 const PERSONAL_EMAIL = "personal_email";
@@ -53,25 +53,9 @@ async function loadOwn(c: Context<AppEnv>) {
     });
   let row = await find();
   if (!row) {
-    const now = Date.now();
     // Users created before personal email existed (or seeded directly) get theirs now; the unique
     // index on user_id makes a concurrent first visit harmless.
-    await db
-      .insert(integrations)
-      .values({
-        id: uuidv7(now),
-        accountId: principal.accountId,
-        type: PERSONAL_EMAIL,
-        name: `Personal email (${user.email})`,
-        status: "enabled",
-        settings: {},
-        secrets: null,
-        events: PERSONAL_EMAIL_DEFAULT_EVENTS,
-        userId: user.id,
-        createdAt: now,
-        updatedAt: now,
-      })
-      .onConflictDoNothing();
+    await db.insert(integrations).values(personalEmailRow(principal.accountId, user)).onConflictDoNothing();
     row = await find();
   }
   if (!row) throw new Error("personal email integration missing after insert");

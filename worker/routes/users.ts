@@ -4,6 +4,7 @@ import { integrations, ROLES, users } from "../db/schema";
 import { auditInsert } from "../domain/audit";
 import { publishSystemEvents } from "../domain/publish";
 import { buildSystemEvent, systemEventInsert } from "../domain/system-events";
+import { personalEmailRow } from "../integrations/personal-email";
 import { ApiError, notFound } from "../lib/errors";
 import { randomToken, uuidv7 } from "../lib/ids";
 import { clientIp } from "../lib/request";
@@ -35,9 +36,6 @@ const UpdateUserBody = z
   .openapi("UpdateUserRequest");
 
 const IdParam = z.object({ id: z.string().min(1).max(64) });
-
-/** Subscriptions a new user's personal email starts with: the weekly report only, nothing noisy. */
-export const PERSONAL_EMAIL_DEFAULT_EVENTS = { reports: ["weekly"] };
 
 function toUser(u: typeof users.$inferSelect): z.infer<typeof UserSchema> {
   return {
@@ -132,19 +130,7 @@ const routes = router
       await db.batch([
         db.insert(users).values(user),
         // Every user has a personal email integration, managed from their profile.
-        db.insert(integrations).values({
-          id: uuidv7(now),
-          accountId: principal.accountId,
-          type: "personal_email",
-          name: `Personal email (${body.email})`,
-          status: "enabled",
-          settings: {},
-          secrets: null,
-          events: PERSONAL_EMAIL_DEFAULT_EVENTS,
-          userId: user.id,
-          createdAt: now,
-          updatedAt: now,
-        }),
+        db.insert(integrations).values(personalEmailRow(principal.accountId, user, now)),
         auditInsert(
           db,
           principal,
