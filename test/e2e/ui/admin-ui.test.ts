@@ -39,7 +39,7 @@ describe("admin UI in Chromium", () => {
     const node = await api.call<{ token: string }>("POST", "/api/nodes", { name: "waf-eu-1" });
     expect(node.status).toBe(201);
     nodeToken = node.body.token;
-  });
+  }, 300_000); // wrangler dev, migrations and Chromium start slowly on a busy two-core machine
 
   afterAll(async () => {
     await browser?.close();
@@ -149,8 +149,10 @@ describe("admin UI in Chromium", () => {
     await hub.waitForRequests(BUCKET, 2);
     await page.goto(`${herald.url}/integrations/${integrationId}`);
     const log = page.getByRole("region", { name: "Delivery log" });
-    await log.getByText("delivered").first().waitFor(WAIT);
-    expect(await log.textContent()).toContain("SQL injection in /api/login");
+    await log.locator("td .pill", { hasText: "delivered" }).first().waitFor(WAIT);
+    expect(await log.textContent()).toContain("New security issue detected");
+    // Each notification links to its event's page.
+    expect(await log.locator('a[href^="/events/"]').count()).toBeGreaterThan(0);
     await page.getByRole("heading", { name: /Delivery health/ }).waitFor(WAIT);
     await page.locator(".chart canvas").first().waitFor(WAIT);
     await screenshot(page, "integration-detail");
@@ -174,6 +176,12 @@ describe("admin UI in Chromium", () => {
     await card.getByRole("link", { name: "SIEM webhook" }).click();
     const reason = page.getByText("Disabled automatically: too many failed requests");
     await reason.waitFor(WAIT);
+    await page
+      .getByRole("region", { name: "Delivery log" })
+      .locator("td .pill", { hasText: "dead" })
+      .first()
+      .waitFor(WAIT);
+    await page.locator(".chart canvas").first().waitFor(WAIT);
     expect(await page.locator(".banner-warning").first().textContent()).toMatch(
       /\d+ of \d+ requests \([\d.]+ %\) failed/,
     );

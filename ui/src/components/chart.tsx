@@ -42,50 +42,30 @@ export function TimeChart({
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const [failed, setFailed] = useState(false);
+  const data = [times, ...series.map((s) => s.values)] as uPlot.AlignedData;
+  const latest = useRef(data);
+  latest.current = data;
+  // The chart is rebuilt only when its shape changes; new figures (polling) go through setData.
+  const shape = JSON.stringify({
+    series: series.map(({ values: _v, ...rest }) => rest),
+    height,
+    yMax,
+    sparse: series.map((s) => s.values.filter((v) => v !== null).length <= 48),
+  });
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `shape` stands for series, height and yMax
   useEffect(() => {
     let cancelled = false;
     let observer: ResizeObserver | undefined;
     loadUPlot()
       .then((UPlot) => {
         if (cancelled || !box.current) return;
-        const width = box.current.clientWidth || 600;
-        const bars = UPlot.paths.bars?.({ size: [0.7, 40] });
-        const opts: uPlot.Options = {
-          width,
-          height,
-          legend: { show: series.length > 1 },
-          cursor: { drag: { x: false, y: false } },
-          scales: {
-            x: { time: true },
-            y: yMax !== undefined ? { range: [0, yMax] } : { range: (_u, _min, max) => [0, Math.max(1, max)] },
-          },
-          axes: [
-            { stroke: "#5d6778", grid: { stroke: "#eef0f3" } },
-            {
-              stroke: "#5d6778",
-              grid: { stroke: "#eef0f3" },
-              values: series[0]?.percent ? (_u, ticks) => ticks.map((t) => `${Math.round(t * 100)}%`) : undefined,
-            },
-          ],
-          series: [
-            {},
-            ...series.map((s) => ({
-              label: s.label,
-              stroke: s.color,
-              width: 2,
-              fill: s.bars || s.fill ? `${s.color}33` : undefined,
-              paths: s.bars ? bars : undefined,
-              spanGaps: false,
-              points: { show: times.length < 40 && !s.bars },
-              value: s.percent
-                ? (_u: uPlot, v: number | null) => (v === null ? "—" : `${(v * 100).toFixed(1)}%`)
-                : undefined,
-            })),
-          ],
-        };
         plot.current?.destroy();
-        plot.current = new UPlot(opts, [times, ...series.map((s) => s.values)] as uPlot.AlignedData, box.current);
+        plot.current = new UPlot(
+          chartOptions(UPlot, box.current.clientWidth || 600, height, series, yMax, times),
+          latest.current,
+          box.current,
+        );
         observer = new ResizeObserver(() => {
           if (box.current && plot.current) plot.current.setSize({ width: box.current.clientWidth, height });
         });
@@ -98,8 +78,57 @@ export function TimeChart({
       plot.current?.destroy();
       plot.current = null;
     };
-  }, [times, series, height, yMax]);
+  }, [shape]);
+
+  useEffect(() => {
+    plot.current?.setData(latest.current);
+  });
 
   if (failed) return <p class="chart-empty">The chart could not be drawn. Reload the page to try again.</p>;
   return <div class="chart" ref={box} role="img" aria-label={label} />;
+}
+
+function chartOptions(
+  UPlot: typeof uPlot,
+  width: number,
+  height: number,
+  series: ChartSeries[],
+  yMax: number | undefined,
+  times: number[],
+): uPlot.Options {
+  const bars = UPlot.paths.bars?.({ size: [0.7, 40] });
+  const step = times.length > 1 ? times[1]! - times[0]! : 3600;
+  return {
+    width,
+    height,
+    legend: { show: series.length > 1 },
+    cursor: { drag: { x: false, y: false } },
+    scales: {
+      // Half a bucket of room on each side so the first and last bars are drawn whole.
+      x: { time: true, range: (_u, min, max) => [min - step / 2, max + step / 2] },
+      y: yMax !== undefined ? { range: [0, yMax] } : { range: (_u, _min, max) => [0, Math.max(1, max)] },
+    },
+    axes: [
+      { stroke: "#5d6778", grid: { stroke: "#eef0f3" } },
+      {
+        stroke: "#5d6778",
+        grid: { stroke: "#eef0f3" },
+        values: series[0]?.percent ? (_u, ticks) => ticks.map((t) => `${Math.round(t * 100)}%`) : undefined,
+      },
+    ],
+    series: [
+      {},
+      ...series.map((s) => ({
+        label: s.label,
+        stroke: s.color,
+        width: 2,
+        fill: s.bars || s.fill ? `${s.color}33` : undefined,
+        paths: s.bars ? bars : undefined,
+        spanGaps: false,
+        // Dots where values are few, so a lone bucket with requests is still visible.
+        points: { show: !s.bars && s.values.filter((v) => v !== null).length <= 48, size: 7, fill: s.color },
+        value: s.percent ? (_u: uPlot, v: number | null) => (v === null ? "—" : `${(v * 100).toFixed(1)}%`) : undefined,
+      })),
+    ],
+  };
 }

@@ -212,7 +212,7 @@ function DeliveryRow({ delivery, onReplay }: { delivery: Delivery; onReplay: () 
                   {a.status !== null ? `HTTP ${a.status}` : (a.error_kind ?? "error")}
                 </span>{" "}
                 in {formatMs(a.latency_ms)}
-                {a.error && <span class="muted"> · {a.error}</span>}
+                {a.error && <span class="muted"> · {a.error.replace(/^HTTP \d+:\s*/, "")}</span>}
                 {a.retry_after_seconds !== null && <span class="muted"> · Retry-After {a.retry_after_seconds} s</span>}
               </li>
             ))}

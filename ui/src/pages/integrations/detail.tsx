@@ -16,6 +16,7 @@ import { useInterval, useResource } from "../../lib/use-resource";
 import { DISABLED_REASONS, type Integration, type TestResults } from "./api-types";
 import { DeliveryLog } from "./delivery-log";
 import { HealthPanel } from "./health-panel";
+import { settingLabel } from "./schema-form";
 import { SystemIcon } from "./system-icon";
 import { TestResultsView } from "./test-results";
 
@@ -327,7 +328,7 @@ function SettingsSummary({ integration, onRotate }: { integration: Integration; 
         {Object.entries(integration.settings)
           .filter(([key]) => !key.startsWith("previous_"))
           .map(([key, value]) => (
-            <SettingFact key={key} name={key} value={value} />
+            <SettingFact key={key} name={settingLabel(integration.type, key)} value={value} />
           ))}
         <dt>Events</dt>
         <dd>
@@ -351,7 +352,7 @@ function SettingFact({ name, value }: { name: string; value: unknown }) {
         : String(value);
   return (
     <>
-      <dt>{name.replace(/_/g, " ")}</dt>
+      <dt>{name}</dt>
       <dd class="mono">{text}</dd>
     </>
   );

@@ -89,8 +89,7 @@ export function HealthPanel({ integrationId, refreshKey }: { integrationId: stri
         <dd>
           {h.last_error ? (
             <>
-              <Time value={h.last_error.at} /> — {h.last_error.status !== null ? `HTTP ${h.last_error.status}: ` : ""}
-              {h.last_error.error}
+              <Time value={h.last_error.at} /> — {withStatus(h.last_error.status, h.last_error.error)}
             </>
           ) : (
             <span class="muted">None</span>
@@ -109,4 +108,10 @@ function Stat({ label, value, note, warn = false }: { label: string; value: stri
       {note && <p class="stat-note">{note}</p>}
     </div>
   );
+}
+
+/** "HTTP 500: receiver down", without repeating the status when the error already names it. */
+export function withStatus(status: number | null, error: string): string {
+  if (status === null || error.startsWith(`HTTP ${status}`)) return error;
+  return `HTTP ${status}: ${error}`;
 }

@@ -72,6 +72,11 @@ const ENUM_LABELS: Record<string, string> = {
   eu: "EU (api.eu.opsgenie.com)",
 };
 
+/** The label a settings key has in this system's form. */
+export function settingLabel(type: string, key: string): string {
+  return TYPE_LABELS[type]?.[key]?.label ?? LABELS[key] ?? humanize(key);
+}
+
 function humanize(key: string): string {
   const text = key.replace(/_/g, " ");
   return text.charAt(0).toUpperCase() + text.slice(1);
