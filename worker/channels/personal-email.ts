@@ -17,6 +17,7 @@ export const personalEmailChannel: Channel<PersonalEmailSettings> = {
   secretFields: [],
   urlFields: [],
   categories: ["system", "security_issue", "scope_change", "incident", "reports"],
+  userManaged: true,
   batchLimit: 1,
   send: (ctx, notifications) => {
     const to = recipientsOf(ctx);

@@ -10,11 +10,17 @@ export const destinationUrl = z
   .trim()
   .max(2048)
   .pipe(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }))
+  // The refinements run even when the pipe above failed, so they must not assume a parsable URL
+  // (an unparsable one is already reported by z.url()).
   .refine((value) => {
-    const url = new URL(value);
-    return url.username === "" && url.password === "";
+    const url = parseUrl(value);
+    return !url || (url.username === "" && url.password === "");
   }, "must not carry credentials")
-  .refine((value) => new URL(value).hash === "", "must not have a #fragment");
+  .refine((value) => (parseUrl(value)?.hash ?? "") === "", "must not have a #fragment");
+
+function parseUrl(value: string): URL | null {
+  return URL.canParse(value) ? new URL(value) : null;
+}
 
 export const emailAddress = z
   .string()

@@ -79,6 +79,8 @@ export interface Channel<Settings = Record<string, unknown>> {
   generateSecrets?(): Record<string, string>;
   /** Categories this system may subscribe to (`reports` = report_daily|weekly|monthly). */
   categories: readonly Category[];
+  /** One per user, created with the user and managed from their profile, never by the admin API. */
+  userManaged?: boolean;
   /** Most notifications one request may carry (1 for messengers and incident systems). */
   batchLimit: number;
   /** Sends notifications (at most batchLimit) in one request (or one message each, for batchLimit 1). */

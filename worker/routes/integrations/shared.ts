@@ -21,10 +21,8 @@ export function channelOf(type: string): Channel<any> {
  * One per user, created with the user and managed from their profile (SPEC §2): the catalog
  * marks such systems; the admin API lists them but never creates or deletes them.
  */
-export function isUserManaged(channel: Pick<Channel<any>, "type"> & { userManaged?: boolean }): boolean {
-  // The Channel interface has no such flag yet; until the catalog carries `userManaged`, this is
-  // the single place that knows personal email is the user-managed system.
-  return channel.userManaged ?? channel.type === "personal_email";
+export function isUserManaged(channel: Pick<Channel<any>, "userManaged">): boolean {
+  return channel.userManaged === true;
 }
 
 /** An integration of the caller's account, or 404 (another account's id included). */
