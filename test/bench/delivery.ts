@@ -133,12 +133,18 @@ async function postEvents(herald: HeraldProcess, token: string, count: number, l
       method: "POST",
       path: `/login/${offset + i}`,
     }));
-    const res = await fetch(`${herald.url}/v1/events`, {
-      method: "POST",
-      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ events }),
-    });
-    if (res.status !== 202) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
+    // A node re-sends on 503 (the ids make it idempotent); wrangler dev answers 503 while it
+    // reloads the Worker because a source file changed.
+    for (let attempt = 1; ; attempt++) {
+      const res = await fetch(`${herald.url}/v1/events`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ events }),
+      });
+      if (res.status === 202) break;
+      if (res.status !== 503 || attempt >= 5) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
 }
 
@@ -273,7 +279,13 @@ export async function benchDelivery(): Promise<BenchResult[]> {
           }
           break;
         }
-        if (Date.now() > deadline) throw new Error(`integration ${id} did not finish its retries`);
+        if (Date.now() > deadline) {
+          const health = await admin.call("GET", `/api/integrations/${id}/health`);
+          const log = await admin.call("GET", `/api/integrations/${id}/deliveries?limit=3`);
+          throw new Error(
+            `integration ${id} did not finish its retries: ${JSON.stringify(health.body)} ${JSON.stringify(log.body).slice(0, 3000)}\n${herald.logs().slice(-3000)}`,
+          );
+        }
         await new Promise((r) => setTimeout(r, 250));
       }
     }

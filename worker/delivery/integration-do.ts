@@ -66,6 +66,11 @@ export class IntegrationDO extends DurableObject<Env> {
     this.store = new DeliveryStore(ctx.storage.sql);
     this.store.migrate();
     this.config = readDeliveryConfig(env);
+    // At most one instance of an object runs at a time, so a lease found at start-up belongs to an
+    // instance that is gone (restart, deploy, eviction): retry its request now, not after the lease.
+    ctx.blockConcurrencyWhile(async () => {
+      if (this.recoverExpiredLeases(Number.MAX_SAFE_INTEGER) > 0) await this.scheduleNextAlarm();
+    });
   }
 
   // --- RPC --------------------------------------------------------------------------------------
@@ -287,8 +292,9 @@ export class IntegrationDO extends DurableObject<Env> {
   }
 
   /** A delivery whose lease ran out without an outcome was cut off mid-request: log it and retry on schedule. */
-  private recoverExpiredLeases(now: number) {
-    for (const delivery of this.store.expiredLeases(now)) {
+  private recoverExpiredLeases(now: number): number {
+    const expired = this.store.expiredLeases(now);
+    for (const delivery of expired) {
       const outcome: AttemptOutcome = {
         ok: false,
         kind: "network",
@@ -302,14 +308,15 @@ export class IntegrationDO extends DurableObject<Env> {
           seq: delivery.seq,
           id: delivery.id,
           requestNumber: delivery.requests,
-          plannedAt: delivery.next_attempt_at ?? now,
-          leaseUntil: delivery.lease_until ?? now,
+          plannedAt: delivery.next_attempt_at ?? this.clock(),
+          leaseUntil: delivery.lease_until ?? this.clock(),
           items: [],
         },
         outcome,
-        delivery.lease_until ?? now,
+        (delivery.lease_until ?? this.clock()) - LEASE_MS,
       );
     }
+    return expired.length;
   }
 
   /** Records a pending automatic disable in D1 (audit, system event, emails); retried until it succeeds. */

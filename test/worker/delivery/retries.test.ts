@@ -1,4 +1,4 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { IntegrationDO } from "../../../worker/delivery/integration-do";
@@ -16,6 +16,7 @@ import {
   script,
   stubFor,
   TestClock,
+  waitForRequests,
 } from "./fixtures";
 
 let accountId: string;
@@ -203,5 +204,26 @@ describe("delivery and the retry schedule", () => {
     [delivery] = (await stub.listDeliveries({ limit: 1 })).deliveries;
     expect(delivery?.state).toBe("delivered");
     expect(await received(bucket)).toHaveLength(1);
+  });
+
+  it("after a restart, retries at once a request whose outcome was lost, instead of waiting for the lease", async () => {
+    const bucket = bucketName("evict");
+    const id = await createIntegration(accountId, { settings: { url: receiverUrl(bucket) } });
+    const stub = stubFor(id);
+    await stub.pause(); // keeps the real-clock alarm from sending while the test sets the scene
+    await stub.enqueue(id, [item()]);
+    await runInDurableObject(stub, (instance: IntegrationDO) => {
+      const store = (instance as unknown as { store: import("../../../worker/delivery/store").DeliveryStore }).store;
+      store.claimNext(Date.now(), 100, 90_000, () => crypto.randomUUID());
+    });
+    expect((await stub.listDeliveries({ limit: 1 })).deliveries[0]?.in_flight).toBe(true);
+    await evictDurableObject(stub); // the instance that held the lease is gone
+    const [delivery] = (await stub.listDeliveries({ limit: 1 })).deliveries;
+    expect(delivery?.in_flight).toBe(false);
+    expect(delivery?.attempts).toMatchObject([{ number: 1, ok: false, error_kind: "interrupted" }]);
+    expect(Date.parse(delivery!.next_attempt_at!) - Date.now()).toBeLessThanOrEqual(1000);
+    await stub.resume({ pending: "resume" });
+    const requests = await waitForRequests(bucket, 1);
+    expect(requests).toHaveLength(1);
   });
 });
