@@ -70,6 +70,31 @@ describe("admin UI in Chromium", () => {
     expect(res.status).toBe(202);
   }
 
+  /** Attacks spread over the last hours, for the report's charts and top lists. */
+  async function postHits(count: number): Promise<void> {
+    const attacks = ["sqli", "xss", "rce", "ptrav", "scanner"];
+    const hosts = ["shop.example.com", "api.example.com", "admin.example.com"];
+    const now = Date.now();
+    const events = Array.from({ length: count }, (_, i) => ({
+      type: "hit",
+      occurred_at: new Date(now - (i % 8) * 45 * 60_000 - i * 1000).toISOString(),
+      attack_type: attacks[i % attacks.length],
+      host: hosts[i % hosts.length],
+      method: i % 3 ? "GET" : "POST",
+      path: `/api/v1/items/${i % 4}`,
+      remote_addr: `203.0.113.${(i % 7) + 1}`,
+      remote_country: ["DE", "US", "BR"][i % 3],
+      response_status: i % 4 ? 403 : 200,
+      block_status: i % 4 ? "blocked" : "monitored",
+    }));
+    const res = await fetch(`${herald.url}/v1/events`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${nodeToken}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ events }),
+    });
+    expect(res.status).toBe(202);
+  }
+
   it("signs the demo admin in and shows the integrations overview with its three blocks", async () => {
     await page.goto(`${herald.url}/integrations`);
     await page.getByLabel("Email").fill(DEMO.email);
@@ -233,6 +258,7 @@ describe("admin UI in Chromium", () => {
   });
 
   it("shows a report page with charts and a PDF link", async () => {
+    await postHits(40);
     const today = new Date().toISOString().slice(0, 10);
     const built = await api.call<{ report: { id: string } }>("POST", "/api/reports", {
       frequency: "daily",
@@ -307,6 +333,13 @@ describe("admin UI in Chromium", () => {
   });
 
   it("serves Swagger UI at /api/docs under the strict CSP", async () => {
+    for (const asset of ["/api-docs/", "/api-docs/init.js", "/integrations"]) {
+      const res = await fetch(`${herald.url}${asset}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("Content-Security-Policy")).toContain("script-src 'self';");
+      expect(res.headers.get("Content-Security-Policy")).toContain("frame-ancestors 'none'");
+      expect(res.headers.get("X-Content-Type-Options")).toBe("nosniff");
+    }
     const docs = await openPage(browser);
     await docs.page.goto(`${herald.url}/api/docs`);
     await docs.page.locator(".swagger-ui .info .title").waitFor(WAIT);

@@ -99,8 +99,8 @@ export function DeliveryLog({
         <ErrorBanner error={actionError ?? first.error} />
         {first.data?.paused && (
           <Notice kind="warning">
-            Sending is paused{disabled ? " while the integration is disabled" : ""}. {first.data.queued_notifications}{" "}
-            notifications are waiting.
+            Sending is paused{disabled ? " while the integration is disabled" : ""}.
+            {first.data.queued_notifications > 0 && ` ${first.data.queued_notifications} notifications are waiting.`}
           </Notice>
         )}
       </div>
