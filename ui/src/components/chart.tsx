@@ -45,7 +45,8 @@ export function TimeChart({
   const data = [times, ...series.map((s) => s.values)] as uPlot.AlignedData;
   const latest = useRef(data);
   latest.current = data;
-  // The chart is rebuilt only when its shape changes; new figures (polling) go through setData.
+  // The chart is rebuilt only when its shape (series, height, yMax) changes; new figures
+  // (polling) go through setData.
   const shape = JSON.stringify({
     series: series.map(({ values: _v, ...rest }) => rest),
     height,
@@ -53,7 +54,6 @@ export function TimeChart({
     sparse: series.map((s) => s.values.filter((v) => v !== null).length <= 48),
   });
 
-  // biome-ignore lint/correctness/useExhaustiveDependencies: `shape` stands for series, height and yMax
   useEffect(() => {
     let cancelled = false;
     let observer: ResizeObserver | undefined;
