@@ -158,13 +158,20 @@ export async function benchReport(): Promise<BenchResult[]> {
     wrangler = await startWrangler(persistTo);
     const headers = { Authorization: `Bearer ${token}`, "Content-Type": "application/json" };
     const build = async (frequency: string, periodStart: string) => {
-      const started = performance.now();
-      const res = await fetch(`${wrangler?.url}/api/reports`, {
-        method: "POST",
-        headers,
-        body: JSON.stringify({ frequency, period_start: periodStart }),
-      });
-      const wall = performance.now() - started;
+      let res: Response;
+      let wall: number;
+      // wrangler dev restarts the Worker when a source file changes (answering 503): ask again.
+      for (let attempt = 1; ; attempt++) {
+        const started = performance.now();
+        res = await fetch(`${wrangler?.url}/api/reports`, {
+          method: "POST",
+          headers,
+          body: JSON.stringify({ frequency, period_start: periodStart }),
+        });
+        wall = performance.now() - started;
+        if (res.status !== 503 || attempt === 3) break;
+        await res.arrayBuffer();
+      }
       if (res.status !== 201) throw new Error(`POST /api/reports: ${res.status} ${await res.text()}`);
       const body = (await res.json()) as { report: { id: string; data: { totals: { hits: { current: number } } } } };
       return {
@@ -185,10 +192,10 @@ export async function benchReport(): Promise<BenchResult[]> {
 
     await fetch(`${wrangler.url}/api/reports`, { headers }); // warm-up: the first request compiles the Worker
     // As in production, each day's report runs first (its job computes that day's top digest).
-    const dailies = [];
+    const dailies: Awaited<ReturnType<typeof build>>[] = [];
     for (let day = 1; day <= 31; day++) dailies.push(await build("daily", `2026-10-${String(day).padStart(2, "0")}`));
-    const builds = [];
-    const pdfs = [];
+    const builds: Awaited<ReturnType<typeof build>>[] = [];
+    const pdfs: Awaited<ReturnType<typeof pdf>>[] = [];
     for (let i = 0; i < RUNS; i++) {
       const built = await build("monthly", MONTH.start);
       builds.push(built);

@@ -398,6 +398,14 @@ describe("reports API", () => {
     expect(onlyMonthly.reports.map((r: { frequency: string }) => r.frequency)).toEqual(["monthly"]);
   });
 
+  it("are described in the OpenAPI document", async () => {
+    const doc = await json(await api(null, "GET", "/api/openapi.json"));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(["/api/reports", "/api/reports/{id}", "/api/reports/{id}/pdf"]),
+    );
+    expect(doc.components.schemas.ReportData.properties.totals).toBeDefined();
+  });
+
   it("records on-demand builds in the audit log", async () => {
     const { results } = await env.DB.prepare(
       "SELECT action, target_id FROM audit_log WHERE account_id = ?1 AND action = 'report.created'",
