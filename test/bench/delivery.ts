@@ -18,6 +18,27 @@ import type { AddressInfo } from "node:net";
 import { type ApiSession, type HeraldProcess, startHerald } from "../support/herald-process.ts";
 import { type BenchResult, percentile } from "./bench-result.ts";
 
+/**
+ * An API call that tries again while wrangler dev reloads the Worker (a source file changed under
+ * it: it answers 503 "Your worker restarted mid-request" as plain text).
+ */
+async function call(
+  admin: ApiSession,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await admin.call(method, path, body);
+      if (res.status !== 503 || attempt >= 5) return res;
+    } catch (error) {
+      if (attempt >= 5) throw error;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 const ONE_EVENTS = Number(process.env.BENCH_DELIVERY_EVENTS ?? 5000);
 const SLACK_EVENTS = Number(process.env.BENCH_DELIVERY_SLACK_EVENTS ?? 600);
 const MANY_INTEGRATIONS = 100;
@@ -153,7 +174,7 @@ async function createIntegration(admin: ApiSession, type: "webhook" | "slack", u
     type === "webhook"
       ? { url, method: "POST", headers: [], format: "json_array", timeout_seconds: 15 }
       : { webhook_url: url };
-  const res = await admin.call("POST", "/api/integrations", {
+  const res = await call(admin, "POST", "/api/integrations", {
     type,
     name: `bench ${type} ${randomUUID().slice(0, 6)}`,
     settings,
@@ -165,7 +186,7 @@ async function createIntegration(admin: ApiSession, type: "webhook" | "slack", u
 
 async function setStatus(admin: ApiSession, ids: string[], action: "enable" | "disable") {
   for (const id of ids) {
-    const res = await admin.call("POST", `/api/integrations/${id}/${action}`, action === "enable" ? {} : undefined);
+    const res = await call(admin, "POST", `/api/integrations/${id}/${action}`, action === "enable" ? {} : undefined);
     if (res.status !== 200) throw new Error(`${action} ${id}: ${res.status}`);
   }
 }
@@ -212,7 +233,7 @@ export async function benchDelivery(): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   try {
     const admin = await herald.signIn();
-    const node = await admin.call("POST", "/api/nodes", { name: "bench node" });
+    const node = await call(admin, "POST", "/api/nodes", { name: "bench node" });
     const token: string = node.body.token;
 
     // One integration at a time: the others are disabled so fan-out skips them.
@@ -269,7 +290,7 @@ export async function benchDelivery(): Promise<BenchResult[]> {
     const deadline = Date.now() + 120_000;
     for (const id of failing) {
       for (;;) {
-        const page = await admin.call("GET", `/api/integrations/${id}/deliveries?state=dead&limit=1`);
+        const page = await call(admin, "GET", `/api/integrations/${id}/deliveries?state=dead&limit=1`);
         const dead = page.body.deliveries[0] as
           | { attempts: { number: number; at: string; planned_at: string | null }[] }
           | undefined;
@@ -280,8 +301,8 @@ export async function benchDelivery(): Promise<BenchResult[]> {
           break;
         }
         if (Date.now() > deadline) {
-          const health = await admin.call("GET", `/api/integrations/${id}/health`);
-          const log = await admin.call("GET", `/api/integrations/${id}/deliveries?limit=3`);
+          const health = await call(admin, "GET", `/api/integrations/${id}/health`);
+          const log = await call(admin, "GET", `/api/integrations/${id}/deliveries?limit=3`);
           throw new Error(
             `integration ${id} did not finish its retries: ${JSON.stringify(health.body)} ${JSON.stringify(log.body).slice(0, 3000)}\n${herald.logs().slice(-3000)}`,
           );
