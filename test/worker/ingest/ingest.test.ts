@@ -164,6 +164,61 @@ describe("POST /v1/events: storing", () => {
   });
 });
 
+describe("POST /v1/events: validation", () => {
+  it("refuses the whole request with 400 listing {index, field, message}; nothing is stored", async () => {
+    const acme = await tenant();
+    const node = await createNode(acme.admin);
+    const good = hit();
+    const res = await postEvents(node.token, {
+      events: [
+        good,
+        securityIssue({ risk: "severe" }),
+        hit({ remote_addr: "999.1.1.1", occurred_at: new Date(Date.now() + 3_600_000).toISOString() }),
+      ],
+    });
+    expect(res.status).toBe(400);
+    const body = await json(res);
+    expect(body.error.code).toBe("validation_failed");
+    expect(body.error.message).toMatch(/nothing was stored/);
+    expect(body.error.details.map((d: { index: number; field: string }) => [d.index, d.field])).toEqual([
+      [1, "events.1.risk"],
+      [2, "events.2.occurred_at"],
+      [2, "events.2.remote_addr"],
+    ]);
+    for (const detail of body.error.details) expect(detail.message).toBeTruthy();
+    expect(await storedIds(acme.accountId)).toEqual([]);
+    expect((await db().query.nodes.findFirst({ where: eq(nodes.id, node.id) }))?.eventsCount).toBe(0);
+  });
+
+  it("refuses malformed JSON and a bad envelope, naming the problem", async () => {
+    const acme = await tenant();
+    const node = await createNode(acme.admin);
+    const broken = await postEvents(node.token, '{"events": [');
+    expect(broken.status).toBe(400);
+    expect((await json(broken)).error.code).toBe("invalid_json");
+    for (const [body, field] of [
+      [{ events: [] }, "events"],
+      [{ event: [hit()] }, "events"],
+      [{ events: Array.from({ length: 1001 }, () => hit()) }, "events"],
+    ] as const) {
+      const res = await postEvents(node.token, body);
+      expect(res.status).toBe(400);
+      expect((await json(res)).error.details[0].field).toBe(field);
+    }
+    expect(await storedIds(acme.accountId)).toEqual([]);
+  });
+
+  it("accepts exactly 1000 events in one request", async () => {
+    const acme = await tenant();
+    const node = await createNode(acme.admin);
+    const res = await postEvents(node.token, { events: Array.from({ length: 1000 }, () => hit()) });
+    expect(res.status).toBe(202);
+    expect(await json(res)).toEqual({ accepted: 1000, duplicates: 0 });
+    const total = (await rollups(acme.accountId)).find((r) => r.eventType === "hit" && r.dimension === "total");
+    expect(total?.count).toBe(1000);
+  });
+});
+
 describe("POST /v1/events: authentication and limits", () => {
   it("refuses a missing, malformed or unknown token with 401", async () => {
     const body = { events: [hit()] };
