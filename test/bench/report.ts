@@ -105,7 +105,10 @@ async function startWrangler(persistTo: string): Promise<{ url: string; stop: ()
     } catch {
       // not up yet
     }
-    if (Date.now() > deadline) throw new Error(`wrangler dev not healthy in 90 s:\n${output}`);
+    if (Date.now() > deadline) {
+      if (child.pid) process.kill(-child.pid, "SIGKILL");
+      throw new Error(`wrangler dev not healthy in 90 s:\n${output}`);
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
   return {

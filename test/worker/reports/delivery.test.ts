@@ -124,6 +124,20 @@ describe("report delivery", () => {
     expect(body.text).toContain("Daily security report");
   });
 
+  it("shows in the next report's integration health (the IntegrationDO's request window)", async () => {
+    await waitFor(
+      () => hubRequests(hookBucket),
+      (list) => list.length >= 1,
+    );
+    const next = await json(
+      await api(admin, "POST", "/api/reports", { frequency: "daily", period_start: "2026-11-13" }),
+    );
+    const hook = next.report.data.integration_health.integrations.find((i: { name: string }) => i.name === "SIEM hook");
+    expect(hook).toMatchObject({ status: "enabled", success_rate: 1, window_seconds: 43_200 });
+    expect(hook.requests).toBeGreaterThanOrEqual(1);
+    expect(hook.failed).toBe(0);
+  });
+
   it("is not sent to integrations subscribed to other frequencies", async () => {
     await new Promise((r) => setTimeout(r, 1_000));
     expect(await mailTo(weeklyOnly)).toEqual([]);
