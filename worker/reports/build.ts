@@ -94,14 +94,17 @@ export interface ReportAccount {
 
 /**
  * Builds a report's data for one account and period from the hourly rollups (never scanning raw
- * events): six statements in one D1 round trip, then the integrations' health from their
- * Durable Objects.
+ * events): five bounded statements in one D1 round trip, the top tables from the day digests
+ * (tops.ts), and the integrations' health from their Durable Objects, asked meanwhile.
  */
 export async function buildReportData(env: Env, account: ReportAccount, period: ReportPeriod): Promise<ReportData> {
   const previous = previousPeriod(period);
   const current = rollupRange(period);
   const before = rollupRange(previous);
   const db = env.DB;
+  const healthAnswer = integrationHealth(env, account.id);
+  // Observed now so a failure is not "unhandled" if the batch below throws first; awaited below.
+  healthAnswer.catch(() => undefined);
   const [counters, newByRisk, newList, openByRisk, scopeList] = await db.batch([
     db.prepare(HOURLY_COUNTERS).bind(account.id, JSON.stringify(hoursBetween(before.fromHour, current.toHour))),
     db.prepare(NEW_ISSUES_BY_RISK).bind(account.id, before.fromHour, current.fromHour, current.toHour),
@@ -109,7 +112,6 @@ export async function buildReportData(env: Env, account: ReportAccount, period: 
     db.prepare(OPEN_ISSUES_BY_RISK).bind(account.id, current.toHour),
     db.prepare(SCOPE_CHANGE_LIST).bind(account.id, current.fromHour, current.toHour),
   ]);
-  const health = await integrationHealth(env, account.id);
   const days = dayRanges(period);
   const dayAttacks = new Map<string, number>();
 
@@ -223,7 +225,7 @@ export async function buildReportData(env: Env, account: ReportAccount, period: 
       by_object_type: [...byObjectType.values()].sort((a, b) => a.object_type.localeCompare(b.object_type)),
       items: ((scopeList?.results ?? []) as Record<string, unknown>[]).map(toScopeRow),
     },
-    integration_health: health,
+    integration_health: await healthAnswer,
   };
 }
 
