@@ -11,10 +11,10 @@ import deliveries from "./routes/deliveries";
 import docs from "./routes/docs";
 import events from "./routes/events";
 import health from "./routes/health";
-import integrations from "./routes/integrations";
 import ingest from "./routes/ingest";
-import nodes from "./routes/nodes";
+import integrations from "./routes/integrations";
 import meNotifications from "./routes/me-notifications";
+import nodes from "./routes/nodes";
 import reports from "./routes/reports";
 import users from "./routes/users";
 

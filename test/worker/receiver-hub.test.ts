@@ -8,7 +8,11 @@ describe("receiver hub", () => {
     const bucket = `hub-${crypto.randomUUID()}`;
     await fetch(`${env.RECEIVER_URL}/_control/${bucket}/script`, {
       method: "POST",
-      body: JSON.stringify({ responses: [{ status: 503, headers: { "Retry-After": "7" } }], then: { status: 204 } }),
+      body: JSON.stringify({
+        responses: [{ status: 503, headers: { "Retry-After": "7" } }],
+        // biome-ignore lint/suspicious/noThenProperty: "then" is the hub's wire name for the fallback answer
+        then: { status: 204 },
+      }),
     });
     const first = await fetch(`${env.RECEIVER_URL}/r/${bucket}/hook?x=1`, { method: "POST", body: "one" });
     const second = await fetch(`${env.RECEIVER_URL}/r/${bucket}/hook`, { method: "PUT", body: "two" });

@@ -327,5 +327,8 @@ export const reportDayTops = sqliteTable(
     truncated: text("truncated", { mode: "json" }).notNull(),
     computedAt: integer("computed_at").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.accountId, t.timeZone, t.day] }), index("report_day_tops_computed_idx").on(t.computedAt)],
+  (t) => [
+    primaryKey({ columns: [t.accountId, t.timeZone, t.day] }),
+    index("report_day_tops_computed_idx").on(t.computedAt),
+  ],
 );

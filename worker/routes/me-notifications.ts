@@ -8,7 +8,6 @@ import { type EventSubscriptions, EventSubscriptionsSchema } from "../domain/sub
 import { personalEmailRow } from "../integrations/personal-email";
 import { validateSubscriptions } from "../integrations/validate";
 import { ApiError, validationError } from "../lib/errors";
-import { uuidv7 } from "../lib/ids";
 import { clientIp } from "../lib/request";
 import { type AppEnv, createRouter, errorResponses, jsonBody, jsonContent } from "../lib/router";
 import { requireAuth } from "../security/auth";
