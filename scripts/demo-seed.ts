@@ -19,10 +19,15 @@ function hashPassword(password: string): string {
 const q = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 export function demoSeedSql(now = Date.now()): string {
+  // The account "exists" since a week ago, so the first cron run already owes it yesterday's daily report.
+  const since = now - 8 * 86_400_000;
   const accountId = "00000000-0000-7000-8000-000000000001";
   const userId = "00000000-0000-7000-8000-000000000002";
+  // The account exists since a week ago, so the first cron run already owes it yesterday's daily
+  // report (periods that ended before an account existed are skipped).
+  const since = now - 8 * 86_400_000;
   return [
-    `INSERT OR IGNORE INTO accounts (id, name, time_zone, created_at) VALUES (${q(accountId)}, ${q(DEMO.accountName)}, 'UTC', ${now});`,
+    `INSERT OR IGNORE INTO accounts (id, name, time_zone, created_at) VALUES (${q(accountId)}, ${q(DEMO.accountName)}, 'UTC', ${since});`,
     `INSERT OR IGNORE INTO users (id, account_id, email, name, role, password_hash, must_change_password, created_at, updated_at)
      VALUES (${q(userId)}, ${q(accountId)}, ${q(DEMO.email)}, 'Demo Admin', 'admin', ${q(hashPassword(DEMO.password))}, 0, ${now}, ${now});`,
     `INSERT OR IGNORE INTO integrations (id, account_id, type, name, status, settings, secrets, events, user_id, created_at, updated_at)
@@ -35,7 +40,11 @@ export function demoSeedSql(now = Date.now()): string {
 export function prepareLocalDatabase(persistTo?: string): void {
   const persist = persistTo ? ["--persist-to", persistTo] : [];
   const run = (args: string[]) =>
-    execFileSync(path.join(BIN, "wrangler"), args, { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, CI: "1" } });
+    execFileSync(path.join(BIN, "wrangler"), args, {
+      cwd: ROOT,
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, CI: "1" },
+    });
   run(["d1", "migrations", "apply", "herald", "--local", ...persist]);
   const dir = mkdtempSync(path.join(tmpdir(), "herald-seed-"));
   const file = path.join(dir, "seed.sql");

@@ -22,10 +22,6 @@ export function ensureDevVars(): void {
   const key = randomBytes(32).toString("base64");
   writeFileSync(
     file,
-    [
-      "# Local secrets for `wrangler dev` (never committed).",
-      `ENCRYPTION_KEY=local1:${key}`,
-      "",
-    ].join("\n"),
+    ["# Local secrets for `wrangler dev` (never committed).", `ENCRYPTION_KEY=local1:${key}`, ""].join("\n"),
   );
 }
