@@ -19,8 +19,6 @@ function hashPassword(password: string): string {
 const q = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 export function demoSeedSql(now = Date.now()): string {
-  // The account "exists" since a week ago, so the first cron run already owes it yesterday's daily report.
-  const since = now - 8 * 86_400_000;
   const accountId = "00000000-0000-7000-8000-000000000001";
   const userId = "00000000-0000-7000-8000-000000000002";
   // The account exists since a week ago, so the first cron run already owes it yesterday's daily
