@@ -7,7 +7,11 @@
  *   npm run simulate                        # against http://localhost:8787, as the demo admin
  *   npm run simulate -- --url http://localhost:8787 --token hnode_…   # with an existing node token
  *   npm run simulate -- --duration 60 --rate 2                         # 60 s, ~2 batches per second
+ *   npm run simulate -- --history 0                                    # skip the backfill
  *
+ * It first backfills --history hours (default 26) of attack traffic with past timestamps, so the
+ * first daily report (fire the cron) has something to show. The backfill is hits and perimeter
+ * changes only: what rarely notifies, so a fresh demo is not flooded with old alerts.
  * Without --token it signs in as the demo admin (scripts/local-config.ts) and creates a node.
  * Event ids are UUIDs chosen here, so a batch the server answered 503 is re-sent safely.
  */
@@ -23,13 +27,14 @@ const { values: args } = parseArgs({
     password: { type: "string", default: DEMO.password },
     duration: { type: "string", default: "0" },
     rate: { type: "string", default: "1" },
+    history: { type: "string", default: "26" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 
 if (args.help) {
   console.log(
-    "Usage: npm run simulate -- [--url URL] [--token hnode_…] [--duration SECONDS (0 = until Ctrl-C)] [--rate BATCHES_PER_SECOND]",
+    "Usage: npm run simulate -- [--url URL] [--token hnode_…] [--duration SECONDS (0 = until Ctrl-C)] [--rate BATCHES_PER_SECOND] [--history HOURS]",
   );
   process.exit(0);
 }
@@ -86,7 +91,9 @@ const VULNS = [
 ];
 
 const pick = <T>(list: readonly T[]): T => list[Math.floor(Math.random() * list.length)] as T;
-const now = () => new Date().toISOString();
+/** The time events get: now, or a moment in the past while backfilling history. */
+let clock = () => Date.now();
+const now = () => new Date(clock()).toISOString();
 /** Issues this run has reported, so incidents can reference them. */
 const knownIssues: string[] = [];
 
@@ -204,6 +211,24 @@ async function post(token: string, events: Record<string, unknown>[]): Promise<s
 }
 
 const token = args.token ?? (await createNodeToken());
+
+/** Posts `hours` of past traffic, oldest first, in batches of 100. */
+async function backfill(hours: number) {
+  if (hours <= 0) return;
+  const end = Date.now() - 60_000;
+  const start = end - hours * 3_600_000;
+  const events: Record<string, unknown>[] = [];
+  for (let t = start; t < end; t += 60_000 + Math.random() * 60_000) {
+    clock = () => t;
+    const hits = Math.random() < 0.05 ? 20 + Math.floor(Math.random() * 30) : Math.floor(Math.random() * 3);
+    for (let i = 0; i < hits; i++) events.push(hit());
+    if (Math.random() < 0.004) events.push(scopeChange());
+  }
+  clock = () => Date.now();
+  for (let i = 0; i < events.length; i += 100) await post(token, events.slice(i, i + 100));
+  console.log(`Backfilled ${events.length} events over the past ${hours} h.`);
+}
+await backfill(Number(args.history) || 0);
 console.log(
   `Posting events to ${baseUrl}/v1/events every ${Math.round(intervalMs)} ms${durationMs ? ` for ${args.duration} s` : " (Ctrl-C to stop)"}.`,
 );
