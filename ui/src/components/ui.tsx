@@ -249,6 +249,69 @@ export function OneTimeSecret({ label, value }: { label: string; value: string }
   );
 }
 
+/** The dialog that shows a just-created secret once; `intro` says where it goes. */
+export function OneTimeSecretDialog({
+  title,
+  label,
+  value,
+  intro,
+  doneLabel = "Done",
+  onClose,
+}: {
+  title: string;
+  label: string;
+  value: string | null;
+  intro?: ComponentChildren;
+  doneLabel?: string;
+  onClose: () => void;
+}) {
+  return (
+    <Dialog open={value !== null} title={title} onClose={onClose}>
+      {value && (
+        <div class="dialog-body">
+          {intro}
+          <OneTimeSecret label={label} value={value} />
+        </div>
+      )}
+      <div class="dialog-actions">
+        <button type="button" class="btn btn-primary" onClick={onClose}>
+          {doneLabel}
+        </button>
+      </div>
+    </Dialog>
+  );
+}
+
+/** A row of filter tabs; `selected` is the id of the current one. */
+export function Tabs<Id extends string | undefined>({
+  label,
+  tabs,
+  selected,
+  onSelect,
+}: {
+  label: string;
+  tabs: readonly { id: Id; label: ComponentChildren }[];
+  selected: Id;
+  onSelect: (id: Id) => void;
+}) {
+  return (
+    <div class="tabs" role="tablist" aria-label={label}>
+      {tabs.map((tab) => (
+        <button
+          key={tab.id ?? ""}
+          type="button"
+          role="tab"
+          class="tab"
+          aria-selected={tab.id === selected}
+          onClick={() => onSelect(tab.id)}
+        >
+          {tab.label}
+        </button>
+      ))}
+    </div>
+  );
+}
+
 export function StatusPill({
   status,
   children,

@@ -1,18 +1,16 @@
 import { useState } from "preact/hooks";
+import { FormDialog, FormError, InputField, useSubmission } from "../components/form";
 import {
   ConfirmDialog,
-  Dialog,
-  describedBy,
   EmptyState,
   ErrorBanner,
-  Field,
-  OneTimeSecret,
+  OneTimeSecretDialog,
   PageHeader,
   Spinner,
   StatusPill,
   Time,
 } from "../components/ui";
-import { ApiError, call, client, type OkBody } from "../lib/api";
+import { call, client, type OkBody } from "../lib/api";
 import { formatNumber } from "../lib/format";
 import { useResource } from "../lib/use-resource";
 
@@ -101,22 +99,18 @@ export function NodesPage() {
           void nodes.reload();
         }}
       />
-      <Dialog open={created !== null} title="Node added" onClose={() => setCreated(null)}>
-        {created && (
-          <div class="dialog-body">
-            <p>
-              Configure <strong>{created.name}</strong> to send <code>Authorization: Bearer &lt;token&gt;</code> with
-              this token.
-            </p>
-            <OneTimeSecret label="Node token" value={created.token} />
-          </div>
-        )}
-        <div class="dialog-actions">
-          <button type="button" class="btn btn-primary" onClick={() => setCreated(null)}>
-            Done
-          </button>
-        </div>
-      </Dialog>
+      <OneTimeSecretDialog
+        title="Node added"
+        label="Node token"
+        value={created?.token ?? null}
+        intro={
+          <p>
+            Configure <strong>{created?.name}</strong> to send <code>Authorization: Bearer &lt;token&gt;</code> with
+            this token.
+          </p>
+        }
+        onClose={() => setCreated(null)}
+      />
       <ConfirmDialog
         open={revoking !== null}
         title="Revoke node token?"
@@ -147,49 +141,29 @@ function AddNodeDialog({
   onCreated: (name: string, token: string) => void;
 }) {
   const [name, setName] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const fields = error instanceof ApiError ? error.fieldErrors() : {};
+  const add = useSubmission(async () => {
+    const answer = await call(client.api.nodes.$post({ json: { name } }));
+    setName("");
+    onCreated(answer.node.name, answer.token);
+  });
   return (
-    <Dialog open={open} title="Add node" onClose={onClose}>
-      <form
-        noValidate
-        onSubmit={async (event) => {
-          event.preventDefault();
-          setBusy(true);
-          setError(null);
-          try {
-            const answer = await call(client.api.nodes.$post({ json: { name } }));
-            setName("");
-            onCreated(answer.node.name, answer.token);
-          } catch (e) {
-            setError(e);
-          } finally {
-            setBusy(false);
-          }
-        }}
-      >
-        <div class="dialog-body">
-          {error && Object.keys(fields).length === 0 ? <ErrorBanner error={error} /> : null}
-          <Field id="node-name" label="Name" hint="For example: waf-eu-west-1." error={fields.name}>
-            <input
-              id="node-name"
-              class="input"
-              value={name}
-              onInput={(e) => setName(e.currentTarget.value)}
-              {...describedBy("node-name", fields.name)}
-            />
-          </Field>
-        </div>
-        <div class="dialog-actions">
-          <button type="button" class="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="btn btn-primary" disabled={busy}>
-            {busy ? "Adding…" : "Add node"}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog
+      open={open}
+      title="Add node"
+      onClose={onClose}
+      submission={add}
+      submitLabel="Add node"
+      busyLabel="Adding…"
+    >
+      <FormError submission={add} />
+      <InputField
+        id="node-name"
+        label="Name"
+        hint="For example: waf-eu-west-1."
+        error={add.fields.name}
+        value={name}
+        onValue={setName}
+      />
+    </FormDialog>
   );
 }

@@ -1,4 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
+import { useSubmission } from "../components/form";
 import { ErrorBanner, Notice, Spinner } from "../components/ui";
 import { call, client } from "../lib/api";
 import { useResource } from "../lib/use-resource";
@@ -9,9 +10,14 @@ import { cleanSubscriptions, SubscriptionFields } from "./integrations/subscript
 export function PersonalNotifications() {
   const data = useResource(() => call(client.api.me.notifications.$get()), []);
   const [events, setEvents] = useState<Subscriptions | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
+  const save = useSubmission(async () => {
+    setSaved(false);
+    if (!events) return;
+    const answer = await call(client.api.me.notifications.$patch({ json: { events: cleanSubscriptions(events) } }));
+    setEvents(answer.personal_email.events);
+    setSaved(true);
+  });
   const personal = data.data?.personal_email;
   useEffect(() => {
     if (personal) setEvents(personal.events);
@@ -25,36 +31,18 @@ export function PersonalNotifications() {
       ) : !personal || !events ? (
         <ErrorBanner error={data.error} retry={data.reload} />
       ) : (
-        <form
-          onSubmit={async (event) => {
-            event.preventDefault();
-            setBusy(true);
-            setError(null);
-            setSaved(false);
-            try {
-              const answer = await call(
-                client.api.me.notifications.$patch({ json: { events: cleanSubscriptions(events) } }),
-              );
-              setEvents(answer.personal_email.events);
-              setSaved(true);
-            } catch (e) {
-              setError(e);
-            } finally {
-              setBusy(false);
-            }
-          }}
-        >
+        <form onSubmit={save.submit}>
           <p class="muted">
             Sent to <strong>{personal.email}</strong>.
             {personal.status === "disabled" &&
               " Sending to this address is currently disabled by Herald after failures."}
           </p>
           {saved && <Notice kind="success">Saved.</Notice>}
-          <ErrorBanner error={error} />
+          <ErrorBanner error={save.error} />
           <SubscriptionFields categories={personal.categories} value={events} onChange={setEvents} />
           <div class="form-actions">
-            <button type="submit" class="btn btn-primary" disabled={busy}>
-              {busy ? "Saving…" : "Save subscriptions"}
+            <button type="submit" class="btn btn-primary" disabled={save.busy}>
+              {save.busy ? "Saving…" : "Save subscriptions"}
             </button>
           </div>
         </form>

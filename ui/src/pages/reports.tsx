@@ -1,7 +1,8 @@
 import { useMemo, useState } from "preact/hooks";
 import { PALETTE, TimeChart } from "../components/chart";
-import { Dialog, describedBy, EmptyState, ErrorBanner, Field, PageHeader, Spinner, Time } from "../components/ui";
-import { ApiError, call, client, type OkBody } from "../lib/api";
+import { FormDialog, FormError, InputField, useSubmission } from "../components/form";
+import { EmptyState, ErrorBanner, Field, PageHeader, Spinner, Tabs, Time } from "../components/ui";
+import { call, client, type OkBody } from "../lib/api";
 import { formatDate, formatNumber, formatPercent } from "../lib/format";
 import { Link, navigate, setQuery, useLocation } from "../lib/router";
 import { useSession } from "../lib/session";
@@ -11,6 +12,10 @@ type Report = OkBody<Awaited<ReturnType<(typeof client.api.reports)[":id"]["$get
 type ReportData = Report["data"];
 type Frequency = Report["frequency"];
 const FREQUENCIES: Frequency[] = ["daily", "weekly", "monthly"];
+const FREQUENCY_TABS = [undefined, ...FREQUENCIES].map((f) => ({
+  id: f,
+  label: f ? f.charAt(0).toUpperCase() + f.slice(1) : "All",
+}));
 
 export function ReportsPage() {
   const { isAdmin } = useSession();
@@ -33,20 +38,12 @@ export function ReportsPage() {
         }
       />
       <div class="toolbar">
-        <div class="tabs" role="tablist" aria-label="Filter by frequency">
-          {[undefined, ...FREQUENCIES].map((f) => (
-            <button
-              key={f ?? "all"}
-              type="button"
-              role="tab"
-              class="tab"
-              aria-selected={f === frequency}
-              onClick={() => setQuery({ frequency: f })}
-            >
-              {f ? f.charAt(0).toUpperCase() + f.slice(1) : "All"}
-            </button>
-          ))}
-        </div>
+        <Tabs
+          label="Filter by frequency"
+          tabs={FREQUENCY_TABS}
+          selected={frequency}
+          onSelect={(f) => setQuery({ frequency: f })}
+        />
       </div>
       <ErrorBanner error={list.error} retry={list.reload} />
       {list.loading && !list.data ? (
@@ -112,69 +109,47 @@ function BuildReportDialog({ open, onClose }: { open: boolean; onClose: () => vo
   const [frequency, setFrequency] = useState<Frequency>("daily");
   const [periodStart, setPeriodStart] = useState(() => new Date(Date.now() - 86_400_000).toISOString().slice(0, 10));
   const [deliver, setDeliver] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const fields = error instanceof ApiError ? error.fieldErrors() : {};
+  const build = useSubmission(async () => {
+    const answer = await call(client.api.reports.$post({ json: { frequency, period_start: periodStart, deliver } }));
+    onClose();
+    navigate(`/reports/${answer.report.id}`);
+  });
   return (
-    <Dialog open={open} title="Build a report" onClose={onClose}>
-      <form
-        noValidate
-        onSubmit={async (event) => {
-          event.preventDefault();
-          setBusy(true);
-          setError(null);
-          try {
-            const answer = await call(
-              client.api.reports.$post({ json: { frequency, period_start: periodStart, deliver } }),
-            );
-            onClose();
-            navigate(`/reports/${answer.report.id}`);
-          } catch (e) {
-            setError(e);
-          } finally {
-            setBusy(false);
-          }
-        }}
-      >
-        <div class="dialog-body">
-          {error && Object.keys(fields).length === 0 ? <ErrorBanner error={error} /> : null}
-          <Field id="report-frequency" label="Period" error={fields.frequency}>
-            <select
-              id="report-frequency"
-              class="input"
-              value={frequency}
-              onChange={(e) => setFrequency(e.currentTarget.value as Frequency)}
-            >
-              <option value="daily">A day</option>
-              <option value="weekly">A week (Monday to Sunday)</option>
-              <option value="monthly">A month</option>
-            </select>
-          </Field>
-          <Field id="report-start" label="First day" hint="In the account's time zone." error={fields.period_start}>
-            <input
-              id="report-start"
-              class="input"
-              type="date"
-              value={periodStart}
-              onInput={(e) => setPeriodStart(e.currentTarget.value)}
-              {...describedBy("report-start", fields.period_start)}
-            />
-          </Field>
-          <label class="check">
-            <input type="checkbox" checked={deliver} onChange={(e) => setDeliver(e.currentTarget.checked)} />
-            Also send it to the integrations subscribed to this frequency
-          </label>
-        </div>
-        <div class="dialog-actions">
-          <button type="button" class="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="btn btn-primary" disabled={busy}>
-            {busy ? "Building…" : "Build report"}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog
+      open={open}
+      title="Build a report"
+      onClose={onClose}
+      submission={build}
+      submitLabel="Build report"
+      busyLabel="Building…"
+    >
+      <FormError submission={build} />
+      <Field id="report-frequency" label="Period" error={build.fields.frequency}>
+        <select
+          id="report-frequency"
+          class="input"
+          value={frequency}
+          onChange={(e) => setFrequency(e.currentTarget.value as Frequency)}
+        >
+          <option value="daily">A day</option>
+          <option value="weekly">A week (Monday to Sunday)</option>
+          <option value="monthly">A month</option>
+        </select>
+      </Field>
+      <InputField
+        id="report-start"
+        label="First day"
+        hint="In the account's time zone."
+        type="date"
+        error={build.fields.period_start}
+        value={periodStart}
+        onValue={setPeriodStart}
+      />
+      <label class="check">
+        <input type="checkbox" checked={deliver} onChange={(e) => setDeliver(e.currentTarget.checked)} />
+        Also send it to the integrations subscribed to this frequency
+      </label>
+    </FormDialog>
   );
 }
 

@@ -1,18 +1,17 @@
 import { useState } from "preact/hooks";
+import { FormDialog, FormError, InputField, useSubmission } from "../components/form";
 import {
   ConfirmDialog,
-  Dialog,
-  describedBy,
   EmptyState,
   ErrorBanner,
   Field,
-  OneTimeSecret,
+  OneTimeSecretDialog,
   PageHeader,
   Spinner,
   Time,
 } from "../components/ui";
 import { roleLabel } from "../layout";
-import { ApiError, call, client, type OkBody } from "../lib/api";
+import { call, client, type OkBody } from "../lib/api";
 import { useSession } from "../lib/session";
 import { useResource } from "../lib/use-resource";
 
@@ -120,21 +119,17 @@ export function UsersPage() {
           void users.reload();
         }}
       />
-      <Dialog open={created !== null} title="User added" onClose={() => setCreated(null)}>
-        {created && (
-          <div class="dialog-body">
-            <p>
-              Give <strong>{created.email}</strong> this one-time password. They will choose their own at first sign-in.
-            </p>
-            <OneTimeSecret label="One-time password" value={created.password} />
-          </div>
-        )}
-        <div class="dialog-actions">
-          <button type="button" class="btn btn-primary" onClick={() => setCreated(null)}>
-            Done
-          </button>
-        </div>
-      </Dialog>
+      <OneTimeSecretDialog
+        title="User added"
+        label="One-time password"
+        value={created?.password ?? null}
+        intro={
+          <p>
+            Give <strong>{created?.email}</strong> this one-time password. They will choose their own at first sign-in.
+          </p>
+        }
+        onClose={() => setCreated(null)}
+      />
       <ConfirmDialog
         open={removing !== null}
         title="Remove user?"
@@ -168,69 +163,40 @@ function AddUserDialog({
   const [email, setEmail] = useState("");
   const [name, setName] = useState("");
   const [role, setRole] = useState<Role>("analyst");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const fields = error instanceof ApiError ? error.fieldErrors() : {};
+  const add = useSubmission(async () => {
+    const answer = await call(client.api.users.$post({ json: { email, name, role } }));
+    setEmail("");
+    setName("");
+    onCreated(answer.user.email, answer.one_time_password);
+  });
   return (
-    <Dialog open={open} title="Add user" onClose={onClose}>
-      <form
-        noValidate
-        onSubmit={async (event) => {
-          event.preventDefault();
-          setBusy(true);
-          setError(null);
-          try {
-            const answer = await call(client.api.users.$post({ json: { email, name, role } }));
-            setEmail("");
-            setName("");
-            onCreated(answer.user.email, answer.one_time_password);
-          } catch (e) {
-            setError(e);
-          } finally {
-            setBusy(false);
-          }
-        }}
-      >
-        <div class="dialog-body">
-          {error && Object.keys(fields).length === 0 ? <ErrorBanner error={error} /> : null}
-          <Field id="user-email" label="Email" error={fields.email}>
-            <input
-              id="user-email"
-              class="input"
-              type="email"
-              value={email}
-              onInput={(e) => setEmail(e.currentTarget.value)}
-              {...describedBy("user-email", fields.email)}
-            />
-          </Field>
-          <Field id="user-name" label="Name" hint="Optional." error={fields.name}>
-            <input
-              id="user-name"
-              class="input"
-              value={name}
-              onInput={(e) => setName(e.currentTarget.value)}
-              {...describedBy("user-name", fields.name)}
-            />
-          </Field>
-          <Field id="user-role" label="Role" error={fields.role}>
-            <select id="user-role" class="input" value={role} onChange={(e) => setRole(e.currentTarget.value as Role)}>
-              {ROLE_OPTIONS.map((r) => (
-                <option key={r} value={r}>
-                  {roleLabel(r)}
-                </option>
-              ))}
-            </select>
-          </Field>
-        </div>
-        <div class="dialog-actions">
-          <button type="button" class="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="btn btn-primary" disabled={busy}>
-            {busy ? "Adding…" : "Add user"}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog
+      open={open}
+      title="Add user"
+      onClose={onClose}
+      submission={add}
+      submitLabel="Add user"
+      busyLabel="Adding…"
+    >
+      <FormError submission={add} />
+      <InputField
+        id="user-email"
+        label="Email"
+        type="email"
+        error={add.fields.email}
+        value={email}
+        onValue={setEmail}
+      />
+      <InputField id="user-name" label="Name" hint="Optional." error={add.fields.name} value={name} onValue={setName} />
+      <Field id="user-role" label="Role" error={add.fields.role}>
+        <select id="user-role" class="input" value={role} onChange={(e) => setRole(e.currentTarget.value as Role)}>
+          {ROLE_OPTIONS.map((r) => (
+            <option key={r} value={r}>
+              {roleLabel(r)}
+            </option>
+          ))}
+        </select>
+      </Field>
+    </FormDialog>
   );
 }

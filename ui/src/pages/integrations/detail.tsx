@@ -1,10 +1,10 @@
 import { useState } from "preact/hooks";
+import { FormDialog, useSubmission } from "../../components/form";
 import {
   ConfirmDialog,
-  Dialog,
   ErrorBanner,
   Notice,
-  OneTimeSecret,
+  OneTimeSecretDialog,
   Spinner,
   StatusPill,
   Time,
@@ -174,18 +174,13 @@ export function IntegrationDetailPage({ params }: { params: { id: string } }) {
           await data.reload();
         }}
       />
-      <Dialog open={rotated !== null} title="New signing secret" onClose={() => setRotated(null)}>
-        {rotated && (
-          <div class="dialog-body">
-            <OneTimeSecret label="Signing secret" value={rotated} />
-          </div>
-        )}
-        <div class="dialog-actions">
-          <button type="button" class="btn btn-primary" onClick={() => setRotated(null)}>
-            I have copied it
-          </button>
-        </div>
-      </Dialog>
+      <OneTimeSecretDialog
+        title="New signing secret"
+        label="Signing secret"
+        value={rotated}
+        doneLabel="I have copied it"
+        onClose={() => setRotated(null)}
+      />
     </>
   );
 }
@@ -246,61 +241,45 @@ function EnableDialog({
 }) {
   const [pending, setPending] = useState<"resume" | "drop">("resume");
   const [replayMissed, setReplayMissed] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const enable = useSubmission(async () => {
+    const answer = await call(
+      client.api.integrations[":id"].enable.$post({
+        param: { id: integration.id },
+        json: { pending, replay_missed: replayMissed },
+      }),
+    );
+    onClose();
+    onDone(
+      `Enabled. ${answer.resumed} paused deliveries resumed, ${answer.dropped} dropped, ${answer.replayed} missed events queued.`,
+    );
+  });
   return (
-    <Dialog open={open} title={`Enable ${integration.name}`} onClose={onClose}>
-      <form
-        onSubmit={async (event) => {
-          event.preventDefault();
-          setBusy(true);
-          setError(null);
-          try {
-            const answer = await call(
-              client.api.integrations[":id"].enable.$post({
-                param: { id: integration.id },
-                json: { pending, replay_missed: replayMissed },
-              }),
-            );
-            onClose();
-            onDone(
-              `Enabled. ${answer.resumed} paused deliveries resumed, ${answer.dropped} dropped, ${answer.replayed} missed events queued.`,
-            );
-          } catch (e) {
-            setError(e);
-          } finally {
-            setBusy(false);
-          }
-        }}
-      >
-        <div class="dialog-body">
-          <fieldset class="field">
-            <legend class="fieldset-legend">Deliveries paused while it was disabled</legend>
-            <label class="check">
-              <input type="radio" name="pending" checked={pending === "resume"} onChange={() => setPending("resume")} />
-              Resume them: send them in order, as they were
-            </label>
-            <label class="check">
-              <input type="radio" name="pending" checked={pending === "drop"} onChange={() => setPending("drop")} />
-              Drop them: they are kept in the log as dropped
-            </label>
-          </fieldset>
-          <label class="check">
-            <input type="checkbox" checked={replayMissed} onChange={(e) => setReplayMissed(e.currentTarget.checked)} />
-            Also send the events that arrived while it was disabled
-          </label>
-          <ErrorBanner error={error} />
-        </div>
-        <div class="dialog-actions">
-          <button type="button" class="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="btn btn-primary" disabled={busy}>
-            {busy ? "Enabling…" : "Enable"}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog
+      open={open}
+      title={`Enable ${integration.name}`}
+      onClose={onClose}
+      submission={enable}
+      submitLabel="Enable"
+      busyLabel="Enabling…"
+    >
+      <fieldset class="field">
+        <legend class="fieldset-legend">Deliveries paused while it was disabled</legend>
+        <label class="check">
+          <input type="radio" name="pending" checked={pending === "resume"} onChange={() => setPending("resume")} />
+          Resume them: send them in order, as they were
+        </label>
+        <label class="check">
+          <input type="radio" name="pending" checked={pending === "drop"} onChange={() => setPending("drop")} />
+          Drop them: they are kept in the log as dropped
+        </label>
+      </fieldset>
+      <label class="check">
+        <input type="checkbox" checked={replayMissed} onChange={(e) => setReplayMissed(e.currentTarget.checked)} />
+        Also send the events that arrived while it was disabled
+      </label>
+      {/* The choices cannot be invalid as picked here, so any error is one banner below them. */}
+      <ErrorBanner error={enable.error} />
+    </FormDialog>
   );
 }
 
