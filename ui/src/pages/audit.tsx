@@ -1,17 +1,15 @@
-import { useState } from "preact/hooks";
+import { LoadMore, usePagedList } from "../components/paged-list";
 import { EmptyState, ErrorBanner, PageHeader, Spinner, Time } from "../components/ui";
-import { call, client, type OkBody } from "../lib/api";
-import { useResource } from "../lib/use-resource";
-
-type Entry = OkBody<Awaited<ReturnType<typeof client.api.audit.$get>>>["entries"][number];
+import { call, client } from "../lib/api";
 
 /** Who changed what and when (secrets are redacted by the API). */
 export function AuditPage() {
-  const first = useResource(() => call(client.api.audit.$get({ query: {} })), []);
-  const [older, setOlder] = useState<{ entries: Entry[]; cursor: string | null }>({ entries: [], cursor: null });
-  const [moreError, setMoreError] = useState<unknown>(null);
-  const entries = [...(first.data?.entries ?? []), ...older.entries];
-  const nextCursor = older.entries.length ? older.cursor : (first.data?.next_cursor ?? null);
+  const audit = usePagedList(
+    (cursor?: string) => call(client.api.audit.$get({ query: cursor ? { cursor } : {} })),
+    (page) => page.entries,
+    [],
+  );
+  const { first, items: entries } = audit;
 
   return (
     <>
@@ -19,7 +17,7 @@ export function AuditPage() {
         title="Audit log"
         subtitle="Every change to users, nodes, integrations and reports, newest first. Secrets are never recorded."
       />
-      <ErrorBanner error={first.error ?? moreError} retry={first.reload} />
+      <ErrorBanner error={first.error ?? audit.moreError} retry={first.reload} />
       {first.loading && !first.data ? (
         <Spinner />
       ) : entries.length === 0 ? (
@@ -55,25 +53,7 @@ export function AuditPage() {
               ))}
             </tbody>
           </table>
-          {nextCursor && (
-            <div class="pager">
-              <button
-                type="button"
-                class="btn"
-                onClick={async () => {
-                  setMoreError(null);
-                  try {
-                    const page = await call(client.api.audit.$get({ query: { cursor: nextCursor } }));
-                    setOlder({ entries: [...older.entries, ...page.entries], cursor: page.next_cursor });
-                  } catch (e) {
-                    setMoreError(e);
-                  }
-                }}
-              >
-                Show older entries
-              </button>
-            </div>
-          )}
+          <LoadMore list={audit} label="Show older entries" />
         </div>
       )}
     </>

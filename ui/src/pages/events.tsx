@@ -1,12 +1,11 @@
-import { useState } from "preact/hooks";
+import { LoadMore, usePagedList } from "../components/paged-list";
 import { EmptyState, ErrorBanner, PageHeader, Spinner, Time } from "../components/ui";
 import { call, client, type OkBody } from "../lib/api";
 import { formatDateTime } from "../lib/format";
 import { Link, navigate, setQuery, useLocation } from "../lib/router";
 import { useResource } from "../lib/use-resource";
 
-type EventList = OkBody<Awaited<ReturnType<typeof client.api.events.$get>>>;
-type HeraldEvent = EventList["events"][number];
+type HeraldEvent = OkBody<Awaited<ReturnType<typeof client.api.events.$get>>>["events"][number];
 type ListQuery = NonNullable<Parameters<typeof client.api.events.$get>[0]>["query"];
 
 const TYPES = [
@@ -17,7 +16,9 @@ const TYPES = [
   ["scope_change", "Scope changes"],
   ["system", "System"],
 ] as const;
-const RISKS = ["", "critical", "high", "medium", "low", "info"] as const;
+const RISK_OPTIONS = ["", "critical", "high", "medium", "low", "info"].map(
+  (risk) => [risk, risk || "Any risk"] as const,
+);
 
 export const TYPE_LABELS: Record<string, string> = {
   security_issue: "Security issue",
@@ -74,16 +75,13 @@ export function EventsPage() {
       ...(cursor ? { cursor } : {}),
     }) as ListQuery;
   const key = JSON.stringify(filters);
-  const [older, setOlder] = useState<{ key: string; events: HeraldEvent[]; cursor: string | null }>({
+  const list = usePagedList(
+    (cursor?: string) => call(client.api.events.$get({ query: apiQuery(cursor) })),
+    (page) => page.events,
+    [key],
     key,
-    events: [],
-    cursor: null,
-  });
-  const first = useResource(() => call(client.api.events.$get({ query: apiQuery() })), [key]);
-  const extra = older.key === key ? older : { key, events: [], cursor: null };
-  const events = [...(first.data?.events ?? []), ...extra.events];
-  const nextCursor = extra.events.length ? extra.cursor : (first.data?.next_cursor ?? null);
-  const [moreError, setMoreError] = useState<unknown>(null);
+  );
+  const { first, items: events } = list;
   const active = Object.values(filters).some(Boolean);
 
   return (
@@ -93,36 +91,8 @@ export function EventsPage() {
         subtitle="What the detection nodes reported, and what Herald itself raised. Newest first."
       />
       <form class="filters card" onSubmit={(e) => e.preventDefault()} aria-label="Filter events">
-        <div class="field">
-          <label for="f-type">Type</label>
-          <select
-            id="f-type"
-            class="input"
-            value={filters.type}
-            onChange={(e) => setQuery({ type: e.currentTarget.value || undefined })}
-          >
-            {TYPES.map(([value, label]) => (
-              <option key={value} value={value}>
-                {label}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="f-risk">Risk</label>
-          <select
-            id="f-risk"
-            class="input"
-            value={filters.risk}
-            onChange={(e) => setQuery({ risk: e.currentTarget.value || undefined })}
-          >
-            {RISKS.map((risk) => (
-              <option key={risk} value={risk}>
-                {risk || "Any risk"}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectFilter id="f-type" label="Type" name="type" value={filters.type} options={TYPES} />
+        <SelectFilter id="f-risk" label="Risk" name="risk" value={filters.risk} options={RISK_OPTIONS} />
         <TextFilter
           id="f-attack"
           label="Attack type"
@@ -131,33 +101,15 @@ export function EventsPage() {
           placeholder="sqli"
         />
         <TextFilter id="f-host" label="Host" name="host" value={filters.host} placeholder="api.example.com" />
-        <div class="field">
-          <label for="f-from">From</label>
-          <input
-            id="f-from"
-            class="input"
-            type="datetime-local"
-            value={filters.from}
-            onChange={(e) => setQuery({ from: e.currentTarget.value || undefined })}
-          />
-        </div>
-        <div class="field">
-          <label for="f-to">To</label>
-          <input
-            id="f-to"
-            class="input"
-            type="datetime-local"
-            value={filters.to}
-            onChange={(e) => setQuery({ to: e.currentTarget.value || undefined })}
-          />
-        </div>
+        <DateTimeFilter id="f-from" label="From" name="from" value={filters.from} />
+        <DateTimeFilter id="f-to" label="To" name="to" value={filters.to} />
         {active && (
           <button type="button" class="btn" onClick={() => navigate("/events", { replace: true })}>
             Clear filters
           </button>
         )}
       </form>
-      <ErrorBanner error={first.error ?? moreError} retry={first.reload} />
+      <ErrorBanner error={first.error ?? list.moreError} retry={first.reload} />
       {first.loading && !first.data ? (
         <Spinner label="Loading events…" />
       ) : events.length === 0 && first.data ? (
@@ -209,28 +161,58 @@ export function EventsPage() {
               ))}
             </tbody>
           </table>
-          {nextCursor && (
-            <div class="pager">
-              <button
-                type="button"
-                class="btn"
-                onClick={async () => {
-                  setMoreError(null);
-                  try {
-                    const page = await call(client.api.events.$get({ query: apiQuery(nextCursor) }));
-                    setOlder({ key, events: [...extra.events, ...page.events], cursor: page.next_cursor });
-                  } catch (e) {
-                    setMoreError(e);
-                  }
-                }}
-              >
-                Show older events
-              </button>
-            </div>
-          )}
+          <LoadMore list={list} label="Show older events" />
         </div>
       )}
     </>
+  );
+}
+
+/** A filter that applies as soon as it changes; an empty value removes it from the address. */
+function SelectFilter({
+  id,
+  label,
+  name,
+  value,
+  options,
+}: {
+  id: string;
+  label: string;
+  name: string;
+  value: string;
+  options: readonly (readonly [value: string, label: string])[];
+}) {
+  return (
+    <div class="field">
+      <label for={id}>{label}</label>
+      <select
+        id={id}
+        class="input"
+        value={value}
+        onChange={(e) => setQuery({ [name]: e.currentTarget.value || undefined })}
+      >
+        {options.map(([option, text]) => (
+          <option key={option} value={option}>
+            {text}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+function DateTimeFilter({ id, label, name, value }: { id: string; label: string; name: string; value: string }) {
+  return (
+    <div class="field">
+      <label for={id}>{label}</label>
+      <input
+        id={id}
+        class="input"
+        type="datetime-local"
+        value={value}
+        onChange={(e) => setQuery({ [name]: e.currentTarget.value || undefined })}
+      />
+    </div>
   );
 }
 

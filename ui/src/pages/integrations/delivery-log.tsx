@@ -1,9 +1,10 @@
 import { useState } from "preact/hooks";
-import { ConfirmDialog, EmptyState, ErrorBanner, Notice, Spinner, StatusPill, Time } from "../../components/ui";
+import { LoadMore, usePagedList } from "../../components/paged-list";
+import { ConfirmDialog, EmptyState, ErrorBanner, Notice, Spinner, StatusPill, Tabs, Time } from "../../components/ui";
 import { call, client, type OkBody } from "../../lib/api";
 import { formatMs } from "../../lib/format";
 import { Link } from "../../lib/router";
-import { useInterval, useResource } from "../../lib/use-resource";
+import { useInterval } from "../../lib/use-resource";
 
 type Page = OkBody<Awaited<ReturnType<(typeof client.api.integrations)[":id"]["deliveries"]["$get"]>>>;
 type Delivery = Page["deliveries"][number];
@@ -28,25 +29,23 @@ export function DeliveryLog({
   disabled: boolean;
 }) {
   const [state, setState] = useState<StateFilter>("");
-  const [older, setOlder] = useState<Delivery[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
   const [confirmDead, setConfirmDead] = useState(false);
-  const query = (more?: string) => ({ ...(state ? { state } : {}), ...(more ? { cursor: more } : {}) });
-  const first = useResource(async () => {
-    const page = await call(
-      client.api.integrations[":id"].deliveries.$get({ param: { id: integrationId }, query: query() }),
-    );
-    return page;
-  }, [integrationId, state, refreshKey]);
+  const log = usePagedList(
+    (cursor?: string) =>
+      call(
+        client.api.integrations[":id"].deliveries.$get({
+          param: { id: integrationId },
+          query: { ...(state ? { state } : {}), ...(cursor ? { cursor } : {}) },
+        }),
+      ),
+    (page) => page.deliveries,
+    [integrationId, state, refreshKey],
+  );
+  const { first, items: deliveries } = log;
   useInterval(() => void first.reload(), 4_000);
 
-  const deliveries = [
-    ...(first.data?.deliveries ?? []),
-    ...older.filter((o) => !first.data?.deliveries.some((d) => d.id === o.id)),
-  ];
-  const nextCursor = older.length ? cursor : (first.data?.next_cursor ?? null);
   const deadShown = deliveries.some((d) => d.state === "dead");
 
   const replay = async (delivery: Delivery) => {
@@ -69,24 +68,15 @@ export function DeliveryLog({
       <div class="card-header log-header">
         <h2 id="log-heading">Delivery log</h2>
         <div class="log-tools">
-          <div class="tabs" role="tablist" aria-label="Filter deliveries by state">
-            {FILTERS.map((f) => (
-              <button
-                key={f.id}
-                type="button"
-                role="tab"
-                class="tab"
-                aria-selected={state === f.id}
-                onClick={() => {
-                  setState(f.id);
-                  setOlder([]);
-                  setCursor(null);
-                }}
-              >
-                {f.label}
-              </button>
-            ))}
-          </div>
+          <Tabs
+            label="Filter deliveries by state"
+            tabs={FILTERS}
+            selected={state}
+            onSelect={(id) => {
+              setState(id);
+              log.reset();
+            }}
+          />
           {(deadShown || state === "dead") && (
             <button type="button" class="btn btn-small" onClick={() => setConfirmDead(true)}>
               Replay all dead
@@ -96,7 +86,7 @@ export function DeliveryLog({
       </div>
       <div class="log-body">
         {notice && <Notice kind="success">{notice}</Notice>}
-        <ErrorBanner error={actionError ?? first.error} />
+        <ErrorBanner error={actionError ?? log.moreError ?? first.error} />
         {first.data?.paused && (
           <Notice kind="warning">
             Sending is paused{disabled ? " while the integration is disabled" : ""}.
@@ -132,30 +122,7 @@ export function DeliveryLog({
               ))}
             </tbody>
           </table>
-          {nextCursor && (
-            <div class="pager">
-              <button
-                type="button"
-                class="btn"
-                onClick={async () => {
-                  try {
-                    const page = await call(
-                      client.api.integrations[":id"].deliveries.$get({
-                        param: { id: integrationId },
-                        query: query(nextCursor),
-                      }),
-                    );
-                    setOlder((o) => [...o, ...page.deliveries]);
-                    setCursor(page.next_cursor);
-                  } catch (e) {
-                    setActionError(e);
-                  }
-                }}
-              >
-                Show older deliveries
-              </button>
-            </div>
-          )}
+          <LoadMore list={log} label="Show older deliveries" />
         </div>
       )}
       <ConfirmDialog

@@ -1,4 +1,4 @@
-import { EmptyState, ErrorBanner, PageHeader, Spinner, StatusPill } from "../../components/ui";
+import { EmptyState, ErrorBanner, PageHeader, Spinner, StatusPill, Tabs } from "../../components/ui";
 import { call, client } from "../../lib/api";
 import { Link, navigate, setQuery, useLocation } from "../../lib/router";
 import { useResource } from "../../lib/use-resource";
@@ -48,21 +48,15 @@ export function IntegrationsPage() {
         }
       />
       <div class="toolbar">
-        <div class="tabs" role="tablist" aria-label="Filter integrations">
-          {TABS.map((t) => (
-            <button
-              key={t.id}
-              type="button"
-              role="tab"
-              class="tab"
-              aria-selected={t.id === tab}
-              onClick={() => setQuery({ tab: t.id === "all" ? undefined : t.id })}
-            >
-              {t.label}
-              {data.data && t.id !== "all" ? ` (${countFor(data.data.integrations, t.id)})` : ""}
-            </button>
-          ))}
-        </div>
+        <Tabs
+          label="Filter integrations"
+          tabs={TABS.map((t) => ({
+            id: t.id,
+            label: `${t.label}${data.data && t.id !== "all" ? ` (${countFor(data.data.integrations, t.id)})` : ""}`,
+          }))}
+          selected={tab}
+          onSelect={(id) => setQuery({ tab: id === "all" ? undefined : id })}
+        />
         <div class="search">
           <label for="integration-search" class="sr-only">
             Search by system or integration name
