@@ -1,3 +1,4 @@
+import type { ComponentChildren } from "preact";
 import type { Subscriptions } from "./api-types";
 
 const RISKS = ["critical", "high", "medium", "low", "info"] as const;
@@ -33,12 +34,6 @@ export function SubscriptionFields({
   onChange: (value: Subscriptions) => void;
   error?: string;
 }) {
-  const toggleIn = <T extends string>(list: readonly T[] | undefined, item: T, on: boolean): T[] => {
-    const next = new Set(list ?? []);
-    if (on) next.add(item);
-    else next.delete(item);
-    return [...next];
-  };
   const risks = value.security_issue ?? [];
   const reports = value.reports ?? [];
   const allows = (c: string) => categories.includes(c);
@@ -46,22 +41,14 @@ export function SubscriptionFields({
   return (
     <div class="subscriptions">
       {allows("security_issue") && (
-        <fieldset class="subscription-group">
-          <legend class="fieldset-legend">Security issues</legend>
-          <p class="field-hint">New vulnerabilities, by risk level.</p>
-          {RISKS.map((risk) => (
-            <label class="check" key={risk}>
-              <input
-                type="checkbox"
-                name="security_issue"
-                value={risk}
-                checked={risks.includes(risk)}
-                onChange={(e) => onChange({ ...value, security_issue: toggleIn(risks, risk, e.currentTarget.checked) })}
-              />
-              <span class={`tag risk-${risk}`}>{risk}</span>
-            </label>
-          ))}
-        </fieldset>
+        <CheckboxGroup
+          legend="Security issues"
+          hint="New vulnerabilities, by risk level."
+          name="security_issue"
+          options={RISKS.map((risk) => ({ value: risk, label: <span class={`tag risk-${risk}`}>{risk}</span> }))}
+          checked={risks}
+          onChange={(security_issue) => onChange({ ...value, security_issue })}
+        />
       )}
       {FLAGS.some((f) => allows(f.key)) && (
         <fieldset class="subscription-group">
@@ -83,25 +70,62 @@ export function SubscriptionFields({
         </fieldset>
       )}
       {allows("reports") && (
-        <fieldset class="subscription-group">
-          <legend class="fieldset-legend">Security reports</legend>
-          <p class="field-hint">Scheduled in the account's time zone.</p>
-          {FREQUENCIES.map((frequency) => (
-            <label class="check" key={frequency}>
-              <input
-                type="checkbox"
-                name="reports"
-                value={frequency}
-                checked={reports.includes(frequency)}
-                onChange={(e) => onChange({ ...value, reports: toggleIn(reports, frequency, e.currentTarget.checked) })}
-              />
-              <span>{frequency.charAt(0).toUpperCase() + frequency.slice(1)}</span>
-            </label>
-          ))}
-        </fieldset>
+        <CheckboxGroup
+          legend="Security reports"
+          hint="Scheduled in the account's time zone."
+          name="reports"
+          options={FREQUENCIES.map((frequency) => ({
+            value: frequency,
+            label: <span>{frequency.charAt(0).toUpperCase() + frequency.slice(1)}</span>,
+          }))}
+          checked={reports}
+          onChange={(reports) => onChange({ ...value, reports })}
+        />
       )}
       {error && <p class="field-error">{error}</p>}
     </div>
+  );
+}
+
+/** A fieldset of checkboxes that picks a subset of `options`, in the order they are ticked. */
+function CheckboxGroup<T extends string>({
+  legend,
+  hint,
+  name,
+  options,
+  checked,
+  onChange,
+}: {
+  legend: string;
+  hint: string;
+  name: string;
+  options: { value: T; label: ComponentChildren }[];
+  checked: readonly T[];
+  onChange: (checked: T[]) => void;
+}) {
+  const toggle = (item: T, on: boolean): T[] => {
+    const next = new Set(checked);
+    if (on) next.add(item);
+    else next.delete(item);
+    return [...next];
+  };
+  return (
+    <fieldset class="subscription-group">
+      <legend class="fieldset-legend">{legend}</legend>
+      <p class="field-hint">{hint}</p>
+      {options.map((option) => (
+        <label class="check" key={option.value}>
+          <input
+            type="checkbox"
+            name={name}
+            value={option.value}
+            checked={checked.includes(option.value)}
+            onChange={(e) => onChange(toggle(option.value, e.currentTarget.checked))}
+          />
+          {option.label}
+        </label>
+      ))}
+    </fieldset>
   );
 }
 
