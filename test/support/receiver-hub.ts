@@ -15,34 +15,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
+import type { ReceivedMail, RecordedRequest, ScriptedResponse } from "./hub-protocol.ts";
 
-export interface ScriptedResponse {
-  status: number;
-  headers?: Record<string, string>;
-  body?: string;
-  delayMs?: number;
-}
-
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  query: string;
-  headers: Record<string, string>;
-  body: string;
-  receivedAt: number;
-}
-
-export interface ReceivedMail {
-  from: string;
-  to: string[];
-  subject: string;
-  text: string;
-  html: string;
-  headers: Record<string, string>;
-  attachments: { filename: string; contentType: string; size: number }[];
-  raw: string;
-  receivedAt: number;
-}
+export type { ReceivedMail, RecordedRequest, ScriptedResponse };
 
 interface Bucket {
   queue: ScriptedResponse[];

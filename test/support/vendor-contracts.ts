@@ -8,14 +8,10 @@
  * Runs in workerd and in Node (WebCrypto only).
  */
 import { z } from "zod";
+import type { RecordedRequest as HubRecordedRequest } from "./hub-protocol.ts";
 
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  query: string;
-  headers: Record<string, string>;
-  body: string;
-}
+/** A request as the hub recorded it; the checks do not look at when it arrived. */
+export type RecordedRequest = Omit<HubRecordedRequest, "receivedAt">;
 
 type Problems = string[];
 

@@ -18,7 +18,7 @@ import {
   splitConcatenatedJson,
 } from "../../support/vendor-contracts";
 import { reportAttachment, sample, TEST_SETTINGS, testEnv } from "../../unit/channels/fixtures";
-import { bucket, hubUrl, requests } from "./hub";
+import { bucketName, hubRequests, hubUrl } from "../hub";
 
 /**
  * Contract tests: every notification type each system may receive goes through the real channel
@@ -50,7 +50,7 @@ interface Destination {
 
 /** Settings and deployment pointing the system at a fresh hub bucket. */
 function destination(type: string, name: string): Destination {
-  const b = bucket(name);
+  const b = bucketName(name);
   const settings = { ...TEST_SETTINGS[type] };
   const overrides = {
     TELEGRAM_API_BASE: hubUrl(b),
@@ -128,7 +128,7 @@ describe.each(HTTP_TYPES)("contract: %s", (type) => {
     const ctx = context(channel, dest);
     const outcome = await sendOne(channel, ctx, notificationType);
     expect(outcome).toMatchObject({ ok: true, status: 200 });
-    const recorded = await requests(dest.settings.__bucket as string);
+    const recorded = await hubRequests(dest.settings.__bucket as string);
     expect(recorded).toHaveLength(1);
     expect(await vendorProblems(type, recorded[0]!, ctx)).toEqual([]);
   });
@@ -137,7 +137,7 @@ describe.each(HTTP_TYPES)("contract: %s", (type) => {
     const dest = destination(type, `${type}-test`);
     const ctx = context(channel, dest, true);
     expect((await sendOne(channel, ctx, "security_issue")).ok).toBe(true);
-    const [req] = await requests(dest.settings.__bucket as string);
+    const [req] = await hubRequests(dest.settings.__bucket as string);
     expect(await vendorProblems(type, req!, ctx)).toEqual([]);
     expect(req!.body).toContain("[Test message]");
   });
@@ -151,7 +151,7 @@ describe("contract details", () => {
       const ctx = context(channel, dest);
       await channel.send(ctx, [sample("incident")]);
       await channel.send(ctx, [sample("incident")]); // a retry of the same delivery
-      const recorded = await requests(dest.settings.__bucket as string);
+      const recorded = await hubRequests(dest.settings.__bucket as string);
       const keys = recorded.map((r) =>
         type === "webhook"
           ? r.headers["webhook-id"]
@@ -181,7 +181,7 @@ describe("contract details", () => {
         const channel = getChannel(type)!;
         const dest = destination(type, `sev-${type}`);
         await channel.send(context(channel, dest), [n]);
-        const body = JSON.parse((await requests(dest.settings.__bucket as string))[0]!.body);
+        const body = JSON.parse((await hubRequests(dest.settings.__bucket as string))[0]!.body);
         if (type === "pagerduty") expect([risk, body.payload.severity]).toEqual([risk, severity]);
         else expect([risk, body.priority]).toEqual([risk, priority]);
       }
@@ -189,7 +189,9 @@ describe("contract details", () => {
     const channel = getChannel("pagerduty")!;
     const dest = destination("pagerduty", "sev-incident");
     await channel.send(context(channel, dest), [sample("incident")]);
-    expect(JSON.parse((await requests(dest.settings.__bucket as string))[0]!.body).payload.severity).toBe("critical");
+    expect(JSON.parse((await hubRequests(dest.settings.__bucket as string))[0]!.body).payload.severity).toBe(
+      "critical",
+    );
   });
 
   it("Opsgenie EU integrations go to the EU host", async () => {
@@ -197,7 +199,7 @@ describe("contract details", () => {
     const dest = destination("opsgenie", "og-eu");
     dest.settings.region = "eu";
     await channel.send(context(channel, dest), [sample("scope_change")]);
-    const [req] = await requests(dest.settings.__bucket as string);
+    const [req] = await hubRequests(dest.settings.__bucket as string);
     expect(req!.path).toMatch(/\/eu\/v2\/alerts$/);
   });
 
@@ -208,7 +210,7 @@ describe("contract details", () => {
       const dest = destination(type, `batch-${type}`);
       const ctx = context(channel, dest);
       expect((await channel.send(ctx, batch)).ok).toBe(true);
-      const recorded = await requests(dest.settings.__bucket as string);
+      const recorded = await hubRequests(dest.settings.__bucket as string);
       expect(recorded).toHaveLength(1);
       expect(await vendorProblems(type, recorded[0]!, ctx)).toEqual([]);
       const body = recorded[0]!.body;
@@ -241,7 +243,7 @@ describe("contract details", () => {
     });
     const ctx = context(channel, dest);
     expect((await channel.send(ctx, [sample("new_hits"), sample("incident")])).ok).toBe(true);
-    const [req] = await requests(dest.settings.__bucket as string);
+    const [req] = await hubRequests(dest.settings.__bucket as string);
     expect(
       await checkWebhook(req!, {
         method: "PUT",
@@ -256,7 +258,7 @@ describe("contract details", () => {
     dest.settings.previous_signing_secret_expires_at = new Date(Date.now() - 1000).toISOString();
     const later = context(channel, dest);
     await channel.send(later, [sample("new_hits")]);
-    const second = (await requests(dest.settings.__bucket as string))[1]!;
+    const second = (await hubRequests(dest.settings.__bucket as string))[1]!;
     expect(second.headers["webhook-signature"]!.split(" ")).toHaveLength(1);
   });
 
@@ -268,7 +270,7 @@ describe("contract details", () => {
     expect((await channel.sendReport!(ctx, sample("report_daily"), reportAttachment("report_daily", null))).ok).toBe(
       true,
     );
-    const recorded = await requests(dest.settings.__bucket as string);
+    const recorded = await hubRequests(dest.settings.__bucket as string);
     expect(recorded.map((r) => r.path.split("/").pop())).toEqual(["sendDocument", "sendMessage"]);
     expect(recorded[0]!.body).toContain('filename="herald-daily-2026-11-28.pdf"');
     expect(recorded[1]!.body).toContain("Open the report");

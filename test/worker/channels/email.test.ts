@@ -5,7 +5,7 @@ import type { SendContext } from "../../../worker/channels/types";
 import { sendMail } from "../../../worker/email/send";
 import type { Env } from "../../../worker/env";
 import { reportAttachment, sample, TINY_PDF } from "../../unit/channels/fixtures";
-import { mailTo } from "./hub";
+import { mailTo } from "../hub";
 
 /**
  * Email through the real SMTP server of the receiver hub (smtp-server on 127.0.0.1, parsed by

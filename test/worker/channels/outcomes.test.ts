@@ -3,7 +3,7 @@ import { getChannel } from "../../../worker/channels/catalog";
 import { parseRetryAfter } from "../../../worker/channels/http";
 import type { SendContext } from "../../../worker/channels/types";
 import { sample, TEST_SETTINGS, testEnv } from "../../unit/channels/fixtures";
-import { bucket, hubUrl, requests, script } from "./hub";
+import { bucketName, hubRequests, hubUrl, script } from "../hub";
 
 /**
  * How senders classify what the receiver did (SPEC §4): 2xx ok; any other status (3xx included,
@@ -27,7 +27,7 @@ const send = (ctx: SendContext<Record<string, unknown>>) => getChannel("webhook"
 
 describe("send outcomes", () => {
   it("2xx is success, with the status and latency", async () => {
-    const b = bucket("ok");
+    const b = bucketName("ok");
     await script(b, [{ status: 202 }, { status: 204 }]);
     const ctx = webhookContext(hubUrl(b));
     const first = await send(ctx);
@@ -38,7 +38,7 @@ describe("send outcomes", () => {
   });
 
   it("5xx and 4xx are failures with the status and a short excerpt of the answer", async () => {
-    const b = bucket("fail");
+    const b = bucketName("fail");
     await script(b, [
       { status: 500, body: "upstream exploded" },
       { status: 400, body: '{"error":"bad payload"}' },
@@ -54,8 +54,8 @@ describe("send outcomes", () => {
   });
 
   it("redirects are failures and are not followed", async () => {
-    const b = bucket("redirect");
-    const elsewhere = bucket("redirect-target");
+    const b = bucketName("redirect");
+    const elsewhere = bucketName("redirect-target");
     await script(b, [
       { status: 301, headers: { Location: hubUrl(elsewhere) } },
       { status: 307, headers: { Location: hubUrl(elsewhere) } },
@@ -65,11 +65,11 @@ describe("send outcomes", () => {
     expect(moved).toMatchObject({ ok: false, kind: "status", status: 301 });
     if (!moved.ok) expect(moved.error).toContain("not followed");
     expect(await send(ctx)).toMatchObject({ ok: false, status: 307 });
-    expect(await requests(elsewhere)).toHaveLength(0);
+    expect(await hubRequests(elsewhere)).toHaveLength(0);
   });
 
   it("Retry-After in seconds or as an HTTP date becomes retryAfterSeconds (429, 503)", async () => {
-    const b = bucket("retry-after");
+    const b = bucketName("retry-after");
     const date = new Date(Date.now() + 120_000).toUTCString();
     await script(b, [
       { status: 429, headers: { "Retry-After": "42" } },
@@ -87,7 +87,7 @@ describe("send outcomes", () => {
   });
 
   it("Telegram's 429 carries the wait in parameters.retry_after", async () => {
-    const b = bucket("tg-429");
+    const b = bucketName("tg-429");
     await script(b, [
       {
         status: 429,
@@ -111,13 +111,13 @@ describe("send outcomes", () => {
   });
 
   it("410 Gone marks the destination gone", async () => {
-    const b = bucket("gone");
+    const b = bucketName("gone");
     await script(b, [{ status: 410, body: "channel_is_archived" }]);
     expect(await send(webhookContext(hubUrl(b)))).toMatchObject({ ok: false, status: 410, gone: true });
   });
 
   it("a receiver slower than the timeout is a timeout (webhook: its own timeout_seconds)", async () => {
-    const b = bucket("slow");
+    const b = bucketName("slow");
     await script(b, [{ status: 200, delayMs: 2500 }]);
     const outcome = await send(webhookContext(hubUrl(b), 1));
     expect(outcome).toMatchObject({ ok: false, kind: "timeout" });
@@ -131,7 +131,7 @@ describe("send outcomes", () => {
   });
 
   it("secrets never reach the error text or the logged request body", async () => {
-    const b = bucket("leak");
+    const b = bucketName("leak");
     const slackPath = "/services/T0000000/B0000000/SLACKSECRETPATH0000";
     const token = TEST_SETTINGS.telegram!.bot_token as string;
     // Receivers that echo the credential back in their error answers.
@@ -193,7 +193,7 @@ describe("send outcomes", () => {
       for (const secret of secrets) expect([type, visible.includes(secret)]).toEqual([type, false]);
     }
     // The receivers did get the credentials (they are redacted only in what Herald shows).
-    const recorded = await requests(b);
+    const recorded = await hubRequests(b);
     expect(recorded.some((r) => r.path.includes(token))).toBe(true);
     expect(recorded.some((r) => r.body.includes("R0123456789ABCDEF0123456789ABCDE"))).toBe(true);
   });

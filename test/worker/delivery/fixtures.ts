@@ -1,7 +1,7 @@
 /**
  * Fixtures for the delivery engine tests inside workerd: integrations stored in D1 (secrets sealed
- * as the integrations API seals them) that point at the receiver hub, a controllable clock for the
- * IntegrationDO, and the hub's control calls.
+ * as the integrations API seals them) that point at the receiver hub, and a controllable clock for the
+ * IntegrationDO. The hub's control calls are in ../hub.ts.
  */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -13,6 +13,7 @@ import type { EventSubscriptions } from "../../../worker/domain/subscriptions";
 import { sealSettings } from "../../../worker/integrations/store";
 import { uuidv7 } from "../../../worker/lib/ids";
 import { db } from "../helpers";
+import { bucketName, hubUrl, type RecordedRequest } from "../hub";
 
 /**
  * Tests run the object's clock from 2036 on: alarms it sets are years away in real time, so they
@@ -21,56 +22,6 @@ import { db } from "../helpers";
 export const T0 = Date.UTC(2036, 0, 1, 0, 0, 0);
 
 export const ALL_RISKS: EventSubscriptions = { security_issue: ["critical", "high", "medium", "low", "info"] };
-
-export function receiverUrl(bucket: string, suffix = "/hook"): string {
-  return `${env.RECEIVER_URL}/r/${bucket}${suffix}`;
-}
-
-export interface ScriptedAnswer {
-  status: number;
-  headers?: Record<string, string>;
-  body?: string;
-  delayMs?: number;
-}
-
-export async function script(bucket: string, responses: ScriptedAnswer[], then?: ScriptedAnswer) {
-  const res = await fetch(`${env.RECEIVER_URL}/_control/${bucket}/script`, {
-    method: "POST",
-    body: JSON.stringify({ responses, ...(then ? { then } : {}) }),
-  });
-  if (!res.ok) throw new Error(`hub script failed: ${res.status}`);
-}
-
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body: string;
-  receivedAt: number;
-}
-
-export async function received(bucket: string): Promise<RecordedRequest[]> {
-  return (await (await fetch(`${env.RECEIVER_URL}/_control/${bucket}/requests`)).json()) as RecordedRequest[];
-}
-
-/** Polls the hub until `bucket` holds `count` requests (for objects driven by the real clock). */
-export async function waitForRequests(bucket: string, count: number, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const requests = await received(bucket);
-    if (requests.length >= count) return requests;
-    if (Date.now() > deadline) throw new Error(`expected ${count} requests in ${bucket}, got ${requests.length}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-export async function mailTo(address: string): Promise<{ subject: string; text: string; to: string[] }[]> {
-  return (await (await fetch(`${env.RECEIVER_URL}/_control/mail?to=${encodeURIComponent(address)}`)).json()) as {
-    subject: string;
-    text: string;
-    to: string[];
-  }[];
-}
 
 /** Stores an enabled integration the way the integrations API does (settings validated, secrets sealed). */
 export async function createIntegration(
@@ -106,6 +57,21 @@ export async function createIntegration(
 
 export function stubFor(integrationId: string): DurableObjectStub<IntegrationDO> {
   return env.INTEGRATION_DO.get(env.INTEGRATION_DO.idFromName(integrationId));
+}
+
+/** An integration aimed at a fresh hub bucket, its IntegrationDO, and the object's hand-moved clock. */
+export async function deliveryTarget(
+  accountId: string,
+  options: { bucketPrefix: string; type?: "webhook" | "slack"; events?: EventSubscriptions },
+) {
+  const bucket = bucketName(options.bucketPrefix);
+  const url = hubUrl(bucket, "/hook");
+  const settings = options.type === "slack" ? { webhook_url: url } : { url };
+  const id = await createIntegration(accountId, { type: options.type, settings, events: options.events });
+  const stub = stubFor(id);
+  const clock = new TestClock();
+  await clock.install(stub);
+  return { bucket, id, stub, clock };
 }
 
 /** A clock the test moves by hand; installed into an object with `install`. */
@@ -161,8 +127,4 @@ export function items(count: number, prefix = "n"): OutboxItem[] {
 /** Notification ids carried by a webhook request (json_array body). */
 export function idsIn(request: RecordedRequest): string[] {
   return (JSON.parse(request.body) as { id: string }[]).map((n) => n.id);
-}
-
-export function bucketName(prefix: string): string {
-  return `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
 }

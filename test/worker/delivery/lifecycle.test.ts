@@ -3,24 +3,21 @@ import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { auditLog, events, integrations } from "../../../worker/db/schema";
 import type { IntegrationDO } from "../../../worker/delivery/integration-do";
+import type { EventSubscriptions } from "../../../worker/domain/subscriptions";
 import { uuidv7 } from "../../../worker/lib/ids";
 import { db, type SeededAccount, seedAccount } from "../helpers";
+import { bucketName, hubRequests, hubUrl, mailTo, script, waitForRequests } from "../hub";
 import {
   alarmOf,
-  bucketName,
   createIntegration,
+  deliveryTarget,
   fireAlarm,
   idsIn,
   item,
   items,
-  mailTo,
-  received,
-  receiverUrl,
-  script,
-  stubFor,
+  type stubFor,
   T0,
-  TestClock,
-  waitForRequests,
+  type TestClock,
 } from "./fixtures";
 
 let acme: SeededAccount;
@@ -28,14 +25,7 @@ beforeAll(async () => {
   acme = await seedAccount("Acme Lifecycle");
 });
 
-async function webhookTarget(events?: Parameters<typeof createIntegration>[1]["events"]) {
-  const bucket = bucketName("life");
-  const id = await createIntegration(acme.accountId, { settings: { url: receiverUrl(bucket) }, events });
-  const stub = stubFor(id);
-  const clock = new TestClock();
-  await clock.install(stub);
-  return { bucket, id, stub, clock };
-}
+const webhookTarget = (events?: EventSubscriptions) => deliveryTarget(acme.accountId, { bucketPrefix: "life", events });
 
 /** Fires alarms until no delivery is pending or queued (dead or delivered). */
 async function runUntilSettled(stub: ReturnType<typeof stubFor>, clock: TestClock) {
@@ -58,13 +48,13 @@ describe("pause, resume and replay", () => {
     // No alarm for sending while paused (nothing else is due yet).
     expect(await alarmOf(stub)).toBeNull();
     await runInDurableObject(stub, (instance: IntegrationDO) => instance.alarm());
-    expect(await received(bucket)).toHaveLength(0);
+    expect(await hubRequests(bucket)).toHaveLength(0);
     expect((await stub.health()).paused).toBe(true);
 
     const result = await stub.resume({ pending: "resume" });
     expect(result).toEqual({ resumed: 3, dropped: 0, replayed: 0 });
     await fireAlarm(stub, clock);
-    expect((await received(bucket)).flatMap(idsIn)).toEqual(first.map((n) => n.notification.id));
+    expect((await hubRequests(bucket)).flatMap(idsIn)).toEqual(first.map((n) => n.notification.id));
   });
 
   it("resume with drop forgets pending deliveries (kept in the log as dropped) and sends only new ones", async () => {
@@ -80,7 +70,7 @@ describe("pause, resume and replay", () => {
     const fresh = item("after-drop");
     await stub.enqueue(id, [fresh]);
     await fireAlarm(stub, clock);
-    const requests = await received(bucket);
+    const requests = await hubRequests(bucket);
     expect(requests).toHaveLength(2);
     expect(idsIn(requests[1]!)).toEqual([fresh.notification.id]);
   });
@@ -131,7 +121,7 @@ describe("pause, resume and replay", () => {
     const result = await stub.resume({ pending: "resume", replayMissedSince: disabledAt });
     expect(result).toEqual({ resumed: 0, dropped: 0, replayed: 2 });
     await fireAlarm(stub, clock);
-    const requests = await received(bucket);
+    const requests = await hubRequests(bucket);
     expect(requests).toHaveLength(2);
     const replayed = JSON.parse(requests[1]!.body) as {
       summary: string;
@@ -155,7 +145,7 @@ describe("pause, resume and replay", () => {
     if (typeof replay === "string") throw new Error(replay);
     expect(await stub.replayDelivery(replay.delivery_ids[0]!)).toBe("pending");
     await fireAlarm(stub, clock);
-    const requests = await received(bucket);
+    const requests = await hubRequests(bucket);
     expect(requests).toHaveLength(18);
     expect(idsIn(requests[17]!)).toEqual([doomed.notification.id]);
     expect(requests[17]!.headers["webhook-id"]).toBe(replay.delivery_ids[0]);
@@ -165,7 +155,7 @@ describe("pause, resume and replay", () => {
     const all = await stub.replayDead();
     expect(all.delivery_ids).toHaveLength(1);
     await fireAlarm(stub, clock);
-    expect(await received(bucket)).toHaveLength(19);
+    expect(await hubRequests(bucket)).toHaveLength(19);
   });
 
   it("destroy forgets everything, the alarm included", async () => {
@@ -210,7 +200,7 @@ describe("automatic disable", () => {
     // Nothing more is sent while disabled, even for new notifications.
     await stub.enqueue(id, [item()]);
     await runInDurableObject(stub, (instance: IntegrationDO) => instance.alarm());
-    expect(await received(bucket)).toHaveLength(1);
+    expect(await hubRequests(bucket)).toHaveLength(1);
     const audit = await db()
       .select()
       .from(auditLog)
@@ -223,11 +213,14 @@ describe("automatic disable", () => {
     const { bucket, id, stub, clock } = await webhookTarget();
     // Another integration of the account, subscribed to system events (real clock: it sends by itself).
     const noticeBucket = bucketName("notice");
-    await createIntegration(acme.accountId, { settings: { url: receiverUrl(noticeBucket) }, events: { system: true } });
+    await createIntegration(acme.accountId, {
+      settings: { url: hubUrl(noticeBucket, "/hook") },
+      events: { system: true },
+    });
     // And one that is not subscribed to system events.
     const quietBucket = bucketName("quiet");
     await createIntegration(acme.accountId, {
-      settings: { url: receiverUrl(quietBucket) },
+      settings: { url: hubUrl(quietBucket, "/hook") },
       events: { security_issue: ["high"] },
     });
 
@@ -279,7 +272,7 @@ describe("automatic disable", () => {
     }[];
     expect(noticeBody?.details.notification_type).toBe("integration_auto_disabled");
     expect(noticeBody?.details.system.message).toContain("14 of 23 requests");
-    expect(await received(quietBucket)).toHaveLength(0);
+    expect(await hubRequests(quietBucket)).toHaveLength(0);
 
     // Every admin is emailed.
     const deadline = Date.now() + 10_000;
@@ -294,9 +287,9 @@ describe("automatic disable", () => {
     expect(await mailTo(acme.users.analyst.email)).toHaveLength(0);
 
     // Paused: the failing delivery is kept and nothing more is sent.
-    const sent = (await received(bucket)).length;
+    const sent = (await hubRequests(bucket)).length;
     await runInDurableObject(stub, (instance: IntegrationDO) => instance.alarm());
-    expect(await received(bucket)).toHaveLength(sent);
+    expect(await hubRequests(bucket)).toHaveLength(sent);
     expect((await stub.health()).pending_deliveries).toBe(1);
   });
 

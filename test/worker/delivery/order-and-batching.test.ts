@@ -2,35 +2,15 @@ import { runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { IntegrationDO } from "../../../worker/delivery/integration-do";
 import { seedAccount } from "../helpers";
-import {
-  alarmOf,
-  bucketName,
-  createIntegration,
-  fireAlarm,
-  idsIn,
-  item,
-  items,
-  received,
-  receiverUrl,
-  script,
-  stubFor,
-  TestClock,
-} from "./fixtures";
+import { hubRequests, script } from "../hub";
+import { alarmOf, deliveryTarget, fireAlarm, idsIn, item, items } from "./fixtures";
 
 let accountId: string;
 beforeAll(async () => {
   accountId = (await seedAccount()).accountId;
 });
 
-async function target(type: "webhook" | "slack") {
-  const bucket = bucketName(type);
-  const settings = type === "webhook" ? { url: receiverUrl(bucket) } : { webhook_url: receiverUrl(bucket) };
-  const id = await createIntegration(accountId, { type, settings });
-  const stub = stubFor(id);
-  const clock = new TestClock();
-  await clock.install(stub);
-  return { bucket, id, stub, clock };
-}
+const target = (type: "webhook" | "slack") => deliveryTarget(accountId, { bucketPrefix: type, type });
 
 describe("order and batching", () => {
   it("holds newer notifications behind a delivery in backoff, then sends them oldest first in full batches", async () => {
@@ -44,10 +24,10 @@ describe("order and batching", () => {
     const burst = items(250, "burst");
     for (let i = 0; i < burst.length; i += 50) await stub.enqueue(id, burst.slice(i, i + 50));
     expect(await alarmOf(stub)).toBe(clock.now + 1000);
-    expect(await received(bucket)).toHaveLength(1);
+    expect(await hubRequests(bucket)).toHaveLength(1);
 
     await fireAlarm(stub, clock); // the head's retry succeeds, then the queue drains in the same run
-    const requests = await received(bucket);
+    const requests = await hubRequests(bucket);
     expect(requests.map((r) => idsIn(r).length)).toEqual([1, 1, 100, 100, 50]);
     // The head's retry carries exactly what its first request carried (same id, same content).
     expect(idsIn(requests[1]!)).toEqual([head.notification.id]);
@@ -66,9 +46,9 @@ describe("order and batching", () => {
     await stub.enqueue(id, burst);
     await fireAlarm(stub, clock); // request 1 fails
     await fireAlarm(stub, clock); // retry 1 fails
-    expect(await received(bucket)).toHaveLength(2);
+    expect(await hubRequests(bucket)).toHaveLength(2);
     await fireAlarm(stub, clock); // retry 2 succeeds, the other five follow in order
-    const requests = await received(bucket);
+    const requests = await hubRequests(bucket);
     expect(requests).toHaveLength(8);
     const titles = requests.map((r) => /\((slack\d)\)/.exec(r.body)?.[1]);
     expect(titles).toEqual(["slack0", "slack0", "slack0", "slack1", "slack2", "slack3", "slack4", "slack5"]);
@@ -85,7 +65,7 @@ describe("order and batching", () => {
     await runInDurableObject(stub, (instance: IntegrationDO) =>
       Promise.all([instance.alarm(), instance.alarm(), instance.alarm()]),
     );
-    const requests = await received(bucket);
+    const requests = await hubRequests(bucket);
     expect(requests.flatMap(idsIn)).toHaveLength(3);
     expect(requests).toHaveLength(1);
   });
@@ -96,7 +76,7 @@ describe("order and batching", () => {
     const [before, after] = [item("before"), item("after")];
     await stub.enqueue(id, [before, report, after]);
     await fireAlarm(stub, clock);
-    const requests = await received(bucket);
+    const requests = await hubRequests(bucket);
     expect(requests.map(idsIn)).toEqual([[before.notification.id], [report.notification.id], [after.notification.id]]);
   });
 });

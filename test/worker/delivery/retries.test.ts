@@ -4,20 +4,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { IntegrationDO } from "../../../worker/delivery/integration-do";
 import { DEFAULT_RETRY_SCHEDULE_SECONDS, parseRetrySchedule } from "../../../worker/domain/retry-schedule";
 import { seedAccount } from "../helpers";
-import {
-  alarmOf,
-  bucketName,
-  createIntegration,
-  fireAlarm,
-  idsIn,
-  item,
-  received,
-  receiverUrl,
-  script,
-  stubFor,
-  TestClock,
-  waitForRequests,
-} from "./fixtures";
+import { bucketName, hubRequests, hubUrl, script, waitForRequests } from "../hub";
+import { alarmOf, createIntegration, deliveryTarget, fireAlarm, idsIn, item, stubFor, TestClock } from "./fixtures";
 
 let accountId: string;
 beforeAll(async () => {
@@ -25,14 +13,7 @@ beforeAll(async () => {
 });
 
 /** A webhook integration aimed at a fresh hub bucket, its object, and the object's clock. */
-async function webhookTarget() {
-  const bucket = bucketName("retry");
-  const id = await createIntegration(accountId, { settings: { url: receiverUrl(bucket) } });
-  const stub = stubFor(id);
-  const clock = new TestClock();
-  await clock.install(stub);
-  return { bucket, id, stub, clock };
-}
+const webhookTarget = () => deliveryTarget(accountId, { bucketPrefix: "retry" });
 
 describe("delivery and the retry schedule", () => {
   it("uses the seed's schedule from wrangler.toml", () => {
@@ -48,7 +29,7 @@ describe("delivery and the retry schedule", () => {
     expect(await alarmOf(stub)).toBe(clock.now);
 
     await fireAlarm(stub, clock);
-    const requests = await received(bucket);
+    const requests = await hubRequests(bucket);
     expect(requests).toHaveLength(1);
     expect(idsIn(requests[0]!)).toEqual([notification.notification.id]);
 
@@ -88,7 +69,7 @@ describe("delivery and the retry schedule", () => {
     // Each request was made at the time planned for it.
     expect(deadDelivery!.attempts.every((a) => a.planned_at === a.at)).toBe(true);
 
-    const requests = await received(bucket);
+    const requests = await hubRequests(bucket);
     expect(requests).toHaveLength(17);
     expect(new Set(requests.map((r) => r.headers["webhook-id"])).size).toBe(1);
 
@@ -100,7 +81,7 @@ describe("delivery and the retry schedule", () => {
     expect(dead[0]!.notifications).toHaveLength(1);
     // Dead means nothing else is due: no further request is planned.
     expect(await runDurableObjectAlarm(stub)).toBe(true); // the prune wake-up, 30 days on
-    expect(await received(bucket)).toHaveLength(17);
+    expect(await hubRequests(bucket)).toHaveLength(17);
     const health = await stub.health();
     expect(health.dead_deliveries).toBe(1);
     expect(health.pending_notifications).toBe(0);
@@ -116,7 +97,7 @@ describe("delivery and the retry schedule", () => {
     ]);
     await stub.enqueue(id, [item()]);
     for (let i = 0; i < 5; i++) await fireAlarm(stub, clock);
-    const requests = await received(bucket);
+    const requests = await hubRequests(bucket);
     expect(requests).toHaveLength(5);
     const delivered = (await stub.listDeliveries({ state: "delivered", limit: 5 })).deliveries;
     expect(delivered).toHaveLength(1);
@@ -166,7 +147,7 @@ describe("delivery and the retry schedule", () => {
     await stub.enqueue(id, [item()]);
     await runInDurableObject(stub, (instance: IntegrationDO) => Promise.all([instance.alarm(), instance.alarm()]));
     await runInDurableObject(stub, (instance: IntegrationDO) => instance.alarm());
-    expect(await received(bucket)).toHaveLength(1);
+    expect(await hubRequests(bucket)).toHaveLength(1);
     const page = await stub.listDeliveries({ limit: 10 });
     expect(page.deliveries).toHaveLength(1);
     expect(page.deliveries[0]!.attempts).toHaveLength(1);
@@ -180,7 +161,7 @@ describe("delivery and the retry schedule", () => {
     await fireAlarm(stub, clock);
     await stub.enqueue(id, [same]); // after it was delivered, too
     expect(await alarmOf(stub)).toBe(clock.now + 30 * 86_400_000);
-    const requests = await received(bucket);
+    const requests = await hubRequests(bucket);
     expect(requests.flatMap(idsIn)).toEqual([same.notification.id]);
   });
 
@@ -203,12 +184,12 @@ describe("delivery and the retry schedule", () => {
     await fireAlarm(stub, clock);
     [delivery] = (await stub.listDeliveries({ limit: 1 })).deliveries;
     expect(delivery?.state).toBe("delivered");
-    expect(await received(bucket)).toHaveLength(1);
+    expect(await hubRequests(bucket)).toHaveLength(1);
   });
 
   it("after a restart, retries at once a request whose outcome was lost, instead of waiting for the lease", async () => {
     const bucket = bucketName("evict");
-    const id = await createIntegration(accountId, { settings: { url: receiverUrl(bucket) } });
+    const id = await createIntegration(accountId, { settings: { url: hubUrl(bucket, "/hook") } });
     const stub = stubFor(id);
     await stub.pause(); // keeps the real-clock alarm from sending while the test sets the scene
     await stub.enqueue(id, [item()]);

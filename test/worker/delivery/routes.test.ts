@@ -2,33 +2,22 @@ import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { auditLog } from "../../../worker/db/schema";
 import { api, db, json, login, type SeededAccount, type Session, seedAccount } from "../helpers";
-import {
-  bucketName,
-  createIntegration,
-  fireAlarm,
-  item,
-  items,
-  received,
-  receiverUrl,
-  script,
-  stubFor,
-  TestClock,
-} from "./fixtures";
+import { hubRequests, script } from "../hub";
+import { deliveryTarget, fireAlarm, item, items, stubFor, type TestClock } from "./fixtures";
 
 let acme: SeededAccount;
 let admin: Session;
 let integrationId: string;
 let bucket: string;
-const clock = new TestClock();
+let clock: TestClock;
 
 // One integration with a known history: one dead delivery (17 × 500), then two delivered ones.
 beforeAll(async () => {
   acme = await seedAccount("Acme Routes");
   admin = await login(acme.users.admin.email);
-  bucket = bucketName("routes");
-  integrationId = await createIntegration(acme.accountId, { settings: { url: receiverUrl(bucket) } });
-  const stub = stubFor(integrationId);
-  await clock.install(stub);
+  const target = await deliveryTarget(acme.accountId, { bucketPrefix: "routes" });
+  ({ bucket, id: integrationId, clock } = target);
+  const stub = target.stub;
   await script(bucket, Array(17).fill({ status: 500, body: "down" }));
   await stub.enqueue(integrationId, [item("dead one")]);
   for (let i = 0; i < 40 && (await stub.health()).pending_notifications > 0; i++) await fireAlarm(stub, clock);
@@ -107,7 +96,7 @@ describe("delivery log routes", () => {
     const pending = await api(admin, "POST", path(`/deliveries/${body.delivery_ids[0]}/replay`));
     expect(pending.status).toBe(409);
     await fireAlarm(stubFor(integrationId), clock);
-    const replayed = (await received(bucket)).at(-1)!;
+    const replayed = (await hubRequests(bucket)).at(-1)!;
     expect(replayed.headers["webhook-id"]).toBe(body.delivery_ids[0]);
     expect(replayed.body).toContain("dead one");
 

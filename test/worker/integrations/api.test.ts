@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
 import { api, login, type Session, seedAccount } from "../helpers";
-import { CREATABLE_TYPES, type CreatableType, fixture, hubRequests, leakedSecrets, mailTo } from "./fixtures";
+import { hubRequests, mailTo } from "../hub";
+import { CREATABLE_TYPES, type CreatableType, fixture, leakedSecrets } from "./fixtures";
 
 /** Every console line the Worker writes during a test, to check no secret is logged. */
 let consoleSpies: MockInstance[] = [];

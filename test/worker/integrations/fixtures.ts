@@ -1,9 +1,9 @@
 /**
  * Valid settings for every system, pointed at the receiver hub on 127.0.0.1 (vendor hosts for
- * Telegram, PagerDuty and Opsgenie are hub buckets in vitest.config.ts), and hub helpers.
+ * Telegram, PagerDuty and Opsgenie are hub buckets in vitest.config.ts).
  */
-import { env } from "cloudflare:workers";
 import { INTEGRATION_TYPES, type IntegrationType } from "../../../worker/channels/types";
+import { hubUrl } from "../hub";
 
 /** Every system an admin creates (personal email is created per user). */
 export type CreatableType = Exclude<IntegrationType, "personal_email">;
@@ -26,7 +26,7 @@ const ALL_BUT_HIT = { system: true, security_issue: ["critical", "high"], scope_
 const WITH_HIT = { ...ALL_BUT_HIT, hit: true };
 
 export function fixture(type: CreatableType, bucket = `${type}-${tag()}`): Fixture {
-  const hub = (path: string) => `${env.RECEIVER_URL}/r/${bucket}${path}`;
+  const hub = (path: string) => hubUrl(bucket, path);
   const t = tag();
   switch (type) {
     case "email":
@@ -93,35 +93,6 @@ export function fixture(type: CreatableType, bucket = `${type}-${tag()}`): Fixtu
       };
     }
   }
-}
-
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body: string;
-}
-
-export async function hubRequests(bucket: string): Promise<RecordedRequest[]> {
-  const res = await fetch(`${env.RECEIVER_URL}/_control/${bucket}/requests`);
-  return (await res.json()) as RecordedRequest[];
-}
-
-export async function scriptHub(bucket: string, responses: { status: number; body?: string }[]): Promise<void> {
-  await fetch(`${env.RECEIVER_URL}/_control/${bucket}/script`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ responses }),
-  });
-}
-
-export async function resetHub(bucket: string): Promise<void> {
-  await fetch(`${env.RECEIVER_URL}/_control/${bucket}`, { method: "DELETE" });
-}
-
-export async function mailTo(address: string): Promise<{ subject: string; text: string }[]> {
-  const res = await fetch(`${env.RECEIVER_URL}/_control/mail?to=${encodeURIComponent(address)}`);
-  return (await res.json()) as { subject: string; text: string }[];
 }
 
 /** Asserts none of the secrets appears in the text (raw, URL-encoded or JSON-escaped). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { api, call, login, type Session, seedAccount } from "../helpers";
-import { fixture, hubRequests } from "./fixtures";
+import { hubRequests } from "../hub";
+import { fixture } from "./fixtures";
 
 /** Disable / enable / delete through the API, with the real IntegrationDO behind it. */
 

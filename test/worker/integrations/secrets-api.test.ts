@@ -2,7 +2,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { resolveSendTarget, SecretsUnreadableError } from "../../../worker/integrations/send-target";
 import { api, login, type Session, seedAccount } from "../helpers";
-import { type CreatableType, fixture, hubRequests, leakedSecrets } from "./fixtures";
+import { hubRequests } from "../hub";
+import { type CreatableType, fixture, leakedSecrets } from "./fixtures";
 
 async function adminSession(): Promise<Session> {
   const acme = await seedAccount("Acme");

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { api, login, type Session, seedAccount } from "../helpers";
-import { fixture, hubRequests, leakedSecrets, mailTo, scriptHub } from "./fixtures";
+import { hubRequests, mailTo, script } from "../hub";
+import { fixture, leakedSecrets } from "./fixtures";
 
 async function adminSession(): Promise<Session> {
   const acme = await seedAccount("Acme Test Sends");
@@ -18,7 +19,7 @@ describe("test sends against the receiver hub on 127.0.0.1", () => {
     const admin = await adminSession();
     const fx = fixture("webhook");
     // The second request (security_issue) gets a 500.
-    await scriptHub(fx.bucket!, [{ status: 200 }, { status: 500, body: "receiver exploded" }]);
+    await script(fx.bucket!, [{ status: 200 }, { status: 500, body: "receiver exploded" }]);
     const res = await post(admin, "/api/integrations/test", {
       type: "webhook",
       name: "unsaved",
@@ -108,10 +109,7 @@ describe("test sends against the receiver hub on 127.0.0.1", () => {
       ["incident", true],
       ["reports", true],
     ]);
-    const mails = (await mailTo(to)) as unknown as {
-      subject: string;
-      attachments: { filename: string; contentType: string; size: number }[];
-    }[];
+    const mails = await mailTo(to);
     expect(mails).toHaveLength(2);
     for (const mail of mails) expect(mail.subject).toContain("[Test message]");
     const report = mails.find((m) => m.attachments.length > 0)!;

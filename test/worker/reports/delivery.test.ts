@@ -3,23 +3,11 @@
  * the real receivers: email (SMTP server of the receiver hub) with the PDF attached, the webhook
  * with the report JSON, Slack with a summary and the link. Others are not sent anything.
  */
-import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { api, json, login, type Session, seedAccount } from "../helpers";
-import { fixture, hubRequests } from "../integrations/fixtures";
+import { hubRequests, mailTo } from "../hub";
+import { fixture } from "../integrations/fixtures";
 import { hitRollups, seedRollups } from "./seed";
-
-interface Mail {
-  subject: string;
-  text: string;
-  html: string;
-  attachments: { filename: string; contentType: string; size: number }[];
-}
-
-async function mailTo(address: string): Promise<Mail[]> {
-  const res = await fetch(`${env.RECEIVER_URL}/_control/mail?to=${encodeURIComponent(address)}`);
-  return (await res.json()) as Mail[];
-}
 
 async function waitFor<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -23,7 +23,8 @@ import {
 import { idFloorAt } from "../../../worker/reports/store";
 import { runScheduled } from "../../../worker/scheduled";
 import { api, json, login, seedAccount } from "../helpers";
-import { fixture, hubRequests } from "../integrations/fixtures";
+import { hubRequests } from "../hub";
+import { fixture } from "../integrations/fixtures";
 import { at, hitRollups, seedRollups } from "./seed";
 
 const appEnv = env as unknown as Env;
