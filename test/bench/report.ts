@@ -8,7 +8,7 @@
  * computed by scanning the raw events, on the same SQLite file (node:sqlite) — what reports would
  * cost without rollups. `BENCH_REPORT_EVENTS` changes the event count.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,7 +16,7 @@ import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { prepareLocalDatabase } from "../../scripts/demo-seed.ts";
 import { BIN, ROOT } from "../../scripts/local-config.ts";
-import { freePort } from "../support/herald-process.ts";
+import { freePort, spawnWrangler } from "../support/herald-process.ts";
 import type { BenchResult } from "./bench-result.ts";
 import { reportSeedSql } from "./report-seed.ts";
 
@@ -66,62 +66,27 @@ function rawScanMs(file: string): number {
 async function startWrangler(persistTo: string): Promise<{ url: string; stop: () => Promise<void> }> {
   const port = await freePort();
   const inspector = await freePort();
-  const child: ChildProcess = spawn(
-    path.join(BIN, "wrangler"),
-    [
-      "dev",
-      "--port",
-      String(port),
-      "--ip",
-      "127.0.0.1",
-      "--inspector-port",
-      String(inspector),
-      "--persist-to",
-      persistTo,
-      "--show-interactive-dev-session=false",
-      "--log-level",
-      "warn",
-      "--var",
-      `PUBLIC_URL:http://127.0.0.1:${port}`,
-      "--var",
-      "ENCRYPTION_KEY:bench1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
-    ],
-    {
-      cwd: ROOT,
-      env: { ...process.env, CI: "1", NO_COLOR: "1", WRANGLER_SEND_METRICS: "false" },
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    },
-  );
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited:\n${output}`);
-    try {
-      if ((await fetch(`${url}/api/health`)).ok) break;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) {
-      if (child.pid) process.kill(-child.pid, "SIGKILL");
-      throw new Error(`wrangler dev not healthy in 90 s:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return {
-    url,
-    stop: async () => {
-      if (child.exitCode !== null || !child.pid) return;
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      process.kill(-child.pid, "SIGTERM");
-      const timer = setTimeout(() => child.pid && process.kill(-child.pid, "SIGKILL"), 5_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  const args = [
+    "dev",
+    "--port",
+    String(port),
+    "--ip",
+    "127.0.0.1",
+    "--inspector-port",
+    String(inspector),
+    "--persist-to",
+    persistTo,
+    "--show-interactive-dev-session=false",
+    "--log-level",
+    "warn",
+    "--var",
+    `PUBLIC_URL:${url}`,
+    "--var",
+    "ENCRYPTION_KEY:bench1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+  ];
+  const wrangler = await spawnWrangler(args, `${url}/api/health`, 90_000);
+  return { url, stop: wrangler.stop };
 }
 
 export async function benchReport(): Promise<BenchResult[]> {

@@ -45,6 +45,67 @@ export async function freePort(): Promise<number> {
   });
 }
 
+export interface WranglerProcess {
+  /** Output of wrangler so far (for failure messages). */
+  logs(): string;
+  /** Stops wrangler and its workerd (the whole process group). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Spawns `wrangler <args>` from the repository root in its own process group and resolves once
+ * `healthUrl` answers 2xx; throws (with wrangler's output) if it exits or is not healthy in time.
+ */
+export async function spawnWrangler(args: string[], healthUrl: string, timeoutMs: number): Promise<WranglerProcess> {
+  let output = "";
+  const child: ChildProcess = spawn(path.join(BIN, "wrangler"), args, {
+    cwd: ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const killGroup = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid) process.kill(-child.pid, signal); // the whole group: wrangler and its workerd
+    } catch {
+      child.kill(signal);
+    }
+  };
+
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output}`);
+    try {
+      if ((await fetch(healthUrl)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      killGroup("SIGKILL");
+      throw new Error(`wrangler dev did not become healthy in ${timeoutMs / 1000} s:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+
+  return {
+    logs: () => output,
+    async stop() {
+      if (child.exitCode !== null || !child.pid) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      killGroup("SIGTERM");
+      const timer = setTimeout(() => killGroup("SIGKILL"), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
 export async function startHerald(options: { vars?: Record<string, string> } = {}): Promise<HeraldProcess> {
   const port = await freePort();
   const inspectorPort = await freePort();
@@ -75,62 +136,17 @@ export async function startHerald(options: { vars?: Record<string, string> } = {
   ];
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
 
-  let output = "";
-  const child: ChildProcess = spawn(path.join(BIN, "wrangler"), args, {
-    cwd: ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  child.stdout?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-
+  const wrangler = await spawnWrangler(args, `http://127.0.0.1:${port}/api/health`, 60_000);
   const url = `http://localhost:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output}`);
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/api/health`);
-      if (res.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`wrangler dev did not become healthy in 60 s:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-
   const stop = async () => {
-    if (child.exitCode === null && child.pid) {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      try {
-        process.kill(-child.pid, "SIGTERM"); // the whole group: wrangler and its workerd
-      } catch {
-        child.kill("SIGTERM");
-      }
-      const timer = setTimeout(() => {
-        try {
-          if (child.pid) process.kill(-child.pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }, 5_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await wrangler.stop();
     rmSync(persistTo, { recursive: true, force: true });
   };
 
   return {
     url,
     port,
-    logs: () => output,
+    logs: wrangler.logs,
     stop,
     signIn: (email = DEMO.email, password = DEMO.password) => signIn(url, email, password),
     async triggerCron() {
