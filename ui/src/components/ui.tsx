@@ -312,6 +312,50 @@ export function Tabs<Id extends string | undefined>({
   );
 }
 
+/** A column heading; `hidden` keeps it for screen readers only (action columns). */
+export interface Column {
+  label: string;
+  numeric?: boolean;
+  hidden?: boolean;
+}
+
+/** A list table with its column headings; `card` sets it in a flush card of its own. */
+export function DataTable({
+  columns,
+  variant,
+  card = true,
+  footer,
+  children,
+}: {
+  columns?: readonly Column[];
+  /** An extra class of the table (table-clickable, delivery-table). */
+  variant?: string;
+  card?: boolean;
+  /** Below the table, inside its wrapper (the "show older" pager). */
+  footer?: ComponentChildren;
+  children: ComponentChildren;
+}) {
+  return (
+    <div class={card ? "table-wrap card card-flush" : "table-wrap"}>
+      <table class={variant ? `table ${variant}` : "table"}>
+        {columns && (
+          <thead>
+            <tr>
+              {columns.map((column) => (
+                <th key={column.label} scope="col" class={column.numeric ? "num" : undefined}>
+                  {column.hidden ? <span class="sr-only">{column.label}</span> : column.label}
+                </th>
+              ))}
+            </tr>
+          </thead>
+        )}
+        <tbody>{children}</tbody>
+      </table>
+      {footer}
+    </div>
+  );
+}
+
 export function StatusPill({
   status,
   children,

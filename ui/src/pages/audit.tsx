@@ -1,5 +1,5 @@
 import { LoadMore, usePagedList } from "../components/paged-list";
-import { EmptyState, ErrorBanner, PageHeader, Spinner, Time } from "../components/ui";
+import { DataTable, EmptyState, ErrorBanner, PageHeader, Spinner, Time } from "../components/ui";
 import { call, client } from "../lib/api";
 
 /** Who changed what and when (secrets are redacted by the API). */
@@ -23,38 +23,28 @@ export function AuditPage() {
       ) : entries.length === 0 ? (
         <EmptyState title="Nothing recorded yet" />
       ) : (
-        <div class="table-wrap card card-flush">
-          <table class="table">
-            <thead>
-              <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Who</th>
-                <th scope="col">Action</th>
-                <th scope="col">Details</th>
-              </tr>
-            </thead>
-            <tbody>
-              {entries.map((entry) => (
-                <tr key={entry.id}>
-                  <td class="nowrap">
-                    <Time value={entry.created_at} />
-                  </td>
-                  <td>
-                    {entry.actor.label}
-                    {entry.ip && <div class="muted small mono">{entry.ip}</div>}
-                  </td>
-                  <td>
-                    <code>{entry.action}</code>
-                  </td>
-                  <td class="small">
-                    <AuditDetails details={entry.details} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          <LoadMore list={audit} label="Show older entries" />
-        </div>
+        <DataTable
+          columns={[{ label: "Time" }, { label: "Who" }, { label: "Action" }, { label: "Details" }]}
+          footer={<LoadMore list={audit} label="Show older entries" />}
+        >
+          {entries.map((entry) => (
+            <tr key={entry.id}>
+              <td class="nowrap">
+                <Time value={entry.created_at} />
+              </td>
+              <td>
+                {entry.actor.label}
+                {entry.ip && <div class="muted small mono">{entry.ip}</div>}
+              </td>
+              <td>
+                <code>{entry.action}</code>
+              </td>
+              <td class="small">
+                <AuditDetails details={entry.details} />
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </>
   );

@@ -1,5 +1,5 @@
 import { LoadMore, usePagedList } from "../components/paged-list";
-import { EmptyState, ErrorBanner, PageHeader, Spinner, Time } from "../components/ui";
+import { DataTable, EmptyState, ErrorBanner, PageHeader, Spinner, Time } from "../components/ui";
 import { call, client, type OkBody } from "../lib/api";
 import { formatDateTime } from "../lib/format";
 import { Link, navigate, setQuery, useLocation } from "../lib/router";
@@ -121,48 +121,38 @@ export function EventsPage() {
           </p>
         </EmptyState>
       ) : (
-        <div class="table-wrap card card-flush">
-          <table class="table table-clickable">
-            <thead>
-              <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Type</th>
-                <th scope="col">Event</th>
-                <th scope="col">Host</th>
-                <th scope="col">Source</th>
-              </tr>
-            </thead>
-            <tbody>
-              {events.map((e) => (
-                <tr key={e.id}>
-                  <td class="nowrap">
-                    <Time value={e.occurred_at} />
-                  </td>
-                  <td>
-                    <span class="tag">{TYPE_LABELS[e.type] ?? e.type}</span>
-                    {e.risk && <span class={`tag risk-${e.risk}`}>{e.risk}</span>}
-                    {e.block_status && <span class="tag">{e.block_status}</span>}
-                  </td>
-                  <td class="cell-title">
-                    <Link href={`/events/${e.id}`}>{eventSummary(e)}</Link>
-                  </td>
-                  <td class="mono small">{e.host ?? "—"}</td>
-                  <td class="small">
-                    {e.remote_addr ? (
-                      <span class="mono">
-                        {e.remote_addr}
-                        {e.remote_country ? ` (${e.remote_country})` : ""}
-                      </span>
-                    ) : (
-                      (e.node_name ?? "Herald")
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          <LoadMore list={list} label="Show older events" />
-        </div>
+        <DataTable
+          columns={[{ label: "Time" }, { label: "Type" }, { label: "Event" }, { label: "Host" }, { label: "Source" }]}
+          variant="table-clickable"
+          footer={<LoadMore list={list} label="Show older events" />}
+        >
+          {events.map((e) => (
+            <tr key={e.id}>
+              <td class="nowrap">
+                <Time value={e.occurred_at} />
+              </td>
+              <td>
+                <span class="tag">{TYPE_LABELS[e.type] ?? e.type}</span>
+                {e.risk && <span class={`tag risk-${e.risk}`}>{e.risk}</span>}
+                {e.block_status && <span class="tag">{e.block_status}</span>}
+              </td>
+              <td class="cell-title">
+                <Link href={`/events/${e.id}`}>{eventSummary(e)}</Link>
+              </td>
+              <td class="mono small">{e.host ?? "—"}</td>
+              <td class="small">
+                {e.remote_addr ? (
+                  <span class="mono">
+                    {e.remote_addr}
+                    {e.remote_country ? ` (${e.remote_country})` : ""}
+                  </span>
+                ) : (
+                  (e.node_name ?? "Herald")
+                )}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </>
   );

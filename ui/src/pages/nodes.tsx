@@ -2,6 +2,7 @@ import { useState } from "preact/hooks";
 import { FormDialog, FormError, InputField, useSubmission } from "../components/form";
 import {
   ConfirmDialog,
+  DataTable,
   EmptyState,
   ErrorBanner,
   OneTimeSecretDialog,
@@ -41,53 +42,44 @@ export function NodesPage() {
           <p>Add a node to get its token, then configure the node to post events to /v1/events.</p>
         </EmptyState>
       ) : nodes.data ? (
-        <div class="table-wrap card card-flush">
-          <table class="table">
-            <thead>
-              <tr>
-                <th scope="col">Node</th>
-                <th scope="col">Token</th>
-                <th scope="col">Last seen</th>
-                <th scope="col" class="num">
-                  Events
-                </th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {nodes.data.nodes.map((node) => (
-                <tr key={node.id} class={node.revoked ? "row-muted" : ""}>
-                  <td>
-                    <div class="cell-title">{node.name}</div>
-                    <div class="muted small">
-                      Added <Time value={node.created_at} />
-                    </div>
-                  </td>
-                  <td>
-                    <code>{node.token_prefix}…</code>
-                  </td>
-                  <td>
-                    {node.last_seen_at ? <Time value={node.last_seen_at} relative /> : <span class="muted">Never</span>}
-                  </td>
-                  <td class="num">{formatNumber(node.events_count)}</td>
-                  <td class="cell-actions">
-                    {node.revoked ? (
-                      <StatusPill status="off">
-                        Revoked <Time value={node.revoked_at} />
-                      </StatusPill>
-                    ) : (
-                      <button type="button" class="btn btn-small btn-danger-ghost" onClick={() => setRevoking(node)}>
-                        Revoke
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          columns={[
+            { label: "Node" },
+            { label: "Token" },
+            { label: "Last seen" },
+            { label: "Events", numeric: true },
+            { label: "Actions", hidden: true },
+          ]}
+        >
+          {nodes.data.nodes.map((node) => (
+            <tr key={node.id} class={node.revoked ? "row-muted" : ""}>
+              <td>
+                <div class="cell-title">{node.name}</div>
+                <div class="muted small">
+                  Added <Time value={node.created_at} />
+                </div>
+              </td>
+              <td>
+                <code>{node.token_prefix}…</code>
+              </td>
+              <td>
+                {node.last_seen_at ? <Time value={node.last_seen_at} relative /> : <span class="muted">Never</span>}
+              </td>
+              <td class="num">{formatNumber(node.events_count)}</td>
+              <td class="cell-actions">
+                {node.revoked ? (
+                  <StatusPill status="off">
+                    Revoked <Time value={node.revoked_at} />
+                  </StatusPill>
+                ) : (
+                  <button type="button" class="btn btn-small btn-danger-ghost" onClick={() => setRevoking(node)}>
+                    Revoke
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
 
       <AddNodeDialog

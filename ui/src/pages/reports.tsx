@@ -1,7 +1,18 @@
+import type { ComponentChildren } from "preact";
 import { useMemo, useState } from "preact/hooks";
 import { PALETTE, TimeChart } from "../components/chart";
 import { FormDialog, FormError, InputField, useSubmission } from "../components/form";
-import { EmptyState, ErrorBanner, Field, PageHeader, Spinner, Tabs, Time } from "../components/ui";
+import {
+  type Column,
+  DataTable,
+  EmptyState,
+  ErrorBanner,
+  Field,
+  PageHeader,
+  Spinner,
+  Tabs,
+  Time,
+} from "../components/ui";
 import { call, client, type OkBody } from "../lib/api";
 import { formatDate, formatNumber, formatPercent } from "../lib/format";
 import { Link, navigate, setQuery, useLocation } from "../lib/router";
@@ -56,49 +67,36 @@ export function ReportsPage() {
           </p>
         </EmptyState>
       ) : list.data ? (
-        <div class="table-wrap card card-flush">
-          <table class="table">
-            <thead>
-              <tr>
-                <th scope="col">Report</th>
-                <th scope="col" class="num">
-                  Hits
-                </th>
-                <th scope="col" class="num">
-                  Incidents
-                </th>
-                <th scope="col" class="num">
-                  New issues
-                </th>
-                <th scope="col">Built</th>
-                <th scope="col">
-                  <span class="sr-only">Download</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.reports.map((r) => (
-                <tr key={r.id}>
-                  <td class="cell-title">
-                    <Link href={`/reports/${r.id}`}>{r.title}</Link>
-                    <div class="muted small">{r.origin === "manual" ? "Built on demand" : "Scheduled"}</div>
-                  </td>
-                  <td class="num">{formatNumber(r.hits)}</td>
-                  <td class="num">{formatNumber(r.incidents)}</td>
-                  <td class="num">{formatNumber(r.new_security_issues)}</td>
-                  <td>
-                    <Time value={r.created_at} />
-                  </td>
-                  <td class="cell-actions">
-                    <a class="btn btn-small" href={r.pdf_url} download>
-                      PDF
-                    </a>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          columns={[
+            { label: "Report" },
+            { label: "Hits", numeric: true },
+            { label: "Incidents", numeric: true },
+            { label: "New issues", numeric: true },
+            { label: "Built" },
+            { label: "Download", hidden: true },
+          ]}
+        >
+          {list.data.reports.map((r) => (
+            <tr key={r.id}>
+              <td class="cell-title">
+                <Link href={`/reports/${r.id}`}>{r.title}</Link>
+                <div class="muted small">{r.origin === "manual" ? "Built on demand" : "Scheduled"}</div>
+              </td>
+              <td class="num">{formatNumber(r.hits)}</td>
+              <td class="num">{formatNumber(r.incidents)}</td>
+              <td class="num">{formatNumber(r.new_security_issues)}</td>
+              <td>
+                <Time value={r.created_at} />
+              </td>
+              <td class="cell-actions">
+                <a class="btn btn-small" href={r.pdf_url} download>
+                  PDF
+                </a>
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
       <BuildReportDialog open={building} onClose={() => setBuilding(false)} />
     </>
@@ -296,55 +294,94 @@ function RiskCounts({ counts }: { counts: Record<(typeof RISK_ORDER)[number], nu
   );
 }
 
-function TopTable({ title, rows, mono = false }: { title: string; rows: ReportData["top"]["hosts"]; mono?: boolean }) {
+/** A titled card with a small table without headings, or a line saying there is nothing. */
+function CompactTableCard({
+  title,
+  emptyText,
+  empty,
+  children,
+}: {
+  title: string;
+  emptyText: string;
+  empty: boolean;
+  children: ComponentChildren;
+}) {
   return (
     <section class="card">
       <h2>{title}</h2>
-      {rows.length === 0 ? (
-        <p class="muted">None in this period.</p>
+      {empty ? (
+        <p class="muted">{emptyText}</p>
       ) : (
         <table class="table table-compact">
-          <tbody>
-            {rows.map((row) => (
-              <tr key={row.key}>
-                <td class={mono ? "mono small" : ""}>{row.key}</td>
-                <td class="num">{formatNumber(row.count)}</td>
-                <td class="num muted">{formatPercent(row.share, 0)}</td>
-              </tr>
-            ))}
-          </tbody>
+          <tbody>{children}</tbody>
         </table>
       )}
     </section>
   );
 }
 
+function TopTable({ title, rows, mono = false }: { title: string; rows: ReportData["top"]["hosts"]; mono?: boolean }) {
+  return (
+    <CompactTableCard title={title} emptyText="None in this period." empty={rows.length === 0}>
+      {rows.map((row) => (
+        <tr key={row.key}>
+          <td class={mono ? "mono small" : ""}>{row.key}</td>
+          <td class="num">{formatNumber(row.count)}</td>
+          <td class="num muted">{formatPercent(row.share, 0)}</td>
+        </tr>
+      ))}
+    </CompactTableCard>
+  );
+}
+
 function IntegrationHealthTable({ data }: { data: ReportData }) {
   const rows = data.integration_health.integrations;
   return (
-    <section class="card">
-      <h2>Integration health</h2>
-      {rows.length === 0 ? (
-        <p class="muted">No integrations.</p>
+    <CompactTableCard title="Integration health" emptyText="No integrations." empty={rows.length === 0}>
+      {rows.map((row) => (
+        <tr key={row.id}>
+          <td>
+            {row.name}
+            {row.status === "disabled" && (
+              <span class="muted small">
+                {" "}
+                · disabled{row.disabled_reason ? ` (${row.disabled_reason.replace(/_/g, " ")})` : ""}
+              </span>
+            )}
+          </td>
+          <td class="num">{formatPercent(row.success_rate)}</td>
+        </tr>
+      ))}
+    </CompactTableCard>
+  );
+}
+
+/** A titled card holding one of the report's lists, or a line saying the period had none. */
+function ReportListCard({
+  title,
+  note,
+  columns,
+  empty,
+  children,
+}: {
+  title: string;
+  note: ComponentChildren;
+  columns?: readonly Column[];
+  empty: boolean;
+  children: ComponentChildren;
+}) {
+  return (
+    <section class="card card-flush">
+      <div class="card-header log-header">
+        <h2>{title}</h2>
+        <span class="muted small">{note}</span>
+      </div>
+      {empty ? (
+        <p class="muted log-body">None in this period.</p>
       ) : (
-        <table class="table table-compact">
-          <tbody>
-            {rows.map((row) => (
-              <tr key={row.id}>
-                <td>
-                  {row.name}
-                  {row.status === "disabled" && (
-                    <span class="muted small">
-                      {" "}
-                      · disabled{row.disabled_reason ? ` (${row.disabled_reason.replace(/_/g, " ")})` : ""}
-                    </span>
-                  )}
-                </td>
-                <td class="num">{formatPercent(row.success_rate)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable columns={columns} card={false}>
+          {children}
+        </DataTable>
       )}
     </section>
   );
@@ -353,87 +390,62 @@ function IntegrationHealthTable({ data }: { data: ReportData }) {
 function IssuesTable({ data }: { data: ReportData }) {
   const issues = data.new_security_issues;
   return (
-    <section class="card card-flush">
-      <div class="card-header log-header">
-        <h2>New security issues</h2>
-        <span class="muted small">
-          {issues.items.length < issues.total
-            ? `The ${issues.items.length} most severe of ${issues.total}`
-            : `${issues.total} in total`}
-        </span>
-      </div>
-      {issues.items.length === 0 ? (
-        <p class="muted log-body">None in this period.</p>
-      ) : (
-        <div class="table-wrap">
-          <table class="table">
-            <thead>
-              <tr>
-                <th scope="col">Risk</th>
-                <th scope="col">Issue</th>
-                <th scope="col">Where</th>
-                <th scope="col">First seen</th>
-              </tr>
-            </thead>
-            <tbody>
-              {issues.items.map((issue) => (
-                <tr key={issue.id}>
-                  <td>
-                    <span class={`tag risk-${issue.risk}`}>{issue.risk}</span>
-                  </td>
-                  <td>
-                    {issue.title}
-                    {issue.vuln_type && <div class="muted small">{issue.vuln_type}</div>}
-                  </td>
-                  <td class="mono small">
-                    {issue.method} {issue.host}
-                    {issue.path}
-                  </td>
-                  <td>
-                    <Time value={issue.first_seen} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-    </section>
+    <ReportListCard
+      title="New security issues"
+      note={
+        issues.items.length < issues.total
+          ? `The ${issues.items.length} most severe of ${issues.total}`
+          : `${issues.total} in total`
+      }
+      columns={[{ label: "Risk" }, { label: "Issue" }, { label: "Where" }, { label: "First seen" }]}
+      empty={issues.items.length === 0}
+    >
+      {issues.items.map((issue) => (
+        <tr key={issue.id}>
+          <td>
+            <span class={`tag risk-${issue.risk}`}>{issue.risk}</span>
+          </td>
+          <td>
+            {issue.title}
+            {issue.vuln_type && <div class="muted small">{issue.vuln_type}</div>}
+          </td>
+          <td class="mono small">
+            {issue.method} {issue.host}
+            {issue.path}
+          </td>
+          <td>
+            <Time value={issue.first_seen} />
+          </td>
+        </tr>
+      ))}
+    </ReportListCard>
   );
 }
 
 function ScopeTable({ data }: { data: ReportData }) {
   const scope = data.scope_changes;
   return (
-    <section class="card card-flush">
-      <div class="card-header log-header">
-        <h2>Scope changes</h2>
-        <span class="muted small">
+    <ReportListCard
+      title="Scope changes"
+      note={
+        <>
           {scope.added} added, {scope.removed} removed
-        </span>
-      </div>
-      {scope.items.length === 0 ? (
-        <p class="muted log-body">None in this period.</p>
-      ) : (
-        <div class="table-wrap">
-          <table class="table">
-            <tbody>
-              {scope.items.map((item) => (
-                <tr key={item.id}>
-                  <td>
-                    <span class="tag">{item.change}</span>
-                  </td>
-                  <td>{item.object_type}</td>
-                  <td class="mono small">{item.value}</td>
-                  <td>
-                    <Time value={item.occurred_at} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-    </section>
+        </>
+      }
+      empty={scope.items.length === 0}
+    >
+      {scope.items.map((item) => (
+        <tr key={item.id}>
+          <td>
+            <span class="tag">{item.change}</span>
+          </td>
+          <td>{item.object_type}</td>
+          <td class="mono small">{item.value}</td>
+          <td>
+            <Time value={item.occurred_at} />
+          </td>
+        </tr>
+      ))}
+    </ReportListCard>
   );
 }

@@ -2,6 +2,7 @@ import { useState } from "preact/hooks";
 import { FormDialog, FormError, InputField, useSubmission } from "../components/form";
 import {
   ConfirmDialog,
+  DataTable,
   EmptyState,
   ErrorBanner,
   Field,
@@ -44,70 +45,58 @@ export function UsersPage() {
       ) : users.data && users.data.users.length === 0 ? (
         <EmptyState title="No users yet" />
       ) : users.data ? (
-        <div class="table-wrap card card-flush">
-          <table class="table">
-            <thead>
-              <tr>
-                <th scope="col">User</th>
-                <th scope="col">Role</th>
-                <th scope="col">Added</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {users.data.users.map((user) => (
-                <tr key={user.id}>
-                  <td>
-                    <div class="cell-title">{user.name || user.email}</div>
-                    {user.name && <div class="muted small">{user.email}</div>}
-                    {user.must_change_password && <div class="muted small">Has not chosen a password yet</div>}
-                  </td>
-                  <td>
-                    <label class="sr-only" for={`role-${user.id}`}>
-                      Role of {user.email}
-                    </label>
-                    <select
-                      id={`role-${user.id}`}
-                      class="input input-compact"
-                      value={user.role}
-                      disabled={user.id === me.user?.id}
-                      onChange={async (e) => {
-                        const role = e.currentTarget.value as Role;
-                        setRowError(null);
-                        try {
-                          await call(client.api.users[":id"].$patch({ param: { id: user.id }, json: { role } }));
-                        } catch (error) {
-                          setRowError(error);
-                        }
-                        await users.reload();
-                      }}
-                    >
-                      {ROLE_OPTIONS.map((role) => (
-                        <option key={role} value={role}>
-                          {roleLabel(role)}
-                        </option>
-                      ))}
-                    </select>
-                  </td>
-                  <td>
-                    <Time value={user.created_at} />
-                  </td>
-                  <td class="cell-actions">
-                    {user.id === me.user?.id ? (
-                      <span class="muted small">You</span>
-                    ) : (
-                      <button type="button" class="btn btn-small btn-danger-ghost" onClick={() => setRemoving(user)}>
-                        Remove
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          columns={[{ label: "User" }, { label: "Role" }, { label: "Added" }, { label: "Actions", hidden: true }]}
+        >
+          {users.data.users.map((user) => (
+            <tr key={user.id}>
+              <td>
+                <div class="cell-title">{user.name || user.email}</div>
+                {user.name && <div class="muted small">{user.email}</div>}
+                {user.must_change_password && <div class="muted small">Has not chosen a password yet</div>}
+              </td>
+              <td>
+                <label class="sr-only" for={`role-${user.id}`}>
+                  Role of {user.email}
+                </label>
+                <select
+                  id={`role-${user.id}`}
+                  class="input input-compact"
+                  value={user.role}
+                  disabled={user.id === me.user?.id}
+                  onChange={async (e) => {
+                    const role = e.currentTarget.value as Role;
+                    setRowError(null);
+                    try {
+                      await call(client.api.users[":id"].$patch({ param: { id: user.id }, json: { role } }));
+                    } catch (error) {
+                      setRowError(error);
+                    }
+                    await users.reload();
+                  }}
+                >
+                  {ROLE_OPTIONS.map((role) => (
+                    <option key={role} value={role}>
+                      {roleLabel(role)}
+                    </option>
+                  ))}
+                </select>
+              </td>
+              <td>
+                <Time value={user.created_at} />
+              </td>
+              <td class="cell-actions">
+                {user.id === me.user?.id ? (
+                  <span class="muted small">You</span>
+                ) : (
+                  <button type="button" class="btn btn-small btn-danger-ghost" onClick={() => setRemoving(user)}>
+                    Remove
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
 
       <AddUserDialog

@@ -1,6 +1,16 @@
 import { useState } from "preact/hooks";
 import { LoadMore, usePagedList } from "../../components/paged-list";
-import { ConfirmDialog, EmptyState, ErrorBanner, Notice, Spinner, StatusPill, Tabs, Time } from "../../components/ui";
+import {
+  ConfirmDialog,
+  DataTable,
+  EmptyState,
+  ErrorBanner,
+  Notice,
+  Spinner,
+  StatusPill,
+  Tabs,
+  Time,
+} from "../../components/ui";
 import { call, client, type OkBody } from "../../lib/api";
 import { formatMs } from "../../lib/format";
 import { Link } from "../../lib/router";
@@ -103,27 +113,22 @@ export function DeliveryLog({
           </EmptyState>
         </div>
       ) : (
-        <div class="table-wrap">
-          <table class="table delivery-table">
-            <thead>
-              <tr>
-                <th scope="col">Created</th>
-                <th scope="col">Notifications</th>
-                <th scope="col">State</th>
-                <th scope="col">Last attempt</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {deliveries.map((d) => (
-                <DeliveryRow key={d.id} delivery={d} onReplay={() => void replay(d)} />
-              ))}
-            </tbody>
-          </table>
-          <LoadMore list={log} label="Show older deliveries" />
-        </div>
+        <DataTable
+          columns={[
+            { label: "Created" },
+            { label: "Notifications" },
+            { label: "State" },
+            { label: "Last attempt" },
+            { label: "Actions", hidden: true },
+          ]}
+          variant="delivery-table"
+          card={false}
+          footer={<LoadMore list={log} label="Show older deliveries" />}
+        >
+          {deliveries.map((d) => (
+            <DeliveryRow key={d.id} delivery={d} onReplay={() => void replay(d)} />
+          ))}
+        </DataTable>
       )}
       <ConfirmDialog
         open={confirmDead}

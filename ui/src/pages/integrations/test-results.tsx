@@ -1,3 +1,4 @@
+import { DataTable } from "../../components/ui";
 import { formatMs } from "../../lib/format";
 import type { TestResults } from "./api-types";
 
@@ -23,33 +24,23 @@ export function TestResultsView({ results }: { results: TestResults["results"] }
             : `The receiver accepted all ${results.length} test messages.`}
       </div>
       {results.length > 0 && (
-        <div class="table-wrap">
-          <table class="table">
-            <thead>
-              <tr>
-                <th scope="col">Test message</th>
-                <th scope="col">Answer</th>
-                <th scope="col" class="num">
-                  Latency
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {results.map((r) => (
-                <tr key={r.category}>
-                  <td>{CATEGORY_LABELS[r.category] ?? r.category}</td>
-                  <td>
-                    <span class={`pill ${r.ok ? "pill-ok" : "pill-bad"}`}>
-                      {r.status !== null ? `HTTP ${r.status}` : r.ok ? "Sent" : "No answer"}
-                    </span>
-                    {r.error && <div class="small muted">{r.error}</div>}
-                  </td>
-                  <td class="num">{formatMs(r.latency_ms)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          columns={[{ label: "Test message" }, { label: "Answer" }, { label: "Latency", numeric: true }]}
+          card={false}
+        >
+          {results.map((r) => (
+            <tr key={r.category}>
+              <td>{CATEGORY_LABELS[r.category] ?? r.category}</td>
+              <td>
+                <span class={`pill ${r.ok ? "pill-ok" : "pill-bad"}`}>
+                  {r.status !== null ? `HTTP ${r.status}` : r.ok ? "Sent" : "No answer"}
+                </span>
+                {r.error && <div class="small muted">{r.error}</div>}
+              </td>
+              <td class="num">{formatMs(r.latency_ms)}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </div>
   );
