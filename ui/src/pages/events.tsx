@@ -1,5 +1,5 @@
 import { LoadMore, usePagedList } from "../components/paged-list";
-import { DataTable, EmptyState, ErrorBanner, PageHeader, Spinner, Time } from "../components/ui";
+import { DataTable, EmptyState, ErrorBanner, Field, PageHeader, Spinner, Time } from "../components/ui";
 import { call, client, type OkBody } from "../lib/api";
 import { formatDateTime } from "../lib/format";
 import { Link, navigate, setQuery, useLocation } from "../lib/router";
@@ -173,8 +173,7 @@ function SelectFilter({
   options: readonly (readonly [value: string, label: string])[];
 }) {
   return (
-    <div class="field">
-      <label for={id}>{label}</label>
+    <Field id={id} label={label}>
       <select
         id={id}
         class="input"
@@ -187,14 +186,13 @@ function SelectFilter({
           </option>
         ))}
       </select>
-    </div>
+    </Field>
   );
 }
 
 function DateTimeFilter({ id, label, name, value }: { id: string; label: string; name: string; value: string }) {
   return (
-    <div class="field">
-      <label for={id}>{label}</label>
+    <Field id={id} label={label}>
       <input
         id={id}
         class="input"
@@ -202,7 +200,7 @@ function DateTimeFilter({ id, label, name, value }: { id: string; label: string;
         value={value}
         onChange={(e) => setQuery({ [name]: e.currentTarget.value || undefined })}
       />
-    </div>
+    </Field>
   );
 }
 
@@ -222,8 +220,7 @@ function TextFilter({
 }) {
   const apply = (text: string) => setQuery({ [name]: text.trim() || undefined });
   return (
-    <div class="field">
-      <label for={id}>{label}</label>
+    <Field id={id} label={label}>
       <input
         id={id}
         class="input"
@@ -235,7 +232,7 @@ function TextFilter({
           if (e.key === "Enter") apply(e.currentTarget.value);
         }}
       />
-    </div>
+    </Field>
   );
 }
 

@@ -20,6 +20,14 @@ type User = OkBody<Awaited<ReturnType<typeof client.api.users.$get>>>["users"][n
 type Role = User["role"];
 const ROLE_OPTIONS: Role[] = ["admin", "analyst", "read_only"];
 
+function RoleOptions() {
+  return ROLE_OPTIONS.map((role) => (
+    <option key={role} value={role}>
+      {roleLabel(role)}
+    </option>
+  ));
+}
+
 export function UsersPage() {
   const { me } = useSession();
   const users = useResource(() => call(client.api.users.$get()), []);
@@ -75,11 +83,7 @@ export function UsersPage() {
                     await users.reload();
                   }}
                 >
-                  {ROLE_OPTIONS.map((role) => (
-                    <option key={role} value={role}>
-                      {roleLabel(role)}
-                    </option>
-                  ))}
+                  <RoleOptions />
                 </select>
               </td>
               <td>
@@ -179,11 +183,7 @@ function AddUserDialog({
       <InputField id="user-name" label="Name" hint="Optional." error={add.fields.name} value={name} onValue={setName} />
       <Field id="user-role" label="Role" error={add.fields.role}>
         <select id="user-role" class="input" value={role} onChange={(e) => setRole(e.currentTarget.value as Role)}>
-          {ROLE_OPTIONS.map((r) => (
-            <option key={r} value={r}>
-              {roleLabel(r)}
-            </option>
-          ))}
+          <RoleOptions />
         </select>
       </Field>
     </FormDialog>
