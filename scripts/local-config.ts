@@ -9,10 +9,12 @@ import path from "node:path";
 export const ROOT = path.resolve(import.meta.dirname, "..");
 export const BIN = path.join(ROOT, "node_modules", ".bin");
 
+/** The demo account `npm start` seeds into an empty local database (local development only). */
 export const DEMO = {
-  accountName: "Acme Security",
-  email: "admin@demo.herald.local",
-  password: "herald-demo-password",
+  accountName: "Demo",
+  email: "admin@example.com",
+  analystEmail: "analyst@example.com",
+  password: "herald-demo",
 };
 
 /** .dev.vars holds local secrets; created once with a fresh encryption key. */

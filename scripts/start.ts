@@ -1,6 +1,7 @@
 /**
- * `npm start`: builds the UI, prepares local D1 with the demo account, and runs Herald under
- * `wrangler dev` (workerd, local D1 and Durable Objects, cron testable at /__scheduled).
+ * `npm start`: builds the UI, prepares local D1 (the demo account when it is empty), and runs
+ * Herald under `wrangler dev` (workerd, local D1 and Durable Objects, cron testable at
+ * /__scheduled). Extra arguments go to wrangler: `npm start -- --var RETRY_SCHEDULE:1,2,3`.
  */
 import { execFileSync, spawn } from "node:child_process";
 import path from "node:path";
@@ -16,7 +17,7 @@ ensureDevVars();
 console.log("Building the UI…");
 execFileSync(path.join(BIN, "vite"), ["build", "ui", "--logLevel", "warn"], { cwd: ROOT, stdio: "inherit" });
 console.log("Preparing the local database…");
-prepareLocalDatabase();
+const { nodeToken } = prepareLocalDatabase();
 // A real SMTP server on 127.0.0.1 with a web inbox, so the demo's emails can be read.
 const inbox = await startReceiverHub({ httpPort: inboxPort, smtpPort });
 
@@ -44,15 +45,16 @@ const wrangler = spawn(
     "--var",
     "SMTP_SECURE:none",
     "--var",
-    "MAIL_FROM:herald@demo.herald.local",
+    "MAIL_FROM:herald@example.com",
+    ...process.argv.slice(2),
   ],
   { cwd: ROOT, stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
 );
 
 console.log(`
   Herald is starting at http://localhost:${port}
-  Sign in as ${DEMO.email} / ${DEMO.password}
-  Demo inbox (every email Herald sends): http://localhost:${inboxPort}
+  Sign in as ${DEMO.email} / ${DEMO.password} (admin) or ${DEMO.analystEmail} / ${DEMO.password} (analyst)
+${nodeToken ? `  The demo node's token (shown this once): ${nodeToken}\n` : ""}  Demo inbox (every email Herald sends): http://localhost:${inboxPort}
   Trigger the hourly cron: http://localhost:${port}/__scheduled?cron=5+*+*+*+*
   Post sample events: npm run simulate
 `);
