@@ -25,7 +25,7 @@ describe("users API", () => {
     expect(after.user.must_change_password).toBe(false);
 
     const audit = await db().select().from(auditLog).where(eq(auditLog.targetId, body.user.id));
-    expect(audit.map((a) => a.action)).toEqual(["user.created"]);
+    expect(audit.map((a) => a.action)).toEqual(["user.created", "user.password_changed"]);
     expect(audit[0]?.actorLabel).toBe(acme.users.admin.email);
     const raised = await db()
       .select()
@@ -91,5 +91,26 @@ describe("users API", () => {
     const res = await api(admin, "POST", "/api/users", { email: "x@acme.test", role: "owner" });
     expect(res.status).toBe(400);
     expect((await json(res)).error.details[0].field).toBe("role");
+  });
+});
+
+describe("one-time passwords", () => {
+  it("allow nothing but reading /api/me, changing the password and signing out until changed", async () => {
+    const acme = await seedAccount();
+    const admin = await login(acme.users.admin.email);
+    const created = await json(await api(admin, "POST", "/api/users", { email: "otp@acme.test", role: "admin" }));
+    const newcomer = await login("otp@acme.test", created.one_time_password);
+    expect((await api(newcomer, "GET", "/api/me")).status).toBe(200);
+    const blocked = await api(newcomer, "GET", "/api/users");
+    expect(blocked.status).toBe(403);
+    expect((await json(blocked)).error.code).toBe("password_change_required");
+    const changed = await api(newcomer, "POST", "/api/me/password", {
+      current_password: created.one_time_password,
+      new_password: "my own long password",
+    });
+    expect(changed.status).toBe(204);
+    expect((await api(newcomer, "GET", "/api/users")).status).toBe(200);
+    const audit = await db().select().from(auditLog).where(eq(auditLog.targetId, created.user.id));
+    expect(audit.map((a) => a.action)).toContain("user.password_changed");
   });
 });

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq, ne } from "drizzle-orm";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { accounts, sessions, users } from "../db/schema";
+import { auditInsert } from "../domain/audit";
 import { ApiError } from "../lib/errors";
 import { randomToken } from "../lib/ids";
 import { clientIp } from "../lib/request";
@@ -176,6 +177,13 @@ const routes = router
           .where(eq(users.id, user.id)),
         // Sign out every other session: a changed password must lock out whoever knew the old one.
         db.delete(sessions).where(and(eq(sessions.userId, user.id), ne(sessions.tokenHash, currentHash))),
+        auditInsert(
+          db,
+          principal,
+          principal.accountId,
+          { action: "user.password_changed", targetType: "user", targetId: user.id, details: { email: user.email } },
+          clientIp(c.req.raw),
+        ),
       ]);
       return c.body(null, 204);
     },

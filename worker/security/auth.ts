@@ -12,6 +12,8 @@ export const CSRF_HEADER = "X-CSRF-Token";
 export const API_TOKEN_PREFIX = "hrld";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+/** What a session may do before its user replaced a one-time password. */
+const PASSWORD_CHANGE_PATHS = new Set(["GET /api/me", "POST /api/me/password", "POST /api/auth/logout"]);
 /** Touch last_seen_at at most this often: idle expiry needs minutes, not per-request writes. */
 const SESSION_TOUCH_MS = 60_000;
 
@@ -77,6 +79,11 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
     if (!timingSafeEqual(enc.encode(sent), enc.encode(row.session.csrfToken))) {
       throw new ApiError(403, "csrf_failed", `Missing or wrong ${CSRF_HEADER} header.`);
     }
+  }
+
+  // A user holding a one-time password may only read who they are, choose a password, or sign out.
+  if (row.user.mustChangePassword && !PASSWORD_CHANGE_PATHS.has(`${c.req.method} ${c.req.path}`)) {
+    throw new ApiError(403, "password_change_required", "Choose your own password first (POST /api/me/password).");
   }
 
   c.set("principal", {
