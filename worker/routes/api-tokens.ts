@@ -1,13 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq, isNull } from "drizzle-orm";
 import { apiTokens, ROLES } from "../db/schema";
-import { auditInsert } from "../domain/audit";
 import { notFound } from "../lib/errors";
 import { randomToken, uuidv7 } from "../lib/ids";
-import { clientIp } from "../lib/request";
 import { createRouter, errorResponses, jsonBody, jsonContent } from "../lib/router";
 import { API_TOKEN_PREFIX, requireAdmin, requireAuth } from "../security/auth";
 import { sha256Hex } from "../security/hashing";
+import { auditByCaller } from "./caller-audit";
 
 const TokenSchema = z
   .object({
@@ -92,18 +91,12 @@ const routes = router
       };
       await db.batch([
         db.insert(apiTokens).values(row),
-        auditInsert(
-          db,
-          principal,
-          principal.accountId,
-          {
-            action: "api_token.created",
-            targetType: "api_token",
-            targetId: row.id,
-            details: { name: body.name, role: body.role },
-          },
-          clientIp(c.req.raw),
-        ),
+        auditByCaller(c, {
+          action: "api_token.created",
+          targetType: "api_token",
+          targetId: row.id,
+          details: { name: body.name, role: body.role },
+        }),
       ]);
       return c.json({ token: toToken(row), secret }, 201);
     },
@@ -127,18 +120,12 @@ const routes = router
         .where(and(eq(apiTokens.id, id), eq(apiTokens.accountId, principal.accountId), isNull(apiTokens.revokedAt)))
         .returning({ name: apiTokens.name });
       if (!revoked) throw notFound("API token");
-      await auditInsert(
-        db,
-        principal,
-        principal.accountId,
-        {
-          action: "api_token.revoked",
-          targetType: "api_token",
-          targetId: id,
-          details: { name: revoked.name },
-        },
-        clientIp(c.req.raw),
-      );
+      await auditByCaller(c, {
+        action: "api_token.revoked",
+        targetType: "api_token",
+        targetId: id,
+        details: { name: revoked.name },
+      });
       return c.body(null, 204);
     },
   );

@@ -3,11 +3,10 @@ import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { integrations } from "../db/schema";
 import { DELIVERY_STATES } from "../delivery/views";
-import { auditInsert } from "../domain/audit";
 import { ApiError, notFound } from "../lib/errors";
-import { clientIp } from "../lib/request";
 import { type AppEnv, createRouter, errorResponses, jsonContent } from "../lib/router";
 import { requireAdmin, requireAuth } from "../security/auth";
+import { auditByCaller } from "./caller-audit";
 
 /**
  * The delivery log, replay and health of one integration (SPEC §4). Each route first checks that
@@ -121,14 +120,12 @@ async function ownedOutbox(c: Context<AppEnv>, id: string) {
 }
 
 async function auditReplay(c: Context<AppEnv>, integrationId: string, details: Record<string, unknown>) {
-  const principal = c.get("principal");
-  await auditInsert(
-    c.get("db"),
-    principal,
-    principal.accountId,
-    { action: "integration.deliveries_replayed", targetType: "integration", targetId: integrationId, details },
-    clientIp(c.req.raw),
-  );
+  await auditByCaller(c, {
+    action: "integration.deliveries_replayed",
+    targetType: "integration",
+    targetId: integrationId,
+    details,
+  });
 }
 
 const router = createRouter();

@@ -3,14 +3,13 @@ import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { getChannel } from "../channels/catalog";
 import { integrations, users } from "../db/schema";
-import { auditInsert } from "../domain/audit";
 import { type EventSubscriptions, EventSubscriptionsSchema } from "../domain/subscriptions";
 import { personalEmailRow } from "../integrations/personal-email";
 import { validateSubscriptions } from "../integrations/validate";
 import { ApiError, validationError } from "../lib/errors";
-import { clientIp } from "../lib/request";
 import { type AppEnv, createRouter, errorResponses, jsonBody, jsonContent } from "../lib/router";
 import { requireAuth } from "../security/auth";
+import { auditByCaller } from "./caller-audit";
 
 /** The personal email system: every user's own address, managed by that user (any role). */
 const PERSONAL_EMAIL = "personal_email";
@@ -112,18 +111,12 @@ const routes = router
           .update(integrations)
           .set({ events, updatedAt: now })
           .where(and(eq(integrations.id, row.id), eq(integrations.accountId, principal.accountId))),
-        auditInsert(
-          db,
-          principal,
-          principal.accountId,
-          {
-            action: "integration.updated",
-            targetType: "integration",
-            targetId: row.id,
-            details: { type: PERSONAL_EMAIL, name: row.name, changed: ["events"], events },
-          },
-          clientIp(c.req.raw),
-        ),
+        auditByCaller(c, {
+          action: "integration.updated",
+          targetType: "integration",
+          targetId: row.id,
+          details: { type: PERSONAL_EMAIL, name: row.name, changed: ["events"], events },
+        }),
       ]);
       return c.json({ personal_email: toJson({ ...row, events, updatedAt: now }, user.email) }, 200);
     },

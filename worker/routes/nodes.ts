@@ -1,16 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq, isNull } from "drizzle-orm";
 import { nodes } from "../db/schema";
-import { auditInsert } from "../domain/audit";
 import { publishSystemEvents } from "../domain/publish";
 import { buildSystemEvent, systemEventInsert } from "../domain/system-events";
 import { NODE_TOKEN_PREFIX } from "../ingest/node-auth";
 import { notFound } from "../lib/errors";
 import { randomToken, uuidv7 } from "../lib/ids";
-import { clientIp } from "../lib/request";
 import { createRouter, errorResponses, jsonBody, jsonContent } from "../lib/router";
 import { requireAdmin, requireAuth } from "../security/auth";
 import { sha256Hex } from "../security/hashing";
+import { auditByCaller } from "./caller-audit";
 
 /** Characters of the token kept in clear ("hnode_" + 6), enough to recognise it in a node's config. */
 const TOKEN_PREFIX_LENGTH = 12;
@@ -117,18 +116,12 @@ const routes = router
       await db.batch([
         db.insert(nodes).values(row),
         systemEventInsert(db, event),
-        auditInsert(
-          db,
-          principal,
-          principal.accountId,
-          {
-            action: "node.created",
-            targetType: "node",
-            targetId: row.id,
-            details: { name, token_prefix: row.tokenPrefix },
-          },
-          clientIp(c.req.raw),
-        ),
+        auditByCaller(c, {
+          action: "node.created",
+          targetType: "node",
+          targetId: row.id,
+          details: { name, token_prefix: row.tokenPrefix },
+        }),
       ]);
       await publishSystemEvents(c.env, principal.accountId, [event]);
       return c.json({ node: toNode(row), token }, 201);
@@ -169,13 +162,12 @@ const routes = router
           .where(and(eq(nodes.id, id), eq(nodes.accountId, principal.accountId), isNull(nodes.revokedAt)))
           .returning({ id: nodes.id }),
         systemEventInsert(db, event),
-        auditInsert(
-          db,
-          principal,
-          principal.accountId,
-          { action: "node.revoked", targetType: "node", targetId: node.id, details: { name: node.name } },
-          clientIp(c.req.raw),
-        ),
+        auditByCaller(c, {
+          action: "node.revoked",
+          targetType: "node",
+          targetId: node.id,
+          details: { name: node.name },
+        }),
       ]);
       if (revoked.length === 0) throw notFound("node");
       await publishSystemEvents(c.env, principal.accountId, [event]);

@@ -1,10 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { REPORT_FREQUENCIES, reports } from "../db/schema";
-import { auditInsert } from "../domain/audit";
 import { isPeriodStart, localDateOf, parseLocalDate, periodOf, periodStartFor } from "../domain/report-periods";
 import { notFound, validationError } from "../lib/errors";
-import { clientIp } from "../lib/request";
 import { type AppEnv, createRouter, errorResponses, jsonBody, jsonContent } from "../lib/router";
 import { buildReportData } from "../reports/build";
 import { deliverReport } from "../reports/deliver";
@@ -12,6 +10,7 @@ import { reportPdf } from "../reports/index";
 import { ReportSchema, ReportSummarySchema } from "../reports/schema";
 import { findReport, listReports, newReportRow, reportFileName, toReport } from "../reports/store";
 import { loadAccount, requireAdmin, requireAuth } from "../security/auth";
+import { auditByCaller } from "./caller-audit";
 
 const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(25),
@@ -160,18 +159,12 @@ const routes = router
       const db = c.get("db");
       await db.batch([
         db.insert(reports).values(row),
-        auditInsert(
-          db,
-          principal,
-          principal.accountId,
-          {
-            action: "report.created",
-            targetType: "report",
-            targetId: row.id,
-            details: { frequency: row.frequency, period_start: row.periodStart, deliver: body.deliver },
-          },
-          clientIp(c.req.raw),
-        ),
+        auditByCaller(c, {
+          action: "report.created",
+          targetType: "report",
+          targetId: row.id,
+          details: { frequency: row.frequency, period_start: row.periodStart, deliver: body.deliver },
+        }),
       ]);
       const deliveredTo = body.deliver ? await deliverReport(c.env, row, account.name) : 0;
       c.header("Server-Timing", `build;dur=${buildMs.toFixed(1)}`);

@@ -1,16 +1,16 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, sql } from "drizzle-orm";
 import { integrations, ROLES, users } from "../db/schema";
-import { auditInsert } from "../domain/audit";
 import { publishSystemEvents } from "../domain/publish";
 import { buildSystemEvent, systemEventInsert } from "../domain/system-events";
+import { destroyOutbox } from "../integrations/lifecycle";
 import { personalEmailRow } from "../integrations/personal-email";
 import { ApiError, notFound } from "../lib/errors";
 import { randomToken, uuidv7 } from "../lib/ids";
-import { clientIp } from "../lib/request";
 import { createRouter, errorResponses, jsonBody, jsonContent } from "../lib/router";
 import { requireAdmin, requireAuth } from "../security/auth";
 import { hashPassword } from "../security/hashing";
+import { auditByCaller } from "./caller-audit";
 
 const UserSchema = z
   .object({
@@ -131,18 +131,12 @@ const routes = router
         db.insert(users).values(user),
         // Every user has a personal email integration, managed from their profile.
         db.insert(integrations).values(personalEmailRow(principal.accountId, user, now)),
-        auditInsert(
-          db,
-          principal,
-          principal.accountId,
-          {
-            action: "user.created",
-            targetType: "user",
-            targetId: user.id,
-            details: { email: body.email, role: body.role },
-          },
-          clientIp(c.req.raw),
-        ),
+        auditByCaller(c, {
+          action: "user.created",
+          targetType: "user",
+          targetId: user.id,
+          details: { email: body.email, role: body.role },
+        }),
         systemEventInsert(db, event),
       ]);
       await publishSystemEvents(c.env, principal.accountId, [event]);
@@ -194,34 +188,22 @@ const routes = router
           { user_id: id, email: user.email, old_role: user.role, new_role: body.role ?? user.role },
         );
         await db.batch([
-          auditInsert(
-            db,
-            principal,
-            principal.accountId,
-            {
-              action: "user.role_changed",
-              targetType: "user",
-              targetId: id,
-              details: { email: user.email, from: user.role, to: body.role },
-            },
-            clientIp(c.req.raw),
-          ),
+          auditByCaller(c, {
+            action: "user.role_changed",
+            targetType: "user",
+            targetId: id,
+            details: { email: user.email, from: user.role, to: body.role },
+          }),
           systemEventInsert(db, event),
         ]);
         await publishSystemEvents(c.env, principal.accountId, [event]);
       } else if (body.name !== undefined && body.name !== user.name) {
-        await auditInsert(
-          db,
-          principal,
-          principal.accountId,
-          {
-            action: "user.updated",
-            targetType: "user",
-            targetId: id,
-            details: { email: user.email, name: body.name },
-          },
-          clientIp(c.req.raw),
-        );
+        await auditByCaller(c, {
+          action: "user.updated",
+          targetType: "user",
+          targetId: id,
+          details: { email: user.email, name: body.name },
+        });
       }
       const fresh = await db.query.users.findFirst({ where: eq(users.id, id) });
       return c.json({ user: toUser(fresh!) }, 200);
@@ -262,24 +244,21 @@ const routes = router
           role: user.role,
         },
       );
-      await db.batch([
+      const [removedIntegrations] = await db.batch([
         db
           .delete(integrations)
-          .where(and(eq(integrations.userId, id), eq(integrations.accountId, principal.accountId))),
-        auditInsert(
-          db,
-          principal,
-          principal.accountId,
-          {
-            action: "user.deleted",
-            targetType: "user",
-            targetId: id,
-            details: { email: user.email, role: user.role },
-          },
-          clientIp(c.req.raw),
-        ),
+          .where(and(eq(integrations.userId, id), eq(integrations.accountId, principal.accountId)))
+          .returning({ id: integrations.id }),
+        auditByCaller(c, {
+          action: "user.deleted",
+          targetType: "user",
+          targetId: id,
+          details: { email: user.email, role: user.role },
+        }),
         systemEventInsert(db, event),
       ]);
+      // Their personal email's outbox goes with it (its Durable Object's storage is dropped).
+      await Promise.all(removedIntegrations.map((row) => destroyOutbox(c.env, row.id)));
       await publishSystemEvents(c.env, principal.accountId, [event]);
       return c.body(null, 204);
     },

@@ -2,7 +2,6 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq, inArray, or, type SQL, sql } from "drizzle-orm";
 import { CHANNELS } from "../../channels/catalog";
 import { integrations } from "../../db/schema";
-import { auditInsert } from "../../domain/audit";
 import { publishSystemEvents } from "../../domain/publish";
 import { systemEventInsert } from "../../domain/system-events";
 import { destroyOutbox } from "../../integrations/lifecycle";
@@ -12,9 +11,9 @@ import { type IntegrationRow, openSettings, sealSettings, toIntegrationJson } fr
 import { validateSubscriptions } from "../../integrations/validate";
 import { type FieldError, validationError } from "../../lib/errors";
 import { uuidv7 } from "../../lib/ids";
-import { clientIp } from "../../lib/request";
 import { createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/router";
 import { destinationPolicy } from "../../security/destination-url";
+import { auditByCaller } from "../caller-audit";
 import {
   CreateIntegrationBody,
   CreateIntegrationResponse,
@@ -124,23 +123,17 @@ const routes = router
       const event = integrationEvent(c, "integration_created", row, channel, "created");
       await db.batch([
         db.insert(integrations).values(row),
-        auditInsert(
-          db,
-          principal,
-          principal.accountId,
-          {
-            action: "integration.created",
-            targetType: "integration",
-            targetId: id,
-            details: {
-              type: body.type,
-              name: body.name,
-              settings: redactSettings(prepared.settings, channel.secretFields),
-              events: body.events,
-            },
+        auditByCaller(c, {
+          action: "integration.created",
+          targetType: "integration",
+          targetId: id,
+          details: {
+            type: body.type,
+            name: body.name,
+            settings: redactSettings(prepared.settings, channel.secretFields),
+            events: body.events,
           },
-          clientIp(c.req.raw),
-        ),
+        }),
         systemEventInsert(db, event),
       ]);
       await publishSystemEvents(c.env, principal.accountId, [event]);
@@ -221,24 +214,18 @@ const routes = router
             updatedAt: now,
           })
           .where(and(eq(integrations.id, row.id), eq(integrations.accountId, principal.accountId))),
-        auditInsert(
-          db,
-          principal,
-          principal.accountId,
-          {
-            action: "integration.updated",
-            targetType: "integration",
-            targetId: row.id,
-            details: {
-              type: row.type,
-              name: next.name,
-              changed,
-              ...(body.settings !== undefined ? { settings: redactSettings(settings, channel.secretFields) } : {}),
-              ...(body.events ? { events: body.events } : {}),
-            },
+        auditByCaller(c, {
+          action: "integration.updated",
+          targetType: "integration",
+          targetId: row.id,
+          details: {
+            type: row.type,
+            name: next.name,
+            changed,
+            ...(body.settings !== undefined ? { settings: redactSettings(settings, channel.secretFields) } : {}),
+            ...(body.events ? { events: body.events } : {}),
           },
-          clientIp(c.req.raw),
-        ),
+        }),
       ]);
       const integration = toIntegrationJson(next, channel, {
         settings,
@@ -266,18 +253,12 @@ const routes = router
         db
           .delete(integrations)
           .where(and(eq(integrations.id, row.id), eq(integrations.accountId, principal.accountId))),
-        auditInsert(
-          db,
-          principal,
-          principal.accountId,
-          {
-            action: "integration.deleted",
-            targetType: "integration",
-            targetId: row.id,
-            details: { type: row.type, name: row.name },
-          },
-          clientIp(c.req.raw),
-        ),
+        auditByCaller(c, {
+          action: "integration.deleted",
+          targetType: "integration",
+          targetId: row.id,
+          details: { type: row.type, name: row.name },
+        }),
         systemEventInsert(db, event),
       ]);
       await destroyOutbox(c.env, row.id);

@@ -1,16 +1,15 @@
 import { createRoute } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { integrations } from "../../db/schema";
-import { auditInsert } from "../../domain/audit";
 import { publishSystemEvents } from "../../domain/publish";
 import { systemEventInsert } from "../../domain/system-events";
 import { pauseOutbox, resumeOutbox } from "../../integrations/lifecycle";
 import { openSettings, sealSettings, toIntegrationJson } from "../../integrations/store";
 import { validateSettings } from "../../integrations/validate";
 import { ApiError, validationError } from "../../lib/errors";
-import { clientIp } from "../../lib/request";
 import { createRouter, errorResponses, jsonContent } from "../../lib/router";
 import { destinationPolicy } from "../../security/destination-url";
+import { auditByCaller } from "../caller-audit";
 import {
   CreateIntegrationResponse,
   EnableBody,
@@ -58,18 +57,12 @@ const routes = router
           .update(integrations)
           .set({ status: "disabled", disabledReason: "manual", disabledDetails: null, disabledAt: now, updatedAt: now })
           .where(and(eq(integrations.id, row.id), eq(integrations.accountId, principal.accountId))),
-        auditInsert(
-          db,
-          principal,
-          principal.accountId,
-          {
-            action: "integration.disabled",
-            targetType: "integration",
-            targetId: row.id,
-            details: { type: row.type, name: row.name, reason: "manual" },
-          },
-          clientIp(c.req.raw),
-        ),
+        auditByCaller(c, {
+          action: "integration.disabled",
+          targetType: "integration",
+          targetId: row.id,
+          details: { type: row.type, name: row.name, reason: "manual" },
+        }),
         systemEventInsert(db, event),
       ]);
       await pauseOutbox(c.env, row.id);
@@ -113,24 +106,18 @@ const routes = router
           .update(integrations)
           .set({ status: "enabled", disabledReason: null, disabledDetails: null, disabledAt: null, updatedAt: now })
           .where(and(eq(integrations.id, row.id), eq(integrations.accountId, principal.accountId))),
-        auditInsert(
-          db,
-          principal,
-          principal.accountId,
-          {
-            action: "integration.enabled",
-            targetType: "integration",
-            targetId: row.id,
-            details: {
-              type: row.type,
-              name: row.name,
-              was_disabled_reason: row.disabledReason,
-              pending: options.pending,
-              replay_missed: options.replay_missed,
-            },
+        auditByCaller(c, {
+          action: "integration.enabled",
+          targetType: "integration",
+          targetId: row.id,
+          details: {
+            type: row.type,
+            name: row.name,
+            was_disabled_reason: row.disabledReason,
+            pending: options.pending,
+            replay_missed: options.replay_missed,
           },
-          clientIp(c.req.raw),
-        ),
+        }),
       ]);
       const outcome = await resumeOutbox(c.env, row.id, {
         pending: options.pending,
@@ -190,18 +177,12 @@ const routes = router
           .update(integrations)
           .set({ settings: sealed.settings, secrets: sealed.secrets, updatedAt: now })
           .where(and(eq(integrations.id, row.id), eq(integrations.accountId, principal.accountId))),
-        auditInsert(
-          db,
-          principal,
-          principal.accountId,
-          {
-            action: "integration.secret_rotated",
-            targetType: "integration",
-            targetId: row.id,
-            details: { type: row.type, name: row.name, rotated: Object.keys(fresh) },
-          },
-          clientIp(c.req.raw),
-        ),
+        auditByCaller(c, {
+          action: "integration.secret_rotated",
+          targetType: "integration",
+          targetId: row.id,
+          details: { type: row.type, name: row.name, rotated: Object.keys(fresh) },
+        }),
       ]);
       const integration = toIntegrationJson(next, channel, { settings: checked.settings, unreadable: false });
       return c.json({ integration, ...onceSecrets(fresh) }, 200);
