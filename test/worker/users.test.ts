@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { auditLog, events, integrations } from "../../worker/db/schema";
@@ -76,11 +77,20 @@ describe("users API", () => {
     const admin = await login(acme.users.admin.email);
     const created = await json(await api(admin, "POST", "/api/users", { email: "temp@acme.test", role: "read_only" }));
     const tempSession = await login("temp@acme.test", created.one_time_password);
+    const [personalRow] = await db().select().from(integrations).where(eq(integrations.userId, created.user.id));
+    // Something waiting in the personal email's outbox (pause it so nothing is sent meanwhile).
+    const outbox = env.INTEGRATION_DO.get(env.INTEGRATION_DO.idFromName(personalRow!.id));
+    await outbox.pause();
+    await outbox.enqueue(personalRow!.id, [
+      { notification: { id: "n-1", summary: "s", description: "d", details: {} as never }, eventId: "n-1" },
+    ]);
+    expect((await outbox.health()).pending_notifications).toBe(1);
     const res = await api(admin, "DELETE", `/api/users/${created.user.id}`);
     expect(res.status).toBe(204);
     expect((await api(tempSession, "GET", "/api/me")).status).toBe(401);
     const personal = await db().select().from(integrations).where(eq(integrations.userId, created.user.id));
     expect(personal).toHaveLength(0);
+    expect((await outbox.health()).pending_notifications).toBe(0);
     const list = await json(await api(admin, "GET", "/api/users"));
     expect(list.users.map((u: { email: string }) => u.email)).not.toContain("temp@acme.test");
   });
