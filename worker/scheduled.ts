@@ -2,6 +2,7 @@ import type { Env } from "./env";
 import { reencryptStep } from "./integrations/reencrypt";
 import { reportScheduleStep } from "./reports/schedule";
 import { retentionStep } from "./retention";
+import { housekeepingStep } from "./security/housekeeping";
 
 /** A step of the hourly cron. Each is idempotent: a cron firing twice does no harm. */
 type ScheduledStep = (controller: ScheduledController, env: Env, ctx: ExecutionContext) => Promise<void>;
@@ -11,6 +12,7 @@ const steps: { name: string; run: ScheduledStep }[] = [
   { name: "event-retention", run: retentionStep },
   { name: "reencrypt-integration-secrets", run: reencryptStep },
   { name: "scheduled-reports", run: reportScheduleStep },
+  { name: "expired-sessions-and-counters", run: housekeepingStep },
 ];
 
 export async function runScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {
