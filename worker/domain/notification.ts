@@ -16,6 +16,7 @@ export const NOTIFICATION_TYPES = [
   "user_role_changed",
   "integration_created",
   "integration_disabled",
+  "integration_enabled",
   "integration_auto_disabled",
   "integration_deleted",
   "node_created",

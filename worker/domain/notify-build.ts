@@ -25,6 +25,7 @@ const SYSTEM_SUMMARIES: Record<string, string> = {
   user_role_changed: "User role changed",
   integration_created: "Integration created",
   integration_disabled: "Integration disabled",
+  integration_enabled: "Integration enabled",
   integration_auto_disabled: "Integration disabled automatically",
   integration_deleted: "Integration deleted",
   node_created: "Node added",

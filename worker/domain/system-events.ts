@@ -9,6 +9,7 @@ export const SYSTEM_EVENT_TYPES = [
   "user_role_changed",
   "integration_created",
   "integration_disabled",
+  "integration_enabled",
   "integration_auto_disabled",
   "integration_deleted",
   "node_created",
@@ -47,6 +48,8 @@ export function buildSystemEvent(
     occurredAt: now,
     receivedAt: now,
     systemType,
+    // Set once fan-out has queued it (publish.ts); still NULL later means the cron re-publishes it.
+    notifiedAt: null,
     data: {
       type: "system",
       system_type: systemType,

@@ -80,6 +80,10 @@ const SYSTEM: Record<SystemEventType, { message: string; subject: Record<string,
     message: 'Webhook integration "SIEM bridge" was disabled.',
     subject: { integration_name: "SIEM bridge", integration_type: "webhook" },
   },
+  integration_enabled: {
+    message: 'Webhook integration "SIEM bridge" was enabled.',
+    subject: { integration_name: "SIEM bridge", integration_type: "webhook" },
+  },
   integration_auto_disabled: {
     message:
       'Webhook integration "SIEM bridge" was disabled automatically: 45 of 60 requests (75 %) failed in the last 12 hours.',

@@ -90,7 +90,10 @@ const routes = router
       const { row, channel } = await loadOwned(c, c.req.valid("param").id);
       if (row.status === "enabled") {
         const integration = toIntegrationJson(row, channel, await openSettings(c.env, row));
-        return c.json({ integration, resumed: 0, dropped: 0, replayed: 0, outbox_updated: true }, 200);
+        return c.json(
+          { integration, resumed: 0, dropped: 0, replayed: 0, replay_truncated: false, outbox_updated: true },
+          200,
+        );
       }
       const now = Date.now();
       const next = {
@@ -101,6 +104,7 @@ const routes = router
         disabledAt: null,
         updatedAt: now,
       };
+      const event = integrationEvent(c, "integration_enabled", row, channel, "enabled");
       await db.batch([
         db
           .update(integrations)
@@ -118,11 +122,13 @@ const routes = router
             replay_missed: options.replay_missed,
           },
         }),
+        systemEventInsert(db, event),
       ]);
       const outcome = await resumeOutbox(c.env, row.id, {
         pending: options.pending,
         replayMissedSince: options.replay_missed ? (row.disabledAt ?? row.updatedAt) : undefined,
       });
+      await publishSystemEvents(c.env, principal.accountId, [event]);
       const integration = toIntegrationJson(next, channel, await openSettings(c.env, next));
       return c.json(
         {
@@ -130,6 +136,7 @@ const routes = router
           resumed: outcome?.resumed ?? 0,
           dropped: outcome?.dropped ?? 0,
           replayed: outcome?.replayed ?? 0,
+          replay_truncated: outcome?.truncated === true,
           outbox_updated: outcome !== null,
         },
         200,
