@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
-import { api, login, type Session, seedAccount } from "../helpers";
+import { api } from "../helpers";
 import { hubRequests, mailTo } from "../hub";
-import { CREATABLE_TYPES, type CreatableType, fixture, leakedSecrets } from "./fixtures";
+import { adminSession, apiRaw, CREATABLE_TYPES, type CreatableType, fixture, leakedSecrets } from "./fixtures";
 
 /** Every console line the Worker writes during a test, to check no secret is logged. */
 let consoleSpies: MockInstance[] = [];
@@ -20,18 +20,6 @@ afterEach(() => {
   for (const spy of consoleSpies) spy.mockRestore();
 });
 
-async function adminSession(): Promise<Session> {
-  const acme = await seedAccount("Acme");
-  return login(acme.users.admin.email);
-}
-
-/** Calls the API and keeps the raw body for leak checks. */
-async function call(session: Session, method: string, path: string, body?: unknown) {
-  const res = await api(session, method, path, body);
-  const raw = await res.text();
-  return { status: res.status, raw, body: raw ? JSON.parse(raw) : null, headers: res.headers };
-}
-
 describe("integrations: every type end to end through the API", () => {
   it("creates, lists, tests, disables, enables and deletes all nine admin-created types, audited, never leaking a secret", async () => {
     const admin = await adminSession();
@@ -42,7 +30,7 @@ describe("integrations: every type end to end through the API", () => {
     for (const type of CREATABLE_TYPES) {
       const fx = fixture(type);
       secrets.push(...fx.secrets);
-      const res = await call(admin, "POST", "/api/integrations", {
+      const res = await apiRaw(admin, "POST", "/api/integrations", {
         type,
         name: `${type} alerts`,
         settings: fx.settings,
@@ -68,10 +56,10 @@ describe("integrations: every type end to end through the API", () => {
     }
 
     // The personal email of a user is there too (created on first visit to the profile).
-    const mine = await call(admin, "GET", "/api/me/notifications");
+    const mine = await apiRaw(admin, "GET", "/api/me/notifications");
     expect(mine.status).toBe(200);
 
-    const list = await call(admin, "GET", "/api/integrations?status=all");
+    const list = await apiRaw(admin, "GET", "/api/integrations?status=all");
     raws.push(list.raw);
     expect(list.body.integrations.map((i: { type: string }) => i.type)).toEqual(["personal_email", ...CREATABLE_TYPES]);
 
@@ -83,12 +71,12 @@ describe("integrations: every type end to end through the API", () => {
     expect(webhook.settings.headers[0]).toEqual({ name: "Authorization", value: expect.stringMatching(/^••••/) });
 
     for (const [type, { id, fx }] of created) {
-      const get = await call(admin, "GET", `/api/integrations/${id}`);
+      const get = await apiRaw(admin, "GET", `/api/integrations/${id}`);
       raws.push(get.raw);
       expect(get.status).toBe(200);
       expect(get.body.integration.secrets_status).toBe("ok");
 
-      const test = await call(admin, "POST", `/api/integrations/${id}/test`);
+      const test = await apiRaw(admin, "POST", `/api/integrations/${id}/test`);
       raws.push(test.raw);
       expect(test.status, `${type}: ${test.raw}`).toBe(200);
       const expectedCategories = ["system", "security_issue", "scope_change", "incident", "hit", "reports"].filter(
@@ -113,17 +101,17 @@ describe("integrations: every type end to end through the API", () => {
         expect(tests.length).toBe(expectedCategories.length);
       }
 
-      const disabled = await call(admin, "POST", `/api/integrations/${id}/disable`);
+      const disabled = await apiRaw(admin, "POST", `/api/integrations/${id}/disable`);
       raws.push(disabled.raw);
       expect(disabled.body.integration).toMatchObject({ status: "disabled", disabled_reason: "manual" });
     }
 
-    const disabledTab = await call(admin, "GET", "/api/integrations?status=disabled");
+    const disabledTab = await apiRaw(admin, "GET", "/api/integrations?status=disabled");
     expect(disabledTab.body.integrations).toHaveLength(CREATABLE_TYPES.length);
-    const enabledTab = await call(admin, "GET", "/api/integrations?status=enabled");
+    const enabledTab = await apiRaw(admin, "GET", "/api/integrations?status=enabled");
     expect(enabledTab.body.integrations.map((i: { type: string }) => i.type)).toEqual(["personal_email"]);
 
-    const catalog = await call(admin, "GET", "/api/integration-types");
+    const catalog = await apiRaw(admin, "GET", "/api/integration-types");
     raws.push(catalog.raw);
     const cards = catalog.body.blocks.flatMap((b: { types: unknown[] }) => b.types);
     expect(cards.find((c: { type: string }) => c.type === "slack").counts).toEqual({ enabled: 0, disabled: 1 });
@@ -133,7 +121,7 @@ describe("integrations: every type end to end through the API", () => {
     });
 
     for (const [, { id }] of created) {
-      const enabled = await call(admin, "POST", `/api/integrations/${id}/enable`, { pending: "drop" });
+      const enabled = await apiRaw(admin, "POST", `/api/integrations/${id}/enable`, { pending: "drop" });
       raws.push(enabled.raw);
       expect(enabled.status).toBe(200);
       expect(enabled.body.integration.status).toBe("enabled");
@@ -143,7 +131,7 @@ describe("integrations: every type end to end through the API", () => {
       expect((await api(admin, "GET", `/api/integrations/${id}`)).status).toBe(404);
     }
 
-    const audit = await call(admin, "GET", "/api/audit?target_type=integration&limit=200");
+    const audit = await apiRaw(admin, "GET", "/api/audit?target_type=integration&limit=200");
     raws.push(audit.raw);
     for (const [, { id }] of created) {
       const actions = audit.body.entries
@@ -196,7 +184,7 @@ describe("validation", () => {
   it.each(invalid)("%s: rejects %j naming %s, storing nothing", async (type, override, field) => {
     const admin = await adminSession();
     const fx = fixture(type);
-    const res = await call(admin, "POST", "/api/integrations", {
+    const res = await apiRaw(admin, "POST", "/api/integrations", {
       type,
       name: "bad",
       settings: { ...fx.settings, ...override },
@@ -206,13 +194,13 @@ describe("validation", () => {
     expect(res.body.error.code).toBe("validation_failed");
     expect(res.body.error.details.map((d: { field: string }) => d.field)).toContain(field);
     expect(leakedSecrets(res.raw, fx.secrets)).toEqual([]);
-    const list = await call(admin, "GET", "/api/integrations");
+    const list = await apiRaw(admin, "GET", "/api/integrations");
     expect(list.body.integrations.filter((i: { name: string }) => i.name === "bad")).toEqual([]);
   });
 
   it("requires a missing required setting by name", async () => {
     const admin = await adminSession();
-    const res = await call(admin, "POST", "/api/integrations", {
+    const res = await apiRaw(admin, "POST", "/api/integrations", {
       type: "telegram",
       name: "t",
       settings: { chat_id: "1" },
@@ -223,19 +211,19 @@ describe("validation", () => {
   it("checks names and subscriptions against what the system allows", async () => {
     const admin = await adminSession();
     const slack = fixture("slack");
-    const long = await call(admin, "POST", "/api/integrations", {
+    const long = await apiRaw(admin, "POST", "/api/integrations", {
       type: "slack",
       name: "x".repeat(101),
       settings: slack.settings,
     });
     expect(long.body.error.details[0].field).toBe("name");
-    const blank = await call(admin, "POST", "/api/integrations", {
+    const blank = await apiRaw(admin, "POST", "/api/integrations", {
       type: "slack",
       name: "   ",
       settings: slack.settings,
     });
     expect(blank.body.error.details[0].field).toBe("name");
-    const hit = await call(admin, "POST", "/api/integrations", {
+    const hit = await apiRaw(admin, "POST", "/api/integrations", {
       type: "slack",
       name: "s",
       settings: slack.settings,
@@ -243,21 +231,21 @@ describe("validation", () => {
     });
     expect(hit.status).toBe(400);
     expect(hit.body.error.details.map((d: { field: string }) => d.field)).toEqual(["events.hit"]);
-    const reports = await call(admin, "POST", "/api/integrations", {
+    const reports = await apiRaw(admin, "POST", "/api/integrations", {
       type: "pagerduty",
       name: "p",
       settings: fixture("pagerduty").settings,
       events: { reports: ["daily"] },
     });
     expect(reports.body.error.details.map((d: { field: string }) => d.field)).toEqual(["events.reports"]);
-    const risk = await call(admin, "POST", "/api/integrations", {
+    const risk = await apiRaw(admin, "POST", "/api/integrations", {
       type: "slack",
       name: "s",
       settings: slack.settings,
       events: { security_issue: ["severe"] },
     });
     expect(risk.body.error.details[0].field).toBe("events.security_issue.0");
-    const personal = await call(admin, "POST", "/api/integrations", {
+    const personal = await apiRaw(admin, "POST", "/api/integrations", {
       type: "personal_email",
       name: "p",
       settings: {},

@@ -1,11 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { api, login, type Session, seedAccount } from "../helpers";
-import { type CreatableType, fixture } from "./fixtures";
-
-async function adminSession(): Promise<Session> {
-  const acme = await seedAccount("Acme");
-  return login(acme.users.admin.email);
-}
+import { adminSession, type CreatableType, fixture } from "./fixtures";
 
 async function get(session: Session, path: string) {
   const res = await api(session, "GET", path);

@@ -3,6 +3,7 @@
  * Telegram, PagerDuty and Opsgenie are hub buckets in vitest.config.ts).
  */
 import { INTEGRATION_TYPES, type IntegrationType } from "../../../worker/channels/types";
+import { api, login, type Session, seedAccount } from "../helpers";
 import { hubUrl } from "../hub";
 
 /** Every system an admin creates (personal email is created per user). */
@@ -100,4 +101,17 @@ export function leakedSecrets(text: string, secrets: readonly string[]): string[
   return secrets.filter((s) =>
     [s, encodeURIComponent(s), JSON.stringify(s).slice(1, -1)].some((f) => text.includes(f)),
   );
+}
+
+/** The admin of a freshly seeded account, signed in. */
+export async function adminSession(accountName = "Acme"): Promise<Session> {
+  const account = await seedAccount(accountName);
+  return login(account.users.admin.email);
+}
+
+/** Calls the API and keeps the raw body text (for leak checks) beside the parsed JSON. */
+export async function apiRaw(session: Session, method: string, path: string, body?: unknown) {
+  const res = await api(session, method, path, body);
+  const raw = await res.text();
+  return { status: res.status, raw, body: raw ? JSON.parse(raw) : null, headers: res.headers };
 }

@@ -1,24 +1,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { resolveSendTarget, SecretsUnreadableError } from "../../../worker/integrations/send-target";
-import { api, login, type Session, seedAccount } from "../helpers";
+import type { Session } from "../helpers";
 import { hubRequests } from "../hub";
-import { type CreatableType, fixture, leakedSecrets } from "./fixtures";
-
-async function adminSession(): Promise<Session> {
-  const acme = await seedAccount("Acme");
-  return login(acme.users.admin.email);
-}
-
-async function call(session: Session, method: string, path: string, body?: unknown) {
-  const res = await api(session, method, path, body);
-  const raw = await res.text();
-  return { status: res.status, raw, body: raw ? JSON.parse(raw) : null };
-}
+import { adminSession, apiRaw, type CreatableType, fixture, leakedSecrets } from "./fixtures";
 
 async function create(session: Session, type: CreatableType, name = `${type} one`) {
   const fx = fixture(type);
-  const res = await call(session, "POST", "/api/integrations", {
+  const res = await apiRaw(session, "POST", "/api/integrations", {
     type,
     name,
     settings: fx.settings,
@@ -52,7 +41,7 @@ describe("secrets at rest", () => {
     const admin = await adminSession();
     const { id, fx } = await create(admin, "telegram");
     const token = fx.settings.bot_token as string;
-    const masked = (await call(admin, "GET", `/api/integrations/${id}`)).body.integration.settings.bot_token;
+    const masked = (await apiRaw(admin, "GET", `/api/integrations/${id}`)).body.integration.settings.bot_token;
     expect(masked).toBe(`••••${token.slice(-4)}`);
 
     for (const settings of [
@@ -60,7 +49,7 @@ describe("secrets at rest", () => {
       { chat_id: "-100999" },
       { bot_token: masked, chat_id: "@herald_alerts" },
     ]) {
-      const res = await call(admin, "PATCH", `/api/integrations/${id}`, { settings });
+      const res = await apiRaw(admin, "PATCH", `/api/integrations/${id}`, { settings });
       expect(res.status, res.raw).toBe(200);
       expect(leakedSecrets(res.raw, [token])).toEqual([]);
       expect((await resolveSendTarget(env, id))!.settings.bot_token).toBe(token);
@@ -68,16 +57,16 @@ describe("secrets at rest", () => {
     expect((await resolveSendTarget(env, id))!.settings.chat_id).toBe("@herald_alerts");
 
     // The kept token is really used: the test send goes to /bot<token>/sendMessage.
-    const sent = await call(admin, "POST", `/api/integrations/${id}/test`);
+    const sent = await apiRaw(admin, "POST", `/api/integrations/${id}/test`);
     expect(sent.body.results.every((r: { ok: boolean }) => r.ok)).toBe(true);
     const paths = (await hubRequests("telegram")).map((r) => r.path);
     expect(paths).toContain(`/r/telegram/bot${token}/sendMessage`);
     expect(leakedSecrets(sent.raw, [token])).toEqual([]);
 
     const fresh = "987654321:AAH0123456789abcdefghijklmnopqrstuv";
-    await call(admin, "PATCH", `/api/integrations/${id}`, { settings: { bot_token: fresh } });
+    await apiRaw(admin, "PATCH", `/api/integrations/${id}`, { settings: { bot_token: fresh } });
     expect((await resolveSendTarget(env, id))!.settings.bot_token).toBe(fresh);
-    const audit = await call(admin, "GET", `/api/audit?target_id=${id}`);
+    const audit = await apiRaw(admin, "GET", `/api/audit?target_id=${id}`);
     expect(audit.body.entries[0].details.changed).toEqual(["settings.bot_token"]);
     expect(leakedSecrets(audit.raw, [token, fresh])).toEqual([]);
   });
@@ -86,7 +75,7 @@ describe("secrets at rest", () => {
     const admin = await adminSession();
     const { id, fx } = await create(admin, "webhook");
     const [auth, team] = fx.secrets as [string, string];
-    const res = await call(admin, "PATCH", `/api/integrations/${id}`, {
+    const res = await apiRaw(admin, "PATCH", `/api/integrations/${id}`, {
       settings: {
         headers: [
           { name: "x-team", value: "" },
@@ -102,7 +91,7 @@ describe("secrets at rest", () => {
       { name: "X-New", value: "new-value" },
     ]);
     // A new header without a value cannot keep anything: it is required.
-    const missing = await call(admin, "PATCH", `/api/integrations/${id}`, {
+    const missing = await apiRaw(admin, "PATCH", `/api/integrations/${id}`, {
       settings: { headers: [{ name: "X-Other", value: "" }] },
     });
     expect(missing.status).toBe(400);
@@ -116,30 +105,30 @@ describe("secrets at rest", () => {
     const sealedA = (await storedSecrets(a.id)).secrets;
     await env.DB.prepare("UPDATE integrations SET secrets = ? WHERE id = ?").bind(sealedA, b.id).run();
 
-    const get = await call(admin, "GET", `/api/integrations/${b.id}`);
+    const get = await apiRaw(admin, "GET", `/api/integrations/${b.id}`);
     expect(get.status).toBe(200);
     expect(get.body.integration.secrets_status).toBe("needs_reentry");
     expect(get.body.integration.settings).toEqual({ bot_token: null, chat_id: "-1001234567890" });
-    const list = await call(admin, "GET", "/api/integrations");
+    const list = await apiRaw(admin, "GET", "/api/integrations");
     expect(list.status).toBe(200);
     expect(leakedSecrets(list.raw + get.raw, [...a.fx.secrets, ...b.fx.secrets])).toEqual([]);
 
     await expect(resolveSendTarget(env, b.id)).rejects.toBeInstanceOf(SecretsUnreadableError);
-    const test = await call(admin, "POST", `/api/integrations/${b.id}/test`);
+    const test = await apiRaw(admin, "POST", `/api/integrations/${b.id}/test`);
     expect(test.status).toBe(409);
     expect(test.body.error.code).toBe("secrets_unreadable");
 
     // Renaming works without touching the (unreadable) secrets; other settings need the secret.
-    expect((await call(admin, "PATCH", `/api/integrations/${b.id}`, { name: "B renamed" })).status).toBe(200);
+    expect((await apiRaw(admin, "PATCH", `/api/integrations/${b.id}`, { name: "B renamed" })).status).toBe(200);
     expect((await storedSecrets(b.id)).secrets).toBe(sealedA);
-    const partial = await call(admin, "PATCH", `/api/integrations/${b.id}`, { settings: { chat_id: "-1" } });
+    const partial = await apiRaw(admin, "PATCH", `/api/integrations/${b.id}`, { settings: { chat_id: "-1" } });
     expect(partial.status).toBe(400);
     expect(partial.body.error.details).toEqual([
       { field: "settings.bot_token", message: "The stored secret cannot be decrypted any more: enter it again." },
     ]);
 
     const reentered = "555555555:AAHre-enteredre-enteredre-enteredxx";
-    const fixed = await call(admin, "PATCH", `/api/integrations/${b.id}`, { settings: { bot_token: reentered } });
+    const fixed = await apiRaw(admin, "PATCH", `/api/integrations/${b.id}`, { settings: { bot_token: reentered } });
     expect(fixed.status).toBe(200);
     expect(fixed.body.integration.secrets_status).toBe("ok");
     expect((await resolveSendTarget(env, b.id))!.settings.bot_token).toBe(reentered);
@@ -152,16 +141,18 @@ describe("secrets at rest", () => {
     const { id, created } = await create(admin, "webhook");
     const first = created.signing_secret as string;
     expect((await resolveSendTarget(env, id))!.settings.signing_secret).toBe(first);
-    const get = await call(admin, "GET", `/api/integrations/${id}`);
+    const get = await apiRaw(admin, "GET", `/api/integrations/${id}`);
     expect(get.raw).not.toContain(first);
     expect(get.body.signing_secret).toBeUndefined();
 
     // A client cannot choose the signing secret.
-    await call(admin, "PATCH", `/api/integrations/${id}`, { settings: { signing_secret: `whsec_${"A".repeat(40)}` } });
+    await apiRaw(admin, "PATCH", `/api/integrations/${id}`, {
+      settings: { signing_secret: `whsec_${"A".repeat(40)}` },
+    });
     expect((await resolveSendTarget(env, id))!.settings.signing_secret).toBe(first);
 
     const before = Date.now();
-    const rotated = await call(admin, "POST", `/api/integrations/${id}/rotate-secret`);
+    const rotated = await apiRaw(admin, "POST", `/api/integrations/${id}/rotate-secret`);
     expect(rotated.status).toBe(200);
     const second = rotated.body.signing_secret as string;
     expect(second).toMatch(/^whsec_/);
@@ -175,7 +166,7 @@ describe("secrets at rest", () => {
     expect(expires - before).toBeLessThanOrEqual(24 * 3600_000 + 60_000);
 
     const slack = await create(admin, "slack");
-    const none = await call(admin, "POST", `/api/integrations/${slack.id}/rotate-secret`);
+    const none = await apiRaw(admin, "POST", `/api/integrations/${slack.id}/rotate-secret`);
     expect(none.status).toBe(400);
     expect(none.body.error.code).toBe("nothing_to_rotate");
   });

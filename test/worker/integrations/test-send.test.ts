@@ -1,12 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { api, login, type Session, seedAccount } from "../helpers";
+import { api, type Session } from "../helpers";
 import { hubRequests, mailTo, script } from "../hub";
-import { fixture, leakedSecrets } from "./fixtures";
-
-async function adminSession(): Promise<Session> {
-  const acme = await seedAccount("Acme Test Sends");
-  return login(acme.users.admin.email);
-}
+import { adminSession, fixture, leakedSecrets } from "./fixtures";
 
 async function post(session: Session, path: string, body?: unknown) {
   const res = await api(session, "POST", path, body);
@@ -16,7 +11,7 @@ async function post(session: Session, path: string, body?: unknown) {
 
 describe("test sends against the receiver hub on 127.0.0.1", () => {
   it("sends one [Test message] sample per subscribed category of unsaved settings, and reports a 500", async () => {
-    const admin = await adminSession();
+    const admin = await adminSession("Acme Test Sends");
     const fx = fixture("webhook");
     // The second request (security_issue) gets a 500.
     await script(fx.bucket!, [{ status: 200 }, { status: 500, body: "receiver exploded" }]);
@@ -59,7 +54,7 @@ describe("test sends against the receiver hub on 127.0.0.1", () => {
   });
 
   it("tests a saved integration, enabled or disabled, and reports an unreachable receiver once", async () => {
-    const admin = await adminSession();
+    const admin = await adminSession("Acme Test Sends");
     const fx = fixture("splunk");
     const created = await post(admin, "/api/integrations", {
       type: "splunk",
@@ -97,7 +92,7 @@ describe("test sends against the receiver hub on 127.0.0.1", () => {
   });
 
   it("mails email tests over SMTP, the report sample with its PDF attached", async () => {
-    const admin = await adminSession();
+    const admin = await adminSession("Acme Test Sends");
     const fx = fixture("email");
     const to = (fx.settings.recipients as string[])[0]!;
     const res = await post(admin, "/api/integrations/test", {
@@ -118,7 +113,7 @@ describe("test sends against the receiver hub on 127.0.0.1", () => {
   });
 
   it("validates unsaved settings and subscriptions before sending anything", async () => {
-    const admin = await adminSession();
+    const admin = await adminSession("Acme Test Sends");
     const fx = fixture("slack");
     const bad = await post(admin, "/api/integrations/test", {
       type: "slack",
@@ -137,7 +132,7 @@ describe("test sends against the receiver hub on 127.0.0.1", () => {
   });
 
   it("rate-limits test sends per account (10 a minute) with Retry-After", async () => {
-    const admin = await adminSession();
+    const admin = await adminSession("Acme Test Sends");
     const fx = fixture("webhook");
     const body = { type: "webhook", settings: fx.settings, events: { system: true } };
     for (let i = 0; i < 10; i++) expect((await post(admin, "/api/integrations/test", body)).status).toBe(200);
@@ -147,7 +142,7 @@ describe("test sends against the receiver hub on 127.0.0.1", () => {
     expect(limited.body.error.code).toBe("rate_limited");
     expect(await hubRequests(fx.bucket!)).toHaveLength(10);
     // Another account is not affected.
-    const other = await adminSession();
+    const other = await adminSession("Acme Test Sends");
     expect((await post(other, "/api/integrations/test", body)).status).toBe(200);
   });
 });
