@@ -1,6 +1,6 @@
 import { EmailMessage } from "cloudflare:email";
 import type { Env } from "../env";
-import { buildMime, type MailAttachment } from "./mime";
+import { buildMime, type MailAttachment, type MimeInput } from "./mime";
 import { plaintextCredentialsProblem, SmtpError, type SmtpSecurity, smtpSend } from "./smtp";
 
 /**
@@ -10,12 +10,8 @@ import { plaintextCredentialsProblem, SmtpError, type SmtpSecurity, smtpSend } f
  * SMTP_USER / SMTP_PASSWORD). Never throws for a delivery failure: it returns it.
  */
 
-export interface MailMessage {
-  to: string[];
-  subject: string;
-  text: string;
-  html: string;
-  attachments?: MailAttachment[];
+/** What callers say; sendMail adds the sender, Message-ID and date. */
+export interface MailMessage extends Pick<MimeInput, "to" | "subject" | "text" | "html" | "attachments"> {
   /** Extra headers; List-Unsubscribe defaults to the profile page. */
   headers?: Record<string, string>;
 }
