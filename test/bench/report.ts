@@ -16,7 +16,7 @@ import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { prepareLocalDatabase } from "../../scripts/demo-seed.ts";
 import { BIN, ROOT } from "../../scripts/local-config.ts";
-import { freePort, spawnWrangler } from "../support/herald-process.ts";
+import { freePort, spawnWrangler, wranglerDevArgs } from "../support/herald-process.ts";
 import type { BenchResult } from "./bench-result.ts";
 import { reportSeedSql } from "./report-seed.ts";
 
@@ -67,24 +67,10 @@ async function startWrangler(persistTo: string): Promise<{ url: string; stop: ()
   const port = await freePort();
   const inspector = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const args = [
-    "dev",
-    "--port",
-    String(port),
-    "--ip",
-    "127.0.0.1",
-    "--inspector-port",
-    String(inspector),
-    "--persist-to",
-    persistTo,
-    "--show-interactive-dev-session=false",
-    "--log-level",
-    "warn",
-    "--var",
-    `PUBLIC_URL:${url}`,
-    "--var",
-    "ENCRYPTION_KEY:bench1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
-  ];
+  const args = wranglerDevArgs(port, inspector, persistTo, {
+    PUBLIC_URL: url,
+    ENCRYPTION_KEY: "bench1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+  });
   const wrangler = await spawnWrangler(args, `${url}/api/health`, 90_000);
   return { url, stop: wrangler.stop };
 }

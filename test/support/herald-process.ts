@@ -52,6 +52,31 @@ export interface WranglerProcess {
   stop(): Promise<void>;
 }
 
+/** `wrangler dev` on 127.0.0.1:<port> with its state under `persistTo`, quiet, vars from the command line. */
+export function wranglerDevArgs(
+  port: number,
+  inspectorPort: number,
+  persistTo: string,
+  vars: Record<string, string>,
+): string[] {
+  const args = [
+    "dev",
+    "--port",
+    String(port),
+    "--ip",
+    "127.0.0.1",
+    "--inspector-port",
+    String(inspectorPort),
+    "--persist-to",
+    persistTo,
+    "--show-interactive-dev-session=false",
+    "--log-level",
+    "warn",
+  ];
+  for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
+  return args;
+}
+
 /**
  * Spawns `wrangler <args>` from the repository root in its own process group and resolves once
  * `healthUrl` answers 2xx; throws (with wrangler's output) if it exits or is not healthy in time.
@@ -119,22 +144,7 @@ export async function startHerald(options: { vars?: Record<string, string> } = {
     ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
     ...options.vars,
   };
-  const args = [
-    "dev",
-    "--port",
-    String(port),
-    "--ip",
-    "127.0.0.1",
-    "--inspector-port",
-    String(inspectorPort),
-    "--persist-to",
-    persistTo,
-    "--test-scheduled",
-    "--show-interactive-dev-session=false",
-    "--log-level",
-    "warn",
-  ];
-  for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
+  const args = [...wranglerDevArgs(port, inspectorPort, persistTo, vars), "--test-scheduled"];
 
   const wrangler = await spawnWrangler(args, `http://127.0.0.1:${port}/api/health`, 60_000);
   const url = `http://localhost:${port}`;
