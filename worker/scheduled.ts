@@ -1,3 +1,4 @@
+import { republishStep } from "./delivery/republish";
 import type { Env } from "./env";
 import { reencryptStep } from "./integrations/reencrypt";
 import { reportScheduleStep } from "./reports/schedule";
@@ -13,6 +14,7 @@ const steps: { name: string; run: ScheduledStep }[] = [
   { name: "reencrypt-integration-secrets", run: reencryptStep },
   { name: "scheduled-reports", run: reportScheduleStep },
   { name: "expired-sessions-and-counters", run: housekeepingStep },
+  { name: "republish-system-events", run: republishStep },
 ];
 
 export async function runScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {

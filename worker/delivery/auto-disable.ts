@@ -3,6 +3,7 @@ import { createDb } from "../db/client";
 import { accounts, integrations, users } from "../db/schema";
 import { auditInsert, SYSTEM_ACTOR } from "../domain/audit";
 import { publishSystemEvents } from "../domain/publish";
+import { type EventSubscriptions, subscribesTo } from "../domain/subscriptions";
 import { buildSystemEvent, systemEventInsert } from "../domain/system-events";
 import type { Env } from "../env";
 import { notifyAdmins } from "./admin-mail";
@@ -36,7 +37,8 @@ function describe(name: string, type: string, request: DisableRequest): string {
  * Records an automatic disable (SPEC §4): the integration row (status, reason, figures), its audit
  * entry and the `integration_auto_disabled` system event in one atomic batch; then the notice to
  * the account's other integrations subscribed to `system` (this one is disabled now, so fan-out
- * skips it) and an email to every admin. Returns "already_disabled" without any notice when an
+ * skips it) and an email to every admin whose personal email does not already subscribe to
+ * `system` (that one carries the notice). Returns "already_disabled" without any notice when an
  * admin disabled it first.
  */
 export async function disableIntegration(
@@ -89,12 +91,17 @@ export async function disableIntegration(
   const [account, admins] = await Promise.all([
     db.query.accounts.findFirst({ where: eq(accounts.id, row.accountId) }),
     db
-      .select({ email: users.email })
+      .select({ email: users.email, personalStatus: integrations.status, personalEvents: integrations.events })
       .from(users)
+      .leftJoin(integrations, and(eq(integrations.userId, users.id), eq(integrations.type, "personal_email")))
       .where(and(eq(users.accountId, row.accountId), eq(users.role, "admin"))),
   ]);
+  // An admin whose personal email subscribes to `system` gets the notice through it: not twice.
+  const getsSystemEvents = (admin: (typeof admins)[number]) =>
+    admin.personalStatus === "enabled" &&
+    subscribesTo((admin.personalEvents ?? {}) as EventSubscriptions, { type: "system" });
   await notifyAdmins(env, {
-    to: admins.map((a) => a.email),
+    to: admins.filter((admin) => !getsSystemEvents(admin)).map((a) => a.email),
     subject: `[Herald] Integration "${row.name}" was disabled automatically`,
     text: `${message}\n\nAccount: ${account?.name ?? row.accountId}\nPending deliveries are kept, paused. Re-enable the integration to resume or drop them:\n${env.PUBLIC_URL.replace(/\/$/, "")}/integrations/${row.id}\n`,
   });

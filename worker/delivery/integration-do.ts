@@ -10,7 +10,7 @@ import { type DisableRequest, disableIntegration } from "./auto-disable";
 import { type DeliveryConfig, readDeliveryConfig } from "./config";
 import { deliveryPage, healthView, type ListQuery } from "./log-view";
 import type { OutboxItem } from "./outbox-item";
-import { missedEventBatches } from "./replay-missed";
+import { MAX_REPLAYED_EVENTS, missedEventBatches } from "./replay-missed";
 import { type LoadReport, type ResolveTarget, type SendTarget, sendDelivery, unreadableSecretsOutcome } from "./send";
 import { type ClaimedDelivery, DeliveryStore } from "./store";
 import type { DeliveryPage, HealthView, ReplayResult, ResumeResult } from "./views";
@@ -60,6 +60,8 @@ export class IntegrationDO extends DurableObject<Env> {
   fetcher: typeof fetch = (input, init) => fetch(input, init);
   /** Loads a report's attachment (PDF) for channels whose sendReport carries it. */
   loadReport: LoadReport = loadReportAttachment;
+  /** The most missed events one resume() replays (tests lower it). */
+  replayMaxEvents = MAX_REPLAYED_EVENTS;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -95,8 +97,9 @@ export class IntegrationDO extends DurableObject<Env> {
 
   /**
    * Sends again after the integration was enabled: pending deliveries restart their retry cycle
-   * (or are dropped), and optionally the account's events stored since `replayMissedSince` that
-   * match the subscriptions are queued (those already in the outbox are not sent twice).
+   * (or are dropped), the failure window starts afresh, and optionally the account's events stored
+   * since `replayMissedSince` that match the subscriptions are queued (those already in the outbox
+   * are not sent twice; `truncated` when more matched than `replayMaxEvents`).
    */
   async resume(opts: { pending: "resume" | "drop"; replayMissedSince?: number }): Promise<ResumeResult> {
     this.reopen();
@@ -110,17 +113,25 @@ export class IntegrationDO extends DurableObject<Env> {
       this.store.setMeta(META.paused, null);
       this.store.setMeta(META.pendingDisable, null);
       this.store.setMeta(META.disableRetryAt, null);
+      // A fresh failure window: the requests that led to the disable must not disable it again.
+      this.store.clearWindow();
     });
     this.targetBackoffUntil = 0;
     let replayed = 0;
+    let truncated = false;
     const integrationId = this.integrationId();
     if (opts.replayMissedSince !== undefined && integrationId) {
-      for await (const items of missedEventBatches(this.env, integrationId, opts.replayMissedSince)) {
-        replayed += this.store.enqueue(items, this.clock());
+      const batches = missedEventBatches(this.env, integrationId, opts.replayMissedSince, this.replayMaxEvents);
+      for (let next = await batches.next(); ; next = await batches.next()) {
+        if (next.done) {
+          truncated = next.value.truncated;
+          break;
+        }
+        replayed += this.store.enqueue(next.value, this.clock());
       }
     }
     await this.scheduleNextAlarm();
-    return { resumed, dropped, replayed };
+    return truncated ? { resumed, dropped, replayed, truncated } : { resumed, dropped, replayed };
   }
 
   /** The integration was deleted: forget everything (the alarm included). */

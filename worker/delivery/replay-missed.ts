@@ -1,38 +1,67 @@
-import { and, asc, eq, gt, gte, or } from "drizzle-orm";
+import { and, asc, eq, gt, gte, inArray, or, type SQL } from "drizzle-orm";
 import { createDb } from "../db/client";
 import { accounts, events, integrations } from "../db/schema";
 import { buildNotification } from "../domain/notify-build";
-import { type EventSubscriptions, subscribesTo } from "../domain/subscriptions";
+import type { EventSubscriptions } from "../domain/subscriptions";
 import type { Env } from "../env";
 import type { OutboxItem } from "./outbox-item";
 
 const PAGE_SIZE = 500;
-/** A replay covers at most this many events: an integration disabled for weeks under a hit flood
- * should not turn one click into millions of requests. */
+/** A replay queues at most this many matching events: an integration disabled for weeks under a
+ * flood should not turn one click into millions of requests. */
 export const MAX_REPLAYED_EVENTS = 50_000;
+
+/** How a replay scan ended. */
+export interface MissedEventsScan {
+  /** True when more matching events were stored than the cap allowed to queue. */
+  truncated: boolean;
+}
+
+/**
+ * The SQL form of `subscribesTo` (worker/domain/subscriptions.ts): only rows the integration
+ * wants are read, so a flood of events it does not subscribe to cannot use up the cap.
+ * Null when it subscribes to no event at all.
+ */
+function subscribedEventsFilter(subscriptions: EventSubscriptions): SQL | null {
+  const flagged = (["hit", "incident", "scope_change", "system"] as const).filter((t) => subscriptions[t] === true);
+  const risks = subscriptions.security_issue ?? [];
+  const parts: SQL[] = [];
+  if (flagged.length > 0) parts.push(inArray(events.type, [...flagged]));
+  if (risks.length > 0) {
+    const issues = and(eq(events.type, "security_issue"), inArray(events.risk, [...risks]));
+    if (issues) parts.push(issues);
+  }
+  if (parts.length === 0) return null;
+  return parts.length === 1 ? parts[0]! : (or(...parts) ?? null);
+}
 
 /**
  * The account's events stored since `since` (epoch ms, by arrival) that this integration
- * subscribes to, as outbox items in arrival order, page by page. Notifications are built exactly
- * as fan-out builds them, so an event already in the outbox dedupes by id.
+ * subscribes to, as outbox items in arrival order, page by page, at most `maxEvents` of them;
+ * the generator's return value says whether matching events were left out. Notifications are
+ * built exactly as fan-out builds them, so an event already in the outbox dedupes by id.
  */
 export async function* missedEventBatches(
   env: Env,
   integrationId: string,
   since: number,
-): AsyncGenerator<OutboxItem[]> {
+  maxEvents = MAX_REPLAYED_EVENTS,
+): AsyncGenerator<OutboxItem[], MissedEventsScan> {
   const db = createDb(env.DB);
   const integration = await db.query.integrations.findFirst({ where: eq(integrations.id, integrationId) });
-  if (!integration) return;
+  if (!integration) return { truncated: false };
   const account = await db.query.accounts.findFirst({ where: eq(accounts.id, integration.accountId) });
-  if (!account) return;
-  const subscriptions = (integration.events ?? {}) as EventSubscriptions;
+  if (!account) return { truncated: false };
+  const subscribed = subscribedEventsFilter((integration.events ?? {}) as EventSubscriptions);
+  if (!subscribed) return { truncated: false };
 
   type Cursor = { receivedAt: number; id: string };
   let after: Cursor | null = null;
-  let seen = 0;
-  while (seen < MAX_REPLAYED_EVENTS) {
+  let queued = 0;
+  for (;;) {
     const cursor: Cursor | null = after;
+    const room = maxEvents - queued;
+    // One row past the cap tells whether anything was left out.
     const rows: (typeof events.$inferSelect)[] = await db
       .select()
       .from(events)
@@ -45,18 +74,23 @@ export async function* missedEventBatches(
                 and(eq(events.receivedAt, cursor.receivedAt), gt(events.id, cursor.id)),
               )
             : gte(events.receivedAt, since),
+          subscribed,
         ),
       )
       .orderBy(asc(events.receivedAt), asc(events.id))
-      .limit(PAGE_SIZE);
-    if (rows.length === 0) return;
-    seen += rows.length;
-    const last: Cursor = rows[rows.length - 1]!;
-    after = { receivedAt: last.receivedAt, id: last.id };
-    const items = rows
-      .filter((row) => subscribesTo(subscriptions, { type: row.type, risk: row.risk }))
-      .map((row) => ({ notification: buildNotification(row, account.name, env.PUBLIC_URL), eventId: row.id }));
-    if (items.length > 0) yield items;
-    if (rows.length < PAGE_SIZE) return;
+      .limit(Math.min(PAGE_SIZE, room + 1));
+    const truncated = rows.length > room;
+    const page = truncated ? rows.slice(0, room) : rows;
+    if (page.length > 0) {
+      queued += page.length;
+      const last: Cursor = page[page.length - 1]!;
+      after = { receivedAt: last.receivedAt, id: last.id };
+      yield page.map((row) => ({
+        notification: buildNotification(row, account.name, env.PUBLIC_URL),
+        eventId: row.id,
+      }));
+    }
+    if (truncated) return { truncated: true };
+    if (rows.length < Math.min(PAGE_SIZE, room + 1)) return { truncated: false };
   }
 }

@@ -1,3 +1,4 @@
+import { redact } from "../channels/http";
 import type { SendOutcome } from "../channels/types";
 import type { ReportAttachment } from "../domain/notification";
 import type { Env } from "../env";
@@ -37,7 +38,8 @@ export async function sendDelivery(
       items.map((item) => item.notification),
     );
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    // An exception's text may quote a secret (a URL with a token, a header value): never log it as is.
+    const message = redact(error instanceof Error ? error.message : String(error), target.secrets);
     console.error("channel send threw", { integrationId: target.integrationId, deliveryId, error: message });
     return {
       ok: false,

@@ -382,6 +382,11 @@ export class DeliveryStore {
     return this.rows<WindowBucket>("SELECT start, total, failed FROM window_buckets ORDER BY start");
   }
 
+  /** Starts a fresh failure window: requests made before now no longer count towards auto-disable. */
+  clearWindow() {
+    this.sql.exec("DELETE FROM window_buckets");
+  }
+
   // --- pause, resume, replay --------------------------------------------------------------------
 
   /** Resets the retry cycle of pending deliveries so they are sent again from now, in order. */

@@ -84,6 +84,8 @@ export interface ResumeResult {
   resumed: number;
   dropped: number;
   replayed: number;
+  /** Present when the replay stopped at its cap: more missed events matched than were queued. */
+  truncated?: true;
 }
 
 export interface ReplayResult {

@@ -108,6 +108,8 @@ export const EnableResponse = z.object({
   resumed: z.number().int(),
   dropped: z.number().int(),
   replayed: z.number().int(),
+  /** True when more missed events matched than one replay queues (the oldest were queued). */
+  replay_truncated: z.boolean(),
   /** False when the outbox could not be told (the state change is stored regardless). */
   outbox_updated: z.boolean(),
 });

@@ -1,0 +1,204 @@
+/**
+ * Reviewer's gaps in the delivery engine: a manual enable starts a fresh failure window; the
+ * missed-events replay caps matching events (not rows read) and says when it stopped; a channel's
+ * exception text is redacted before it is logged.
+ */
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { getChannel } from "../../../worker/channels/catalog";
+import { events, integrations } from "../../../worker/db/schema";
+import type { IntegrationDO } from "../../../worker/delivery/integration-do";
+import { type SendTarget, sendDelivery } from "../../../worker/delivery/send";
+import { uuidv7 } from "../../../worker/lib/ids";
+import { api, db, login, type SeededAccount, type Session, seedAccount } from "../helpers";
+import { hubRequests, script } from "../hub";
+import { deliveryTarget, fireAlarm, item, type stubFor, type TestClock } from "./fixtures";
+
+let acme: SeededAccount;
+let admin: Session;
+beforeAll(async () => {
+  acme = await seedAccount("Acme Gaps");
+  admin = await login(acme.users.admin.email);
+});
+
+const integrationRow = async (id: string) =>
+  (await db().select().from(integrations).where(eq(integrations.id, id)))[0]!;
+
+/** Fires alarms against an always-failing receiver, queueing a new item whenever the last one died. */
+async function failUntilDisabled(id: string, stub: ReturnType<typeof stubFor>, clock: TestClock) {
+  for (let guard = 0; guard < 60; guard++) {
+    if ((await integrationRow(id)).status === "disabled") return;
+    if ((await stub.health()).pending_notifications === 0) await stub.enqueue(id, [item()]);
+    await fireAlarm(stub, clock);
+  }
+  throw new Error("the integration was never disabled");
+}
+
+const setReplayCap = (stub: ReturnType<typeof stubFor>, cap: number) =>
+  runInDurableObject(stub, (instance: IntegrationDO) => {
+    instance.replayMaxEvents = cap;
+  });
+
+/** Stores account events arriving one millisecond apart from `from` (hits, or security issues). */
+async function storeEvents(
+  accountId: string,
+  from: number,
+  specs: { type: "hit" | "security_issue"; title: string }[],
+) {
+  const rows = specs.map((spec, i) => ({
+    accountId,
+    id: uuidv7(),
+    type: spec.type,
+    occurredAt: from,
+    receivedAt: from + i,
+    risk: spec.type === "security_issue" ? "high" : null,
+    data:
+      spec.type === "security_issue"
+        ? { type: "security_issue", risk: "high", title: spec.title, host: "api.acme.test", method: "GET", path: "/" }
+        : { type: "hit", title: spec.title, host: "api.acme.test", path: "/" },
+  }));
+  // D1: at most 100 bound parameters per statement.
+  for (let i = 0; i < rows.length; i += 8)
+    await db()
+      .insert(events)
+      .values(rows.slice(i, i + 8));
+}
+
+/** Titles of the security issues a webhook bucket received, in order. */
+async function hubTitles(bucket: string): Promise<string[]> {
+  return (await hubRequests(bucket)).flatMap((request) =>
+    (JSON.parse(request.body) as { details: { security_issue: { title: string } } }[]).map(
+      (n) => n.details.security_issue.title,
+    ),
+  );
+}
+
+const flood = (count: number) => Array.from({ length: count }, (_, i) => ({ type: "hit" as const, title: `hit ${i}` }));
+const issues = (count: number) =>
+  Array.from({ length: count }, (_, i) => ({ type: "security_issue" as const, title: `issue ${i}` }));
+
+describe("re-enabling an auto-disabled integration", () => {
+  it("starts a fresh failure window: one failure after the enable does not disable it again", async () => {
+    const { bucket, id, stub, clock } = await deliveryTarget(acme.accountId, { bucketPrefix: "gap-window" });
+    await script(bucket, [], { status: 500 });
+    await failUntilDisabled(id, stub, clock);
+    expect(await integrationRow(id)).toMatchObject({ status: "disabled", disabledReason: "auto_failure_ratio" });
+
+    const enabled = await api(admin, "POST", `/api/integrations/${id}/enable`, { pending: "drop" });
+    expect(enabled.status).toBe(200);
+    expect((await stub.health()).window).toMatchObject({ requests: 0, failed: 0 });
+
+    await stub.enqueue(id, [item("after enable")]);
+    await fireAlarm(stub, clock);
+    expect((await stub.health()).window).toMatchObject({ requests: 1, failed: 1 });
+    expect((await integrationRow(id)).status).toBe("enabled");
+
+    // The rule applies again, to requests made after the enable only: 20 of 20 failed.
+    await failUntilDisabled(id, stub, clock);
+    expect((await integrationRow(id)).disabledDetails).toMatchObject({ requests: 20, failed: 20 });
+  });
+});
+
+describe("replaying the events missed while disabled", () => {
+  it("counts only matching events towards the cap, so a flood of others cannot hide them", async () => {
+    const { bucket, stub, clock } = await deliveryTarget(acme.accountId, {
+      bucketPrefix: "gap-replay",
+      events: { security_issue: ["high"] },
+    });
+    await setReplayCap(stub, 10);
+    await stub.pause();
+    const since = Date.now();
+    await storeEvents(acme.accountId, since, [...flood(30), ...issues(10)]);
+
+    // Exactly the cap: everything queued, nothing reported missing.
+    expect(await stub.resume({ pending: "resume", replayMissedSince: since })).toEqual({
+      resumed: 0,
+      dropped: 0,
+      replayed: 10,
+    });
+    await fireAlarm(stub, clock);
+    expect(await hubTitles(bucket)).toEqual(issues(10).map((spec) => spec.title));
+  });
+
+  it("stops at the cap, oldest first, and says it was truncated", async () => {
+    const { bucket, stub, clock } = await deliveryTarget(acme.accountId, {
+      bucketPrefix: "gap-cap",
+      events: { security_issue: ["high"] },
+    });
+    await setReplayCap(stub, 10);
+    await stub.pause();
+    const since = Date.now() + 60_000; // after the previous test's events
+    await storeEvents(acme.accountId, since, [...flood(30), ...issues(12)]);
+    expect(await stub.resume({ pending: "resume", replayMissedSince: since })).toEqual({
+      resumed: 0,
+      dropped: 0,
+      replayed: 10,
+      truncated: true,
+    });
+    await fireAlarm(stub, clock);
+    expect(await hubTitles(bucket)).toEqual(issues(10).map((spec) => spec.title));
+  });
+
+  it("the enable route answers replay_truncated", async () => {
+    // An account of its own: the other tests' events must not fall into this replay.
+    const globex = await seedAccount("Globex Gaps");
+    const globexAdmin = await login(globex.users.admin.email);
+    const { id, stub } = await deliveryTarget(globex.accountId, {
+      bucketPrefix: "gap-route",
+      events: { security_issue: ["high"] },
+    });
+    const enableWithReplay = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 10)); // the previous round's events are older
+      expect((await api(globexAdmin, "POST", `/api/integrations/${id}/disable`)).status).toBe(200);
+      const disabledAt = (await integrationRow(id)).disabledAt!;
+      await storeEvents(globex.accountId, disabledAt + 1, issues(3));
+      const res = await api(globexAdmin, "POST", `/api/integrations/${id}/enable`, {
+        pending: "resume",
+        replay_missed: true,
+      });
+      expect(res.status).toBe(200);
+      return (await res.json()) as { replayed: number; replay_truncated: boolean };
+    };
+    await setReplayCap(stub, 5);
+    expect(await enableWithReplay()).toMatchObject({ replayed: 3, replay_truncated: false });
+    await setReplayCap(stub, 2);
+    expect(await enableWithReplay()).toMatchObject({ replayed: 2, replay_truncated: true });
+  });
+});
+
+describe("a channel that throws", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("has its exception text redacted in the log and the recorded outcome", async () => {
+    const secret = "xoxb-4242-very-secret-token";
+    const webhook = getChannel("webhook")!;
+    const target: SendTarget = {
+      integrationId: "throwing",
+      accountId: acme.accountId,
+      accountName: "Acme Gaps",
+      type: "webhook",
+      name: "throws",
+      status: "enabled",
+      events: {},
+      channel: {
+        ...webhook,
+        send: () => Promise.reject(new Error(`cannot connect to https://hooks.example.test/${secret}/x`)),
+      },
+      settings: {},
+      secrets: [secret],
+    };
+    const logged: unknown[][] = [];
+    vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => {
+      logged.push(args);
+    });
+    const outcome = await sendDelivery(env, target, "delivery-1", [item()], {});
+    expect(outcome.ok).toBe(false);
+    if (outcome.ok) return;
+    expect(outcome.error).toContain("https://hooks.example.test/[redacted]/x");
+    expect(outcome.error).not.toContain(secret);
+    expect(JSON.stringify(logged)).toContain("[redacted]");
+    expect(JSON.stringify(logged)).not.toContain(secret);
+  });
+});
