@@ -153,6 +153,7 @@ describe("integrations: every type end to end through the API", () => {
       { system_type: "integration_created", n: 9 },
       { system_type: "integration_deleted", n: 9 },
       { system_type: "integration_disabled", n: 9 },
+      { system_type: "integration_enabled", n: 9 },
     ]);
 
     for (const raw of raws) expect(leakedSecrets(raw, secrets)).toEqual([]);
