@@ -250,7 +250,8 @@ function EnableDialog({
     );
     onClose();
     onDone(
-      `Enabled. ${answer.resumed} paused deliveries resumed, ${answer.dropped} dropped, ${answer.replayed} missed events queued.`,
+      `Enabled. ${answer.resumed} paused deliveries resumed, ${answer.dropped} dropped, ${answer.replayed} missed events queued.` +
+        (answer.replay_truncated ? " More events were missed than one replay takes: only the oldest were queued." : ""),
     );
   });
   return (
