@@ -130,13 +130,31 @@ SELECT ?1, hour, type, dimension, key, count(*) FROM keyed WHERE key IS NOT NULL
 GROUP BY hour, type, dimension, key
 ON CONFLICT (account_id, hour, event_type, dimension, key) DO UPDATE SET "count" = "count" + excluded."count"`;
 
+/** What makes two reports the same issue: vuln type, host, method, path, parameter. */
+const ISSUE_FINGERPRINT = (row: string) =>
+  `(${row}.data->>'vuln_type') || '|' || lower(${row}.host) || '|' || (${row}.data->>'method') || '|' || ${row}.path || '|'
+    || coalesce(${row}.data->>'parameter', '')`;
+const RISK_RANK = (risk: string) =>
+  `CASE ${risk} WHEN 'critical' THEN 5 WHEN 'high' THEN 4 WHEN 'medium' THEN 3 WHEN 'low' THEN 2 ELSE 1 END`;
+
+/**
+ * `security_issue` notifies NEW vulnerabilities: a scanner reporting an issue that is already open
+ * at the same or a higher risk is stored (and counted) but not notified again — it is marked as
+ * needing no notification before SELECT_PENDING looks. A higher risk than before notifies.
+ * Runs before UPSERT_SECURITY_ISSUES, so it compares with what was known before this request.
+ */
+const SKIP_KNOWN_ISSUES = `UPDATE events SET notified_at = ?4
+WHERE account_id = ?1 AND ingest_id = ?3 AND type = 'security_issue' AND id IN (SELECT value FROM json_each(?2))
+  AND EXISTS (SELECT 1 FROM security_issues AS si
+    WHERE si.account_id = ?1 AND si.status = 'open' AND si.fingerprint = ${ISSUE_FINGERPRINT("events")}
+      AND ${RISK_RANK("si.risk")} >= ${RISK_RANK("events.risk")})`;
+
 /** One row per distinct issue; the latest report of it sets risk and title. */
 const UPSERT_SECURITY_ISSUES = `INSERT INTO security_issues (account_id, fingerprint, id, last_event_id, risk, title,
   host, path, vuln_type, status, first_seen, last_seen)
-SELECT ?1, (data->>'vuln_type') || '|' || lower(host) || '|' || (data->>'method') || '|' || path || '|'
-    || coalesce(data->>'parameter', ''),
+SELECT ?1, ${ISSUE_FINGERPRINT("fresh")},
   id, id, risk, data->>'title', host, path, data->>'vuln_type', 'open', occurred_at, occurred_at
-FROM (${FRESH}) WHERE type = 'security_issue' ORDER BY occurred_at
+FROM (${FRESH}) AS fresh WHERE type = 'security_issue' ORDER BY occurred_at
 ON CONFLICT (account_id, fingerprint) DO UPDATE SET
   risk = CASE WHEN excluded.last_seen >= last_seen THEN excluded.risk ELSE risk END,
   title = CASE WHEN excluded.last_seen >= last_seen THEN excluded.title ELSE title END,
@@ -273,7 +291,9 @@ export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Prom
   statements.push(d1.prepare(UPSERT_ROLLUPS).bind(accountId, idsJson, ingestId));
   const issueIds = write.events.filter((p) => p.event.type === "security_issue").map((p) => p.event.id);
   if (issueIds.length > 0) {
-    statements.push(d1.prepare(UPSERT_SECURITY_ISSUES).bind(accountId, JSON.stringify(issueIds), ingestId));
+    const issueIdsJson = JSON.stringify(issueIds);
+    statements.push(d1.prepare(SKIP_KNOWN_ISSUES).bind(accountId, issueIdsJson, ingestId, receivedAt));
+    statements.push(d1.prepare(UPSERT_SECURITY_ISSUES).bind(accountId, issueIdsJson, ingestId));
   }
   statements.push(d1.prepare(UPDATE_NODE).bind(accountId, idsJson, ingestId, receivedAt, nodeId));
   const notifyIds = [...new Set(write.events.filter((p) => p.notify).map((p) => p.event.id))];

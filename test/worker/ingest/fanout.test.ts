@@ -2,63 +2,22 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { and, eq, ne } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { eventRollups, events, integrations, nodes } from "../../../worker/db/schema";
-import type { EventSubscriptions } from "../../../worker/domain/subscriptions";
-import { uuidv7 } from "../../../worker/lib/ids";
+import { eventRollups, events, nodes } from "../../../worker/db/schema";
 import { db } from "../helpers";
-import { createNode, hit, incident, json, postEvents, scopeChange, securityIssue, tenant } from "./support";
-
-/** An integration row straight in D1 (the integrations API is another module's; only routing matters here). */
-async function integration(accountId: string, events: EventSubscriptions, status: "enabled" | "disabled" = "enabled") {
-  const id = uuidv7();
-  const now = Date.now();
-  await db()
-    .insert(integrations)
-    .values({
-      id,
-      accountId,
-      type: "webhook",
-      name: `hook ${id.slice(-4)}`,
-      status,
-      // The hub answers 200 to anything under /r/<bucket>: deliveries succeed, nothing leaves 127.0.0.1.
-      settings: {
-        url: `${env.RECEIVER_URL}/r/ingest-${id}`,
-        method: "POST",
-        headers: [],
-        format: "json_array",
-        timeout_seconds: 15,
-      },
-      secrets: null,
-      events,
-      createdAt: now,
-      updatedAt: now,
-    });
-  return id;
-}
-
-const stub = (integrationId: string) => env.INTEGRATION_DO.get(env.INTEGRATION_DO.idFromName(integrationId));
-
-/** The notification table of the IntegrationDO (named `notifications`; `outbox` in the first version). */
-function outboxTable(sql: SqlStorage): string {
-  const names = sql
-    .exec<{ name: string }>(
-      "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('notifications', 'outbox')",
-    )
-    .toArray()
-    .map((r) => r.name);
-  return names.includes("notifications") ? "notifications" : "outbox";
-}
-
-/** What an IntegrationDO holds: the notifications enqueued to it, by id, with their content. */
-async function queued(integrationId: string): Promise<Map<string, { notification: any; eventId?: string }>> {
-  return runInDurableObject(stub(integrationId), async (_instance, state) => {
-    const table = outboxTable(state.storage.sql);
-    const rows = state.storage.sql.exec<{ notification_id: string; item: string }>(
-      `SELECT notification_id, item FROM ${table}`,
-    );
-    return new Map(rows.toArray().map((r) => [r.notification_id, JSON.parse(r.item)]));
-  });
-}
+import {
+  createNode,
+  hit,
+  incident,
+  integration,
+  json,
+  outboxTable,
+  postEvents,
+  queued,
+  scopeChange,
+  securityIssue,
+  stub,
+  tenant,
+} from "./support";
 
 /** Breaks (or repairs) the DO's outbox so that enqueue fails the way a storage fault would. */
 async function breakOutbox(integrationId: string, broken: boolean) {

@@ -1,5 +1,10 @@
-/** Shared by the ingest tests: nodes created through the API, realistic events, posting them. */
-import { api, call, json, login, type SeededAccount, type Session, seedAccount } from "../helpers";
+/** Shared by the ingest tests: nodes created through the API, realistic events, posting them, and what each IntegrationDO received. */
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { integrations } from "../../../worker/db/schema";
+import type { EventSubscriptions } from "../../../worker/domain/subscriptions";
+import { uuidv7 } from "../../../worker/lib/ids";
+import { api, call, db, json, login, type SeededAccount, type Session, seedAccount } from "../helpers";
 
 let counter = 0;
 
@@ -88,5 +93,60 @@ export async function postEvents(
   });
 }
 
-/** Creates an enabled integration straight in D1 (the integrations API belongs to another module). */
 export { json };
+
+/** An integration row straight in D1 (the integrations API is another module's; only routing matters here). */
+export async function integration(
+  accountId: string,
+  events: EventSubscriptions,
+  status: "enabled" | "disabled" = "enabled",
+) {
+  const id = uuidv7();
+  const now = Date.now();
+  await db()
+    .insert(integrations)
+    .values({
+      id,
+      accountId,
+      type: "webhook",
+      name: `hook ${id.slice(-4)}`,
+      status,
+      // The hub answers 200 to anything under /r/<bucket>: deliveries succeed, nothing leaves 127.0.0.1.
+      settings: {
+        url: `${env.RECEIVER_URL}/r/ingest-${id}`,
+        method: "POST",
+        headers: [],
+        format: "json_array",
+        timeout_seconds: 15,
+      },
+      secrets: null,
+      events,
+      createdAt: now,
+      updatedAt: now,
+    });
+  return id;
+}
+
+export const stub = (integrationId: string) => env.INTEGRATION_DO.get(env.INTEGRATION_DO.idFromName(integrationId));
+
+/** The notification table of the IntegrationDO (named `notifications`; `outbox` in the first version). */
+export function outboxTable(sql: SqlStorage): string {
+  const names = sql
+    .exec<{ name: string }>(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('notifications', 'outbox')",
+    )
+    .toArray()
+    .map((r) => r.name);
+  return names.includes("notifications") ? "notifications" : "outbox";
+}
+
+/** What an IntegrationDO holds: the notifications enqueued to it, by id, with their content. */
+export async function queued(integrationId: string): Promise<Map<string, { notification: any; eventId?: string }>> {
+  return runInDurableObject(stub(integrationId), async (_instance, state) => {
+    const table = outboxTable(state.storage.sql);
+    const rows = state.storage.sql.exec<{ notification_id: string; item: string }>(
+      `SELECT notification_id, item FROM ${table}`,
+    );
+    return new Map(rows.toArray().map((r) => [r.notification_id, JSON.parse(r.item)]));
+  });
+}

@@ -20,7 +20,8 @@ async function postEvent(nodeToken: string, title: string) {
           vuln_type: "rce",
           host: "shop.example.com",
           method: "POST",
-          path: "/upload",
+          // A distinct issue each time: a re-report of an open issue is not notified again.
+          path: `/upload/${encodeURIComponent(title)}`,
         },
       ],
     }),
