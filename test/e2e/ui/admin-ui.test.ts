@@ -47,6 +47,9 @@ describe("admin UI in Chromium", () => {
     await hub?.close();
   });
 
+  /** Issues posted so far: each is a distinct vulnerability (a re-reported open one is not notified again). */
+  let issuesPosted = 0;
+
   async function postEvents(count: number, risk = "high"): Promise<void> {
     const now = Date.now();
     const events = Array.from({ length: count }, (_, i) => ({
@@ -58,7 +61,7 @@ describe("admin UI in Chromium", () => {
       vuln_type: "sqli",
       host: "shop.example.com",
       method: "POST",
-      path: "/api/login",
+      path: `/api/login/${++issuesPosted}`,
       parameter: "user",
       discovered_by: "scanner",
     }));
