@@ -56,6 +56,9 @@ async function waitFor<T>(what: string, read: () => Promise<T>, done: (value: T)
   }
 }
 
+/** Issues posted so far: each is a distinct vulnerability (a re-reported open one is not notified again). */
+let issuesPosted = 0;
+
 async function postEvents(count: number, title: string): Promise<string[]> {
   const ids = Array.from({ length: count }, () => randomUUID());
   const res = await fetch(`${herald.url}/v1/events`, {
@@ -71,7 +74,7 @@ async function postEvents(count: number, title: string): Promise<string[]> {
         vuln_type: "sqli",
         host: "api.acme.test",
         method: "POST",
-        path: `/login/${i}`,
+        path: `/login/${++issuesPosted}`,
       })),
     }),
   });
