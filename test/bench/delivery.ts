@@ -140,6 +140,9 @@ async function fetchLoopBaseline(url: string, loops: number, requests: number, p
   return (loops * requests * perRequest) / ((performance.now() - started) / 1000);
 }
 
+/** Issues posted so far: each is a distinct vulnerability (a re-reported open one is not notified again). */
+let issuesPosted = 0;
+
 async function postEvents(herald: HeraldProcess, token: string, count: number, label: string) {
   for (let offset = 0; offset < count; offset += 1000) {
     const n = Math.min(1000, count - offset);
@@ -152,7 +155,7 @@ async function postEvents(herald: HeraldProcess, token: string, count: number, l
       vuln_type: "sqli",
       host: "api.acme.test",
       method: "POST",
-      path: `/login/${offset + i}`,
+      path: `/login/${++issuesPosted}`,
     }));
     // A node re-sends on 503 (the ids make it idempotent); wrangler dev answers 503 while it
     // reloads the Worker because a source file changed.
