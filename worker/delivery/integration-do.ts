@@ -3,7 +3,7 @@ import type { SendOutcome } from "../channels/types";
 import { bucketStartFor, shouldAutoDisable, windowTotals } from "../domain/failure-window";
 import { retryDelayMs } from "../domain/retry-schedule";
 import type { Env } from "../env";
-import { resolveSendTarget, SecretsUnreadableError } from "../integrations/send-target";
+import { DestinationRefusedError, resolveSendTarget, SecretsUnreadableError } from "../integrations/send-target";
 import { uuidv7 } from "../lib/ids";
 import { loadReportAttachment } from "../reports";
 import { type DisableRequest, disableIntegration } from "./auto-disable";
@@ -11,7 +11,7 @@ import { type DeliveryConfig, readDeliveryConfig } from "./config";
 import { deliveryPage, healthView, type ListQuery } from "./log-view";
 import type { OutboxItem } from "./outbox-item";
 import { MAX_REPLAYED_EVENTS, missedEventBatches } from "./replay-missed";
-import { type LoadReport, type ResolveTarget, type SendTarget, sendDelivery, unreadableSecretsOutcome } from "./send";
+import { invalidSettingsOutcome, type LoadReport, type ResolveTarget, type SendTarget, sendDelivery } from "./send";
 import { type ClaimedDelivery, DeliveryStore } from "./store";
 import type { DeliveryPage, HealthView, ReplayResult, ResumeResult } from "./views";
 
@@ -199,20 +199,22 @@ export class IntegrationDO extends DurableObject<Env> {
     const integrationId = this.integrationId();
     if (!integrationId) return;
     let target: SendTarget | null;
-    let unreadable = false;
+    /** Set when the integration exists but cannot be sent to as configured: attempts fail with it. */
+    let unsendable: SendOutcome | null = null;
     try {
       target = await this.resolveTarget(this.env, integrationId);
     } catch (error) {
-      if (!(error instanceof SecretsUnreadableError)) {
+      if (error instanceof SecretsUnreadableError) unsendable = invalidSettingsOutcome();
+      else if (error instanceof DestinationRefusedError) unsendable = invalidSettingsOutcome(error.message);
+      else {
         console.error("cannot load integration for sending", { integrationId, error: String(error) });
         this.targetBackoffUntil = this.clock() + TARGET_RETRY_MS;
         return;
       }
       target = null;
-      unreadable = true;
     }
     if (this.destroyed) return;
-    if (!target && !unreadable) {
+    if (!target && !unsendable) {
       this.store.setMeta(META.paused, "missing");
       return;
     }
@@ -236,7 +238,7 @@ export class IntegrationDO extends DurableObject<Env> {
             fetch: this.fetcher,
             loadReport: this.loadReport,
           })
-        : unreadableSecretsOutcome();
+        : (unsendable ?? invalidSettingsOutcome());
       if (this.destroyed) return;
       const disable = this.recordOutcome(claim, outcome, startedAt);
       if (disable) {

@@ -52,12 +52,9 @@ export async function sendDelivery(
 }
 
 /** The outcome recorded when the integration's secrets cannot be decrypted (nothing is sent). */
-export function unreadableSecretsOutcome(): SendOutcome {
-  return {
-    ok: false,
-    kind: "invalid_settings",
-    latencyMs: 0,
-    error: "The integration's secrets cannot be decrypted; re-enter them in its settings.",
-    requestBody: "",
-  };
+/** The failed attempt recorded when the integration cannot be sent to as configured. */
+export function invalidSettingsOutcome(
+  error = "The integration's secrets cannot be decrypted; re-enter them in its settings.",
+): SendOutcome {
+  return { ok: false, kind: "invalid_settings", latencyMs: 0, error, requestBody: "" };
 }

@@ -5,11 +5,19 @@ import { createDb } from "../db/client";
 import { accounts, integrations, users } from "../db/schema";
 import type { EventSubscriptions } from "../domain/subscriptions";
 import type { Env } from "../env";
+import { checkDestinationUrl, destinationPolicy } from "../security/destination-url";
 import { SecretsUnreadableError } from "../security/secrets";
 import { secretValues } from "./secret-fields";
 import { openSettings } from "./store";
 
 export { SecretsUnreadableError };
+
+/**
+ * A saved destination the deployment's URL rules refuse now (ALLOW_PRIVATE_DESTINATIONS or
+ * ALLOW_HTTP_DESTINATIONS turned off since it was saved): nothing is sent to it, and each attempt
+ * fails with this message until an admin edits the integration.
+ */
+export class DestinationRefusedError extends Error {}
 
 /** Everything the delivery engine needs to call `channel.send` for one integration. */
 export interface SendTarget {
@@ -32,8 +40,9 @@ export interface SendTarget {
 /**
  * Loads an integration for sending, in one D1 query (row + account name + owner's email).
  * Returns null when the integration no longer exists (deleted: drop its outbox).
- * Throws SecretsUnreadableError when its secrets cannot be decrypted (record the attempt as
- * `invalid_settings`; the admin must re-enter them) and an Error for an unknown type.
+ * Throws SecretsUnreadableError when its secrets cannot be decrypted and DestinationRefusedError
+ * when its URL breaks the deployment's rules (either way the attempt is recorded as
+ * `invalid_settings` until the admin fixes it), and an Error for an unknown type.
  */
 export async function resolveSendTarget(env: Env, integrationId: string): Promise<SendTarget | null> {
   const db = createDb(env.DB);
@@ -50,6 +59,14 @@ export async function resolveSendTarget(env: Env, integrationId: string): Promis
   if (!channel) throw new Error(`integration ${integration.id} has an unknown type`);
   const opened = await openSettings(env, integration);
   if (opened.unreadable) throw new SecretsUnreadableError("authentication_failed");
+  const policy = destinationPolicy(env);
+  for (const field of channel.urlFields) {
+    const value = opened.settings[field];
+    const refused = typeof value === "string" ? checkDestinationUrl(value, policy) : null;
+    if (refused) {
+      throw new DestinationRefusedError(`settings.${field} is refused by this deployment's rules: ${refused}`);
+    }
+  }
   return {
     integrationId: integration.id,
     accountId: integration.accountId,
