@@ -17,6 +17,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
+import { signIn } from "./api-session.ts";
 import { DEMO } from "./local-config.ts";
 
 const { values: args } = parseArgs({
@@ -170,24 +171,14 @@ function nextBatch(tick: number): Record<string, unknown>[] {
 }
 
 async function createNodeToken(): Promise<string> {
-  const login = await fetch(`${baseUrl}/api/auth/login`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ email: args.email, password: args.password }),
+  const session = await signIn(baseUrl, args.email, args.password);
+  const created = await session.call<{ node: { name: string }; token: string }>("POST", "/api/nodes", {
+    name: `simulator ${new Date().toISOString().slice(0, 16).replace("T", " ")}`,
   });
-  if (login.status !== 200)
-    throw new Error(`signing in as ${args.email} failed: ${login.status} ${await login.text()}`);
-  const cookie = (login.headers.get("Set-Cookie") ?? "").split(";")[0] ?? "";
-  const { csrf_token: csrf } = (await login.json()) as { csrf_token: string };
-  const created = await fetch(`${baseUrl}/api/nodes`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Cookie: cookie, "X-CSRF-Token": csrf },
-    body: JSON.stringify({ name: `simulator ${new Date().toISOString().slice(0, 16).replace("T", " ")}` }),
-  });
-  if (created.status !== 201) throw new Error(`creating a node failed: ${created.status} ${await created.text()}`);
-  const { node, token } = (await created.json()) as { node: { name: string }; token: string };
-  console.log(`Created node "${node.name}" (revoke it under Nodes when done).`);
-  return token;
+  if (created.status !== 201)
+    throw new Error(`creating a node failed: ${created.status} ${JSON.stringify(created.body)}`);
+  console.log(`Created node "${created.body.node.name}" (revoke it under Nodes when done).`);
+  return created.body.token;
 }
 
 /** Posts a batch; on 429/503 waits as told and re-sends the same events (same ids: stored once). */

@@ -8,8 +8,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { type ApiSession, signIn } from "../../scripts/api-session.ts";
 import { prepareLocalDatabase } from "../../scripts/demo-seed.ts";
 import { BIN, DEMO, ROOT } from "../../scripts/local-config.ts";
+
+export { type ApiSession, signIn };
 
 export interface HeraldProcess {
   /** http://localhost:<port> — "localhost" so browsers accept the Secure session cookie. */
@@ -22,13 +25,6 @@ export interface HeraldProcess {
   /** Fires the hourly cron once (wrangler dev --test-scheduled). */
   triggerCron(): Promise<void>;
   stop(): Promise<void>;
-}
-
-export interface ApiSession {
-  cookie: string;
-  csrf: string;
-  /** Calls the API with the session, CSRF header on writes, JSON in and out. */
-  call<T = any>(method: string, apiPath: string, body?: unknown): Promise<{ status: number; body: T }>;
 }
 
 const TEST_ENCRYPTION_KEY = "e2e1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
@@ -162,33 +158,6 @@ export async function startHerald(options: { vars?: Record<string, string> } = {
     async triggerCron() {
       const res = await fetch(`${url}/__scheduled?cron=${encodeURIComponent("5 * * * *")}`);
       if (!res.ok) throw new Error(`cron trigger failed: ${res.status} ${await res.text()}`);
-    },
-  };
-}
-
-export async function signIn(baseUrl: string, email: string, password: string): Promise<ApiSession> {
-  const res = await fetch(`${baseUrl}/api/auth/login`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ email, password }),
-  });
-  if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`);
-  const cookie = (res.headers.get("Set-Cookie") ?? "").split(";")[0] ?? "";
-  const { csrf_token: csrf } = (await res.json()) as { csrf_token: string };
-  return {
-    cookie,
-    csrf,
-    async call(method, apiPath, body) {
-      const headers: Record<string, string> = { Cookie: cookie };
-      if (method !== "GET") headers["X-CSRF-Token"] = csrf;
-      if (body !== undefined) headers["Content-Type"] = "application/json";
-      const answer = await fetch(`${baseUrl}${apiPath}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await answer.text();
-      return { status: answer.status, body: text ? JSON.parse(text) : undefined };
     },
   };
 }
