@@ -5,12 +5,19 @@
  * Then, with one webhook integration subscribed to hits, the time from the 202 to the receiver
  * getting each event, at about 1,000 events/s.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { tmpdir } from "node:os";
 import path from "node:path";
-import { BIN, ROOT } from "../../scripts/local-config.ts";
-import { freePort, type HeraldProcess, startHerald } from "../support/herald-process.ts";
+import { ROOT } from "../../scripts/local-config.ts";
+import {
+  freePort,
+  type HeraldProcess,
+  spawnWrangler,
+  startHerald,
+  wranglerDevArgs,
+} from "../support/herald-process.ts";
 import { type BenchResult, percentile } from "./bench-result.ts";
 
 const NODES = 10;
@@ -96,48 +103,19 @@ async function runLoad(url: string, tokens: string[], batchSize: number, duratio
 
 async function startBaseline(): Promise<{ url: string; stop: () => Promise<void> }> {
   const port = await freePort();
-  const inspectorPort = await freePort();
-  const child: ChildProcess = spawn(
-    path.join(BIN, "wrangler"),
-    [
-      "dev",
-      "--config",
-      path.join(ROOT, "test/bench/baseline-worker/wrangler.toml"),
-      "--port",
-      String(port),
-      "--ip",
-      "127.0.0.1",
-      "--inspector-port",
-      String(inspectorPort),
-      "--show-interactive-dev-session=false",
-      "--log-level",
-      "warn",
-    ],
-    {
-      cwd: ROOT,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1" },
-      stdio: "ignore",
-      detached: true,
-    },
-  );
+  const persistTo = mkdtempSync(path.join(tmpdir(), "herald-baseline-"));
+  const args = [
+    ...wranglerDevArgs(port, await freePort(), persistTo, {}),
+    "--config",
+    path.join(ROOT, "test/bench/baseline-worker/wrangler.toml"),
+  ];
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      if ((await fetch(url)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error("baseline worker did not start");
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const wrangler = await spawnWrangler(args, url, 60_000);
   return {
     url,
     stop: async () => {
-      if (child.exitCode !== null || !child.pid) return;
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      process.kill(-child.pid, "SIGTERM");
-      await exited;
+      await wrangler.stop();
+      rmSync(persistTo, { recursive: true, force: true });
     },
   };
 }
