@@ -1,6 +1,6 @@
 import { ApiError } from "../lib/errors";
 
-export const tooLarge = (maxBytes: number) =>
+const tooLarge = (maxBytes: number) =>
   new ApiError(413, "payload_too_large", `The body exceeds ${maxBytes} bytes (1 MiB); send fewer events per request.`);
 
 /** Refuses from the headers alone, before anything is read or queried. */

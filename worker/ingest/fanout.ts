@@ -48,35 +48,35 @@ export function planFanOut(
  * Hands each integration its items. Resolves only once every IntegrationDO has stored them
  * durably; rejects if any enqueue fails (ingest then answers 503 and the node re-sends).
  */
-export async function enqueuePlan(env: Env, plan: Map<string, OutboxItem[]>): Promise<number> {
-  const enqueues = [...plan].map(([integrationId, items]) =>
-    env.INTEGRATION_DO.get(env.INTEGRATION_DO.idFromName(integrationId)).enqueue(integrationId, items),
+export async function enqueuePlan(env: Env, plan: Map<string, OutboxItem[]>): Promise<void> {
+  await Promise.all(
+    [...plan].map(([integrationId, items]) =>
+      env.INTEGRATION_DO.get(env.INTEGRATION_DO.idFromName(integrationId)).enqueue(integrationId, items),
+    ),
   );
-  await Promise.all(enqueues);
-  return enqueues.length;
 }
 
 /**
  * Queues notifications for stored events in every enabled integration of the account whose
  * subscriptions cover them (system events; node events go through the ingest route, which has
- * already loaded the targets). Returns how many integrations received items.
+ * already loaded the targets).
  */
-export async function fanOutEvents(env: Env, accountId: string, rows: NotifiableEvent[]): Promise<number> {
-  if (rows.length === 0) return 0;
+export async function fanOutEvents(env: Env, accountId: string, rows: NotifiableEvent[]): Promise<void> {
+  if (rows.length === 0) return;
   const db = createDb(env.DB);
   const [account, targets] = await Promise.all([
-    db.query.accounts.findFirst({ where: eq(accounts.id, accountId) }),
+    db.query.accounts.findFirst({ columns: { name: true }, where: eq(accounts.id, accountId) }),
     db
       .select({ id: integrations.id, events: integrations.events })
       .from(integrations)
       .where(and(eq(integrations.accountId, accountId), eq(integrations.status, "enabled"))),
   ]);
-  if (!account || targets.length === 0) return 0;
+  if (!account || targets.length === 0) return;
   const plan = planFanOut(
     targets.map((t) => ({ id: t.id, events: t.events as EventSubscriptions })),
     rows,
     account.name,
     env.PUBLIC_URL,
   );
-  return enqueuePlan(env, plan);
+  await enqueuePlan(env, plan);
 }

@@ -183,7 +183,7 @@ ON CONFLICT (key) DO UPDATE SET
   window_start = excluded.window_start`;
 
 export const RATE_WINDOW_MS = 60_000;
-export const rateLimitKey = (nodeId: string) => `node:${nodeId}`;
+const rateLimitKey = (nodeId: string) => `node:${nodeId}`;
 
 /** The statement counting one request of a node: in the store batch, or alone for refused requests. */
 export function countRequest(d1: D1Database, nodeId: string, now: number): D1PreparedStatement {
