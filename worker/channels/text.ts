@@ -89,15 +89,6 @@ export function escapeSlackChar(char: string): string {
   return SLACK_ESCAPES[char] ?? char;
 }
 
-export function escapeSlack(text: string): string {
-  return text.replace(/[&<>]/g, (c) => SLACK_ESCAPES[c]!);
-}
-
-/** Byte length of a string in UTF-8. */
-export function utf8Length(text: string): number {
-  return new TextEncoder().encode(text).length;
-}
-
 /** A piece of markup around one event string: `before` and `after` are trusted markup. */
 export interface MarkupPart {
   before: string;

@@ -8,8 +8,6 @@ import type { Channel, SendContext } from "./types";
 
 /** Standard Webhooks secret: "whsec_" + base64 of the HMAC key. */
 const SIGNING_SECRET = /^whsec_[A-Za-z0-9+/]{24,}={0,2}$/;
-/** A rotated-out secret keeps signing alongside the new one this long (SPEC §4). */
-export const SECRET_ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
 
 const header = z.object({
   name: z.string(),
@@ -48,20 +46,6 @@ export function generateSigningSecret(): string {
   const key = new Uint8Array(32);
   crypto.getRandomValues(key);
   return `whsec_${btoa(String.fromCharCode(...key))}`;
-}
-
-/** Settings after a rotation: a new secret, the old one still signing until `now` + 24 h. */
-export function rotateSigningSecret(settings: WebhookSettings, now = Date.now()): WebhookSettings {
-  return {
-    ...settings,
-    signing_secret: generateSigningSecret(),
-    ...(settings.signing_secret
-      ? {
-          previous_signing_secret: settings.signing_secret,
-          previous_signing_secret_expires_at: new Date(now + SECRET_ROTATION_OVERLAP_MS).toISOString(),
-        }
-      : {}),
-  };
 }
 
 function secretKey(secret: string): Uint8Array<ArrayBuffer> {

@@ -358,16 +358,6 @@ export class DeliveryStore {
     );
   }
 
-  /** Releases a claim without an outcome (sending could not start): due again at `nextAttemptAt`. */
-  releaseClaim(seq: number, now: number, nextAttemptAt: number) {
-    this.sql.exec(
-      "UPDATE deliveries SET lease_until = NULL, requests = MAX(0, requests - 1), next_attempt_at = ?, updated_at = ? WHERE seq = ? AND state = 'pending'",
-      nextAttemptAt,
-      now,
-      seq,
-    );
-  }
-
   /** Deliveries whose lease ran out without an outcome: the object was reset mid-request. */
   expiredLeases(now: number): DeliveryRow[] {
     return this.rows<DeliveryRow>(
