@@ -1,4 +1,5 @@
 import type { NodeEvent } from "../domain/events";
+import type { NotifiableEvent } from "../domain/notify-build";
 import { GroupCommit } from "./group-commit";
 
 /**
@@ -29,28 +30,18 @@ export interface PreparedEvent {
 export interface IngestWrite {
   accountId: string;
   nodeId: string;
-  ingestId: number;
   receivedAt: number;
   events: PreparedEvent[];
 }
 
-/** A stored event whose notifications have not been queued yet (new, or a re-sent one never queued). */
-export interface PendingNotification {
-  id: string;
-  type: NodeEvent["type"];
-  risk: string | null;
-  occurredAt: number;
-  /** The stored event, for duplicates; null when this request inserted it (the caller has it). */
-  storedData: unknown | null;
-}
-
 export interface IngestWriteResult {
   accepted: number;
-  pending: PendingNotification[];
+  /** Stored events whose notifications have not been queued yet (new, or re-sent ones never queued). */
+  pending: NotifiableEvent[];
 }
 
 /** A random positive id distinguishing this request's rows (53 bits: collisions are irrelevant). */
-export function newIngestId(): number {
+function newIngestId(): number {
   const words = crypto.getRandomValues(new Uint32Array(2));
   return ((words[0] ?? 0) & 0x1fffff) * 0x100000000 + (words[1] ?? 0) + 1;
 }
@@ -275,7 +266,8 @@ function jsonChunks(rows: unknown[][]): string[] {
  * Throws if D1 fails; then nothing of the request is stored.
  */
 export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Promise<IngestWriteResult> {
-  const { accountId, nodeId, ingestId, receivedAt } = write;
+  const { accountId, nodeId, receivedAt } = write;
+  const ingestId = newIngestId();
   const uniqueIds = [...new Set(write.events.map((p) => p.event.id))];
   const idsJson = JSON.stringify(uniqueIds);
   // Earlier requests' marks go first, so this batch's pending check already sees them.
@@ -311,6 +303,10 @@ export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Prom
   let accepted = 0;
   for (let i = firstInsert; i < firstInsert + insertCount; i++) accepted += results[i]?.meta.changes ?? 0;
   const pendingRows = notifyIds.length > 0 ? (results[results.length - 1]?.results ?? []) : [];
+  if (pendingRows.length === 0) return { accepted, pending: [] };
+  // Rows this request inserted come back without data: the event is the one in the body.
+  const sent = new Map<string, NodeEvent>();
+  for (const p of write.events) if (!sent.has(p.event.id)) sent.set(p.event.id, p.event);
   return {
     accepted,
     pending: pendingRows.map((row) => ({
@@ -318,7 +314,7 @@ export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Prom
       type: row.type as NodeEvent["type"],
       risk: row.risk,
       occurredAt: row.occurred_at,
-      storedData: row.data === null ? null : JSON.parse(row.data),
+      data: row.data === null ? sent.get(row.id) : JSON.parse(row.data),
     })),
   };
 }

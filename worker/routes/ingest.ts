@@ -6,7 +6,6 @@ import {
   NodeEventSchema,
   validateIngestBody,
 } from "../domain/events";
-import type { NotifiableEvent } from "../domain/notify-build";
 import { checkIngestHeaders, readJsonBody } from "../ingest/body";
 import { anyTargetWants, enqueuePlan, planFanOut } from "../ingest/fanout";
 import { authenticateNode, nodeTokenFrom } from "../ingest/node-auth";
@@ -14,7 +13,6 @@ import {
   countRequest,
   flushNotifiedMarks,
   MAX_PENDING_MARKS,
-  newIngestId,
   type PreparedEvent,
   queueNotifiedMarks,
   storeIngestBatch,
@@ -122,7 +120,6 @@ router.post("/v1/events", async (c) => {
   const stored = await storeIngestBatch(c.env.DB, {
     accountId: node.accountId,
     nodeId: node.nodeId,
-    ingestId: newIngestId(),
     receivedAt: now,
     events: prepared,
   }).catch((error: unknown) => {
@@ -130,16 +127,8 @@ router.post("/v1/events", async (c) => {
     throw unavailable("Herald could not store the events; nothing was stored. Re-send the request.");
   });
 
-  if (stored.pending.length > 0) {
-    const byId = new Map<string, PreparedEvent>();
-    for (const p of prepared) if (!byId.has(p.event.id)) byId.set(p.event.id, p);
-    const rows: NotifiableEvent[] = stored.pending.map((pending) => ({
-      id: pending.id,
-      type: pending.type,
-      risk: pending.risk,
-      occurredAt: pending.occurredAt,
-      data: pending.storedData ?? byId.get(pending.id)?.event,
-    }));
+  const rows = stored.pending;
+  if (rows.length > 0) {
     try {
       await enqueuePlan(c.env, planFanOut(node.targets, rows, node.accountName, c.env.PUBLIC_URL));
     } catch (error) {
