@@ -24,7 +24,7 @@ import {
   onceSecrets,
   UpdateIntegrationBody,
 } from "./schemas";
-import { channelOf, integrationEvent, loadOwned, refuseUserManaged } from "./shared";
+import { channelOf, integrationEvent, integrationJson, loadOwned, refuseUserManaged } from "./shared";
 
 const TYPE_ORDER = new Map(CHANNELS.map((channel, i) => [channel.type as string, i]));
 
@@ -70,12 +70,7 @@ const routes = router
           a.name.localeCompare(b.name) ||
           a.createdAt - b.createdAt,
       );
-      const list = await Promise.all(
-        rows.map(async (row) => {
-          const channel = channelOf(row.type);
-          return toIntegrationJson(row, channel, await openSettings(c.env, row));
-        }),
-      );
+      const list = await Promise.all(rows.map((row) => integrationJson(c, row, channelOf(row.type))));
       return c.json({ integrations: list }, 200);
     },
   )
@@ -152,7 +147,7 @@ const routes = router
     }),
     async (c) => {
       const { row, channel } = await loadOwned(c, c.req.valid("param").id);
-      return c.json({ integration: toIntegrationJson(row, channel, await openSettings(c.env, row)) }, 200);
+      return c.json({ integration: await integrationJson(c, row, channel) }, 200);
     },
   )
   .openapi(

@@ -18,7 +18,7 @@ import {
   IntegrationEnvelope,
   onceSecrets,
 } from "./schemas";
-import { integrationEvent, loadOwned } from "./shared";
+import { integrationEvent, integrationJson, loadOwned } from "./shared";
 
 /** A rotated-out generated secret keeps working this long (SPEC §4: signs with both for 24 h). */
 export const ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
@@ -40,7 +40,7 @@ const routes = router
       const principal = c.get("principal");
       const { row, channel } = await loadOwned(c, c.req.valid("param").id);
       if (row.status === "disabled") {
-        return c.json({ integration: toIntegrationJson(row, channel, await openSettings(c.env, row)) }, 200);
+        return c.json({ integration: await integrationJson(c, row, channel) }, 200);
       }
       const now = Date.now();
       const next = {
@@ -67,7 +67,7 @@ const routes = router
       ]);
       await pauseOutbox(c.env, row.id);
       await publishSystemEvents(c.env, principal.accountId, [event]);
-      return c.json({ integration: toIntegrationJson(next, channel, await openSettings(c.env, next)) }, 200);
+      return c.json({ integration: await integrationJson(c, next, channel) }, 200);
     },
   )
   .openapi(
@@ -89,7 +89,7 @@ const routes = router
       const options = EnableBody.parse(c.req.valid("json") ?? {});
       const { row, channel } = await loadOwned(c, c.req.valid("param").id);
       if (row.status === "enabled") {
-        const integration = toIntegrationJson(row, channel, await openSettings(c.env, row));
+        const integration = await integrationJson(c, row, channel);
         return c.json(
           { integration, resumed: 0, dropped: 0, replayed: 0, replay_truncated: false, outbox_updated: true },
           200,
@@ -129,7 +129,7 @@ const routes = router
         replayMissedSince: options.replay_missed ? (row.disabledAt ?? row.updatedAt) : undefined,
       });
       await publishSystemEvents(c.env, principal.accountId, [event]);
-      const integration = toIntegrationJson(next, channel, await openSettings(c.env, next));
+      const integration = await integrationJson(c, next, channel);
       return c.json(
         {
           integration,
