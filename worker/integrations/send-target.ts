@@ -1,7 +1,7 @@
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { getChannel } from "../channels/catalog";
 import type { Channel, SendContext } from "../channels/types";
-import { createDb } from "../db/client";
+import { createDb, type Db } from "../db/client";
 import { accounts, integrations, users } from "../db/schema";
 import type { EventSubscriptions } from "../domain/subscriptions";
 import type { Env } from "../env";
@@ -45,14 +45,7 @@ export interface SendTarget {
  * `invalid_settings` until the admin fixes it), and an Error for an unknown type.
  */
 export async function resolveSendTarget(env: Env, integrationId: string): Promise<SendTarget | null> {
-  const db = createDb(env.DB);
-  const [row] = await db
-    .select({ integration: integrations, accountName: accounts.name, userEmail: users.email })
-    .from(integrations)
-    .innerJoin(accounts, eq(accounts.id, integrations.accountId))
-    .leftJoin(users, eq(users.id, integrations.userId))
-    .where(eq(integrations.id, integrationId))
-    .limit(1);
+  const row = await loadWithRecipientContext(createDb(env.DB), integrationId);
   if (!row) return null;
   const { integration } = row;
   const channel = getChannel(integration.type);
@@ -82,6 +75,21 @@ export async function resolveSendTarget(env: Env, integrationId: string): Promis
   };
 }
 
+/**
+ * An integration row with its account's name and its owner's login address, in one D1 query;
+ * with `accountId`, only that account's row (a route's caller).
+ */
+export async function loadWithRecipientContext(db: Db, integrationId: string, accountId?: string) {
+  const [row] = await db
+    .select({ integration: integrations, accountName: accounts.name, userEmail: users.email })
+    .from(integrations)
+    .innerJoin(accounts, eq(accounts.id, integrations.accountId))
+    .leftJoin(users, eq(users.id, integrations.userId))
+    .where(and(eq(integrations.id, integrationId), accountId ? eq(integrations.accountId, accountId) : undefined))
+    .limit(1);
+  return row ?? null;
+}
+
 /** A user-owned integration mails its owner's login address; others their configured list. */
 export function recipientsFor(settings: Record<string, unknown>, ownerEmail: string | null): string[] | undefined {
   if (ownerEmail) return [ownerEmail];
@@ -89,9 +97,9 @@ export function recipientsFor(settings: Record<string, unknown>, ownerEmail: str
   return Array.isArray(list) ? list.filter((r): r is string => typeof r === "string") : undefined;
 }
 
-/** The SendContext for a resolved target. */
+/** The SendContext for a resolved target (or a test send's unsaved settings). */
 export function sendContextFor(
-  target: SendTarget,
+  target: Pick<SendTarget, "integrationId" | "accountName" | "settings" | "recipients">,
   env: Env,
   options: { deliveryId: string; fetch?: typeof fetch; test?: boolean },
 ): SendContext<Record<string, unknown>> {
