@@ -1,9 +1,11 @@
 import { PDFDocument, StandardFonts } from "pdf-lib";
-import type { Channel, SendContext, SendOutcome } from "../channels/types";
+import { redact } from "../channels/http";
+import type { Channel, SendOutcome } from "../channels/types";
 import type { Category, EventSubscriptions } from "../domain/subscriptions";
 import { subscribedCategories } from "../domain/subscriptions";
 import type { Env } from "../env";
 import { uuidv7 } from "../lib/ids";
+import { sendContextFor } from "./send-target";
 import { buildTestSamples } from "./test-samples";
 
 export interface TestResult {
@@ -37,12 +39,6 @@ async function samplePdf(accountName: string): Promise<Uint8Array> {
   return pdf.save();
 }
 
-function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join("[redacted]");
-  return out;
-}
-
 const NOT_SENT_AFTER: ReadonlySet<string> = new Set(["network", "timeout"]);
 
 /**
@@ -61,16 +57,7 @@ export async function runTestSend(env: Env, input: TestSendInput): Promise<TestR
       results.push({ category, ok: false, status: null, latency_ms: 0, error: `Not sent: ${unreachable}` });
       continue;
     }
-    const ctx: SendContext<Record<string, unknown>> = {
-      integrationId: input.integrationId,
-      accountName: input.accountName,
-      settings: input.settings,
-      env,
-      fetch: (request, init) => fetch(request, init),
-      deliveryId: uuidv7(),
-      recipients: input.recipients,
-      test: true,
-    };
+    const ctx = sendContextFor(input, env, { deliveryId: uuidv7(), test: true });
     let outcome: SendOutcome;
     try {
       outcome =
@@ -86,14 +73,14 @@ export async function runTestSend(env: Env, input: TestSendInput): Promise<TestR
       console.error("test send threw", {
         integrationId: input.integrationId,
         category,
-        error: scrub(String(error), input.secrets),
+        error: redact(String(error), input.secrets),
       });
       outcome = { ok: false, kind: "network", latencyMs: 0, error: "Internal error while sending.", requestBody: "" };
     }
     if (outcome.ok) {
       results.push({ category, ok: true, status: outcome.status, latency_ms: outcome.latencyMs, error: null });
     } else {
-      const error = scrub(outcome.error, input.secrets);
+      const error = redact(outcome.error, input.secrets);
       results.push({ category, ok: false, status: outcome.status ?? null, latency_ms: outcome.latencyMs, error });
       if (NOT_SENT_AFTER.has(outcome.kind)) unreachable = error;
     }

@@ -1,3 +1,4 @@
+import { redact } from "../channels/http";
 import type { Channel } from "../channels/types";
 import { type EventSubscriptions, subscribedCategories } from "../domain/subscriptions";
 import { type FieldError, fieldErrors } from "../lib/errors";
@@ -24,8 +25,7 @@ export function validateSettings(
     // A schema that throws (a refinement on input it did not expect) is a bug, but the caller
     // still gets a 400 rather than a 500; the error text is logged without the input.
     const secrets = secretValues((settings ?? {}) as Settings, channel.secretFields);
-    const message = secrets.reduce((text, secret) => text.split(secret).join("[redacted]"), String(error));
-    console.error("settings schema threw", { title: channel.title, error: message });
+    console.error("settings schema threw", { title: channel.title, error: redact(String(error), secrets) });
     const urlErrors = urlProblems(channel, (settings ?? {}) as Settings, policy);
     return {
       ok: false,
