@@ -9,15 +9,14 @@ import { RISKS } from "./subscriptions";
 
 export const MAX_EVENTS_PER_REQUEST = 1000;
 export const MAX_BODY_BYTES = 1024 * 1024;
-export const MAX_PAYLOAD_BYTES = 4096;
+const MAX_PAYLOAD_BYTES = 4096;
 /** Clocks drift: a node may be a little ahead of us, never more than this. */
-export const MAX_FUTURE_SKEW_MS = 5 * 60_000;
+const MAX_FUTURE_SKEW_MS = 5 * 60_000;
 
-export const NODE_EVENT_TYPES = ["security_issue", "hit", "incident", "scope_change"] as const;
-export type NodeEventType = (typeof NODE_EVENT_TYPES)[number];
-export const BLOCK_STATUSES = ["blocked", "monitored"] as const;
-export const SCOPE_CHANGES = ["added", "removed"] as const;
-export const SCOPE_OBJECT_TYPES = ["host", "ip", "port", "domain", "service"] as const;
+const NODE_EVENT_TYPES = ["security_issue", "hit", "incident", "scope_change"] as const;
+const BLOCK_STATUSES = ["blocked", "monitored"] as const;
+const SCOPE_CHANGES = ["added", "removed"] as const;
+const SCOPE_OBJECT_TYPES = ["host", "ip", "port", "domain", "service"] as const;
 
 /** ISO 3166-1 alpha-2: the officially assigned codes. */
 const COUNTRY_CODES = new Set(
@@ -135,7 +134,7 @@ export type NodeEventInput = z.infer<typeof NodeEventSchema>;
 export type NodeEvent = NodeEventInput & { id: string };
 
 /** The request envelope; each event is validated on its own so errors carry the event index. */
-export const IngestBodySchema = z.object({
+const IngestBodySchema = z.object({
   events: z
     .array(z.unknown())
     .min(1, "Send at least one event.")

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import {
   MAX_BODY_BYTES,
+  MAX_EVENTS_PER_REQUEST,
   MAX_REPORTED_ERRORS,
   type NodeEvent,
   NodeEventSchema,
@@ -50,7 +51,11 @@ router.openAPIRegistry.registerPath({
   request: {
     body: {
       required: true,
-      content: { "application/json": { schema: z.object({ events: z.array(NodeEventSchema).min(1).max(1000) }) } },
+      content: {
+        "application/json": {
+          schema: z.object({ events: z.array(NodeEventSchema).min(1).max(MAX_EVENTS_PER_REQUEST) }),
+        },
+      },
     },
   },
   responses: {
