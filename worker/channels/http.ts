@@ -33,6 +33,11 @@ export function redact(text: string, secrets: readonly string[]): string {
   return out;
 }
 
+/** A destination URL whose path is the credential (Slack, Sumo Logic): the URL and its path are both secrets. */
+export function secretUrl(url: string): string[] {
+  return [url, new URL(url).pathname];
+}
+
 /** Retry-After as delta-seconds or an HTTP date (RFC 9110 §10.2.3), as whole seconds from now. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
   if (!value) return undefined;

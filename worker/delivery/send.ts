@@ -1,4 +1,4 @@
-import { redact } from "../channels/http";
+import { invalidSettings, redact } from "../channels/http";
 import type { SendOutcome } from "../channels/types";
 import type { ReportAttachment } from "../domain/notification";
 import type { Env } from "../env";
@@ -51,10 +51,12 @@ export async function sendDelivery(
   }
 }
 
-/** The outcome recorded when the integration's secrets cannot be decrypted (nothing is sent). */
-/** The failed attempt recorded when the integration cannot be sent to as configured. */
+/**
+ * The failed attempt recorded when the integration cannot be sent to as configured (nothing is
+ * sent); by default, because its secrets cannot be decrypted.
+ */
 export function invalidSettingsOutcome(
   error = "The integration's secrets cannot be decrypted; re-enter them in its settings.",
 ): SendOutcome {
-  return { ok: false, kind: "invalid_settings", latencyMs: 0, error, requestBody: "" };
+  return invalidSettings(error);
 }
