@@ -198,12 +198,8 @@ export class DeliveryStore {
    * neither send it twice at once nor lose it.
    */
   claimNext(now: number, batchLimit: number, leaseMs: number, newId: () => string): ClaimedDelivery | null {
-    let head = this.head();
-    if (!head) {
-      if (!this.formDelivery(now, batchLimit, newId)) return null;
-      head = this.head();
-      if (!head) return null;
-    }
+    const head = this.head() ?? this.formDelivery(now, batchLimit, newId);
+    if (!head) return null;
     if (head.lease_until !== null && head.lease_until > now) return null;
     const plannedAt = head.next_attempt_at ?? now;
     if (plannedAt > now) return null;
@@ -224,30 +220,30 @@ export class DeliveryStore {
     };
   }
 
-  private formDelivery(now: number, batchLimit: number, newId: () => string): boolean {
+  /** The new head delivery, or null when nothing is queued. */
+  private formDelivery(now: number, batchLimit: number, newId: () => string): DeliveryRow | null {
     const queued = this.rows<{ seq: number; item: string }>(
       "SELECT seq, item FROM notifications WHERE status = 'queued' ORDER BY seq LIMIT ?",
       Math.max(1, batchLimit),
     );
-    if (queued.length === 0) return false;
+    if (queued.length === 0) return null;
     // A report carries its own attachment: it goes alone, and nothing is merged into it.
     const isReport = (row: { item: string }) => (JSON.parse(row.item) as OutboxItem).reportId !== undefined;
     const reportAt = queued.findIndex(isReport);
     const chosen = reportAt === 0 ? queued.slice(0, 1) : reportAt > 0 ? queued.slice(0, reportAt) : queued;
-    this.insertDelivery(
+    return this.insertDelivery(
       now,
       newId(),
       chosen.map((row) => row.seq),
       null,
     );
-    return true;
   }
 
-  private insertDelivery(now: number, id: string, notificationSeqs: number[], replayOf: string | null): number {
-    const seq = this.sql
-      .exec<{ seq: number }>(
+  private insertDelivery(now: number, id: string, notificationSeqs: number[], replayOf: string | null): DeliveryRow {
+    const row = this.sql
+      .exec<Row>(
         `INSERT INTO deliveries (id, state, requests, failed_in_cycle, next_attempt_at, notification_count, replay_of, created_at, updated_at)
-         VALUES (?, 'pending', 0, 0, ?, ?, ?, ?, ?) RETURNING seq`,
+         VALUES (?, 'pending', 0, 0, ?, ?, ?, ?, ?) RETURNING *`,
         id,
         now,
         notificationSeqs.length,
@@ -255,11 +251,11 @@ export class DeliveryStore {
         now,
         now,
       )
-      .one().seq;
+      .one() as unknown as DeliveryRow;
     notificationSeqs.forEach((notificationSeq, position) => {
       this.sql.exec(
         "INSERT INTO delivery_notifications (delivery_seq, position, notification_seq) VALUES (?, ?, ?)",
-        seq,
+        row.seq,
         position,
         notificationSeq,
       );
@@ -268,7 +264,7 @@ export class DeliveryStore {
         notificationSeq,
       );
     });
-    return seq;
+    return row;
   }
 
   itemsOf(deliverySeq: number): OutboxItem[] {
