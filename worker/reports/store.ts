@@ -4,7 +4,6 @@ import { type ReportFrequency, reports } from "../db/schema";
 import type { ReportPeriod } from "../domain/report-periods";
 import type { Env } from "../env";
 import { uuidv7 } from "../lib/ids";
-import { buildReportData, type ReportAccount } from "./build";
 import { type Report, type ReportData, type ReportSummary, reportTitle } from "./schema";
 
 export type ReportRow = typeof reports.$inferSelect;
@@ -12,18 +11,7 @@ export type ReportOrigin = "schedule" | "manual";
 
 const DAY_MS = 86_400_000;
 
-/** Builds a report's data and stores it; answers the stored row. */
-export async function createReport(
-  env: Env,
-  account: ReportAccount,
-  period: ReportPeriod,
-  origin: ReportOrigin,
-): Promise<ReportRow> {
-  const row = newReportRow(account.id, period, origin, await buildReportData(env, account, period));
-  await createDb(env.DB).insert(reports).values(row);
-  return row;
-}
-
+/** A new report row for this period (its id orders reports by creation time). */
 export function newReportRow(
   accountId: string,
   period: ReportPeriod,
