@@ -172,7 +172,8 @@ const routes = router
         .update(users)
         .set({ role: body.role ?? user.role, name: body.name ?? user.name, updatedAt: now })
         .where(and(eq(users.id, id), eq(users.accountId, principal.accountId), guard))
-        .returning({ id: users.id });
+        .returning();
+      // The updated row itself: no second read of the user for the answer.
       const [updated] = await update;
       if (!updated) {
         throw new ApiError(409, "last_admin", "The account must keep at least one admin.", [
@@ -205,8 +206,7 @@ const routes = router
           details: { email: user.email, name: body.name },
         });
       }
-      const fresh = await db.query.users.findFirst({ where: eq(users.id, id) });
-      return c.json({ user: toUser(fresh!) }, 200);
+      return c.json({ user: toUser(updated) }, 200);
     },
   )
   .openapi(
