@@ -10,7 +10,7 @@ import {
   incident,
   integration,
   json,
-  outboxTable,
+  OUTBOX_TABLE,
   postEvents,
   queued,
   scopeChange,
@@ -21,19 +21,9 @@ import {
 
 /** Breaks (or repairs) the DO's outbox so that enqueue fails the way a storage fault would. */
 async function breakOutbox(integrationId: string, broken: boolean) {
+  const [from, to] = broken ? [OUTBOX_TABLE, `${OUTBOX_TABLE}_broken`] : [`${OUTBOX_TABLE}_broken`, OUTBOX_TABLE];
   await runInDurableObject(stub(integrationId), async (_instance, state) => {
-    if (broken) {
-      const table = outboxTable(state.storage.sql);
-      state.storage.sql.exec(`ALTER TABLE ${table} RENAME TO ${table}_broken`);
-      return;
-    }
-    const [renamed] = state.storage.sql
-      .exec<{ name: string }>(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%\\_broken' ESCAPE '\\'",
-      )
-      .toArray();
-    if (renamed)
-      state.storage.sql.exec(`ALTER TABLE ${renamed.name} RENAME TO ${renamed.name.replace(/_broken$/, "")}`);
+    state.storage.sql.exec(`ALTER TABLE ${from} RENAME TO ${to}`);
   });
 }
 

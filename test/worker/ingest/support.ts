@@ -129,23 +129,14 @@ export async function integration(
 
 export const stub = (integrationId: string) => env.INTEGRATION_DO.get(env.INTEGRATION_DO.idFromName(integrationId));
 
-/** The notification table of the IntegrationDO (named `notifications`; `outbox` in the first version). */
-export function outboxTable(sql: SqlStorage): string {
-  const names = sql
-    .exec<{ name: string }>(
-      "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('notifications', 'outbox')",
-    )
-    .toArray()
-    .map((r) => r.name);
-  return names.includes("notifications") ? "notifications" : "outbox";
-}
+/** The IntegrationDO's table of enqueued notifications (worker/delivery/store.ts). */
+export const OUTBOX_TABLE = "notifications";
 
 /** What an IntegrationDO holds: the notifications enqueued to it, by id, with their content. */
 export async function queued(integrationId: string): Promise<Map<string, { notification: any; eventId?: string }>> {
   return runInDurableObject(stub(integrationId), async (_instance, state) => {
-    const table = outboxTable(state.storage.sql);
     const rows = state.storage.sql.exec<{ notification_id: string; item: string }>(
-      `SELECT notification_id, item FROM ${table}`,
+      `SELECT notification_id, item FROM ${OUTBOX_TABLE}`,
     );
     return new Map(rows.toArray().map((r) => [r.notification_id, JSON.parse(r.item)]));
   });
