@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Notification } from "../domain/notification";
+import { base64, fromBase64 } from "../lib/ids";
 import { checkCustomHeaders } from "../security/destination-url";
 import { markTest } from "./format";
 import { idempotencyKey, jsonBytes, sendEach, sendHttp, splitBySize } from "./http";
@@ -45,12 +46,11 @@ export type WebhookSettings = z.infer<typeof webhookSettingsSchema>;
 export function generateSigningSecret(): string {
   const key = new Uint8Array(32);
   crypto.getRandomValues(key);
-  return `whsec_${btoa(String.fromCharCode(...key))}`;
+  return `whsec_${base64(key)}`;
 }
 
 function secretKey(secret: string): Uint8Array<ArrayBuffer> {
-  const binary = atob(secret.slice("whsec_".length));
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  return fromBase64(secret.slice("whsec_".length));
 }
 
 /** base64 HMAC-SHA256 of "{id}.{timestamp}.{body}" (Standard Webhooks v1). */
@@ -59,7 +59,7 @@ export async function signPayload(secret: string, id: string, timestamp: number,
     "sign",
   ]);
   const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${timestamp}.${body}`));
-  return btoa(String.fromCharCode(...new Uint8Array(mac)));
+  return base64(new Uint8Array(mac));
 }
 
 /** The secrets that sign now: the current one, and the previous one until its overlap ends. */

@@ -3,6 +3,7 @@
  * optional attachments in multipart/mixed, UTF-8 everywhere. Both transports send exactly these
  * bytes, so what the SMTP tests check is what the send_email binding carries too.
  */
+import { base64 } from "../lib/ids";
 
 export interface MailAttachment {
   filename: string;
@@ -25,17 +26,9 @@ export interface MimeInput {
 
 const CRLF = "\r\n";
 
-function bytesToBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(binary);
-}
-
 /** base64 in lines of 76 characters (RFC 2045 §6.8). */
 export function base64Lines(bytes: Uint8Array): string {
-  const encoded = bytesToBase64(bytes);
+  const encoded = base64(bytes);
   const lines: string[] = [];
   for (let i = 0; i < encoded.length; i += 76) lines.push(encoded.slice(i, i + 76));
   return lines.join(CRLF);
@@ -73,7 +66,7 @@ export function encodeHeaderText(text: string): string {
     chunk += point;
   }
   if (chunk) words.push(chunk);
-  return words.map((w) => `=?UTF-8?B?${bytesToBase64(encoder.encode(w))}?=`).join(`${CRLF} `);
+  return words.map((w) => `=?UTF-8?B?${base64(encoder.encode(w))}?=`).join(`${CRLF} `);
 }
 
 /** A display name as an RFC 5322 quoted string, or encoded words when not ASCII. */

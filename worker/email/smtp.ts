@@ -1,4 +1,5 @@
 import { connect } from "cloudflare:sockets";
+import { base64 } from "../lib/ids";
 
 /**
  * A small SMTP client (RFC 5321) over Workers TCP sockets: implicit TLS (465), STARTTLS
@@ -131,7 +132,7 @@ function authMechanisms(ext: Set<string>): string[] {
   return [];
 }
 
-const utf8Base64 = (text: string) => btoa(String.fromCharCode(...new TextEncoder().encode(text)));
+const utf8Base64 = (text: string) => base64(new TextEncoder().encode(text));
 
 async function session(conn: Connection, config: SmtpConfig, from: string, to: string[], data: string) {
   const greeting = await conn.reply();
