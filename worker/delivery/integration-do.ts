@@ -367,11 +367,12 @@ export class IntegrationDO extends DurableObject<Env> {
     if (this.destroyed) return;
     const now = this.clock();
     const candidates: number[] = [];
+    const head = this.store.head();
     if (!this.isPaused()) {
-      const send = this.store.nextSendTime(now);
+      const send = this.store.nextSendTime(now, head);
       if (send !== null) candidates.push(Math.max(send, this.targetBackoffUntil));
     }
-    const lease = this.store.head()?.lease_until;
+    const lease = head?.lease_until;
     if (lease && lease > now) candidates.push(lease);
     if (this.store.getMeta(META.pendingDisable))
       candidates.push(Number(this.store.getMeta(META.disableRetryAt) ?? now));

@@ -181,9 +181,9 @@ export class DeliveryStore {
   /**
    * When something next needs the alarm, ignoring pruning: the head's lease expiry or retry time,
    * or now when notifications are queued and no delivery is pending. Null when nothing is due.
+   * `head` may be passed by a caller that already read it.
    */
-  nextSendTime(now: number): number | null {
-    const head = this.head();
+  nextSendTime(now: number, head: DeliveryRow | undefined = this.head()): number | null {
     if (head) {
       if (head.lease_until !== null && head.lease_until > now) return head.lease_until;
       return head.next_attempt_at ?? now;
