@@ -26,7 +26,7 @@ export interface MessageView {
   fields: MessageField[];
 }
 
-export const TEST_MARKER = "[Test message]";
+const TEST_MARKER = "[Test message]";
 
 /** The notification as a test send carries it: summary prefixed with "[Test message]" once. */
 export function markTest(notification: Notification, test: boolean | undefined): Notification {
@@ -192,7 +192,7 @@ function subjectOf(type: string, s: Section | undefined): string | undefined {
 }
 
 /** "2026-11-29 10:00 UTC" from an RFC 3339 time; anything else as given. */
-export function readableTime(iso: string): string {
+function readableTime(iso: string): string {
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) return iso;
   return `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`;

@@ -25,7 +25,7 @@ const PRIORITY: Record<Urgency, "P1" | "P2" | "P3" | "P4" | "P5"> = {
 };
 
 /** Alert API v2 limits (create alert). */
-export const OPSGENIE_LIMITS = {
+const OPSGENIE_LIMITS = {
   message: 130,
   alias: 512,
   description: 15000,
@@ -39,7 +39,7 @@ export const OPSGENIE_LIMITS = {
 };
 
 /** Flattens the notification's details into Opsgenie's string → string map ("hit.host": "…"). */
-export function flattenDetails(details: Record<string, unknown>): Record<string, string> {
+function flattenDetails(details: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {};
   let total = 0;
   const put = (key: string, value: unknown) => {
@@ -94,7 +94,7 @@ function markTestDescription(description: string, test?: boolean): string {
   return test ? `[Test message]\n${description}` : description;
 }
 
-export function opsgenieUrl(env: { OPSGENIE_API_URL_US: string; OPSGENIE_API_URL_EU: string }, region: "us" | "eu") {
+function opsgenieUrl(env: { OPSGENIE_API_URL_US: string; OPSGENIE_API_URL_EU: string }, region: "us" | "eu") {
   return region === "eu" ? env.OPSGENIE_API_URL_EU : env.OPSGENIE_API_URL_US;
 }
 

@@ -24,7 +24,7 @@ const SEVERITY: Record<Urgency, "critical" | "error" | "warning" | "info"> = {
 };
 
 /** Events API v2 field limits. */
-export const PAGERDUTY_LIMITS = { summary: 1024, dedupKey: 255, source: 255, component: 255, group: 255, class: 255 };
+const PAGERDUTY_LIMITS = { summary: 1024, dedupKey: 255, source: 255, component: 255, group: 255, class: 255 };
 
 function sectionOf(notification: Notification): Record<string, unknown> {
   for (const name of ["security_issue", "hit", "scope_change", "system"]) {

@@ -15,7 +15,7 @@ export const slackSettingsSchema = z
 export type SlackSettings = z.infer<typeof slackSettingsSchema>;
 
 /** Block Kit limits (messages). */
-export const SLACK_LIMITS = {
+const SLACK_LIMITS = {
   blocks: 50,
   headerText: 150,
   sectionText: 3000,

@@ -25,11 +25,11 @@ export const splunkSettingsSchema = z
   .strict();
 export type SplunkSettings = z.infer<typeof splunkSettingsSchema>;
 
-export const SPLUNK_DEFAULT_SOURCE = "herald";
-export const SPLUNK_DEFAULT_SOURCETYPE = "_json";
+const SPLUNK_DEFAULT_SOURCE = "herald";
+const SPLUNK_DEFAULT_SOURCETYPE = "_json";
 
 /** `<url>/services/collector/event`, keeping any proxy path prefix of the base URL. */
-export function splunkEventUrl(base: string): string {
+function splunkEventUrl(base: string): string {
   return `${base.replace(/\/+$/, "")}/services/collector/event`;
 }
 
@@ -57,7 +57,7 @@ export function renderSplunkBody(settings: SplunkSettings, publicUrl: string, no
 }
 
 /** Under HEC's historical default max_content_length (1 MB). */
-export const SPLUNK_MAX_BODY_BYTES = 900_000;
+const SPLUNK_MAX_BODY_BYTES = 900_000;
 
 function send(ctx: SendContext<SplunkSettings>, notifications: Notification[]) {
   const marked = notifications.map((n) => markTest(n, ctx.test));

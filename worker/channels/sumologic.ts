@@ -19,7 +19,7 @@ export function renderSumologicBody(notifications: Notification[]): string {
 }
 
 /** Sumo Logic recommends HTTP requests of at most 1 MB. */
-export const SUMOLOGIC_MAX_BODY_BYTES = 900_000;
+const SUMOLOGIC_MAX_BODY_BYTES = 900_000;
 
 function send(ctx: SendContext<SumologicSettings>, notifications: Notification[]) {
   const marked = notifications.map((n) => markTest(n, ctx.test));

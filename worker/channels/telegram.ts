@@ -27,7 +27,7 @@ export const TELEGRAM_LIMITS = { text: 4096, caption: 1024 };
 const TELEGRAM_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" };
 
 /** Telegram's HTML mode knows only &lt; &gt; &amp; &quot; (and numeric entities). */
-export function escapeTelegramChar(char: string): string {
+function escapeTelegramChar(char: string): string {
   return TELEGRAM_ESCAPES[char] ?? char;
 }
 

@@ -5,7 +5,7 @@
  * code-point or character count vendors use, so a cut text is within every vendor's limit.
  */
 
-export const ELLIPSIS = "…";
+const ELLIPSIS = "…";
 
 /**
  * Replaces lone surrogates with U+FFFD and removes control characters (C0 except tab and newline,

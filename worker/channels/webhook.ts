@@ -63,7 +63,7 @@ export async function signPayload(secret: string, id: string, timestamp: number,
 }
 
 /** The secrets that sign now: the current one, and the previous one until its overlap ends. */
-export function activeSecrets(settings: WebhookSettings, now = Date.now()): string[] {
+function activeSecrets(settings: WebhookSettings, now = Date.now()): string[] {
   const secrets = settings.signing_secret ? [settings.signing_secret] : [];
   const expires = settings.previous_signing_secret_expires_at;
   if (settings.previous_signing_secret && expires && Date.parse(expires) > now) {
@@ -79,7 +79,7 @@ export function renderWebhookBody(format: WebhookSettings["format"], notificatio
 }
 
 /** Bodies stay under 1 MB, a limit most HTTP receivers accept by default. */
-export const WEBHOOK_MAX_BODY_BYTES = 1_000_000;
+const WEBHOOK_MAX_BODY_BYTES = 1_000_000;
 
 /**
  * One request per batch; only a batch too large for one body is split, and then each request

@@ -5,9 +5,9 @@ import { publishSystemEvents } from "../domain/publish";
 import type { Env } from "../env";
 
 /** Younger events may still be on their way through the request that raised them. */
-export const REPUBLISH_MIN_AGE_MS = 60_000;
+const REPUBLISH_MIN_AGE_MS = 60_000;
 /** Older notices are stale: a day-old "integration disabled" helps nobody. */
-export const REPUBLISH_MAX_AGE_MS = 86_400_000;
+const REPUBLISH_MAX_AGE_MS = 86_400_000;
 /** Events per account and run (the mark's id list stays under D1's 100 bound parameters). */
 const BATCH_PER_ACCOUNT = 50;
 /** A cron run stops after this long; whatever is left goes at the next hour. */

@@ -27,7 +27,7 @@ export interface MimeInput {
 const CRLF = "\r\n";
 
 /** base64 in lines of 76 characters (RFC 2045 §6.8). */
-export function base64Lines(bytes: Uint8Array): string {
+function base64Lines(bytes: Uint8Array): string {
   const encoded = base64(bytes);
   const lines: string[] = [];
   for (let i = 0; i < encoded.length; i += 76) lines.push(encoded.slice(i, i + 76));
@@ -37,7 +37,7 @@ export function base64Lines(bytes: Uint8Array): string {
 const encoder = new TextEncoder();
 
 /** A header value without line breaks or other control characters (no header injection). */
-export function headerSafe(value: string): string {
+function headerSafe(value: string): string {
   return (
     value
       // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
@@ -100,7 +100,7 @@ function boundary(): string {
 }
 
 /** RFC 5322 date: "Sun, 29 Nov 2026 10:00:00 +0000". */
-export function rfc5322Date(date: Date): string {
+function rfc5322Date(date: Date): string {
   return date.toUTCString().replace(/GMT$/, "+0000");
 }
 

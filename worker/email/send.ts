@@ -29,10 +29,10 @@ export type MailResult =
 
 export type { MailAttachment };
 
-export const MAIL_TIMEOUT_MS = 15_000;
+const MAIL_TIMEOUT_MS = 15_000;
 
 /** MAIL_FROM is "addr@example.com" or "Name <addr@example.com>". */
-export function parseMailFrom(value: string): { name?: string; address: string } {
+function parseMailFrom(value: string): { name?: string; address: string } {
   const match = /^\s*(.*?)\s*<([^<>\s]+@[^<>\s]+)>\s*$/.exec(value);
   if (match) return { name: match[1]?.replace(/^"|"$/g, "") || undefined, address: match[2]! };
   return { name: "Herald", address: value.trim() };

@@ -113,7 +113,7 @@ class Connection {
 }
 
 /** Lines starting with "." get another "." (RFC 5321 §4.5.2); line endings become CRLF. */
-export function dotStuff(message: string): string {
+function dotStuff(message: string): string {
   return message
     .replace(/\r?\n/g, "\r\n")
     .split("\r\n")
