@@ -87,20 +87,48 @@ describe("events API", () => {
     const acme = await tenant("Acme");
     const globex = await tenant("Globex");
     const node = await createNode(acme.admin);
-    const event = hit();
+    const issue = securityIssue();
+    await postEvents(node.token, { events: [issue] });
+    const own = await api(acme.admin, "GET", `/api/events/${issue.id}`);
+    expect(own.status).toBe(200);
+    expect((await json(own)).event).toMatchObject({
+      id: issue.id,
+      type: "security_issue",
+      data: { title: issue.title },
+    });
+    expect((await api(globex.admin, "GET", `/api/events/${issue.id}`)).status).toBe(404);
+    expect((await json(await api(globex.admin, "GET", "/api/events?type=security_issue"))).events).toEqual([]);
+    expect((await api(null, "GET", `/api/events/${issue.id}`)).status).toBe(401);
+  });
+
+  it("finds a hit nobody was notified of by its id and time, as the event list links to it", async () => {
+    const acme = await tenant("Acme");
+    const globex = await tenant("Globex");
+    const node = await createNode(acme.admin);
+    const event = hit({ occurred_at: "2026-11-29T10:00:00.123Z" });
     await postEvents(node.token, { events: [event] });
-    const own = await api(acme.admin, "GET", `/api/events/${event.id}`);
+    const [listed] = (await json(await api(acme.admin, "GET", "/api/events?type=hit"))).events;
+    const byKey = `/api/events/${event.id}?occurred_at=${encodeURIComponent(listed.occurred_at)}`;
+    const own = await api(acme.admin, "GET", byKey);
     expect(own.status).toBe(200);
     expect((await json(own)).event).toMatchObject({ id: event.id, type: "hit", data: { payload: event.payload } });
-    expect((await api(globex.admin, "GET", `/api/events/${event.id}`)).status).toBe(404);
-    expect((await json(await api(globex.admin, "GET", "/api/events?type=hit"))).events).toEqual([]);
-    expect((await api(null, "GET", `/api/events/${event.id}`)).status).toBe(401);
+    // Any RFC 3339 spelling of the same instant finds it; another instant or account does not.
+    expect(
+      (await api(acme.admin, "GET", `/api/events/${event.id}?occurred_at=2026-11-29T11:00:00.123%2B01:00`)).status,
+    ).toBe(200);
+    expect((await api(acme.admin, "GET", `/api/events/${event.id}?occurred_at=2026-11-29T10:00:00.124Z`)).status).toBe(
+      404,
+    );
+    expect((await api(globex.admin, "GET", byKey)).status).toBe(404);
+    const bad = await api(acme.admin, "GET", `/api/events/${event.id}?occurred_at=yesterday`);
+    expect(bad.status).toBe(400);
+    expect((await json(bad)).error.details[0].field).toBe("query.occurred_at");
   });
 
   it("serves notification links: the UI to browsers, the event as JSON to API clients", async () => {
     const acme = await tenant();
     const node = await createNode(acme.admin);
-    const event = hit();
+    const event = scopeChange(); // notified or not, a scope change is findable by its id alone
     await postEvents(node.token, { events: [event] });
     const asApi = await api(acme.admin, "GET", `/events/${event.id}`);
     expect(asApi.status).toBe(200);
@@ -145,7 +173,7 @@ describe("retention", () => {
   it("honours EVENT_RETENTION_DAYS", async () => {
     const acme = await tenant();
     const node = await createNode(acme.admin);
-    const event = hit({ occurred_at: new Date(Date.now() - 3 * 86_400_000).toISOString() });
+    const event = securityIssue({ occurred_at: new Date(Date.now() - 3 * 86_400_000).toISOString() });
     await postEvents(node.token, { events: [event] });
     await purgeExpiredEvents({ ...env, EVENT_RETENTION_DAYS: "7" });
     expect((await api(acme.admin, "GET", `/api/events/${event.id}`)).status).toBe(200);

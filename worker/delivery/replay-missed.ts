@@ -4,6 +4,7 @@ import { accounts, events, integrations } from "../db/schema";
 import { buildNotification } from "../domain/notify-build";
 import type { EventSubscriptions } from "../domain/subscriptions";
 import type { Env } from "../env";
+import { type EventKey, makeFindableById } from "../ingest/store";
 import type { OutboxItem } from "./outbox-item";
 
 const PAGE_SIZE = 500;
@@ -82,6 +83,9 @@ export async function* missedEventBatches(
     const truncated = rows.length > room;
     const page = truncated ? rows.slice(0, room) : rows;
     if (page.length > 0) {
+      // Their notifications link to /events/<id>: hits nobody wanted at ingest were not findable by id.
+      const unlinked = page.filter((row) => row.lookupById === 0).map((row): EventKey => [row.id, row.occurredAt]);
+      if (unlinked.length > 0) await makeFindableById(env.DB, integration.accountId, unlinked).run();
       queued += page.length;
       const last: Cursor = page[page.length - 1]!;
       after = { receivedAt: last.receivedAt, id: last.id };

@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import { createDb } from "../db/client";
 import { events } from "../db/schema";
 import type { Env } from "../env";
@@ -27,6 +27,7 @@ export async function publishSystemEvents(env: Env, accountId: string, rows: Not
       .where(
         and(
           eq(events.accountId, accountId),
+          sql`${events.lookupById} = 1`, // system events always are: lets SQLite use events_lookup_id_idx
           inArray(
             events.id,
             rows.map((row) => row.id),

@@ -66,19 +66,28 @@ function rowOf(prepared: PreparedEvent): unknown[] {
   ];
 }
 
+/**
+ * Duplicates (same account, occurred_at and id: a re-sent event) are ignored by events_key_idx.
+ * Hits that no integration wants are the bulk of the traffic and are never linked to, so they stay
+ * out of the index on the id alone (lookup_by_id = 0, see the schema).
+ */
 const INSERT_EVENTS = `INSERT OR IGNORE INTO events (account_id, id, node_id, type, occurred_at, received_at, risk,
-  attack_type, host, path, remote_addr, remote_country, block_status, data, ingest_id, notified_at)
+  attack_type, host, path, remote_addr, remote_country, block_status, data, ingest_id, notified_at, lookup_by_id)
 SELECT ?1, r.value->>0, ?2, r.value->>1, r.value->>2, ?3, r.value->>3, r.value->>4, r.value->>5, r.value->>6,
-  r.value->>7, r.value->>8, r.value->>9, r.value->11, ?4, CASE WHEN r.value->>10 = 1 THEN NULL ELSE ?3 END
+  r.value->>7, r.value->>8, r.value->>9, r.value->11, ?4, CASE WHEN r.value->>10 = 1 THEN NULL ELSE ?3 END,
+  r.value->>10 = 1 OR r.value->>1 <> 'hit'
 FROM json_each(?5) AS r WHERE true`;
 
 /**
- * The rows of this batch that this request inserted; ?1 account, ?2 JSON array of ids, ?3 ingest id.
- * CROSS JOIN pins the loop order: one primary-key lookup per id. (Left to itself the planner scans
- * the account's events and probes the id list: cost growing with the table, not the batch.)
+ * The events named by ?2, a JSON array of [id, occurred_at] keys, in account ?1: one events_key_idx
+ * lookup per key. CROSS JOIN pins that loop order (left to itself the planner may scan the
+ * account's events and probe the key list: cost growing with the table, not the batch).
  */
-const FRESH = `SELECT ev.* FROM json_each(?2) AS k CROSS JOIN events AS ev ON ev.account_id = ?1 AND ev.id = k.value
-  WHERE ev.ingest_id = ?3`;
+const BY_KEYS = `json_each(?2) AS k CROSS JOIN events AS ev
+  ON ev.account_id = ?1 AND ev.occurred_at = k.value->>1 AND ev.id = k.value->>0`;
+
+/** The rows of this batch that this request inserted; ?3 ingest id. */
+const FRESH = `SELECT ev.* FROM ${BY_KEYS} WHERE ev.ingest_id = ?3`;
 
 /** The dimensions of event_rollups (documented in worker/db/schema.ts). */
 const DIMENSIONS = [
@@ -135,7 +144,7 @@ const RISK_RANK = (risk: string) =>
  * Runs before UPSERT_SECURITY_ISSUES, so it compares with what was known before this request.
  */
 const SKIP_KNOWN_ISSUES = `UPDATE events SET notified_at = ?4
-WHERE account_id = ?1 AND ingest_id = ?3 AND type = 'security_issue' AND id IN (SELECT value FROM json_each(?2))
+WHERE rowid IN (SELECT ev.rowid FROM ${BY_KEYS} WHERE ev.ingest_id = ?3 AND ev.type = 'security_issue')
   AND EXISTS (SELECT 1 FROM security_issues AS si
     WHERE si.account_id = ?1 AND si.status = 'open' AND si.fingerprint = ${ISSUE_FINGERPRINT("events")}
       AND ${RISK_RANK("si.risk")} >= ${RISK_RANK("events.risk")})`;
@@ -161,11 +170,18 @@ WHERE id = ?5 AND account_id = ?1`;
 /** Events of this request still waiting for fan-out: fresh ones and re-sent ones never queued. */
 const SELECT_PENDING = `SELECT ev.id, ev.type, ev.risk, ev.occurred_at,
   CASE WHEN ev.ingest_id = ?3 THEN NULL ELSE ev.data END AS data
-FROM json_each(?2) AS k CROSS JOIN events AS ev ON ev.account_id = ?1 AND ev.id = k.value
-WHERE ev.notified_at IS NULL`;
+FROM ${BY_KEYS} WHERE ev.notified_at IS NULL`;
 
 const MARK_NOTIFIED = `UPDATE events SET notified_at = ?3
-WHERE account_id = ?1 AND id IN (SELECT value FROM json_each(?2)) AND notified_at IS NULL`;
+WHERE rowid IN (SELECT ev.rowid FROM ${BY_KEYS} WHERE ev.notified_at IS NULL)`;
+
+/** Events about to be linked to from notifications sent later (replays): findable by id from now on. */
+const MAKE_FINDABLE_BY_ID = `UPDATE events SET lookup_by_id = 1
+WHERE rowid IN (SELECT ev.rowid FROM ${BY_KEYS} WHERE ev.lookup_by_id = 0)`;
+
+export function makeFindableById(d1: D1Database, accountId: string, keys: EventKey[]): D1PreparedStatement {
+  return d1.prepare(MAKE_FINDABLE_BY_ID).bind(accountId, JSON.stringify(keys));
+}
 
 /** Counts the request in the node's fixed one-minute window (node-auth.ts reads it for the check). */
 const COUNT_REQUEST = `INSERT INTO rate_limits (key, window_start, count) VALUES (?1, ?2, 1)
@@ -188,36 +204,36 @@ export function countRequest(d1: D1Database, nodeId: string, now: number): D1Pre
  * IntegrationDO drops them by notification id: the mark saves work, it is not what prevents
  * duplicate notifications.
  */
-const notifiedMarks = new Map<string, Set<string>>();
+const notifiedMarks = new Map<string, Map<string, EventKey>>();
 /** Past this many, marks are written on their own rather than waiting for the next request. */
 export const MAX_PENDING_MARKS = 5000;
 
 /** Queues marks; returns how many are pending in total. */
-export function queueNotifiedMarks(accountId: string, ids: string[]): number {
+export function queueNotifiedMarks(accountId: string, keys: EventKey[]): number {
   let pending = notifiedMarks.get(accountId);
   if (!pending) {
-    pending = new Set();
+    pending = new Map();
     notifiedMarks.set(accountId, pending);
   }
-  for (const id of ids) pending.add(id);
+  for (const key of keys) pending.set(`${key[1]}:${key[0]}`, key);
   let total = 0;
-  for (const set of notifiedMarks.values()) total += set.size;
+  for (const map of notifiedMarks.values()) total += map.size;
   return total;
 }
 
-type TakenMarks = [accountId: string, ids: string[]][];
+type TakenMarks = [accountId: string, keys: EventKey[]][];
 
 function takeMarks(d1: D1Database, now: number): { statements: D1PreparedStatement[]; taken: TakenMarks } {
-  const taken: TakenMarks = [...notifiedMarks].map(([accountId, ids]) => [accountId, [...ids]]);
+  const taken: TakenMarks = [...notifiedMarks].map(([accountId, keys]) => [accountId, [...keys.values()]]);
   notifiedMarks.clear();
   return {
-    statements: taken.map(([accountId, ids]) => d1.prepare(MARK_NOTIFIED).bind(accountId, JSON.stringify(ids), now)),
+    statements: taken.map(([accountId, keys]) => d1.prepare(MARK_NOTIFIED).bind(accountId, JSON.stringify(keys), now)),
     taken,
   };
 }
 
 function restoreMarks(taken: TakenMarks): void {
-  for (const [accountId, ids] of taken) queueNotifiedMarks(accountId, ids);
+  for (const [accountId, keys] of taken) queueNotifiedMarks(accountId, keys);
 }
 
 /** Writes the queued marks now (when many accumulated). */
@@ -230,6 +246,16 @@ export async function flushNotifiedMarks(d1: D1Database, now = Date.now()): Prom
     restoreMarks(taken);
     throw error;
   }
+}
+
+/** What identifies a stored event: a re-sent event has the same id and the same time. */
+export type EventKey = [id: string, occurredAt: number];
+
+/** The distinct keys of these events (a request may repeat an event). */
+function uniqueKeys(events: PreparedEvent[]): EventKey[] {
+  const keys = new Map<string, EventKey>();
+  for (const p of events) keys.set(`${p.occurredAt}:${p.event.id}`, [p.event.id, p.occurredAt]);
+  return [...keys.values()];
 }
 
 interface PendingRow {
@@ -268,29 +294,28 @@ function jsonChunks(rows: unknown[][]): string[] {
 export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Promise<IngestWriteResult> {
   const { accountId, nodeId, receivedAt } = write;
   const ingestId = newIngestId();
-  const uniqueIds = [...new Set(write.events.map((p) => p.event.id))];
-  const idsJson = JSON.stringify(uniqueIds);
+  const keysJson = JSON.stringify(uniqueKeys(write.events));
   // Earlier requests' marks go first, so this batch's pending check already sees them.
   const marks = takeMarks(d1, receivedAt);
   const statements: D1PreparedStatement[] = [...marks.statements, countRequest(d1, nodeId, receivedAt)];
   const firstInsert = statements.length;
-  let bytes = idsJson.length * 3;
+  let bytes = keysJson.length * 3;
   for (const rows of jsonChunks(write.events.map(rowOf))) {
     statements.push(d1.prepare(INSERT_EVENTS).bind(accountId, nodeId, receivedAt, ingestId, rows));
     bytes += rows.length;
   }
   const insertCount = statements.length - firstInsert;
-  statements.push(d1.prepare(UPSERT_ROLLUPS).bind(accountId, idsJson, ingestId));
-  const issueIds = write.events.filter((p) => p.event.type === "security_issue").map((p) => p.event.id);
-  if (issueIds.length > 0) {
-    const issueIdsJson = JSON.stringify(issueIds);
-    statements.push(d1.prepare(SKIP_KNOWN_ISSUES).bind(accountId, issueIdsJson, ingestId, receivedAt));
-    statements.push(d1.prepare(UPSERT_SECURITY_ISSUES).bind(accountId, issueIdsJson, ingestId));
+  statements.push(d1.prepare(UPSERT_ROLLUPS).bind(accountId, keysJson, ingestId));
+  const issueKeys = uniqueKeys(write.events.filter((p) => p.event.type === "security_issue"));
+  if (issueKeys.length > 0) {
+    const issueKeysJson = JSON.stringify(issueKeys);
+    statements.push(d1.prepare(SKIP_KNOWN_ISSUES).bind(accountId, issueKeysJson, ingestId, receivedAt));
+    statements.push(d1.prepare(UPSERT_SECURITY_ISSUES).bind(accountId, issueKeysJson, ingestId));
   }
-  statements.push(d1.prepare(UPDATE_NODE).bind(accountId, idsJson, ingestId, receivedAt, nodeId));
-  const notifyIds = [...new Set(write.events.filter((p) => p.notify).map((p) => p.event.id))];
-  if (notifyIds.length > 0) {
-    statements.push(d1.prepare(SELECT_PENDING).bind(accountId, JSON.stringify(notifyIds), ingestId));
+  statements.push(d1.prepare(UPDATE_NODE).bind(accountId, keysJson, ingestId, receivedAt, nodeId));
+  const notifyKeys = uniqueKeys(write.events.filter((p) => p.notify));
+  if (notifyKeys.length > 0) {
+    statements.push(d1.prepare(SELECT_PENDING).bind(accountId, JSON.stringify(notifyKeys), ingestId));
   }
 
   let results: D1Result<PendingRow>[];
@@ -302,11 +327,11 @@ export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Prom
   }
   let accepted = 0;
   for (let i = firstInsert; i < firstInsert + insertCount; i++) accepted += results[i]?.meta.changes ?? 0;
-  const pendingRows = notifyIds.length > 0 ? (results[results.length - 1]?.results ?? []) : [];
+  const pendingRows = notifyKeys.length > 0 ? (results[results.length - 1]?.results ?? []) : [];
   if (pendingRows.length === 0) return { accepted, pending: [] };
   // Rows this request inserted come back without data: the event is the one in the body.
   const sent = new Map<string, NodeEvent>();
-  for (const p of write.events) if (!sent.has(p.event.id)) sent.set(p.event.id, p.event);
+  for (const p of write.events) sent.set(`${p.occurredAt}:${p.event.id}`, p.event);
   return {
     accepted,
     pending: pendingRows.map((row) => ({
@@ -314,7 +339,7 @@ export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Prom
       type: row.type as NodeEvent["type"],
       risk: row.risk,
       occurredAt: row.occurred_at,
-      data: row.data === null ? sent.get(row.id) : JSON.parse(row.data),
+      data: row.data === null ? sent.get(`${row.occurred_at}:${row.id}`) : JSON.parse(row.data),
     })),
   };
 }

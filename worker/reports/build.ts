@@ -49,7 +49,8 @@ const RISK_ORDER = `CASE si.risk WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 
 /** The new issues with details; the event that first reported each one adds method, parameter, scanner. */
 const NEW_ISSUES_LIST = `SELECT si.id, si.first_seen, si.risk, si.title, si.vuln_type, si.host, si.path, si.status,
   ev.data->>'method' AS method, ev.data->>'parameter' AS parameter, ev.data->>'discovered_by' AS discovered_by
-FROM security_issues AS si LEFT JOIN events AS ev ON ev.account_id = si.account_id AND ev.id = si.id
+FROM security_issues AS si
+  LEFT JOIN events AS ev ON ev.account_id = si.account_id AND ev.id = si.id AND ev.lookup_by_id = 1
 WHERE si.account_id = ?1 AND si.first_seen >= ?2 AND si.first_seen < ?3
 ORDER BY ${RISK_ORDER}, si.first_seen LIMIT ${LIST_LIMIT}`;
 

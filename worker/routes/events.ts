@@ -41,6 +41,16 @@ const ListQuery = z.object({
 });
 
 const IdParam = z.object({ id: z.string().min(1).max(64) });
+const OneQuery = z.object({
+  occurred_at: z.iso
+    .datetime({ offset: true, message: "Must be an RFC 3339 time." })
+    .optional()
+    .openapi({
+      description:
+        "The event's occurred_at, as the event list gives it. Needed only for hits that no integration " +
+        "was subscribed to when they arrived (they are never the target of a notification link).",
+    }),
+});
 
 const selection = {
   event: events,
@@ -86,13 +96,20 @@ function decodeCursor(cursor: string): { occurredAt: number; id: string } {
   ]);
 }
 
-async function findEvent(c: Context<AppEnv>, id: string): Promise<EventWithNode> {
+/**
+ * By the id alone through events_lookup_id_idx (the literal `= 1` lets SQLite use that partial
+ * index), or by the full key when the caller knows the time. The same id at two times (a node
+ * reusing an id) gives the latest.
+ */
+async function findEvent(c: Context<AppEnv>, id: string, occurredAt?: string): Promise<EventWithNode> {
+  const key = occurredAt === undefined ? sql`${events.lookupById} = 1` : eq(events.occurredAt, Date.parse(occurredAt));
   const [row] = await c
     .get("db")
     .select(selection)
     .from(events)
     .leftJoin(nodes, eq(nodes.id, events.nodeId))
-    .where(and(eq(events.accountId, c.get("principal").accountId), eq(events.id, id)))
+    .where(and(eq(events.accountId, c.get("principal").accountId), eq(events.id, id), key))
+    .orderBy(desc(events.occurredAt))
     .limit(1);
   if (!row) throw notFound("event");
   return row;
@@ -151,10 +168,11 @@ const routes = router
       path: "/api/events/{id}",
       tags: ["Events"],
       summary: "One event (the target of notification links); every role",
-      request: { params: IdParam },
+      request: { params: IdParam, query: OneQuery },
       responses: { 200: jsonContent(z.object({ event: EventSchema }), "The event"), ...errorResponses },
     }),
-    async (c) => c.json({ event: toEvent(await findEvent(c, c.req.valid("param").id)) }, 200),
+    async (c) =>
+      c.json({ event: toEvent(await findEvent(c, c.req.valid("param").id, c.req.valid("query").occurred_at)) }, 200),
   );
 
 /**

@@ -144,7 +144,7 @@ router.post("/v1/events", async (c) => {
     if (
       queueNotifiedMarks(
         node.accountId,
-        rows.map((r) => r.id),
+        rows.map((r) => [r.id, r.occurredAt]),
       ) > MAX_PENDING_MARKS
     ) {
       c.executionCtx.waitUntil(

@@ -122,6 +122,28 @@ describe("replaying the events missed while disabled", () => {
     expect(await hubTitles(bucket)).toEqual(issues(10).map((spec) => spec.title));
   });
 
+  it("makes replayed hits findable by id, since their notifications link to them", async () => {
+    const { stub } = await deliveryTarget(acme.accountId, { bucketPrefix: "gap-links", events: { hit: true } });
+    await stub.pause();
+    const since = Date.now();
+    // Stored while the integration was disabled: no enabled integration wanted them.
+    const id = uuidv7();
+    await db()
+      .insert(events)
+      .values({
+        accountId: acme.accountId,
+        id,
+        type: "hit",
+        occurredAt: since,
+        receivedAt: since,
+        data: {},
+        lookupById: 0,
+      });
+    expect((await api(admin, "GET", `/api/events/${id}`)).status).toBe(404);
+    expect(await stub.resume({ pending: "resume", replayMissedSince: since })).toMatchObject({ replayed: 1 });
+    expect((await api(admin, "GET", `/api/events/${id}`)).status).toBe(200);
+  });
+
   it("stops at the cap, oldest first, and says it was truncated", async () => {
     const { bucket, stub, clock } = await deliveryTarget(acme.accountId, {
       bucketPrefix: "gap-cap",

@@ -3,7 +3,17 @@ import { and, eq, ne } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { eventRollups, events, nodes, securityIssues } from "../../../worker/db/schema";
 import { api, db } from "../helpers";
-import { createNode, hit, incident, json, postEvents, scopeChange, securityIssue, tenant } from "./support";
+import {
+  createNode,
+  hit,
+  incident,
+  integration,
+  json,
+  postEvents,
+  scopeChange,
+  securityIssue,
+  tenant,
+} from "./support";
 
 const storedIds = async (accountId: string) =>
   (
@@ -92,6 +102,34 @@ describe("POST /v1/events: storing", () => {
     });
     const total = (await rollups(acme.accountId)).find((r) => r.dimension === "total");
     expect(total?.count).toBe(1);
+  });
+
+  it("knows a re-sent event by its id and instant; the same id at another time is another event", async () => {
+    const acme = await tenant();
+    const node = await createNode(acme.admin);
+    const event = hit({ occurred_at: "2026-11-29T10:00:00Z" });
+    await postEvents(node.token, { events: [event] });
+    // The same instant written in another offset is the same event.
+    const resent = await postEvents(node.token, { events: [{ ...event, occurred_at: "2026-11-29T11:00:00+01:00" }] });
+    expect(await json(resent)).toEqual({ accepted: 0, duplicates: 1 });
+    const reused = await postEvents(node.token, { events: [{ ...event, occurred_at: "2026-11-29T10:00:01Z" }] });
+    expect(await json(reused)).toEqual({ accepted: 1, duplicates: 0 });
+    expect(await storedIds(acme.accountId)).toEqual([event.id, event.id]);
+  });
+
+  it("makes notified events findable by id alone (the notification link), and not every hit", async () => {
+    const acme = await tenant();
+    const node = await createNode(acme.admin);
+    const unwatched = hit();
+    await postEvents(node.token, { events: [unwatched] });
+    await integration(acme.accountId, { hit: true });
+    const watched = hit();
+    await postEvents(node.token, { events: [watched] });
+    expect((await api(acme.admin, "GET", `/api/events/${watched.id}`)).status).toBe(200);
+    // The unwatched hit is found with its time (as the event list links to it), not by id alone.
+    expect((await api(acme.admin, "GET", `/api/events/${unwatched.id}`)).status).toBe(404);
+    const at = encodeURIComponent(String(unwatched.occurred_at));
+    expect((await api(acme.admin, "GET", `/api/events/${unwatched.id}?occurred_at=${at}`)).status).toBe(200);
   });
 
   it("treats ids case-insensitively (a UUID is a UUID)", async () => {

@@ -137,7 +137,7 @@ export function EventsPage() {
                 {e.block_status && <span class="tag">{e.block_status}</span>}
               </td>
               <td class="cell-title">
-                <Link href={`/events/${e.id}`}>{eventSummary(e)}</Link>
+                <Link href={eventHref(e)}>{eventSummary(e)}</Link>
               </td>
               <td class="mono small">{e.host ?? "—"}</td>
               <td class="small">
@@ -236,8 +236,23 @@ function TextFilter({
   );
 }
 
+/** With the time: hits nobody was notified of are found by (occurred_at, id), not by the id alone. */
+function eventHref(e: HeraldEvent): string {
+  return `/events/${e.id}?occurred_at=${encodeURIComponent(e.occurred_at)}`;
+}
+
 export function EventPage({ params }: { params: { id: string } }) {
-  const data = useResource(() => call(client.api.events[":id"].$get({ param: { id: params.id } })), [params.id]);
+  const occurredAt = useLocation().query.get("occurred_at") ?? undefined;
+  const data = useResource(
+    () =>
+      call(
+        client.api.events[":id"].$get({
+          param: { id: params.id },
+          query: occurredAt ? { occurred_at: occurredAt } : {},
+        }),
+      ),
+    [params.id, occurredAt],
+  );
   if (data.loading && !data.data) return <Spinner label="Loading the event…" />;
   if (!data.data) return <ErrorBanner error={data.error} retry={data.reload} />;
   const e = data.data.event;
