@@ -65,7 +65,7 @@ FROM e;
 UPDATE events SET risk = CASE abs(random()) % 5 WHEN 0 THEN 'critical' WHEN 1 THEN 'high' WHEN 2 THEN 'medium' WHEN 3 THEN 'low' ELSE 'info' END
   WHERE account_id = ${q(seed.accountId)} AND type = 'security_issue';
 
--- The rollups ingestion keeps (worker/ingest/store.ts UPSERT_ROLLUPS: each event crossed with the
+-- The rollups ingestion keeps (worker/ingest/store.ts ROLL_UP: each event crossed with the
 -- dimension list, D1 capping compound SELECTs), derived from the same rows.
 INSERT INTO event_rollups (account_id, hour, event_type, dimension, key, count)
 WITH fresh AS MATERIALIZED (
@@ -92,5 +92,9 @@ GROUP BY hour, type, dimension, key;
 INSERT OR IGNORE INTO security_issues (account_id, fingerprint, id, last_event_id, risk, title, host, path, vuln_type, status, first_seen, last_seen)
 SELECT account_id, 'sqli|' || host || '|POST|' || path || '|id', id, id, risk, data->>'title', host, path, 'sqli', 'open', occurred_at, occurred_at
 FROM events WHERE account_id = ${q(seed.accountId)} AND type = 'security_issue';
+
+-- Counted already: ingestion's rollup cursor starts after these events.
+INSERT INTO event_rollup_cursor (id, last_seq) SELECT 1, max(seq) FROM events WHERE true
+  ON CONFLICT (id) DO UPDATE SET last_seq = excluded.last_seq;
 `;
 }

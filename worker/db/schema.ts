@@ -145,6 +145,11 @@ export type StoredEventType = (typeof EVENT_TYPES)[number];
 export const events = sqliteTable(
   "events",
   {
+    /**
+     * Insertion order, never reused (AUTOINCREMENT): rows are stored in this order, and each ingest
+     * transaction rolls up the node events after event_rollup_cursor.last_seq (worker/ingest/store.ts).
+     */
+    seq: integer("seq").primaryKey({ autoIncrement: true }),
     accountId: text("account_id").notNull(),
     /**
      * The node's idempotency key (or a generated UUIDv7). A re-sent event carries the same id and
@@ -223,6 +228,15 @@ export const eventRollups = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.accountId, t.hour, t.eventType, t.dimension, t.key] })],
 );
+
+/**
+ * One row (id 1): the last events.seq already counted in event_rollups and nodes.events_count.
+ * Every ingest transaction counts the node events after it and moves it, in the same transaction.
+ */
+export const eventRollupCursor = sqliteTable("event_rollup_cursor", {
+  id: integer("id").primaryKey(),
+  lastSeq: integer("last_seq").notNull(),
+});
 
 export const REPORT_FREQUENCIES = ["daily", "weekly", "monthly"] as const;
 export type ReportFrequency = (typeof REPORT_FREQUENCIES)[number];

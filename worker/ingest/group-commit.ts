@@ -6,7 +6,7 @@
  * written at once, alone (no added latency).
  *
  * Each request's statements stay together and in order inside the group's transaction, so each
- * request is still all-or-nothing. If a group of several fails, each request is retried alone, so
+ * request is still all-or-nothing. An optional tail runs at the end of every transaction. If a group of several fails, each request is retried alone, so
  * one request's failure never fails the others.
  *
  * Every batch is started by a request that belongs to it and waits for it (the "leader"), then
@@ -34,7 +34,14 @@ export class GroupCommit {
   private readonly queue: Entry[] = [];
   private leading = false;
 
-  constructor(private readonly limits: GroupCommitLimits = { maxStatements: 200, maxBytes: 4 * 1024 * 1024 }) {}
+  /**
+   * @param tail statements appended to every transaction this runs, after the requests' own (their
+   *   results are not handed to anyone): work done once per transaction instead of per request.
+   */
+  constructor(
+    private readonly limits: GroupCommitLimits = { maxStatements: 200, maxBytes: 4 * 1024 * 1024 },
+    private readonly tail: (d1: D1Database) => D1PreparedStatement[] = () => [],
+  ) {}
 
   /** Runs the statements atomically (alone or in a group) and returns their results, in order. */
   async run(d1: D1Database, statements: D1PreparedStatement[], bytes: number): Promise<D1Result[]> {
@@ -58,7 +65,7 @@ export class GroupCommit {
   private async lead(d1: D1Database, self: Entry): Promise<D1Result[]> {
     const group = this.takeGroup();
     try {
-      const results = await d1.batch(group.flatMap((e) => e.statements));
+      const results = await d1.batch([...group.flatMap((e) => e.statements), ...this.tail(d1)]);
       let offset = 0;
       let own: D1Result[] = [];
       for (const entry of group) {
@@ -75,7 +82,7 @@ export class GroupCommit {
       let ownError: unknown;
       for (const entry of group) {
         try {
-          const results = await d1.batch(entry.statements);
+          const results = (await d1.batch([...entry.statements, ...this.tail(d1)])).slice(0, entry.statements.length);
           if (entry === self) own = results;
           else entry.settle({ kind: "done", results });
         } catch (alone) {

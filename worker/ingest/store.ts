@@ -17,7 +17,7 @@ import { GroupCommit } from "./group-commit";
 const MAX_JSON_PARAM_BYTES = 512 * 1024;
 
 /** This isolate's ingest writes: concurrent requests share one transaction (see group-commit.ts). */
-const ingestWrites = new GroupCommit();
+const ingestWrites = new GroupCommit(undefined, (d1) => countNewEvents(d1));
 const HOUR_MS = 3_600_000;
 
 export interface PreparedEvent {
@@ -102,16 +102,20 @@ const DIMENSIONS = [
   "scope_change",
 ];
 
+/** Node events stored after the rollup cursor: counted by the next statements, then the cursor moves. */
+const UNCOUNTED = `SELECT * FROM events
+  WHERE seq > coalesce((SELECT last_seq FROM event_rollup_cursor WHERE id = 1), 0) AND type <> 'system'`;
+
 /**
- * Every dimension in one statement: each fresh row is crossed with the dimension list and gives
+ * Every dimension in one statement: each uncounted row is crossed with the dimension list and gives
  * its key, or NULL where the dimension does not apply (columns are NULL for other event types).
  * (D1 caps compound SELECTs, so no UNION ALL per dimension.)
  */
-const UPSERT_ROLLUPS = `WITH fresh AS MATERIALIZED (
-  SELECT type, occurred_at - occurred_at % ${HOUR_MS} AS hour, risk, attack_type, host, path, remote_addr,
-    remote_country, block_status, data FROM (${FRESH})
+const ROLL_UP = `WITH fresh AS MATERIALIZED (
+  SELECT account_id, type, occurred_at - occurred_at % ${HOUR_MS} AS hour, risk, attack_type, host, path,
+    remote_addr, remote_country, block_status, data FROM (${UNCOUNTED})
 ), keyed AS (
-  SELECT f.hour, f.type, d.value AS dimension, CASE d.value
+  SELECT f.account_id, f.hour, f.type, d.value AS dimension, CASE d.value
     WHEN 'total' THEN ''
     WHEN 'attack_type' THEN f.attack_type
     WHEN 'block_status' THEN f.block_status
@@ -126,9 +130,26 @@ const UPSERT_ROLLUPS = `WITH fresh AS MATERIALIZED (
   FROM fresh AS f CROSS JOIN json_each('${JSON.stringify(DIMENSIONS)}') AS d
 )
 INSERT INTO event_rollups (account_id, hour, event_type, dimension, key, count)
-SELECT ?1, hour, type, dimension, key, count(*) FROM keyed WHERE key IS NOT NULL
-GROUP BY hour, type, dimension, key
+SELECT account_id, hour, type, dimension, key, count(*) FROM keyed WHERE key IS NOT NULL
+GROUP BY account_id, hour, type, dimension, key
 ON CONFLICT (account_id, hour, event_type, dimension, key) DO UPDATE SET "count" = "count" + excluded."count"`;
+
+const COUNT_NODE_EVENTS = `UPDATE nodes SET events_count = events_count + counted.n
+FROM (SELECT node_id, count(*) AS n FROM (${UNCOUNTED}) WHERE node_id IS NOT NULL GROUP BY node_id) AS counted
+WHERE nodes.id = counted.node_id`;
+
+const MOVE_CURSOR = `INSERT INTO event_rollup_cursor (id, last_seq) SELECT 1, coalesce(max(seq), 0) FROM events WHERE true
+ON CONFLICT (id) DO UPDATE SET last_seq = excluded.last_seq`;
+
+/**
+ * Appended to every ingest transaction (group-commit.ts): the rollups and node counters take in the
+ * node events inserted since the previous ingest transaction, whoever inserted them, exactly once
+ * (the cursor moves in the same transaction). Replays insert nothing, so they never count. Per
+ * transaction rather than per request: one upsert per key for a whole group of requests.
+ */
+function countNewEvents(d1: D1Database): D1PreparedStatement[] {
+  return [d1.prepare(ROLL_UP), d1.prepare(COUNT_NODE_EVENTS), d1.prepare(MOVE_CURSOR)];
+}
 
 /** What makes two reports the same issue: vuln type, host, method, path, parameter. */
 const ISSUE_FINGERPRINT = (row: string) =>
@@ -163,9 +184,7 @@ ON CONFLICT (account_id, fingerprint) DO UPDATE SET
   last_seen = max(last_seen, excluded.last_seen),
   status = 'open'`;
 
-const UPDATE_NODE = `UPDATE nodes SET last_seen_at = ?4,
-  events_count = events_count + (SELECT count(*) FROM (${FRESH}))
-WHERE id = ?5 AND account_id = ?1`;
+const NODE_SEEN = `UPDATE nodes SET last_seen_at = ?2 WHERE id = ?1`;
 
 /** Events of this request still waiting for fan-out: fresh ones and re-sent ones never queued. */
 const SELECT_PENDING = `SELECT ev.id, ev.type, ev.risk, ev.occurred_at,
@@ -305,14 +324,13 @@ export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Prom
     bytes += rows.length;
   }
   const insertCount = statements.length - firstInsert;
-  statements.push(d1.prepare(UPSERT_ROLLUPS).bind(accountId, keysJson, ingestId));
   const issueKeys = uniqueKeys(write.events.filter((p) => p.event.type === "security_issue"));
   if (issueKeys.length > 0) {
     const issueKeysJson = JSON.stringify(issueKeys);
     statements.push(d1.prepare(SKIP_KNOWN_ISSUES).bind(accountId, issueKeysJson, ingestId, receivedAt));
     statements.push(d1.prepare(UPSERT_SECURITY_ISSUES).bind(accountId, issueKeysJson, ingestId));
   }
-  statements.push(d1.prepare(UPDATE_NODE).bind(accountId, keysJson, ingestId, receivedAt, nodeId));
+  statements.push(d1.prepare(NODE_SEEN).bind(nodeId, receivedAt));
   const notifyKeys = uniqueKeys(write.events.filter((p) => p.notify));
   if (notifyKeys.length > 0) {
     statements.push(d1.prepare(SELECT_PENDING).bind(accountId, JSON.stringify(notifyKeys), ingestId));

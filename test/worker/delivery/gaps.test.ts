@@ -128,17 +128,15 @@ describe("replaying the events missed while disabled", () => {
     const since = Date.now();
     // Stored while the integration was disabled: no enabled integration wanted them.
     const id = uuidv7();
-    await db()
-      .insert(events)
-      .values({
-        accountId: acme.accountId,
-        id,
-        type: "hit",
-        occurredAt: since,
-        receivedAt: since,
-        data: {},
-        lookupById: 0,
-      });
+    await db().insert(events).values({
+      accountId: acme.accountId,
+      id,
+      type: "hit",
+      occurredAt: since,
+      receivedAt: since,
+      data: {},
+      lookupById: 0,
+    });
     expect((await api(admin, "GET", `/api/events/${id}`)).status).toBe(404);
     expect(await stub.resume({ pending: "resume", replayMissedSince: since })).toMatchObject({ replayed: 1 });
     expect((await api(admin, "GET", `/api/events/${id}`)).status).toBe(200);

@@ -75,6 +75,31 @@ describe("group commit", () => {
     expect(await stored("iso:")).toEqual(["iso:first", "iso:ok1", "iso:ok2"]);
   });
 
+  it("ends every transaction with the tail: once per group, and once per request retried alone", async () => {
+    const { d1, batches } = recordingD1();
+    let tails = 0;
+    const group = new GroupCommit(undefined, (db) => {
+      tails++;
+      return [db.prepare("UPDATE rate_limits SET count = count + 1 WHERE key LIKE 'tail:%'")];
+    });
+    await Promise.all([group.run(d1, [insert("tail:a")], 0), group.run(d1, [insert("tail:b")], 0)]);
+    expect(batches).toEqual([3]);
+    const counts = async () =>
+      (await env.DB.prepare("SELECT count FROM rate_limits WHERE key LIKE 'tail:%' ORDER BY key").all()).results;
+    expect(await counts()).toEqual([{ count: 2 }, { count: 2 }]);
+
+    // The group fails on the duplicate; each request is retried alone, each with its own tail.
+    const settled = await Promise.allSettled([
+      group.run(d1, [insert("tail:c")], 0),
+      group.run(d1, [insert("tail:a")], 0),
+    ]);
+    expect(settled.map((s) => s.status)).toEqual(["fulfilled", "rejected"]);
+    expect(batches.slice(1)).toEqual([3, 2, 2]);
+    expect(tails).toBe(4);
+    // Only the committed transactions' tails counted: the failed group's and the failed request's rolled back.
+    expect(await counts()).toEqual([{ count: 3 }, { count: 3 }, { count: 2 }]);
+  });
+
   it("hands over: requests queued after a failure still run", async () => {
     const { d1 } = recordingD1();
     const group = new GroupCommit();
