@@ -171,8 +171,8 @@ export const events = sqliteTable(
     systemType: text("system_type"),
     data: text("data", { mode: "json" }).notNull(),
     /**
-     * Random id of the ingest request that inserted the row: the same db.batch() derives rollups
-     * and security issues from exactly the rows it inserted (a replayed event never counts twice).
+     * Random id of the ingest request that inserted the row: the same db.batch() derives security
+     * issues from exactly the rows it inserted (a replayed event never counts twice).
      */
     ingestId: integer("ingest_id"),
     /**

@@ -8,16 +8,17 @@ import { GroupCommit } from "./group-commit";
  * `json_each` inside SQLite, so a batch of 1000 events costs a handful of statements instead
  * of hundreds of 100-parameter chunks (see the README's benchmark).
  *
- * Rollups, security issues and node counters are derived in the same batch from the rows that
- * this request actually inserted (`ingest_id` = this request's random id), never from the
- * request body: a replayed event is ignored by the insert and therefore never counts twice.
+ * Security issues are derived in the same batch from the rows this request actually inserted
+ * (`ingest_id` = this request's random id), rollups and node counters at the end of the
+ * transaction from all rows inserted since the last one (countNewEvents) — never from the request
+ * body: a replayed event is ignored by the insert and therefore never counts twice.
  */
 
 /** D1 allows 2 MB per value; stay well below so a 1 MiB body with escaping always fits. */
 const MAX_JSON_PARAM_BYTES = 512 * 1024;
 
 /** This isolate's ingest writes: concurrent requests share one transaction (see group-commit.ts). */
-const ingestWrites = new GroupCommit(undefined, (d1) => countNewEvents(d1));
+const ingestWrites = new GroupCommit(undefined, countNewEvents);
 const HOUR_MS = 3_600_000;
 
 export interface PreparedEvent {
