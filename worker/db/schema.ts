@@ -201,6 +201,12 @@ export const events = sqliteTable(
 );
 
 /**
+ * The condition that lets SQLite use events_lookup_id_idx when looking an event up by its id alone:
+ * a partial index serves a query only when the query repeats its WHERE literally.
+ */
+export const findableById = sql`${events.lookupById} = 1`;
+
+/**
  * Hourly counters maintained at ingest so reports never scan raw events.
  * dimension: "total" | "type" | "attack_type" | "block_status" | "host" | "path" | "remote_addr"
  * | "country" | "risk" | "scope_change"; key: the value within that dimension ("" for total).

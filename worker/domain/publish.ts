@@ -1,6 +1,6 @@
-import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull } from "drizzle-orm";
 import { createDb } from "../db/client";
-import { events } from "../db/schema";
+import { events, findableById } from "../db/schema";
 import type { Env } from "../env";
 import { fanOutEvents } from "../ingest/fanout";
 import type { NotifiableEvent } from "./notify-build";
@@ -27,7 +27,7 @@ export async function publishSystemEvents(env: Env, accountId: string, rows: Not
       .where(
         and(
           eq(events.accountId, accountId),
-          sql`${events.lookupById} = 1`, // system events always are: lets SQLite use events_lookup_id_idx
+          findableById, // system events always are
           inArray(
             events.id,
             rows.map((row) => row.id),

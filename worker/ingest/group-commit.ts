@@ -6,8 +6,8 @@
  * written at once, alone (no added latency).
  *
  * Each request's statements stay together and in order inside the group's transaction, so each
- * request is still all-or-nothing. An optional tail runs at the end of every transaction. If a group of several fails, each request is retried alone, so
- * one request's failure never fails the others.
+ * request is still all-or-nothing. If a group of several fails, each request is retried alone, so
+ * one request's failure never fails the others. An optional tail ends every transaction.
  *
  * Every batch is started by a request that belongs to it and waits for it (the "leader"), then
  * the leader hands over to the next waiting request: no I/O is ever started on behalf of a

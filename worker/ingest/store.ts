@@ -142,6 +142,11 @@ WHERE nodes.id = counted.node_id`;
 const MOVE_CURSOR = `INSERT INTO event_rollup_cursor (id, last_seq) SELECT 1, coalesce(max(seq), 0) FROM events WHERE true
 ON CONFLICT (id) DO UPDATE SET last_seq = excluded.last_seq`;
 
+/** Moves the cursor past every stored event: they count as rolled up already. */
+export function markEventsCounted(d1: D1Database): D1PreparedStatement {
+  return d1.prepare(MOVE_CURSOR);
+}
+
 /**
  * Appended to every ingest transaction (group-commit.ts): the rollups and node counters take in the
  * node events inserted since the previous ingest transaction, whoever inserted them, exactly once
@@ -149,7 +154,7 @@ ON CONFLICT (id) DO UPDATE SET last_seq = excluded.last_seq`;
  * transaction rather than per request: one upsert per key for a whole group of requests.
  */
 function countNewEvents(d1: D1Database): D1PreparedStatement[] {
-  return [d1.prepare(ROLL_UP), d1.prepare(COUNT_NODE_EVENTS), d1.prepare(MOVE_CURSOR)];
+  return [d1.prepare(ROLL_UP), d1.prepare(COUNT_NODE_EVENTS), markEventsCounted(d1)];
 }
 
 /** What makes two reports the same issue: vuln type, host, method, path, parameter. */
@@ -235,7 +240,7 @@ export function queueNotifiedMarks(accountId: string, keys: EventKey[]): number 
     pending = new Map();
     notifiedMarks.set(accountId, pending);
   }
-  for (const key of keys) pending.set(`${key[1]}:${key[0]}`, key);
+  for (const key of keys) pending.set(keyString(...key), key);
   let total = 0;
   for (const map of notifiedMarks.values()) total += map.size;
   return total;
@@ -271,10 +276,13 @@ export async function flushNotifiedMarks(d1: D1Database, now = Date.now()): Prom
 /** What identifies a stored event: a re-sent event has the same id and the same time. */
 export type EventKey = [id: string, occurredAt: number];
 
+/** An EventKey as a Map key. */
+const keyString = (id: string, occurredAt: number) => `${occurredAt}:${id}`;
+
 /** The distinct keys of these events (a request may repeat an event). */
 function uniqueKeys(events: PreparedEvent[]): EventKey[] {
   const keys = new Map<string, EventKey>();
-  for (const p of events) keys.set(`${p.occurredAt}:${p.event.id}`, [p.event.id, p.occurredAt]);
+  for (const p of events) keys.set(keyString(p.event.id, p.occurredAt), [p.event.id, p.occurredAt]);
   return [...keys.values()];
 }
 
@@ -350,7 +358,7 @@ export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Prom
   if (pendingRows.length === 0) return { accepted, pending: [] };
   // Rows this request inserted come back without data: the event is the one in the body.
   const sent = new Map<string, NodeEvent>();
-  for (const p of write.events) sent.set(`${p.occurredAt}:${p.event.id}`, p.event);
+  for (const p of write.events) sent.set(keyString(p.event.id, p.occurredAt), p.event);
   return {
     accepted,
     pending: pendingRows.map((row) => ({
@@ -358,7 +366,7 @@ export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Prom
       type: row.type as NodeEvent["type"],
       risk: row.risk,
       occurredAt: row.occurred_at,
-      data: row.data === null ? sent.get(`${row.occurred_at}:${row.id}`) : JSON.parse(row.data),
+      data: row.data === null ? sent.get(keyString(row.id, row.occurred_at)) : JSON.parse(row.data),
     })),
   };
 }

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq, gte, lt, type SQL, sql } from "drizzle-orm";
 import type { Context } from "hono";
-import { EVENT_TYPES, events, nodes } from "../db/schema";
+import { EVENT_TYPES, events, findableById, nodes } from "../db/schema";
 import { RISKS } from "../domain/subscriptions";
 import { ApiError, notFound } from "../lib/errors";
 import { base64url, fromBase64 } from "../lib/ids";
@@ -97,12 +97,11 @@ function decodeCursor(cursor: string): { occurredAt: number; id: string } {
 }
 
 /**
- * By the id alone through events_lookup_id_idx (the literal `= 1` lets SQLite use that partial
- * index), or by the full key when the caller knows the time. The same id at two times (a node
+ * By the id alone through events_lookup_id_idx, or by the full key when the caller knows the time. The same id at two times (a node
  * reusing an id) gives the latest.
  */
 async function findEvent(c: Context<AppEnv>, id: string, occurredAt?: string): Promise<EventWithNode> {
-  const key = occurredAt === undefined ? sql`${events.lookupById} = 1` : eq(events.occurredAt, Date.parse(occurredAt));
+  const key = occurredAt === undefined ? findableById : eq(events.occurredAt, Date.parse(occurredAt));
   const [row] = await c
     .get("db")
     .select(selection)

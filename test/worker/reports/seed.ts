@@ -4,6 +4,7 @@
  */
 import { env } from "cloudflare:workers";
 import { decodePDFRawStream, PDFArray, PDFDocument, PDFRawStream } from "pdf-lib";
+import { markEventsCounted } from "../../../worker/ingest/store";
 import { uuidv7 } from "../../../worker/lib/ids";
 
 export const at = (iso: string) => Date.parse(iso);
@@ -113,17 +114,9 @@ export async function seedIssue(accountId: string, issue: IssueSeed): Promise<st
       ).bind(accountId, id, at(issue.firstSeen), issue.risk, host, path, JSON.stringify(data)),
     );
   }
-  await env.DB.batch([...statements, countedAlready()]);
+  // Seeded with their rollups written by hand: a later ingest in the same test must not count them again.
+  await env.DB.batch([...statements, markEventsCounted(env.DB)]);
   return id;
-}
-
-/**
- * Seeded events come with their rollups written by hand: moves ingest's rollup cursor past them so
- * a later ingest in the same test does not count them again (worker/ingest/store.ts).
- */
-function countedAlready(): D1PreparedStatement {
-  return env.DB.prepare(`INSERT INTO event_rollup_cursor (id, last_seq) SELECT 1, max(seq) FROM events WHERE true
-    ON CONFLICT (id) DO UPDATE SET last_seq = excluded.last_seq`);
 }
 
 export async function seedScopeChange(
@@ -140,7 +133,7 @@ export async function seedScopeChange(
       `INSERT INTO events (account_id, id, node_id, type, occurred_at, received_at, data)
        VALUES (?1, ?2, NULL, 'scope_change', ?3, ?3, ?4)`,
     ).bind(accountId, id, at(occurredAt), JSON.stringify(data)),
-    countedAlready(),
+    markEventsCounted(env.DB),
   ]);
 }
 
