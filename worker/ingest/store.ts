@@ -77,14 +77,14 @@ const INSERT_EVENTS = `INSERT OR IGNORE INTO events (account_id, id, node_id, ty
 SELECT ?1, r.value->>0, ?2, r.value->>1, r.value->>2, ?3, r.value->>3, r.value->>4, r.value->>5, r.value->>6,
   r.value->>7, r.value->>8, r.value->>9, r.value->11, ?4, CASE WHEN r.value->>10 = 1 THEN NULL ELSE ?3 END,
   r.value->>10 = 1 OR r.value->>1 <> 'hit'
-FROM json_each(?5) AS r WHERE true`;
+FROM jsonb_each(?5) AS r WHERE true`;
 
 /**
  * The events named by ?2, a JSON array of [id, occurred_at] keys, in account ?1: one events_key_idx
  * lookup per key. CROSS JOIN pins that loop order (left to itself the planner may scan the
  * account's events and probe the key list: cost growing with the table, not the batch).
  */
-const BY_KEYS = `json_each(?2) AS k CROSS JOIN events AS ev
+const BY_KEYS = `jsonb_each(?2) AS k CROSS JOIN events AS ev
   ON ev.account_id = ?1 AND ev.occurred_at = k.value->>1 AND ev.id = k.value->>0`;
 
 /** The rows of this batch that this request inserted; ?3 ingest id. */
@@ -114,7 +114,9 @@ const UNCOUNTED = `SELECT * FROM events
  */
 const ROLL_UP = `WITH fresh AS MATERIALIZED (
   SELECT account_id, type, occurred_at - occurred_at % ${HOUR_MS} AS hour, risk, attack_type, host, path,
-    remote_addr, remote_country, block_status, data FROM (${UNCOUNTED})
+    remote_addr, remote_country, block_status,
+    CASE WHEN type = 'scope_change' THEN (data->>'change') || ':' || (data->>'object_type') END AS scope_key
+  FROM (${UNCOUNTED})
 ), keyed AS (
   SELECT f.account_id, f.hour, f.type, d.value AS dimension, CASE d.value
     WHEN 'total' THEN ''
@@ -125,8 +127,7 @@ const ROLL_UP = `WITH fresh AS MATERIALIZED (
     WHEN 'remote_addr' THEN f.remote_addr
     WHEN 'country' THEN f.remote_country
     WHEN 'risk' THEN f.risk
-    WHEN 'scope_change' THEN CASE WHEN f.type = 'scope_change'
-      THEN (f.data->>'change') || ':' || (f.data->>'object_type') END
+    WHEN 'scope_change' THEN f.scope_key
   END AS key
   FROM fresh AS f CROSS JOIN json_each('${JSON.stringify(DIMENSIONS)}') AS d
 )
