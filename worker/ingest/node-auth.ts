@@ -2,37 +2,77 @@ import type { EventSubscriptions } from "../domain/subscriptions";
 import { sha256Hex } from "../security/hashing";
 import type { FanOutTarget } from "./fanout";
 import { GroupCommit } from "./group-commit";
-import { RATE_WINDOW_MS } from "./store";
 
 export const NODE_TOKEN_PREFIX = "hnode";
+export const RATE_WINDOW_MS = 60_000;
 
-export interface AuthenticatedNode {
+/**
+ * What ingest needs to know about a node before it can write its events. Cached in the isolate:
+ * a token always names the same node, and the account's fan-out targets carry the account's
+ * `integrations_version`. Nothing here is trusted on its own: every write re-checks, in its own
+ * transaction, that the node is not revoked, is under its rate limit and that the targets are
+ * still current (nodeWriteGuard in store.ts), so revocation and integration changes take effect
+ * at the next request exactly as without the cache.
+ */
+export interface KnownNode {
+  tokenHash: string;
+  nodeId: string;
+  accountId: string;
+  targets: AccountTargets;
+}
+
+/** An account's enabled integrations and what they subscribe to, as of `version`. */
+export interface AccountTargets {
+  version: number;
+  targets: FanOutTarget[];
+}
+
+/** A node's state as read in a transaction (the cache-miss read, or the end of a write). */
+export interface NodeState {
   nodeId: string;
   accountId: string;
   accountName: string;
-  /** The account's enabled integrations, read in the same round trip. */
-  targets: FanOutTarget[];
-  /** Requests of this node in the current minute, this one included (as far as committed). */
+  active: boolean;
+  /** Requests of this node in the current window, as committed (the writing request included). */
   requestsThisWindow: number;
-  retryAfterSeconds: number;
+  /** The account's targets, when they were read (a version other than the one passed in). */
+  targets: AccountTargets | null;
 }
 
+/** Bounds the caches; past this many entries they start over (a re-read per node, nothing more). */
+const MAX_CACHED = 10_000;
+const nodesByToken = new Map<string, { nodeId: string; accountId: string }>();
+const targetsByAccount = new Map<string, AccountTargets>();
+
 /**
- * The node, its account, and its requests so far in this window. Read-only: the request is
- * counted in the store batch (one write transaction per request instead of two); concurrent
- * requests may therefore overshoot the limit by the node's concurrency, never more.
+ * One row about a node: active or revoked, its account's name and `integrations_version`, its
+ * requests in the window ?2, and — only when the version differs from ?3 — the account's enabled
+ * integrations with their subscriptions. Selected by token hash (cache miss) or by node id (at the
+ * end of every ingest write).
  */
-const SELECT_NODE = `SELECT n.id, n.account_id, a.name AS account_name,
-  CASE WHEN r.window_start = ?2 THEN r.count ELSE 0 END AS counted
-FROM nodes AS n JOIN accounts AS a ON a.id = n.account_id
-LEFT JOIN rate_limits AS r ON r.key = 'node:' || n.id
-WHERE n.token_hash = ?1 AND n.revoked_at IS NULL`;
+const nodeStateSql = (where: string) => `SELECT n.id, n.account_id, a.name AS account_name,
+  n.revoked_at IS NULL AS active, a.integrations_version AS version,
+  coalesce((SELECT r.count FROM rate_limits AS r WHERE r.key = 'node:' || n.id AND r.window_start = ?2), 0) AS counted,
+  CASE WHEN a.integrations_version <> ?3 THEN (
+    SELECT json_group_array(json_object('id', i.id, 'events', json(i.events))) FROM integrations AS i
+    WHERE i.account_id = a.id AND i.status = 'enabled'
+  ) END AS targets
+FROM nodes AS n JOIN accounts AS a ON a.id = n.account_id WHERE ${where}`;
 
-const SELECT_TARGETS = `SELECT i.id, i.events FROM integrations AS i
-JOIN nodes AS n ON n.account_id = i.account_id
-WHERE n.token_hash = ?1 AND n.revoked_at IS NULL AND i.status = 'enabled'`;
+const NODE_STATE_BY_TOKEN = nodeStateSql("n.token_hash = ?1");
+const NODE_STATE_BY_ID = nodeStateSql("n.id = ?1");
 
-/** Token checks of concurrent requests share one D1 round trip (see group-commit.ts). */
+export interface NodeStateRow {
+  id: string;
+  account_id: string;
+  account_name: string;
+  active: number;
+  version: number;
+  counted: number;
+  targets: string | null;
+}
+
+/** Token reads of concurrent cache misses share one D1 round trip (see group-commit.ts). */
 const authReads = new GroupCommit();
 
 /** The bearer token if it has the node token's shape, else null (answered 401 without a query). */
@@ -42,37 +82,82 @@ export function nodeTokenFrom(authorization: string | undefined): string | null 
   return token?.startsWith(`${NODE_TOKEN_PREFIX}_`) && token.length <= 128 ? token : null;
 }
 
+export const windowStartOf = (now: number) => now - (now % RATE_WINDOW_MS);
+
+/** Seconds until the rate window of `now` ends (Retry-After of a 429). */
+export const secondsLeftInWindow = (now: number) =>
+  Math.max(1, Math.ceil((windowStartOf(now) + RATE_WINDOW_MS - now) / 1000));
+
+/** The node this token names, from the cache: no I/O. Null when it has to be read. */
+export function cachedNode(tokenHash: string): KnownNode | null {
+  const node = nodesByToken.get(tokenHash);
+  const targets = node && targetsByAccount.get(node.accountId);
+  return node && targets ? { tokenHash, ...node, targets } : null;
+}
+
 /**
- * One read-only D1 round trip: checks the token (revocation is effective at the next request),
- * reads the node's request count for the rate limit, and loads what fan-out needs.
- * Null when the token is unknown or revoked.
+ * Reads the node named by the token in one D1 round trip and caches it. Null when the token is
+ * unknown or revoked; `requestsThisWindow` lets the caller refuse a node over its limit at once.
  */
-export async function authenticateNode(
+export async function readNode(
   d1: D1Database,
-  token: string,
-  now = Date.now(),
-): Promise<AuthenticatedNode | null> {
-  const tokenHash = await sha256Hex(token);
-  const windowStart = now - (now % RATE_WINDOW_MS);
-  const [node, targets] = await authReads.run(
+  tokenHash: string,
+  now: number,
+): Promise<{ node: KnownNode; requestsThisWindow: number } | null> {
+  const [result] = await authReads.run(
     d1,
-    [d1.prepare(SELECT_NODE).bind(tokenHash, windowStart), d1.prepare(SELECT_TARGETS).bind(tokenHash)],
+    [d1.prepare(NODE_STATE_BY_TOKEN).bind(tokenHash, windowStartOf(now), -1)],
     0,
   );
-  const row = node?.results[0] as
-    | { id: string; account_id: string; account_name: string; counted: number | null }
-    | undefined;
+  const state = nodeStateFrom(result?.results[0] as NodeStateRow | undefined);
+  if (!state?.active || !state.targets) return null;
+  remember(tokenHash, state);
+  return {
+    node: { tokenHash, nodeId: state.nodeId, accountId: state.accountId, targets: state.targets },
+    requestsThisWindow: state.requestsThisWindow,
+  };
+}
+
+/** The statement that ends every ingest write: the node's state right after it. */
+export function nodeStateAfterWrite(d1: D1Database, node: KnownNode, now: number): D1PreparedStatement {
+  return d1.prepare(NODE_STATE_BY_ID).bind(node.nodeId, windowStartOf(now), node.targets.version);
+}
+
+/** Parses a node state row (null when the node no longer exists). */
+export function nodeStateFrom(row: NodeStateRow | undefined): NodeState | null {
   if (!row) return null;
-  const count = Number(row.counted ?? 0) + 1;
   return {
     nodeId: row.id,
     accountId: row.account_id,
     accountName: row.account_name,
-    targets: ((targets?.results ?? []) as { id: string; events: string }[]).map((t) => ({
-      id: t.id,
-      events: JSON.parse(t.events) as EventSubscriptions,
-    })),
-    requestsThisWindow: count,
-    retryAfterSeconds: Math.max(1, Math.ceil((windowStart + RATE_WINDOW_MS - now) / 1000)),
+    active: row.active === 1,
+    requestsThisWindow: Number(row.counted),
+    targets:
+      row.targets === null
+        ? null
+        : {
+            version: Number(row.version),
+            targets: (JSON.parse(row.targets) as { id: string; events: EventSubscriptions }[]).map((t) => ({
+              id: t.id,
+              events: t.events,
+            })),
+          },
   };
 }
+
+/** Keeps what a read or a write learnt; forgets a node found revoked or gone. */
+export function remember(tokenHash: string, state: NodeState | null): void {
+  if (!state?.active) {
+    nodesByToken.delete(tokenHash);
+    return;
+  }
+  if (nodesByToken.size >= MAX_CACHED) nodesByToken.clear();
+  nodesByToken.set(tokenHash, { nodeId: state.nodeId, accountId: state.accountId });
+  if (state.targets) {
+    if (targetsByAccount.size >= MAX_CACHED) targetsByAccount.clear();
+    const known = targetsByAccount.get(state.accountId);
+    if (!known || known.version < state.targets.version) targetsByAccount.set(state.accountId, state.targets);
+  }
+}
+
+export const hashNodeToken = (token: string) => sha256Hex(token);

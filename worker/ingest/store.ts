@@ -1,6 +1,14 @@
 import type { NodeEvent } from "../domain/events";
 import type { NotifiableEvent } from "../domain/notify-build";
 import { GroupCommit } from "./group-commit";
+import {
+  type KnownNode,
+  type NodeState,
+  type NodeStateRow,
+  nodeStateAfterWrite,
+  nodeStateFrom,
+  windowStartOf,
+} from "./node-auth";
 
 /**
  * The storage path of `POST /v1/events`: everything a request writes goes into ONE atomic
@@ -29,16 +37,25 @@ export interface PreparedEvent {
 }
 
 export interface IngestWrite {
-  accountId: string;
-  nodeId: string;
+  /** The node as the caller knows it: its `targets.version` decided every `notify` flag. */
+  node: KnownNode;
   receivedAt: number;
   events: PreparedEvent[];
+  /** The node's requests per rate window. */
+  limit: number;
+  /** False when re-writing a request already counted (a retry with fresh targets). */
+  countRequest: boolean;
 }
 
 export interface IngestWriteResult {
   accepted: number;
   /** Stored events whose notifications have not been queued yet (new, or re-sent ones never queued). */
   pending: NotifiableEvent[];
+  /**
+   * The node right after the write. Nothing was written unless it is active, within its limit and
+   * `targets` is null (the caller's targets were current); otherwise the caller refuses or retries.
+   */
+  state: NodeState | null;
 }
 
 /** A random positive id distinguishing this request's rows (53 bits: collisions are irrelevant). */
@@ -68,6 +85,16 @@ function rowOf(prepared: PreparedEvent): unknown[] {
 }
 
 /**
+ * Whether node ?2 of account ?1 may write now: not revoked, within its limit ?7 of requests in the
+ * window starting ?6 (this request counted), and the account's integrations still at version ?8 —
+ * the version the request's `notify` flags were computed from. Checked inside the write
+ * transaction, so a cached node (node-auth.ts) is exactly as safe as one read just before.
+ */
+const WRITE_ALLOWED = `(SELECT n.revoked_at IS NULL AND a.integrations_version = ?8
+    AND coalesce((SELECT r.count FROM rate_limits AS r WHERE r.key = 'node:' || n.id AND r.window_start = ?6), 0) <= ?7
+  FROM nodes AS n JOIN accounts AS a ON a.id = n.account_id WHERE n.id = ?2 AND n.account_id = ?1)`;
+
+/**
  * Duplicates (same account, occurred_at and id: a re-sent event) are ignored by events_key_idx.
  * Hits that no integration wants are the bulk of the traffic and are never linked to, so they stay
  * out of the index on the id alone (lookup_by_id = 0, see the schema).
@@ -77,7 +104,7 @@ const INSERT_EVENTS = `INSERT OR IGNORE INTO events (account_id, id, node_id, ty
 SELECT ?1, r.value->>0, ?2, r.value->>1, r.value->>2, ?3, r.value->>3, r.value->>4, r.value->>5, r.value->>6,
   r.value->>7, r.value->>8, r.value->>9, r.value->11, ?4, CASE WHEN r.value->>10 = 1 THEN NULL ELSE ?3 END,
   r.value->>10 = 1 OR r.value->>1 <> 'hit'
-FROM jsonb_each(?5) AS r WHERE true`;
+FROM jsonb_each(?5) AS r WHERE ${WRITE_ALLOWED}`;
 
 /**
  * The events named by ?2, a JSON array of [id, occurred_at] keys, in account ?1: one events_key_idx
@@ -191,7 +218,7 @@ ON CONFLICT (account_id, fingerprint) DO UPDATE SET
   last_seen = max(last_seen, excluded.last_seen),
   status = 'open'`;
 
-const NODE_SEEN = `UPDATE nodes SET last_seen_at = ?2 WHERE id = ?1`;
+const NODE_SEEN = `UPDATE nodes SET last_seen_at = ?2 WHERE id = ?1 AND revoked_at IS NULL`;
 
 /** Events of this request still waiting for fan-out: fresh ones and re-sent ones never queued. */
 const SELECT_PENDING = `SELECT ev.id, ev.type, ev.risk, ev.occurred_at,
@@ -215,12 +242,9 @@ ON CONFLICT (key) DO UPDATE SET
   count = CASE WHEN window_start = excluded.window_start THEN count + 1 ELSE 1 END,
   window_start = excluded.window_start`;
 
-export const RATE_WINDOW_MS = 60_000;
-const rateLimitKey = (nodeId: string) => `node:${nodeId}`;
-
 /** The statement counting one request of a node: in the store batch, or alone for refused requests. */
 export function countRequest(d1: D1Database, nodeId: string, now: number): D1PreparedStatement {
-  return d1.prepare(COUNT_REQUEST).bind(rateLimitKey(nodeId), now - (now % RATE_WINDOW_MS));
+  return d1.prepare(COUNT_REQUEST).bind(`node:${nodeId}`, windowStartOf(now));
 }
 
 /**
@@ -315,22 +339,26 @@ function jsonChunks(rows: unknown[][]): string[] {
 }
 
 /**
- * Stores a validated batch atomically: events (duplicates ignored), rollups, security issues and
- * the node's counters, then reads back which of its events still need notifications. One
- * db.batch() (shared with concurrent requests of this isolate: group-commit.ts).
- * Throws if D1 fails; then nothing of the request is stored.
+ * Stores a validated batch atomically: the request counted in the node's rate window, events
+ * (duplicates ignored), security issues and the node's last-seen time, then reads back which of
+ * its events still need notifications and the node's state. Events are written only if the node
+ * may write (WRITE_ALLOWED). One db.batch() (shared with concurrent requests of this isolate:
+ * group-commit.ts, whose tail adds the rollups). Throws if D1 fails; then nothing of it is stored.
  */
 export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Promise<IngestWriteResult> {
-  const { accountId, nodeId, receivedAt } = write;
+  const { node, receivedAt } = write;
+  const { accountId, nodeId } = node;
   const ingestId = newIngestId();
   const keysJson = JSON.stringify(uniqueKeys(write.events));
   // Earlier requests' marks go first, so this batch's pending check already sees them.
   const marks = takeMarks(d1, receivedAt);
-  const statements: D1PreparedStatement[] = [...marks.statements, countRequest(d1, nodeId, receivedAt)];
+  const statements: D1PreparedStatement[] = [...marks.statements];
+  if (write.countRequest) statements.push(countRequest(d1, nodeId, receivedAt));
   const firstInsert = statements.length;
   let bytes = keysJson.length * 3;
+  const guard = [windowStartOf(receivedAt), write.limit, node.targets.version];
   for (const rows of jsonChunks(write.events.map(rowOf))) {
-    statements.push(d1.prepare(INSERT_EVENTS).bind(accountId, nodeId, receivedAt, ingestId, rows));
+    statements.push(d1.prepare(INSERT_EVENTS).bind(accountId, nodeId, receivedAt, ingestId, rows, ...guard));
     bytes += rows.length;
   }
   const insertCount = statements.length - firstInsert;
@@ -345,18 +373,20 @@ export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Prom
   if (notifyKeys.length > 0) {
     statements.push(d1.prepare(SELECT_PENDING).bind(accountId, JSON.stringify(notifyKeys), ingestId));
   }
+  statements.push(nodeStateAfterWrite(d1, node, receivedAt));
 
-  let results: D1Result<PendingRow>[];
+  let results: D1Result[];
   try {
-    results = (await ingestWrites.run(d1, statements, bytes)) as D1Result<PendingRow>[];
+    results = await ingestWrites.run(d1, statements, bytes);
   } catch (error) {
     restoreMarks(marks.taken);
     throw error;
   }
+  const state = nodeStateFrom(results[results.length - 1]?.results[0] as NodeStateRow | undefined);
   let accepted = 0;
   for (let i = firstInsert; i < firstInsert + insertCount; i++) accepted += results[i]?.meta.changes ?? 0;
-  const pendingRows = notifyKeys.length > 0 ? (results[results.length - 1]?.results ?? []) : [];
-  if (pendingRows.length === 0) return { accepted, pending: [] };
+  const pendingRows = notifyKeys.length > 0 ? ((results[results.length - 2]?.results ?? []) as PendingRow[]) : [];
+  if (pendingRows.length === 0 || !writeWasAllowed(state, write.limit)) return { accepted, pending: [], state };
   // Rows this request inserted come back without data: the event is the one in the body.
   const sent = new Map<string, NodeEvent>();
   for (const p of write.events) sent.set(keyString(p.event.id, p.occurredAt), p.event);
@@ -369,5 +399,11 @@ export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Prom
       occurredAt: row.occurred_at,
       data: row.data === null ? sent.get(keyString(row.id, row.occurred_at)) : JSON.parse(row.data),
     })),
+    state,
   };
+}
+
+/** Did WRITE_ALLOWED hold for this write? (The state is read right after it, in its transaction.) */
+export function writeWasAllowed(state: NodeState | null, limit: number): boolean {
+  return !!state && state.active && state.requestsThisWindow <= limit && state.targets === null;
 }

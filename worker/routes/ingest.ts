@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import {
   MAX_BODY_BYTES,
   MAX_EVENTS_PER_REQUEST,
@@ -7,9 +8,18 @@ import {
   NodeEventSchema,
   validateIngestBody,
 } from "../domain/events";
+import type { NotifiableEvent } from "../domain/notify-build";
 import { checkIngestHeaders, readJsonBody } from "../ingest/body";
-import { anyTargetWants, enqueuePlan, planFanOut } from "../ingest/fanout";
-import { authenticateNode, nodeTokenFrom } from "../ingest/node-auth";
+import { anyTargetWants, enqueuePlan, type FanOutTarget, planFanOut } from "../ingest/fanout";
+import {
+  cachedNode,
+  hashNodeToken,
+  type KnownNode,
+  nodeTokenFrom,
+  readNode,
+  remember,
+  secondsLeftInWindow,
+} from "../ingest/node-auth";
 import {
   countRequest,
   flushNotifiedMarks,
@@ -17,10 +27,11 @@ import {
   type PreparedEvent,
   queueNotifiedMarks,
   storeIngestBatch,
+  writeWasAllowed,
 } from "../ingest/store";
 import { ApiError, unauthorized } from "../lib/errors";
 import { uuidv7 } from "../lib/ids";
-import { createRouter, ErrorSchema } from "../lib/router";
+import { type AppEnv, createRouter, ErrorSchema } from "../lib/router";
 
 /** When queueing failed, the node should come back soon: the events wait in D1 meanwhile. */
 const RETRY_AFTER_SECONDS = "2";
@@ -74,25 +85,13 @@ router.post("/v1/events", async (c) => {
   const token = nodeTokenFrom(c.req.header("Authorization"));
   if (!token) throw unauthorized("Send the node token as Authorization: Bearer hnode_….");
   checkIngestHeaders(c.req.raw, MAX_BODY_BYTES);
+  const limit = Number(c.env.NODE_RATE_LIMIT_PER_MINUTE) || 600;
 
-  // Reading and validating the body overlaps the D1 round trip; authentication answers first.
+  // Reading and validating the body overlaps reading the node (when it is not cached yet).
   const validation = readJsonBody(c.req.raw, MAX_BODY_BYTES).then(validateIngestBody);
   validation.catch(() => undefined);
-  const node = await authenticateNode(c.env.DB, token, now).catch((error: unknown) => {
-    console.error("node authentication failed", { error: String(error) });
-    throw unavailable("Herald could not check the node token right now.");
-  });
-  if (!node) throw unauthorized("The node token is wrong or revoked.");
-  const limit = Number(c.env.NODE_RATE_LIMIT_PER_MINUTE) || 600;
-  if (node.requestsThisWindow > limit) {
-    throw new ApiError(
-      429,
-      "rate_limited",
-      `This node may send ${limit} requests per minute; wait and re-send.`,
-      undefined,
-      { "Retry-After": String(node.retryAfterSeconds) },
-    );
-  }
+  const tokenHash = await hashNodeToken(token);
+  let node: KnownNode = cachedNode(tokenHash) ?? (await readNodeOrRefuse(c.env.DB, tokenHash, limit, now));
 
   const result = await validation.catch((error: unknown) => {
     countRefused(c.env.DB, node.nodeId, now, c.executionCtx);
@@ -109,54 +108,102 @@ router.post("/v1/events", async (c) => {
       result.errors,
     );
   }
+  const events = result.events.map((input) => ({ ...input, id: input.id ?? uuidv7(now) }) as NodeEvent);
 
-  const prepared: PreparedEvent[] = result.events.map((input) => {
-    const event = { ...input, id: input.id ?? uuidv7(now) } as NodeEvent;
-    return {
+  // The write re-checks the node and the account's targets in its transaction; when the targets
+  // changed since they were cached, nothing was written and it is redone with the fresh ones.
+  for (let attempt = 1; ; attempt++) {
+    const targets = node.targets.targets;
+    const prepared: PreparedEvent[] = events.map((event) => ({
       event,
       occurredAt: Date.parse(event.occurred_at),
-      notify: anyTargetWants(node.targets, {
-        type: event.type,
-        risk: event.type === "security_issue" ? event.risk : null,
-      }),
-    };
-  });
-
-  const stored = await storeIngestBatch(c.env.DB, {
-    accountId: node.accountId,
-    nodeId: node.nodeId,
-    receivedAt: now,
-    events: prepared,
-  }).catch((error: unknown) => {
-    console.error("event storage failed", { nodeId: node.nodeId, error: String(error) });
-    throw unavailable("Herald could not store the events; nothing was stored. Re-send the request.");
-  });
-
-  const rows = stored.pending;
-  if (rows.length > 0) {
-    try {
-      await enqueuePlan(c.env, planFanOut(node.targets, rows, node.accountName, c.env.PUBLIC_URL));
-    } catch (error) {
-      console.error("notification queueing failed", { nodeId: node.nodeId, error: String(error) });
-      throw unavailable("The events are stored but their notifications could not be queued. Re-send the same request.");
+      notify: anyTargetWants(targets, { type: event.type, risk: event.type === "security_issue" ? event.risk : null }),
+    }));
+    const stored = await storeIngestBatch(c.env.DB, {
+      node,
+      receivedAt: now,
+      events: prepared,
+      limit,
+      countRequest: attempt === 1,
+    }).catch((error: unknown) => {
+      console.error("event storage failed", { nodeId: node.nodeId, error: String(error) });
+      throw unavailable("Herald could not store the events; nothing was stored. Re-send the request.");
+    });
+    const state = stored.state;
+    remember(tokenHash, state);
+    if (!state?.active) throw revokedOrUnknown();
+    if (state.requestsThisWindow > limit) throw rateLimited(limit, now);
+    if (!writeWasAllowed(state, limit)) {
+      if (!state.targets || attempt === MAX_WRITE_ATTEMPTS) {
+        throw unavailable("The account's integrations kept changing; nothing was stored. Re-send the request.");
+      }
+      node = { ...node, targets: state.targets };
+      continue;
     }
-    // Marked with the next store batch (see queueNotifiedMarks); on its own only when many wait.
-    if (
-      queueNotifiedMarks(
-        node.accountId,
-        rows.map((r) => [r.id, r.occurredAt]),
-      ) > MAX_PENDING_MARKS
-    ) {
-      c.executionCtx.waitUntil(
-        flushNotifiedMarks(c.env.DB).catch((error: unknown) =>
-          console.error("marking events notified failed", { error: String(error) }),
-        ),
-      );
-    }
+
+    await fanOut(c, node.targets.targets, stored.pending, state.accountName, node.accountId);
+    return c.json({ accepted: stored.accepted, duplicates: prepared.length - stored.accepted }, 202);
   }
-
-  return c.json({ accepted: stored.accepted, duplicates: prepared.length - stored.accepted }, 202);
 });
+
+/** A write redone this many times with fresh targets, at most (each redo means they changed again). */
+const MAX_WRITE_ATTEMPTS = 3;
+
+/**
+ * Queues the stored events' notifications in every integration that wants them; only then may the
+ * request answer 202. Throws 503 if any queueing fails (the node re-sends; outboxes dedupe).
+ */
+async function fanOut(
+  c: Context<AppEnv>,
+  targets: FanOutTarget[],
+  rows: NotifiableEvent[],
+  accountName: string,
+  accountId: string,
+): Promise<void> {
+  if (rows.length === 0) return;
+  try {
+    await enqueuePlan(c.env, planFanOut(targets, rows, accountName, c.env.PUBLIC_URL));
+  } catch (error) {
+    console.error("notification queueing failed", { accountId, error: String(error) });
+    throw unavailable("The events are stored but their notifications could not be queued. Re-send the same request.");
+  }
+  // Marked with the next store batch (see queueNotifiedMarks); on its own only when many wait.
+  if (
+    queueNotifiedMarks(
+      accountId,
+      rows.map((r) => [r.id, r.occurredAt]),
+    ) > MAX_PENDING_MARKS
+  ) {
+    c.executionCtx.waitUntil(
+      flushNotifiedMarks(c.env.DB).catch((error: unknown) =>
+        console.error("marking events notified failed", { error: String(error) }),
+      ),
+    );
+  }
+}
+
+/** A node not cached yet: read it, refusing a wrong or revoked token, or a node over its limit. */
+async function readNodeOrRefuse(d1: D1Database, tokenHash: string, limit: number, now: number): Promise<KnownNode> {
+  const read = await readNode(d1, tokenHash, now).catch((error: unknown) => {
+    console.error("node authentication failed", { error: String(error) });
+    throw unavailable("Herald could not check the node token right now.");
+  });
+  if (!read) throw revokedOrUnknown();
+  if (read.requestsThisWindow + 1 > limit) throw rateLimited(limit, now);
+  return read.node;
+}
+
+const revokedOrUnknown = () => unauthorized("The node token is wrong or revoked.");
+
+function rateLimited(limit: number, now: number) {
+  return new ApiError(
+    429,
+    "rate_limited",
+    `This node may send ${limit} requests per minute; wait and re-send.`,
+    undefined,
+    { "Retry-After": String(secondsLeftInWindow(now)) },
+  );
+}
 
 /** Refused requests count towards the limit too (a node looping on a bad batch is throttled). */
 function countRefused(

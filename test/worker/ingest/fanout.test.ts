@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { and, eq, ne } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { eventRollups, events, nodes } from "../../../worker/db/schema";
+import { accounts, eventRollups, events, integrations, nodes } from "../../../worker/db/schema";
 import { db } from "../helpers";
 import {
   createNode,
@@ -178,5 +178,56 @@ describe("fan-out to integrations", () => {
     const types = [...(await queued(systemHook)).values()].map((item) => item.notification.details.notification_type);
     expect(types.sort()).toEqual(["node_created", "node_revoked"]);
     expect((await queued(hitsHook)).size).toBe(0);
+  });
+});
+
+describe("fan-out follows integration changes at the next request", () => {
+  // Ingest keeps a node's account targets between requests (worker/ingest/node-auth.ts); each of
+  // these posts once first so that the copy exists, then changes the integrations behind its back.
+  it("an integration created after the node's last request receives the very next events", async () => {
+    const acme = await tenant();
+    const node = await createNode(acme.admin);
+    expect((await postEvents(node.token, { events: [hit()] })).status).toBe(202);
+    const hook = await integration(acme.accountId, { hit: true });
+    const next = hit();
+    const res = await postEvents(node.token, { events: [next] });
+    expect(await json(res)).toEqual({ accepted: 1, duplicates: 0 });
+    expect([...(await queued(hook)).keys()]).toEqual([next.id]);
+  });
+
+  it("an integration unsubscribed or disabled after the last request receives nothing more", async () => {
+    const acme = await tenant();
+    const node = await createNode(acme.admin);
+    const unsubscribed = await integration(acme.accountId, { hit: true, scope_change: true });
+    const disabled = await integration(acme.accountId, { hit: true });
+    const first = hit();
+    expect((await postEvents(node.token, { events: [first] })).status).toBe(202);
+
+    await db().update(integrations).set({ events: { scope_change: true } }).where(eq(integrations.id, unsubscribed));
+    await db().update(integrations).set({ status: "disabled" }).where(eq(integrations.id, disabled));
+    const [second, scope] = [hit(), scopeChange()];
+    const res = await postEvents(node.token, { events: [second, scope] });
+    expect(await json(res)).toEqual({ accepted: 2, duplicates: 0 });
+
+    expect([...(await queued(unsubscribed)).keys()].sort()).toEqual([first.id, scope.id].sort());
+    expect([...(await queued(disabled)).keys()]).toEqual([first.id]);
+    expect((await nodeEventIds(acme.accountId)).sort()).toEqual([first.id, second.id, scope.id].map(String).sort());
+  });
+
+  it("every change to what an account's integrations receive bumps its integrations_version", async () => {
+    const acme = await tenant();
+    const version = async () =>
+      (await db().query.accounts.findFirst({ where: eq(accounts.id, acme.accountId) }))?.integrationsVersion;
+    const start = await version();
+    const hook = await integration(acme.accountId, { hit: true });
+    expect(await version()).toBe(Number(start) + 1);
+    await db().update(integrations).set({ name: "renamed", updatedAt: Date.now() }).where(eq(integrations.id, hook));
+    expect(await version()).toBe(Number(start) + 1);
+    await db().update(integrations).set({ events: { incident: true } }).where(eq(integrations.id, hook));
+    expect(await version()).toBe(Number(start) + 2);
+    await db().update(integrations).set({ status: "disabled" }).where(eq(integrations.id, hook));
+    expect(await version()).toBe(Number(start) + 3);
+    await db().delete(integrations).where(eq(integrations.id, hook));
+    expect(await version()).toBe(Number(start) + 4);
   });
 });

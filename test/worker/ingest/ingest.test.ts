@@ -297,6 +297,29 @@ describe("POST /v1/events: authentication and limits", () => {
     expect((await postEvents(calm.token, { events: [hit()] })).status).toBe(202);
   });
 
+  it("counts a node's requests exactly once it is known: over the limit nothing is stored", async () => {
+    const acme = await tenant();
+    const node = await createNode(acme.admin, "busy");
+    const limit = Number(env.NODE_RATE_LIMIT_PER_MINUTE);
+    expect((await postEvents(node.token, { events: [hit()] })).status).toBe(202);
+    const now = Date.now();
+    // This request and `limit - 1` more fill the window; the next one is refused by the write itself.
+    await env.DB.prepare("UPDATE rate_limits SET count = ? WHERE key = ? AND window_start = ?")
+      .bind(limit - 1, `node:${node.id}`, now - (now % 60_000))
+      .run();
+    const last = hit();
+    const allowed = await postEvents(node.token, { events: [last] });
+    const refused = hit();
+    const res = await postEvents(node.token, { events: [refused] });
+    if (Date.now() - (Date.now() % 60_000) !== now - (now % 60_000)) return; // the minute turned: window reset
+    expect(allowed.status).toBe(202);
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get("Retry-After"))).toBeGreaterThanOrEqual(1);
+    const stored = await storedIds(acme.accountId);
+    expect(stored).toContain(last.id);
+    expect(stored).not.toContain(refused.id);
+  });
+
   it("answers 415 without a JSON content type", async () => {
     const acme = await tenant();
     const node = await createNode(acme.admin);
