@@ -5,6 +5,12 @@
  */
 import { type BenchResult, formatResults } from "./bench-result.ts";
 
+// wrangler dev's local observability collector records every invocation (each request, Durable
+// Object call and alarm) for its local dashboard, on the same thread as the Workers. It is a
+// development tool with no production counterpart, so every process benchmarked here — Herald and
+// the baselines alike — runs without it.
+process.env.X_LOCAL_OBSERVABILITY = "false";
+
 const sections: { name: string; load: () => Promise<() => Promise<BenchResult[]>> }[] = [
   { name: "ingest", load: async () => (await import("./ingest.ts")).benchIngest },
   { name: "delivery", load: async () => (await import("./delivery.ts")).benchDelivery },
