@@ -203,7 +203,10 @@ describe("fan-out follows integration changes at the next request", () => {
     const first = hit();
     expect((await postEvents(node.token, { events: [first] })).status).toBe(202);
 
-    await db().update(integrations).set({ events: { scope_change: true } }).where(eq(integrations.id, unsubscribed));
+    await db()
+      .update(integrations)
+      .set({ events: { scope_change: true } })
+      .where(eq(integrations.id, unsubscribed));
     await db().update(integrations).set({ status: "disabled" }).where(eq(integrations.id, disabled));
     const [second, scope] = [hit(), scopeChange()];
     const res = await postEvents(node.token, { events: [second, scope] });
@@ -223,7 +226,10 @@ describe("fan-out follows integration changes at the next request", () => {
     expect(await version()).toBe(Number(start) + 1);
     await db().update(integrations).set({ name: "renamed", updatedAt: Date.now() }).where(eq(integrations.id, hook));
     expect(await version()).toBe(Number(start) + 1);
-    await db().update(integrations).set({ events: { incident: true } }).where(eq(integrations.id, hook));
+    await db()
+      .update(integrations)
+      .set({ events: { incident: true } })
+      .where(eq(integrations.id, hook));
     expect(await version()).toBe(Number(start) + 2);
     await db().update(integrations).set({ status: "disabled" }).where(eq(integrations.id, hook));
     expect(await version()).toBe(Number(start) + 3);
