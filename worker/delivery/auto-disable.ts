@@ -1,12 +1,11 @@
 import { and, eq } from "drizzle-orm";
 import { createDb } from "../db/client";
-import { accounts, integrations, users } from "../db/schema";
+import { accounts, integrations } from "../db/schema";
 import { auditInsert, SYSTEM_ACTOR } from "../domain/audit";
 import { publishSystemEvents } from "../domain/publish";
-import { type EventSubscriptions, subscribesTo } from "../domain/subscriptions";
 import { buildSystemEvent, systemEventInsert } from "../domain/system-events";
 import type { Env } from "../env";
-import { notifyAdmins } from "./admin-mail";
+import { adminsWithoutSystemEmail, notifyAdmins } from "./admin-mail";
 
 export type AutoDisableReason = "auto_failure_ratio" | "destination_gone";
 
@@ -90,18 +89,10 @@ export async function disableIntegration(
 
   const [account, admins] = await Promise.all([
     db.query.accounts.findFirst({ where: eq(accounts.id, row.accountId) }),
-    db
-      .select({ email: users.email, personalStatus: integrations.status, personalEvents: integrations.events })
-      .from(users)
-      .leftJoin(integrations, and(eq(integrations.userId, users.id), eq(integrations.type, "personal_email")))
-      .where(and(eq(users.accountId, row.accountId), eq(users.role, "admin"))),
+    adminsWithoutSystemEmail(env, row.accountId),
   ]);
-  // An admin whose personal email subscribes to `system` gets the notice through it: not twice.
-  const getsSystemEvents = (admin: (typeof admins)[number]) =>
-    admin.personalStatus === "enabled" &&
-    subscribesTo((admin.personalEvents ?? {}) as EventSubscriptions, { type: "system" });
   await notifyAdmins(env, {
-    to: admins.filter((admin) => !getsSystemEvents(admin)).map((a) => a.email),
+    to: admins,
     subject: `[Herald] Integration "${row.name}" was disabled automatically`,
     text: `${message}\n\nAccount: ${account?.name ?? row.accountId}\nPending deliveries are kept, paused. Re-enable the integration to resume or drop them:\n${env.PUBLIC_URL.replace(/\/$/, "")}/integrations/${row.id}\n`,
   });

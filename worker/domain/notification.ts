@@ -21,6 +21,7 @@ export const NOTIFICATION_TYPES = [
   "integration_deleted",
   "node_created",
   "node_revoked",
+  "scheduled_report_failed",
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 

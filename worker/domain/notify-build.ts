@@ -30,6 +30,7 @@ const SYSTEM_SUMMARIES: Record<string, string> = {
   integration_deleted: "Integration deleted",
   node_created: "Node added",
   node_revoked: "Node revoked",
+  scheduled_report_failed: "Scheduled report failed",
 };
 
 /** The plain-text description's fields, in reading order (labels people understand). */

@@ -14,6 +14,7 @@ export const SYSTEM_EVENT_TYPES = [
   "integration_deleted",
   "node_created",
   "node_revoked",
+  "scheduled_report_failed",
 ] as const;
 export type SystemEventType = (typeof SYSTEM_EVENT_TYPES)[number];
 

@@ -1,5 +1,8 @@
 import { z } from "zod";
+import { createDb } from "../db/client";
 import { REPORT_FREQUENCIES } from "../db/schema";
+import { adminsWithoutSystemEmail, notifyAdmins } from "../delivery/admin-mail";
+import { publishSystemEvents } from "../domain/publish";
 import {
   type Frequency,
   isValidTimeZone,
@@ -8,6 +11,7 @@ import {
   type ReportPeriod,
   rollupRange,
 } from "../domain/report-periods";
+import { buildSystemEvent, systemEventInsert } from "../domain/system-events";
 import type { Env } from "../env";
 import { buildReportData } from "./build";
 import { deliverReport } from "./deliver";
@@ -190,13 +194,42 @@ export async function runReportJob(env: Env, job: ReportJob, now = Date.now()): 
     return "done";
   } catch (error) {
     const message = String((error as Error)?.message ?? error).slice(0, 500);
-    await env.DB.prepare(
+    const recorded = await env.DB.prepare(
       `UPDATE report_runs SET status = CASE WHEN attempts >= ${MAX_ATTEMPTS} THEN 'failed' ELSE 'queued' END,
-         error = ?5, claimed_at = ?6 WHERE ${fenced}`,
+         error = ?5, claimed_at = ?6 WHERE ${fenced} RETURNING status`,
     )
       .bind(...key, fence, message, Date.now())
-      .run();
+      .first<{ status: string }>();
+    if (recorded?.status === "failed") await announceFailedReport(env, job, fence, message);
     throw error;
+  }
+}
+
+/**
+ * A scheduled report given up after its last attempt must not vanish silently: a `scheduled_report_failed`
+ * system event goes to the account's integrations subscribed to `system`, and a direct email to
+ * every admin who does not get those. Best effort, like the auto-disable notice: the run is
+ * already recorded as failed (with its error) whatever happens here.
+ */
+async function announceFailedReport(env: Env, job: ReportJob, attempts: number, error: string): Promise<void> {
+  try {
+    const what = `The ${job.frequency} report for ${job.periodStart}`;
+    const message = `${what} could not be built or sent after ${attempts} attempts: ${error}`;
+    const event = buildSystemEvent(job.accountId, "scheduled_report_failed", "Herald", message, {
+      frequency: job.frequency,
+      period_start: job.periodStart,
+      attempts,
+      error,
+    });
+    await systemEventInsert(createDb(env.DB), event);
+    await publishSystemEvents(env, job.accountId, [event]);
+    await notifyAdmins(env, {
+      to: await adminsWithoutSystemEmail(env, job.accountId),
+      subject: `[Herald] ${what} failed`,
+      text: `${message}\n\nReports on demand: ${env.PUBLIC_URL.replace(/\/$/, "")}/reports\n`,
+    });
+  } catch (failure) {
+    console.error("announcing a failed report failed", { job, error: String(failure) });
   }
 }
 

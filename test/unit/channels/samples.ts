@@ -102,6 +102,10 @@ const SYSTEM: Record<SystemEventType, { message: string; subject: Record<string,
   },
   node_created: { message: 'Node "edge-fra-1" was added.', subject: { node_name: "edge-fra-1" } },
   node_revoked: { message: 'Node "edge-fra-1" was revoked.', subject: { node_name: "edge-fra-1" } },
+  scheduled_report_failed: {
+    message: "The weekly report for 2026-11-23 could not be built or sent after 5 attempts: D1 is unavailable.",
+    subject: { frequency: "weekly", period_start: "2026-11-23", attempts: 5, error: "D1 is unavailable" },
+  },
 };
 
 const REPORT_TITLES = { report_daily: "Daily", report_weekly: "Weekly", report_monthly: "Monthly" } as const;

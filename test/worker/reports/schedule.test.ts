@@ -22,8 +22,9 @@ import {
 } from "../../../worker/reports/schedule";
 import { idFloorAt } from "../../../worker/reports/store";
 import { runScheduled } from "../../../worker/scheduled";
+import { createIntegration } from "../delivery/fixtures";
 import { api, json, login, seedAccount } from "../helpers";
-import { hubRequests } from "../hub";
+import { bucketName, hubRequests, hubUrl, mailTo, waitForRequests } from "../hub";
 import { fixture } from "../integrations/fixtures";
 import { at, hitRollups, seedRollups } from "./seed";
 
@@ -324,6 +325,62 @@ describe("failing jobs", () => {
     expect(await reportsOf(account.accountId)).toEqual([]);
     // A failed claim is not taken again.
     expect(await runReportJob(appEnv, job as never)).toBe("skipped");
+  });
+
+  it("are announced once, after the last attempt: to system integrations and by email to admins", async () => {
+    const account = await seedAccount("Flaky Notices", "UTC");
+    const bucket = bucketName("report-failed");
+    await createIntegration(account.accountId, {
+      settings: { url: hubUrl(bucket, "/hook") },
+      events: { system: true },
+    });
+    await env.DB.prepare(
+      "INSERT INTO report_runs (account_id, frequency, period_start, status, claimed_at, attempts) VALUES (?1, 'weekly', '2026-11-16', 'queued', ?2, 0)",
+    )
+      .bind(account.accountId, Date.now())
+      .run();
+    const brokenDb = new Proxy(env.DB, {
+      get(target, property) {
+        if (property === "batch") return () => Promise.reject(new Error("D1 is unavailable"));
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const brokenEnv = { ...appEnv, DB: brokenDb } as Env;
+    const job = { accountId: account.accountId, frequency: "weekly" as const, periodStart: "2026-11-16" };
+    const notices = async () =>
+      (
+        await env.DB.prepare(
+          "SELECT data FROM events WHERE account_id = ?1 AND system_type = 'scheduled_report_failed'",
+        )
+          .bind(account.accountId)
+          .all<{ data: string }>()
+      ).results.map((row) => JSON.parse(row.data));
+
+    for (let attempt = 1; attempt < MAX_ATTEMPTS; attempt++) {
+      await expect(runReportJob(brokenEnv, job)).rejects.toThrow("D1 is unavailable");
+      expect(await notices()).toEqual([]);
+    }
+    await expect(runReportJob(brokenEnv, job)).rejects.toThrow("D1 is unavailable");
+    const [notice, ...more] = await notices();
+    expect(more).toEqual([]);
+    expect(notice).toMatchObject({
+      system_type: "scheduled_report_failed",
+      actor: "Herald",
+      subject: { frequency: "weekly", period_start: "2026-11-16", attempts: MAX_ATTEMPTS, error: "D1 is unavailable" },
+    });
+    expect(notice.message).toContain("weekly report for 2026-11-16");
+
+    const [delivered] = await waitForRequests(bucket, 1);
+    expect(JSON.parse(delivered!.body)[0].details).toMatchObject({ notification_type: "scheduled_report_failed" });
+    const deadline = Date.now() + 10_000;
+    let mails = await mailTo(account.users.admin.email);
+    while (!mails.some((m) => m.subject.includes("weekly report"))) {
+      if (Date.now() > deadline) throw new Error("the admin email did not arrive");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      mails = await mailTo(account.users.admin.email);
+    }
+    expect(mails.find((m) => m.subject.includes("weekly report"))!.text).toContain("D1 is unavailable");
   });
 });
 
