@@ -13,7 +13,7 @@ import type { OutboxItem } from "./outbox-item";
 import { MAX_REPLAYED_EVENTS, missedEventBatches } from "./replay-missed";
 import { invalidSettingsOutcome, type LoadReport, type ResolveTarget, type SendTarget, sendDelivery } from "./send";
 import { type ClaimedDelivery, DeliveryStore } from "./store";
-import type { DeliveryPage, HealthView, ReplayResult, ResumeResult } from "./views";
+import type { DeliveryPage, HealthView, PeriodHealth, ReplayResult, ResumeResult } from "./views";
 
 /** A claim outlives the longest request (webhook timeout 60 s) with room to record the outcome. */
 const LEASE_MS = 90_000;
@@ -149,6 +149,13 @@ export class IntegrationDO extends DurableObject<Env> {
   async health(): Promise<HealthView> {
     this.reopen();
     return healthView(this.store, this.clock(), this.config, this.pausedReason());
+  }
+
+  /** Requests and failures in [from, to), for a report; the log reaches back `retentionMs`. */
+  async periodHealth(from: number, to: number): Promise<PeriodHealth> {
+    this.reopen();
+    const covered = Math.min(to, Math.max(from, this.clock() - this.config.retentionMs));
+    return { from: covered, to, ...this.store.requestsBetween(covered, to) };
   }
 
   /** Queues a new delivery with the notifications of a finished one (dead, delivered or dropped). */

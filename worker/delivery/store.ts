@@ -368,6 +368,20 @@ export class DeliveryStore {
     return this.rows<WindowBucket>("SELECT start, total, failed FROM window_buckets ORDER BY start");
   }
 
+  /**
+   * Requests made in [from, to) and how many failed, from the attempt log (kept for the delivery
+   * log's retention). Attempts cut off by a restart are left out, as the failure window does.
+   */
+  requestsBetween(from: number, to: number): { requests: number; failed: number } {
+    const [row] = this.rows<{ requests: number; failed: number | null }>(
+      `SELECT count(*) AS requests, sum(ok = 0) AS failed FROM attempts
+       WHERE started_at >= ? AND started_at < ? AND kind IS NOT 'interrupted'`,
+      from,
+      to,
+    );
+    return { requests: Number(row?.requests ?? 0), failed: Number(row?.failed ?? 0) };
+  }
+
   /** Starts a fresh failure window: requests made before now no longer count towards auto-disable. */
   clearWindow() {
     this.sql.exec("DELETE FROM window_buckets");

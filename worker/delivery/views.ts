@@ -80,6 +80,15 @@ export interface HealthView {
   dead_deliveries: number;
 }
 
+/** Requests in a period (a report's), as far back as the attempt log reaches. */
+export interface PeriodHealth {
+  /** The part of the asked period the log covers: from the later of its start and the log's horizon. */
+  from: number;
+  to: number;
+  requests: number;
+  failed: number;
+}
+
 export interface ResumeResult {
   resumed: number;
   dropped: number;

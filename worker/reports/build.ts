@@ -103,7 +103,7 @@ export async function buildReportData(env: Env, account: ReportAccount, period: 
   const current = rollupRange(period);
   const before = rollupRange(previous);
   const db = env.DB;
-  const healthAnswer = integrationHealth(env, account.id);
+  const healthAnswer = integrationHealth(env, account.id, period);
   // Observed now so a failure is not "unhandled" if the batch below throws first; awaited below.
   healthAnswer.catch(() => undefined);
   const [counters, newByRisk, newList, openByRisk, scopeList] = await db.batch([

@@ -1,3 +1,4 @@
+import type { ReportPeriod } from "../domain/report-periods";
 import type { Env } from "../env";
 import type { IntegrationHealth } from "./schema";
 
@@ -8,36 +9,39 @@ const HEALTH_TIMEOUT_MS = 2_000;
 
 const AUTO_DISABLE_REASONS = new Set(["auto_failure_ratio", "destination_gone"]);
 
-interface WindowFigures {
+interface PeriodFigures {
   seconds: number;
   requests: number;
   failed: number;
 }
 
-/** The part of the IntegrationDO's health answer a report uses (its 12-hour request window). */
-interface HealthAnswer {
-  window?: Partial<WindowFigures>;
+/** The IntegrationDO's answer about a period (worker/delivery/views.ts PeriodHealth). */
+interface PeriodAnswer {
+  from?: number;
+  to?: number;
+  requests?: number;
+  failed?: number;
 }
 
 interface HealthRpc {
-  health(): Promise<HealthAnswer>;
+  periodHealth(from: number, to: number): Promise<PeriodAnswer>;
 }
 
-async function windowOf(env: Env, integrationId: string): Promise<WindowFigures | null> {
+async function figuresOf(env: Env, integrationId: string, period: ReportPeriod): Promise<PeriodFigures | null> {
   const stub = env.INTEGRATION_DO.get(env.INTEGRATION_DO.idFromName(integrationId)) as unknown as HealthRpc;
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     const answer = await Promise.race([
-      stub.health(),
+      stub.periodHealth(period.startMs, period.endMs),
       new Promise<null>((resolve) => {
         timer = setTimeout(() => resolve(null), HEALTH_TIMEOUT_MS);
       }),
     ]);
-    const window = answer?.window;
-    if (!window || typeof window.requests !== "number" || typeof window.failed !== "number") return null;
-    return { seconds: Number(window.seconds ?? 0), requests: window.requests, failed: window.failed };
+    if (!answer || typeof answer.requests !== "number" || typeof answer.failed !== "number") return null;
+    const seconds = Math.max(0, Math.round((Number(answer.to) - Number(answer.from)) / 1000));
+    return { seconds, requests: answer.requests, failed: answer.failed };
   } catch {
-    // No health RPC (older object) or it failed: the report still lists the integration.
+    // The object did not answer: the report still lists the integration, without figures.
     return null;
   } finally {
     clearTimeout(timer);
@@ -45,12 +49,14 @@ async function windowOf(env: Env, integrationId: string): Promise<WindowFigures 
 }
 
 /**
- * Each integration's delivery success rate (from its Durable Object's request window) and the
- * integrations disabled automatically, as the report shows them.
+ * Each integration's delivery success rate over the report's period (from its Durable Object's
+ * attempt log, which reaches back as far as the delivery log is kept) and the integrations
+ * disabled automatically, as the report shows them.
  */
 export async function integrationHealth(
   env: Env,
   accountId: string,
+  period: ReportPeriod,
 ): Promise<{ integrations: IntegrationHealth[]; auto_disabled: IntegrationHealth[] }> {
   const { results } = await env.DB.prepare(
     `SELECT id, name, type, status, disabled_reason, disabled_at FROM integrations
@@ -65,7 +71,7 @@ export async function integrationHealth(
       disabled_reason: string | null;
       disabled_at: number | null;
     }>();
-  const windows = await Promise.all(results.map((row) => windowOf(env, row.id)));
+  const windows = await Promise.all(results.map((row) => figuresOf(env, row.id, period)));
   const integrations = results.map((row, i): IntegrationHealth => {
     const window = windows[i] ?? null;
     return {

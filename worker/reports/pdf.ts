@@ -381,7 +381,14 @@ export async function renderReportPdf(report: PdfReport): Promise<Uint8Array> {
   }
 
   const health = data.integration_health;
-  layout.heading("Integration health", "deliveries in the last 12 hours when the report was built");
+  // A monthly period can start before the delivery log's horizon: say what the figures cover.
+  const coveredDays = Math.max(0, ...health.integrations.map((row) => row.window_seconds ?? 0)) / 86_400;
+  layout.heading(
+    "Integration health",
+    coveredDays > 0 && coveredDays < data.period.days - 0.05
+      ? `delivery requests in the last ${Math.round(coveredDays)} days of the period (the delivery log's reach)`
+      : "delivery requests during the period",
+  );
   if (health.integrations.length === 0) layout.note("No integrations are configured.");
   else {
     layout.table(

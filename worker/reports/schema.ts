@@ -73,7 +73,10 @@ export const IntegrationHealthSchema = z.object({
   status: z.string(),
   disabled_reason: z.string().nullable(),
   disabled_at: z.string().nullable(),
-  /** Requests and failures in the delivery engine's window (12 hours) when the report was built. */
+  /**
+   * Seconds of the report's period that the figures cover: all of it, or the part still in the
+   * delivery log (kept DELIVERY_LOG_RETENTION_DAYS, 30 by default) when the report was built.
+   */
   window_seconds: z.number().nullable(),
   requests: z.number().int().nullable(),
   failed: z.number().int().nullable(),

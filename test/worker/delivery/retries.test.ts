@@ -208,3 +208,32 @@ describe("delivery and the retry schedule", () => {
     expect(requests).toHaveLength(1);
   });
 });
+
+describe("requests in a period (a report's integration health)", () => {
+  it("counts the requests made in the period, failed ones apart, as far back as the log reaches", async () => {
+    const { bucket, id, stub, clock } = await webhookTarget();
+    await script(bucket, [{ status: 500, body: "boom" }], { status: 200, body: "{}" });
+    const start = clock.now;
+    await stub.enqueue(id, [item("a")]);
+    await fireAlarm(stub, clock); // fails
+    await fireAlarm(stub, clock); // the first retry, 1 s later, succeeds
+    clock.now = start + 3_600_000;
+    await stub.enqueue(id, [item("b")]);
+    await fireAlarm(stub, clock); // succeeds, an hour later
+
+    expect(await stub.periodHealth(start, start + 3_600_000)).toEqual({
+      from: start,
+      to: start + 3_600_000,
+      requests: 2,
+      failed: 1,
+    });
+    expect(await stub.periodHealth(start, start + 7_200_000)).toMatchObject({ requests: 3, failed: 1 });
+    expect(await stub.periodHealth(start + 7_200_000, start + 86_400_000)).toMatchObject({ requests: 0, failed: 0 });
+
+    // 31 days on, a month asked for starts before the log's 30-day horizon: the answer says so.
+    clock.now = start + 31 * 86_400_000;
+    const month = await stub.periodHealth(start - 86_400_000, clock.now);
+    expect(month.from).toBe(clock.now - 30 * 86_400_000);
+    expect(month).toMatchObject({ to: clock.now, requests: 0 });
+  });
+});

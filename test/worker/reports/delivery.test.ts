@@ -112,18 +112,24 @@ describe("report delivery", () => {
     expect(body.text).toContain("Daily security report");
   });
 
-  it("shows in the next report's integration health (the IntegrationDO's request window)", async () => {
+  it("shows in the integration health of a report whose period holds the requests, not of others", async () => {
     await waitFor(
       () => hubRequests(hookBucket),
       (list) => list.length >= 1,
     );
-    const next = await json(
-      await api(admin, "POST", "/api/reports", { frequency: "daily", period_start: "2026-11-13" }),
-    );
-    const hook = next.report.data.integration_health.integrations.find((i: { name: string }) => i.name === "SIEM hook");
-    expect(hook).toMatchObject({ status: "enabled", success_rate: 1, window_seconds: 43_200 });
-    expect(hook.requests).toBeGreaterThanOrEqual(1);
-    expect(hook.failed).toBe(0);
+    const healthIn = async (periodStart: string) => {
+      const report = await json(
+        await api(admin, "POST", "/api/reports", { frequency: "daily", period_start: periodStart }),
+      );
+      return report.report.data.integration_health.integrations.find((i: { name: string }) => i.name === "SIEM hook");
+    };
+    // The account is in Paris; its "today" is the day the requests above were made.
+    const today = new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Paris" }).format(new Date());
+    const current = await healthIn(today);
+    expect(current).toMatchObject({ status: "enabled", success_rate: 1, failed: 0, window_seconds: 86_400 });
+    expect(current.requests).toBeGreaterThanOrEqual(1);
+    // A day long before the integration existed: no requests (and no 12-hour window standing in).
+    expect(await healthIn("2026-11-13")).toMatchObject({ requests: 0, failed: 0, success_rate: null });
   });
 
   it("is not sent to integrations subscribed to other frequencies", async () => {
