@@ -16,6 +16,7 @@ import integrations from "./routes/integrations";
 import meNotifications from "./routes/me-notifications";
 import nodes from "./routes/nodes";
 import reports from "./routes/reports";
+import securityIssues from "./routes/security-issues";
 import users from "./routes/users";
 
 /**
@@ -94,6 +95,7 @@ export function createApp() {
     .route("/", audit)
     .route("/", nodes)
     .route("/", events)
+    .route("/", securityIssues)
     .route("/", ingest)
     .route("/", reports)
     .route("/", docs);

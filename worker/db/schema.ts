@@ -316,11 +316,12 @@ export const auditLog = sqliteTable(
   (t) => [index("audit_account_time_idx").on(t.accountId, t.createdAt)],
 );
 
-export const SECURITY_ISSUE_STATUSES = ["open"] as const;
+export const SECURITY_ISSUE_STATUSES = ["open", "closed"] as const;
 
 /**
  * Security issues as reported by nodes, one row per distinct issue (same vuln_type, host,
- * method, path and parameter), upserted at ingest: reports count the open ones by risk.
+ * method, path and parameter), upserted at ingest: reports count the open ones by risk. Admins
+ * close an issue once it is fixed; reported again, it is open again (and notified as new).
  * `id` is the event id that first reported the issue; `last_event_id` the latest one.
  */
 export const securityIssues = sqliteTable(
@@ -339,6 +340,9 @@ export const securityIssues = sqliteTable(
     status: text("status", { enum: SECURITY_ISSUE_STATUSES }).notNull().default("open"),
     firstSeen: integer("first_seen").notNull(),
     lastSeen: integer("last_seen").notNull(),
+    /** When and by whom it was closed as fixed (PATCH /api/security-issues/{id}); a re-report reopens it. */
+    closedAt: integer("closed_at"),
+    closedBy: text("closed_by"),
   },
   (t) => [
     primaryKey({ columns: [t.accountId, t.fingerprint] }),

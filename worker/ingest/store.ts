@@ -195,16 +195,21 @@ const RISK_RANK = (risk: string) =>
 /**
  * `security_issue` notifies NEW vulnerabilities: a scanner reporting an issue that is already open
  * at the same or a higher risk is stored (and counted) but not notified again — it is marked as
- * needing no notification before SELECT_PENDING looks. A higher risk than before notifies.
+ * needing no notification before SELECT_PENDING looks. A higher risk than before notifies; so does
+ * an issue closed as fixed and seen again after that (a report of it from before the closing does not).
  * Runs before UPSERT_SECURITY_ISSUES, so it compares with what was known before this request.
  */
 const SKIP_KNOWN_ISSUES = `UPDATE events SET notified_at = ?4
 WHERE rowid IN (SELECT ev.rowid FROM ${BY_KEYS} WHERE ev.ingest_id = ?3 AND ev.type = 'security_issue')
   AND EXISTS (SELECT 1 FROM security_issues AS si
-    WHERE si.account_id = ?1 AND si.status = 'open' AND si.fingerprint = ${ISSUE_FINGERPRINT("events")}
-      AND ${RISK_RANK("si.risk")} >= ${RISK_RANK("events.risk")})`;
+    WHERE si.account_id = ?1 AND si.fingerprint = ${ISSUE_FINGERPRINT("events")}
+      AND (si.status = 'open' AND ${RISK_RANK("si.risk")} >= ${RISK_RANK("events.risk")}
+        OR si.status = 'closed' AND events.occurred_at <= si.closed_at))`;
 
-/** One row per distinct issue; the latest report of it sets risk and title. */
+/** A closed issue stays closed when reported as seen before it was closed (late or replayed reports). */
+const STILL_CLOSED = `status = 'closed' AND excluded.last_seen <= closed_at`;
+
+/** One row per distinct issue; the latest report of it sets risk and title; seen after closing, it reopens. */
 const UPSERT_SECURITY_ISSUES = `INSERT INTO security_issues (account_id, fingerprint, id, last_event_id, risk, title,
   host, path, vuln_type, status, first_seen, last_seen)
 SELECT ?1, ${ISSUE_FINGERPRINT("fresh")},
@@ -216,7 +221,9 @@ ON CONFLICT (account_id, fingerprint) DO UPDATE SET
   last_event_id = CASE WHEN excluded.last_seen >= last_seen THEN excluded.last_event_id ELSE last_event_id END,
   first_seen = min(first_seen, excluded.first_seen),
   last_seen = max(last_seen, excluded.last_seen),
-  status = 'open'`;
+  status = CASE WHEN ${STILL_CLOSED} THEN 'closed' ELSE 'open' END,
+  closed_at = CASE WHEN ${STILL_CLOSED} THEN closed_at END,
+  closed_by = CASE WHEN ${STILL_CLOSED} THEN closed_by END`;
 
 const NODE_SEEN = `UPDATE nodes SET last_seen_at = ?2 WHERE id = ?1 AND revoked_at IS NULL`;
 

@@ -3,8 +3,8 @@ import { and, desc, eq, gte, lt, type SQL, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { EVENT_TYPES, events, findableById, nodes } from "../db/schema";
 import { RISKS } from "../domain/subscriptions";
-import { ApiError, notFound } from "../lib/errors";
-import { base64url, fromBase64 } from "../lib/ids";
+import { decodeCursor, encodeCursor } from "../lib/cursor";
+import { notFound } from "../lib/errors";
 import { type AppEnv, createRouter, errorResponses, jsonContent } from "../lib/router";
 import { requireAuth } from "../security/auth";
 
@@ -78,24 +78,6 @@ function toEvent({ event: e, nodeName }: EventWithNode): z.infer<typeof EventSch
   };
 }
 
-/** Keyset cursor on (occurred_at, id): stable while new events arrive, no OFFSET scans. */
-function encodeCursor(occurredAt: number, id: string): string {
-  return base64url(new TextEncoder().encode(`${occurredAt}|${id}`));
-}
-
-function decodeCursor(cursor: string): { occurredAt: number; id: string } {
-  try {
-    const [time, id] = new TextDecoder().decode(fromBase64(cursor)).split("|");
-    const occurredAt = Number(time);
-    if (Number.isSafeInteger(occurredAt) && id) return { occurredAt, id };
-  } catch {
-    // falls through to the validation error
-  }
-  throw new ApiError(400, "validation_failed", "Invalid cursor: use next_cursor from the previous page.", [
-    { field: "cursor", message: "Not a cursor from this API." },
-  ]);
-}
-
 /**
  * By the id alone through events_lookup_id_idx, or by the full key when the caller knows the time. The same id at two times (a node
  * reusing an id) gives the latest.
@@ -145,7 +127,7 @@ const routes = router
       if (query.to) conditions.push(lt(events.occurredAt, Date.parse(query.to)));
       if (query.cursor) {
         const after = decodeCursor(query.cursor);
-        conditions.push(sql`(${events.occurredAt}, ${events.id}) < (${after.occurredAt}, ${after.id})`);
+        conditions.push(sql`(${events.occurredAt}, ${events.id}) < (${after.time}, ${after.key})`);
       }
       const rows = await c
         .get("db")
