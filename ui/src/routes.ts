@@ -7,6 +7,7 @@ import { IntegrationsPage } from "./pages/integrations/overview";
 import { NodesPage } from "./pages/nodes";
 import { ProfilePage } from "./pages/profile";
 import { ReportPage, ReportsPage } from "./pages/reports";
+import { SecurityIssuesPage } from "./pages/security-issues";
 import { UsersPage } from "./pages/users";
 
 export interface RouteDef {
@@ -23,6 +24,7 @@ export const ROUTES: RouteDef[] = [
   { pattern: "/integrations/:id/edit", page: IntegrationEditPage, adminOnly: true },
   { pattern: "/events", page: EventsPage },
   { pattern: "/events/:id", page: EventPage },
+  { pattern: "/security-issues", page: SecurityIssuesPage },
   { pattern: "/reports", page: ReportsPage },
   { pattern: "/reports/:id", page: ReportPage },
   { pattern: "/nodes", page: NodesPage, adminOnly: true },
@@ -42,6 +44,7 @@ export const NAV: { title: string; items: NavItem[] }[] = [
     title: "Monitoring",
     items: [
       { href: "/events", label: "Events" },
+      { href: "/security-issues", label: "Security issues" },
       { href: "/reports", label: "Reports" },
     ],
   },

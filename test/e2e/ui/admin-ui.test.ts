@@ -260,6 +260,24 @@ describe("admin UI in Chromium", () => {
     expect(await page.textContent("main")).toContain("shop.example.com");
   });
 
+  it("lists security issues and closes a fixed one", async () => {
+    await page.goto(`${herald.url}/security-issues`);
+    const rows = page.locator("tbody tr");
+    await rows.first().waitFor(WAIT);
+    const open = await rows.count();
+    expect(open).toBeGreaterThan(0);
+    const path = (await rows.first().locator("code").textContent())?.trim() ?? "";
+    await screenshot(page, "security-issues");
+    await rows.first().getByRole("button", { name: "Close" }).click();
+    await page.getByRole("button", { name: "Close issue" }).click();
+    await expect.poll(() => rows.count(), WAIT).toBe(open - 1);
+    await page.getByRole("tab", { name: "Closed" }).click();
+    await expect.poll(() => rows.first().locator("code").textContent(), WAIT).toBe(path);
+    expect(await rows.first().textContent()).toContain("closed");
+    const closed = await api.call<{ issues: { path: string }[] }>("GET", "/api/security-issues?status=closed");
+    expect(closed.body.issues.map((i) => i.path)).toEqual([path]);
+  });
+
   it("shows a report page with charts and a PDF link", async () => {
     await postHits(40);
     const today = new Date().toISOString().slice(0, 10);
