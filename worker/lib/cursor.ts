@@ -23,3 +23,17 @@ export function decodeCursor(cursor: string): { time: number; key: string } {
     { field: "cursor", message: "Not a cursor from this API." },
   ]);
 }
+
+/**
+ * A page of a list read with `limit + 1` rows: the first `limit`, and the cursor after the last of
+ * them when there was one more.
+ */
+export function keysetPage<Row>(
+  rows: Row[],
+  limit: number,
+  keyOf: (row: Row) => [time: number, key: string],
+): { page: Row[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return { page, nextCursor: rows.length > limit && last ? encodeCursor(...keyOf(last)) : null };
+}

@@ -3,7 +3,7 @@ import { and, desc, eq, gte, lt, type SQL, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { EVENT_TYPES, events, findableById, nodes } from "../db/schema";
 import { RISKS } from "../domain/subscriptions";
-import { decodeCursor, encodeCursor } from "../lib/cursor";
+import { decodeCursor, keysetPage } from "../lib/cursor";
 import { notFound } from "../lib/errors";
 import { type AppEnv, createRouter, errorResponses, jsonContent } from "../lib/router";
 import { requireAuth } from "../security/auth";
@@ -137,9 +137,7 @@ const routes = router
         .where(and(...conditions))
         .orderBy(desc(events.occurredAt), desc(events.id))
         .limit(query.limit + 1);
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
-      const nextCursor = rows.length > query.limit && last ? encodeCursor(last.event.occurredAt, last.event.id) : null;
+      const { page, nextCursor } = keysetPage(rows, query.limit, (row) => [row.event.occurredAt, row.event.id]);
       return c.json({ events: page.map(toEvent), next_cursor: nextCursor }, 200);
     },
   )

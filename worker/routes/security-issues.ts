@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
 import { SECURITY_ISSUE_STATUSES, securityIssues } from "../db/schema";
 import { RISKS } from "../domain/subscriptions";
-import { decodeCursor, encodeCursor } from "../lib/cursor";
+import { decodeCursor, keysetPage } from "../lib/cursor";
 import { notFound } from "../lib/errors";
 import { createRouter, errorResponses, jsonBody, jsonContent } from "../lib/router";
 import { requireAdmin, requireAuth } from "../security/auth";
@@ -103,10 +103,8 @@ const routes = router
         .where(and(...conditions))
         .orderBy(desc(securityIssues.lastSeen), desc(securityIssues.fingerprint))
         .limit(query.limit + 1);
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
-      const next = rows.length > query.limit && last ? encodeCursor(last.lastSeen, last.fingerprint) : null;
-      return c.json({ issues: page.map(toIssue), next_cursor: next }, 200);
+      const { page, nextCursor } = keysetPage(rows, query.limit, (row) => [row.lastSeen, row.fingerprint]);
+      return c.json({ issues: page.map(toIssue), next_cursor: nextCursor }, 200);
     },
   )
   .openapi(

@@ -293,6 +293,18 @@ describe("queue consumer", () => {
   });
 });
 
+/** D1 answers the claim but fails the report's batch (the boundary we cannot break for real). */
+function envWithFailingBatches(): Env {
+  const brokenDb = new Proxy(env.DB, {
+    get(target, property) {
+      if (property === "batch") return () => Promise.reject(new Error("D1 is unavailable"));
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { ...appEnv, DB: brokenDb } as Env;
+}
+
 describe("failing jobs", () => {
   it("are retried by the queue, then given up after MAX_ATTEMPTS", async () => {
     const account = await seedAccount("Flaky", "UTC");
@@ -301,15 +313,7 @@ describe("failing jobs", () => {
     )
       .bind(account.accountId, Date.now())
       .run();
-    // D1 answers the claim but fails the report's batch (the boundary we cannot break for real).
-    const brokenDb = new Proxy(env.DB, {
-      get(target, property) {
-        if (property === "batch") return () => Promise.reject(new Error("D1 is unavailable"));
-        const value = Reflect.get(target, property);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-    const brokenEnv = { ...appEnv, DB: brokenDb } as Env;
+    const brokenEnv = envWithFailingBatches();
     const job = { accountId: account.accountId, frequency: "daily", periodStart: "2026-11-03" };
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const batch = createMessageBatch("herald-report-jobs", [
@@ -339,14 +343,7 @@ describe("failing jobs", () => {
     )
       .bind(account.accountId, Date.now())
       .run();
-    const brokenDb = new Proxy(env.DB, {
-      get(target, property) {
-        if (property === "batch") return () => Promise.reject(new Error("D1 is unavailable"));
-        const value = Reflect.get(target, property);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-    const brokenEnv = { ...appEnv, DB: brokenDb } as Env;
+    const brokenEnv = envWithFailingBatches();
     const job = { accountId: account.accountId, frequency: "weekly" as const, periodStart: "2026-11-16" };
     const notices = async () =>
       (
