@@ -346,10 +346,20 @@ describe("admin UI in Chromium", () => {
     expect(await nav.getByRole("link", { name: "Reports", exact: true }).count()).toBe(1);
     await p.goto(`${herald.url}/integrations`);
     await p.getByRole("heading", { name: "Administrators only" }).waitFor(WAIT);
+    // Security issues: listed for analysts too, but only admins close them.
+    await p.goto(`${herald.url}/security-issues`);
+    await p.locator("tbody tr").first().waitFor(WAIT);
+    expect(await p.getByRole("button", { name: "Close" }).count()).toBe(0);
 
     const session = await signIn(herald.url, "analyst@demo.herald.local", "analyst-password-1");
     expect((await session.call("GET", "/api/integrations")).status).toBe(403);
     expect((await session.call("GET", "/api/integration-types")).status).toBe(403);
+    const issues = await session.call<{ issues: { id: string }[] }>("GET", "/api/security-issues");
+    expect(issues.status).toBe(200);
+    const closing = await session.call("PATCH", `/api/security-issues/${issues.body.issues[0]?.id}`, {
+      status: "closed",
+    });
+    expect(closing.status).toBe(403);
     await p.context().close();
   });
 
