@@ -5,6 +5,7 @@ import { auditInsert, SYSTEM_ACTOR } from "../domain/audit";
 import { publishSystemEvents } from "../domain/publish";
 import { buildSystemEvent, systemEventInsert } from "../domain/system-events";
 import type { Env } from "../env";
+import { uiLink } from "../lib/links";
 import { adminsWithoutSystemEmail, notifyAdmins } from "./admin-mail";
 
 export type AutoDisableReason = "auto_failure_ratio" | "destination_gone";
@@ -94,7 +95,7 @@ export async function disableIntegration(
   await notifyAdmins(env, {
     to: admins,
     subject: `[Herald] Integration "${row.name}" was disabled automatically`,
-    text: `${message}\n\nAccount: ${account?.name ?? row.accountId}\nPending deliveries are kept, paused. Re-enable the integration to resume or drop them:\n${env.PUBLIC_URL.replace(/\/$/, "")}/integrations/${row.id}\n`,
+    text: `${message}\n\nAccount: ${account?.name ?? row.accountId}\nPending deliveries are kept, paused. Re-enable the integration to resume or drop them:\n${uiLink(env.PUBLIC_URL, `/integrations/${row.id}`)}\n`,
   });
   return "disabled";
 }

@@ -1,4 +1,5 @@
 import type { StoredEventType } from "../db/schema";
+import { uiLink } from "../lib/links";
 import type { Notification, NotificationType } from "./notification";
 
 /** The part of a stored event row that notifications are built from. */
@@ -103,12 +104,12 @@ export function buildNotification(event: NotifiableEvent, accountName: string, p
   return {
     id: event.id,
     summary: `[Herald] ${title}`,
-    description: [...lines, `Link: ${publicUrl.replace(/\/$/, "")}/events/${event.id}`].join("\n"),
+    description: [...lines, `Link: ${uiLink(publicUrl, `/events/${event.id}`)}`].join("\n"),
     details: {
       client_name: accountName,
       notification_type: notificationType,
       occurred_at: new Date(event.occurredAt).toISOString(),
-      link: `${publicUrl.replace(/\/$/, "")}/events/${event.id}`,
+      link: uiLink(publicUrl, `/events/${event.id}`),
       [sectionName]: { id: event.id, ...section },
     },
   };

@@ -1,5 +1,3 @@
-import type { EventSubscriptions } from "../domain/subscriptions";
-import { sha256Hex } from "../security/hashing";
 import type { FanOutTarget } from "./fanout";
 import { GroupCommit } from "./group-commit";
 
@@ -11,11 +9,10 @@ export const RATE_WINDOW_MS = 60_000;
  * a token always names the same node, and the account's fan-out targets carry the account's
  * `integrations_version`. Nothing here is trusted on its own: every write re-checks, in its own
  * transaction, that the node is not revoked, is under its rate limit and that the targets are
- * still current (nodeWriteGuard in store.ts), so revocation and integration changes take effect
+ * still current (WRITE_ALLOWED in store.ts), so revocation and integration changes take effect
  * at the next request exactly as without the cache.
  */
 export interface KnownNode {
-  tokenHash: string;
   nodeId: string;
   accountId: string;
   targets: AccountTargets;
@@ -45,6 +42,13 @@ const nodesByToken = new Map<string, { nodeId: string; accountId: string }>();
 const targetsByAccount = new Map<string, AccountTargets>();
 
 /**
+ * The node's requests counted in the rate window starting at `windowParam` (`n` is the node row);
+ * countRequest in store.ts writes them under the same key.
+ */
+export const requestsInWindowSql = (windowParam: string) =>
+  `coalesce((SELECT r.count FROM rate_limits AS r WHERE r.key = 'node:' || n.id AND r.window_start = ${windowParam}), 0)`;
+
+/**
  * One row about a node: active or revoked, its account's name and `integrations_version`, its
  * requests in the window ?2, and — only when the version differs from ?3 — the account's enabled
  * integrations with their subscriptions. Selected by token hash (cache miss) or by node id (at the
@@ -52,7 +56,7 @@ const targetsByAccount = new Map<string, AccountTargets>();
  */
 const nodeStateSql = (where: string) => `SELECT n.id, n.account_id, a.name AS account_name,
   n.revoked_at IS NULL AS active, a.integrations_version AS version,
-  coalesce((SELECT r.count FROM rate_limits AS r WHERE r.key = 'node:' || n.id AND r.window_start = ?2), 0) AS counted,
+  ${requestsInWindowSql("?2")} AS counted,
   CASE WHEN a.integrations_version <> ?3 THEN (
     SELECT json_group_array(json_object('id', i.id, 'events', json(i.events))) FROM integrations AS i
     WHERE i.account_id = a.id AND i.status = 'enabled'
@@ -92,7 +96,7 @@ export const secondsLeftInWindow = (now: number) =>
 export function cachedNode(tokenHash: string): KnownNode | null {
   const node = nodesByToken.get(tokenHash);
   const targets = node && targetsByAccount.get(node.accountId);
-  return node && targets ? { tokenHash, ...node, targets } : null;
+  return node && targets ? { ...node, targets } : null;
 }
 
 /**
@@ -113,7 +117,7 @@ export async function readNode(
   if (!state?.active || !state.targets) return null;
   remember(tokenHash, state);
   return {
-    node: { tokenHash, nodeId: state.nodeId, accountId: state.accountId, targets: state.targets },
+    node: { nodeId: state.nodeId, accountId: state.accountId, targets: state.targets },
     requestsThisWindow: state.requestsThisWindow,
   };
 }
@@ -135,13 +139,7 @@ export function nodeStateFrom(row: NodeStateRow | undefined): NodeState | null {
     targets:
       row.targets === null
         ? null
-        : {
-            version: Number(row.version),
-            targets: (JSON.parse(row.targets) as { id: string; events: EventSubscriptions }[]).map((t) => ({
-              id: t.id,
-              events: t.events,
-            })),
-          },
+        : { version: Number(row.version), targets: JSON.parse(row.targets) as FanOutTarget[] },
   };
 }
 
@@ -159,5 +157,3 @@ export function remember(tokenHash: string, state: NodeState | null): void {
     if (!known || known.version < state.targets.version) targetsByAccount.set(state.accountId, state.targets);
   }
 }
-
-export const hashNodeToken = (token: string) => sha256Hex(token);

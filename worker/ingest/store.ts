@@ -7,6 +7,7 @@ import {
   type NodeStateRow,
   nodeStateAfterWrite,
   nodeStateFrom,
+  requestsInWindowSql,
   windowStartOf,
 } from "./node-auth";
 
@@ -90,8 +91,7 @@ function rowOf(prepared: PreparedEvent): unknown[] {
  * the version the request's `notify` flags were computed from. Checked inside the write
  * transaction, so a cached node (node-auth.ts) is exactly as safe as one read just before.
  */
-const WRITE_ALLOWED = `(SELECT n.revoked_at IS NULL AND a.integrations_version = ?8
-    AND coalesce((SELECT r.count FROM rate_limits AS r WHERE r.key = 'node:' || n.id AND r.window_start = ?6), 0) <= ?7
+const WRITE_ALLOWED = `(SELECT n.revoked_at IS NULL AND a.integrations_version = ?8 AND ${requestsInWindowSql("?6")} <= ?7
   FROM nodes AS n JOIN accounts AS a ON a.id = n.account_id WHERE n.id = ?2 AND n.account_id = ?1)`;
 
 /**
@@ -356,13 +356,12 @@ export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Prom
   const { node, receivedAt } = write;
   const { accountId, nodeId } = node;
   const ingestId = newIngestId();
-  const keysJson = JSON.stringify(uniqueKeys(write.events));
   // Earlier requests' marks go first, so this batch's pending check already sees them.
   const marks = takeMarks(d1, receivedAt);
   const statements: D1PreparedStatement[] = [...marks.statements];
   if (write.countRequest) statements.push(countRequest(d1, nodeId, receivedAt));
   const firstInsert = statements.length;
-  let bytes = keysJson.length * 3;
+  let bytes = 0;
   const guard = [windowStartOf(receivedAt), write.limit, node.targets.version];
   for (const rows of jsonChunks(write.events.map(rowOf))) {
     statements.push(d1.prepare(INSERT_EVENTS).bind(accountId, nodeId, receivedAt, ingestId, rows, ...guard));
@@ -372,13 +371,16 @@ export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Prom
   const issueKeys = uniqueKeys(write.events.filter((p) => p.event.type === "security_issue"));
   if (issueKeys.length > 0) {
     const issueKeysJson = JSON.stringify(issueKeys);
+    bytes += issueKeysJson.length * 2;
     statements.push(d1.prepare(SKIP_KNOWN_ISSUES).bind(accountId, issueKeysJson, ingestId, receivedAt));
     statements.push(d1.prepare(UPSERT_SECURITY_ISSUES).bind(accountId, issueKeysJson, ingestId));
   }
   statements.push(d1.prepare(NODE_SEEN).bind(nodeId, receivedAt));
   const notifyKeys = uniqueKeys(write.events.filter((p) => p.notify));
   if (notifyKeys.length > 0) {
-    statements.push(d1.prepare(SELECT_PENDING).bind(accountId, JSON.stringify(notifyKeys), ingestId));
+    const notifyKeysJson = JSON.stringify(notifyKeys);
+    bytes += notifyKeysJson.length;
+    statements.push(d1.prepare(SELECT_PENDING).bind(accountId, notifyKeysJson, ingestId));
   }
   statements.push(nodeStateAfterWrite(d1, node, receivedAt));
 
@@ -411,6 +413,6 @@ export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Prom
 }
 
 /** Did WRITE_ALLOWED hold for this write? (The state is read right after it, in its transaction.) */
-export function writeWasAllowed(state: NodeState | null, limit: number): boolean {
+function writeWasAllowed(state: NodeState | null, limit: number): boolean {
   return !!state && state.active && state.requestsThisWindow <= limit && state.targets === null;
 }

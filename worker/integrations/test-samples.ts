@@ -2,6 +2,7 @@ import type { Notification } from "../domain/notification";
 import { buildNotification, type NotifiableEvent } from "../domain/notify-build";
 import { type Category, type EventSubscriptions, RISKS } from "../domain/subscriptions";
 import { uuidv7 } from "../lib/ids";
+import { uiLink } from "../lib/links";
 
 /**
  * Realistic sample notifications for test sends: one per subscribed category, built by the same
@@ -104,7 +105,7 @@ function sampleReport(
   const day = (d: Date) => d.toISOString().slice(0, 10);
   const periodEnd = day(new Date(end.getTime() - DAY));
   const notificationType = `report_${frequency}` as const;
-  const link = `${publicUrl.replace(/\/$/, "")}/reports/${id}`;
+  const link = uiLink(publicUrl, `/reports/${id}`);
   return {
     id,
     summary: `[Herald] ${frequency[0]!.toUpperCase()}${frequency.slice(1)} security report`,

@@ -5,6 +5,7 @@ import type { OutboxItem } from "../delivery/outbox-item";
 import type { Notification, NotificationType } from "../domain/notification";
 import type { EventSubscriptions } from "../domain/subscriptions";
 import type { Env } from "../env";
+import { uiLink } from "../lib/links";
 import { type Change, FREQUENCY_TITLES, type ReportData, reportTitle } from "./schema";
 import { type ReportRow, reportFileName, reportPageUrl, reportPdfPath } from "./store";
 
@@ -21,7 +22,6 @@ function signed(change: Change): string {
  */
 export function reportSummaryDetails(env: Env, row: ReportRow) {
   const data = row.data as ReportData;
-  const base = env.PUBLIC_URL.replace(/\/$/, "");
   return {
     id: row.id,
     frequency: row.frequency,
@@ -34,7 +34,7 @@ export function reportSummaryDetails(env: Env, row: ReportRow) {
     top_attack_types: data.top.attack_types.slice(0, 5).map(({ key, count }) => ({ key, count })),
     auto_disabled_integrations: data.integration_health.auto_disabled.map(({ id, name, type }) => ({ id, name, type })),
     link: reportPageUrl(env, row.id),
-    pdf_url: `${base}${reportPdfPath(row.id)}`,
+    pdf_url: uiLink(env.PUBLIC_URL, reportPdfPath(row.id)),
     pdf_file_name: reportFileName(row),
   };
 }

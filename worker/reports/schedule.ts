@@ -13,6 +13,7 @@ import {
 } from "../domain/report-periods";
 import { buildSystemEvent, systemEventInsert } from "../domain/system-events";
 import type { Env } from "../env";
+import { uiLink } from "../lib/links";
 import { buildReportData } from "./build";
 import { deliverReport } from "./deliver";
 import { newReportRow, purgeOldReports, type ReportRow } from "./store";
@@ -226,7 +227,7 @@ async function announceFailedReport(env: Env, job: ReportJob, attempts: number, 
     await notifyAdmins(env, {
       to: await adminsWithoutSystemEmail(env, job.accountId),
       subject: `[Herald] ${what} failed`,
-      text: `${message}\n\nReports on demand: ${env.PUBLIC_URL.replace(/\/$/, "")}/reports\n`,
+      text: `${message}\n\nReports on demand: ${uiLink(env.PUBLIC_URL, "/reports")}\n`,
     });
   } catch (failure) {
     console.error("announcing a failed report failed", { job, error: String(failure) });

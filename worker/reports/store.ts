@@ -4,6 +4,7 @@ import { type ReportFrequency, reports } from "../db/schema";
 import type { ReportPeriod } from "../domain/report-periods";
 import type { Env } from "../env";
 import { uuidv7 } from "../lib/ids";
+import { uiLink } from "../lib/links";
 import { type Report, type ReportData, type ReportSummary, reportTitle } from "./schema";
 
 export type ReportRow = typeof reports.$inferSelect;
@@ -40,16 +41,12 @@ export async function findReport(env: Env, accountId: string, reportId: string):
   return row ?? null;
 }
 
-function publicBase(env: Env): string {
-  return env.PUBLIC_URL.replace(/\/$/, "");
-}
-
 /** The report page in the UI. */
 export function reportPageUrl(env: Env, reportId: string): string {
-  return `${publicBase(env)}/reports/${reportId}`;
+  return uiLink(env.PUBLIC_URL, `/reports/${reportId}`);
 }
 
-export function reportPdfPath(reportId: string): string {
+export function reportPdfPath(reportId: string): `/${string}` {
   return `/api/reports/${reportId}/pdf`;
 }
 

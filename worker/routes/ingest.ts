@@ -13,7 +13,6 @@ import { checkIngestHeaders, readJsonBody } from "../ingest/body";
 import { anyTargetWants, enqueuePlan, type FanOutTarget, planFanOut } from "../ingest/fanout";
 import {
   cachedNode,
-  hashNodeToken,
   type KnownNode,
   nodeTokenFrom,
   readNode,
@@ -27,11 +26,11 @@ import {
   type PreparedEvent,
   queueNotifiedMarks,
   storeIngestBatch,
-  writeWasAllowed,
 } from "../ingest/store";
 import { ApiError, unauthorized } from "../lib/errors";
 import { uuidv7 } from "../lib/ids";
 import { type AppEnv, createRouter, ErrorSchema } from "../lib/router";
+import { sha256Hex } from "../security/hashing";
 
 /** When queueing failed, the node should come back soon: the events wait in D1 meanwhile. */
 const RETRY_AFTER_SECONDS = "2";
@@ -90,7 +89,7 @@ router.post("/v1/events", async (c) => {
   // Reading and validating the body overlaps reading the node (when it is not cached yet).
   const validation = readJsonBody(c.req.raw, MAX_BODY_BYTES).then(validateIngestBody);
   validation.catch(() => undefined);
-  const tokenHash = await hashNodeToken(token);
+  const tokenHash = await sha256Hex(token);
   let node: KnownNode = cachedNode(tokenHash) ?? (await readNodeOrRefuse(c.env.DB, tokenHash, limit, now));
 
   const result = await validation.catch((error: unknown) => {
@@ -133,8 +132,9 @@ router.post("/v1/events", async (c) => {
     remember(tokenHash, state);
     if (!state?.active) throw revokedOrUnknown();
     if (state.requestsThisWindow > limit) throw rateLimited(limit, now);
-    if (!writeWasAllowed(state, limit)) {
-      if (!state.targets || attempt === MAX_WRITE_ATTEMPTS) {
+    // Active and within its limit: fresh targets came back only if the cached ones were stale.
+    if (state.targets) {
+      if (attempt === MAX_WRITE_ATTEMPTS) {
         throw unavailable("The account's integrations kept changing; nothing was stored. Re-send the request.");
       }
       node = { ...node, targets: state.targets };
