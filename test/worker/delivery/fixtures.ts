@@ -23,10 +23,16 @@ export const T0 = Date.UTC(2036, 0, 1, 0, 0, 0);
 
 export const ALL_RISKS: EventSubscriptions = { security_issue: ["critical", "high", "medium", "low", "info"] };
 
-/** Stores an enabled integration the way the integrations API does (settings validated, secrets sealed). */
+/** Stores an integration the way the integrations API does (settings validated, secrets sealed); enabled unless told. */
 export async function createIntegration(
   accountId: string,
-  options: { type?: string; name?: string; settings: Record<string, unknown>; events?: EventSubscriptions },
+  options: {
+    type?: string;
+    name?: string;
+    settings: Record<string, unknown>;
+    events?: EventSubscriptions;
+    status?: "enabled" | "disabled";
+  },
 ): Promise<string> {
   const type = options.type ?? "webhook";
   const channel = getChannel(type);
@@ -45,7 +51,7 @@ export async function createIntegration(
       accountId,
       type,
       name: options.name ?? `${type} ${id.slice(-4)}`,
-      status: "enabled",
+      status: options.status ?? "enabled",
       settings: sealed.settings,
       secrets: sealed.secrets,
       events: options.events ?? ALL_RISKS,

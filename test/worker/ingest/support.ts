@@ -1,10 +1,10 @@
 /** Shared by the ingest tests: nodes created through the API, realistic events, posting them, and what each IntegrationDO received. */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { integrations } from "../../../worker/db/schema";
 import type { EventSubscriptions } from "../../../worker/domain/subscriptions";
 import { uuidv7 } from "../../../worker/lib/ids";
-import { api, call, db, json, login, type SeededAccount, type Session, seedAccount } from "../helpers";
+import { createIntegration } from "../delivery/fixtures";
+import { api, call, json, login, type SeededAccount, type Session, seedAccount } from "../helpers";
 
 let counter = 0;
 
@@ -95,36 +95,14 @@ export async function postEvents(
 
 export { json };
 
-/** An integration row straight in D1 (the integrations API is another module's; only routing matters here). */
-export async function integration(
-  accountId: string,
-  events: EventSubscriptions,
-  status: "enabled" | "disabled" = "enabled",
-) {
-  const id = uuidv7();
-  const now = Date.now();
-  await db()
-    .insert(integrations)
-    .values({
-      id,
-      accountId,
-      type: "webhook",
-      name: `hook ${id.slice(-4)}`,
-      status,
-      // The hub answers 200 to anything under /r/<bucket>: deliveries succeed, nothing leaves 127.0.0.1.
-      settings: {
-        url: `${env.RECEIVER_URL}/r/ingest-${id}`,
-        method: "POST",
-        headers: [],
-        format: "json_array",
-        timeout_seconds: 15,
-      },
-      secrets: null,
-      events,
-      createdAt: now,
-      updatedAt: now,
-    });
-  return id;
+/** A webhook integration with these subscriptions (only routing matters here). */
+export function integration(accountId: string, events: EventSubscriptions, status: "enabled" | "disabled" = "enabled") {
+  // The hub answers 200 to anything under /r/<bucket>: deliveries succeed, nothing leaves 127.0.0.1.
+  return createIntegration(accountId, {
+    settings: { url: `${env.RECEIVER_URL}/r/ingest-${uuidv7()}` },
+    events,
+    status,
+  });
 }
 
 export const stub = (integrationId: string) => env.INTEGRATION_DO.get(env.INTEGRATION_DO.idFromName(integrationId));
