@@ -2,10 +2,26 @@ import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+/**
+ * Files that run account-wide jobs (cron, retention, housekeeping, key rotation, report
+ * scheduling) or assert on whole tables: they get storage of their own. Every other file shares
+ * one runtime and its storage with the files run before it in the same worker (`isolate: false`
+ * saves each file ~2 s of module transform and start-up), so those tests scope what they read to
+ * accounts they created.
+ */
+const ACCOUNT_WIDE_FILES = [
+  "test/worker/housekeeping.test.ts",
+  "test/worker/events.test.ts",
+  "test/worker/integrations/key-rotation.test.ts",
+  "test/worker/integrations/secrets-crypto.test.ts",
+  "test/worker/delivery/system-notices.test.ts",
+  "test/worker/reports/schedule.test.ts",
+];
+
 // Tests in test/worker and test/unit run inside workerd with the real bindings of wrangler.toml
-// (D1, the IntegrationDO). Storage is isolated per test file. Migrations are read here in
-// Node and applied by test/worker/setup.ts inside the runtime. The receiver hub (real HTTP and
-// SMTP receivers on 127.0.0.1) is started by globalSetup and reaches tests as bindings.
+// (D1, the IntegrationDO). Migrations are read here in Node and applied by test/worker/setup.ts
+// inside the runtime. The receiver hub (real HTTP and SMTP receivers on 127.0.0.1) is started by
+// globalSetup and reaches tests as bindings.
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   return {
@@ -36,10 +52,21 @@ export default defineConfig(async () => {
       })),
     ],
     test: {
-      include: ["test/unit/**/*.test.ts", "test/worker/**/*.test.ts"],
       globalSetup: ["./test/support/global-setup.ts"],
       setupFiles: ["./test/worker/setup.ts"],
       testTimeout: 30_000,
+      projects: [
+        {
+          extends: true,
+          test: {
+            name: "workerd",
+            include: ["test/unit/**/*.test.ts", "test/worker/**/*.test.ts"],
+            exclude: ACCOUNT_WIDE_FILES,
+            isolate: false,
+          },
+        },
+        { extends: true, test: { name: "workerd-own-storage", include: ACCOUNT_WIDE_FILES } },
+      ],
     },
   };
 });

@@ -146,9 +146,13 @@ describe("integrations: every type end to end through the API", () => {
       ]);
     }
 
+    // This account's only: other test files share the database (vitest.config.ts).
+    const accountId = (await apiRaw(admin, "GET", "/api/me")).body.account.id;
     const systemEvents = await env.DB.prepare(
-      "SELECT system_type, count(*) AS n FROM events WHERE type = 'system' GROUP BY system_type ORDER BY system_type",
-    ).all<{ system_type: string; n: number }>();
+      "SELECT system_type, count(*) AS n FROM events WHERE type = 'system' AND account_id = ? GROUP BY system_type ORDER BY system_type",
+    )
+      .bind(accountId)
+      .all<{ system_type: string; n: number }>();
     expect(systemEvents.results).toEqual([
       { system_type: "integration_created", n: 9 },
       { system_type: "integration_deleted", n: 9 },
