@@ -4,7 +4,7 @@
  * attack on a known vulnerability), a perimeter change — so notifications can be watched
  * flowing to the configured integrations.
  *
- *   npm run simulate                        # against http://localhost:8787, as the demo admin
+ *   npm run simulate                        # against http://localhost:$PORT (8787), as the demo admin
  *   npm run simulate -- --url http://localhost:8787 --token hnode_…   # with an existing node token
  *   npm run simulate -- --duration 60 --rate 2                         # 60 s, ~2 batches per second
  *   npm run simulate -- --history 0                                    # skip the backfill
@@ -22,7 +22,7 @@ import { DEMO } from "./local-config.ts";
 
 const { values: args } = parseArgs({
   options: {
-    url: { type: "string", default: process.env.HERALD_URL ?? "http://localhost:8787" },
+    url: { type: "string", default: process.env.HERALD_URL ?? `http://localhost:${process.env.PORT ?? "8787"}` },
     token: { type: "string" },
     email: { type: "string", default: DEMO.email },
     password: { type: "string", default: DEMO.password },
@@ -35,7 +35,11 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   console.log(
-    "Usage: npm run simulate -- [--url URL] [--token hnode_…] [--duration SECONDS (0 = until Ctrl-C)] [--rate BATCHES_PER_SECOND] [--history HOURS]",
+    [
+      "Usage: npm run simulate -- [--url URL] [--token hnode_…] [--duration SECONDS (0 = until Ctrl-C)] [--rate BATCHES_PER_SECOND] [--history HOURS]",
+      "Herald's address: --url, else HERALD_URL, else http://localhost:$PORT (PORT defaults to 8787, as for npm start).",
+      "Runs until Ctrl-C unless --duration is given.",
+    ].join("\n"),
   );
   process.exit(0);
 }
@@ -201,7 +205,23 @@ async function post(token: string, events: Record<string, unknown>[]): Promise<s
   }
 }
 
-const token = args.token ?? (await createNodeToken());
+/** A Herald that is not there gets one clear line, not a stack trace. */
+async function checkReachable(): Promise<void> {
+  try {
+    await fetch(`${baseUrl}/api/health`);
+  } catch {
+    console.error(
+      `Herald is not answering at ${baseUrl}. Start it with \`npm start\`, or point the simulator at it with --url or HERALD_URL (or PORT, when npm start runs on another port).`,
+    );
+    process.exit(1);
+  }
+}
+
+await checkReachable();
+const token = await (args.token ? Promise.resolve(args.token) : createNodeToken()).catch((error: Error) => {
+  console.error(error.message);
+  process.exit(1);
+});
 
 /** Posts `hours` of past traffic, oldest first, in batches of 100. */
 async function backfill(hours: number) {
