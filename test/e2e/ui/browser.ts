@@ -9,7 +9,11 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { BIN, ROOT } from "../../../scripts/local-config.ts";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-export const SCREENSHOTS = path.join(ROOT, "docs", "screenshots");
+/**
+ * Where the README's screenshots go, only under `npm run screenshots`: a test run must leave the
+ * work tree as it found it.
+ */
+const SCREENSHOTS = process.env.HERALD_SCREENSHOTS === "1" ? path.join(ROOT, "docs", "screenshots") : null;
 
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
@@ -52,6 +56,7 @@ export async function openPage(
 }
 
 export async function screenshot(page: Page, name: string, fullPage = true): Promise<void> {
+  if (!SCREENSHOTS) return;
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage });
 }
