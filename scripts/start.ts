@@ -17,7 +17,9 @@ ensureDevVars();
 console.log("Building the UI…");
 execFileSync(path.join(BIN, "vite"), ["build", "ui", "--logLevel", "warn"], { cwd: ROOT, stdio: "inherit" });
 console.log("Preparing the local database…");
-const { nodeToken } = prepareLocalDatabase();
+// `npm start -- --persist-to DIR` keeps the local state elsewhere: the seed must write there too.
+const persistAt = process.argv.indexOf("--persist-to");
+const { nodeToken } = prepareLocalDatabase(persistAt > 0 ? process.argv[persistAt + 1] : undefined);
 // A real SMTP server on 127.0.0.1 with a web inbox, so the demo's emails can be read.
 const inbox = await startReceiverHub({ httpPort: inboxPort, smtpPort });
 
@@ -59,7 +61,10 @@ ${nodeToken ? `  The demo node's token (shown this once): ${nodeToken}\n` : ""} 
   Post sample events: npm run simulate
 `);
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => wrangler.kill(signal));
+// A process manager stops us with SIGTERM (npm passes it on: the script execs node, see
+// package.json): stop wrangler, which stops workerd, then the inbox, and free every port.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const)
+  process.on(signal, () => wrangler.kill(signal === "SIGINT" ? "SIGINT" : "SIGTERM"));
 wrangler.on("exit", async (code) => {
   await inbox.close();
   process.exit(code ?? 0);
