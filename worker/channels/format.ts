@@ -176,7 +176,9 @@ function reportFields(report: Section): MessageField[] {
 function subjectOf(type: string, s: Section | undefined): string | undefined {
   if (!s) return undefined;
   if (type === "security_issue") {
-    const title = text(s.title);
+    // The host belongs in the headline: one scanner finding on two hosts is two issues, and an
+    // inbox that shows two identical subjects reads as a duplicate.
+    const title = [text(s.title), text(s.host)].filter(Boolean).join(" on ") || undefined;
     const risk = text(s.risk);
     return title && risk ? `${title} (${risk})` : title;
   }

@@ -150,3 +150,17 @@ describe("golden: batches", () => {
     }
   });
 });
+
+describe("headlines", () => {
+  it("tell apart one finding on two hosts (email subjects, messenger headlines)", () => {
+    const onHost = (host: string) => {
+      const notification = sample("security_issue");
+      const issue = notification.details.security_issue as Record<string, unknown>;
+      return { ...notification, details: { ...notification.details, security_issue: { ...issue, host } } };
+    };
+    const shop = renderEmail(viewOf(onHost("shop.example.com")), "https://herald.example.com").subject;
+    const api = renderEmail(viewOf(onHost("api.example.com")), "https://herald.example.com").subject;
+    expect(shop).not.toBe(api);
+    expect(shop).toContain("shop.example.com");
+  });
+});

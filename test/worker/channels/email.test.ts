@@ -172,7 +172,7 @@ describe("email channels", () => {
     expect(outcome.ok).toBe(true);
     const [mail] = await mailTo(to);
     expect(mail!.subject).toBe(
-      "[Test message] [Herald] New security issue detected — SQL injection in /api/login (high)",
+      "[Test message] [Herald] New security issue detected — SQL injection in /api/login on shop.example.com (high)",
     );
     const missing = await getChannel("personal_email")!.send(ctxFor({}, []), [sample("security_issue")]);
     expect(missing).toMatchObject({ ok: false, kind: "invalid_settings" });
