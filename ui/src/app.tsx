@@ -25,8 +25,9 @@ export function App() {
       setCsrfToken(null);
       setAuth({ status: "signed-out" });
     });
-    fetchMe()
-      .then(signedIn)
+    // The session probe answers 200 either way: a visitor who is not signed in is no error to log.
+    call(client.api.auth.session.$get())
+      .then((probe) => (probe.signed_in ? signedIn(probe.me) : setAuth({ status: "signed-out" })))
       .catch(() => setAuth({ status: "signed-out" }));
   }, [signedIn]);
 

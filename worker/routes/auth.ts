@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq, ne } from "drizzle-orm";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import type { Db } from "../db/client";
 import { accounts, sessions, users } from "../db/schema";
 import { auditInsert } from "../domain/audit";
 import { ApiError } from "../lib/errors";
@@ -9,8 +10,24 @@ import { clientIp } from "../lib/request";
 import { createRouter, errorResponses, jsonBody, jsonContent } from "../lib/router";
 import { requireAuth, SESSION_COOKIE } from "../security/auth";
 import { DUMMY_PASSWORD_HASH, hashPassword, sha256Hex, verifyPassword } from "../security/hashing";
+import type { Principal } from "../security/principal";
 import { clearRateLimit, hitRateLimit, peekRateLimit } from "../security/rate-limit";
 import { MeSchema, toMe } from "./me-schema";
+
+const SessionProbeSchema = z
+  .discriminatedUnion("signed_in", [
+    z.object({ signed_in: z.literal(false) }),
+    z.object({ signed_in: z.literal(true), me: MeSchema }),
+  ])
+  .openapi("SessionProbe");
+
+/** The caller as /api/me describes it. */
+async function loadMe(db: Db, principal: Principal) {
+  const account = await db.query.accounts.findFirst({ where: eq(accounts.id, principal.accountId) });
+  const user = principal.userId ? await db.query.users.findFirst({ where: eq(users.id, principal.userId) }) : null;
+  if (!account) throw new ApiError(401, "unauthorized", "Sign in again.");
+  return toMe(user ?? null, account, principal.csrfToken ?? null, principal);
+}
 
 const LOGIN_FAILURE_LIMIT = 10;
 const LOGIN_WINDOW_MS = 15 * 60_000;
@@ -135,13 +152,27 @@ const routes = router
       summary: "The signed-in user, the account, and the CSRF token for state-changing requests",
       responses: { 200: jsonContent(MeSchema, "The caller"), 401: errorResponses[401] },
     }),
+    async (c) => c.json(await loadMe(c.get("db"), c.get("principal")), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/api/auth/session",
+      tags: ["Auth"],
+      summary: "Whether the request carries a live session (and then who it is), answered 200 either way",
+      description:
+        "The UI's start-up probe: a browser that is simply not signed in is not an error, so it gets no 401 to log.",
+      responses: { 200: jsonContent(SessionProbeSchema, "Signed in or not") },
+    }),
     async (c) => {
-      const principal = c.get("principal");
-      const db = c.get("db");
-      const account = await db.query.accounts.findFirst({ where: eq(accounts.id, principal.accountId) });
-      const user = principal.userId ? await db.query.users.findFirst({ where: eq(users.id, principal.userId) }) : null;
-      if (!account) throw new ApiError(401, "unauthorized", "Sign in again.");
-      return c.json(toMe(user ?? null, account, principal.csrfToken ?? null, principal), 200);
+      if (!getCookie(c, SESSION_COOKIE)) return c.json({ signed_in: false as const }, 200);
+      try {
+        await requireAuth(c, async () => {});
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 401) return c.json({ signed_in: false as const }, 200);
+        throw error;
+      }
+      return c.json({ signed_in: true as const, me: await loadMe(c.get("db"), c.get("principal")) }, 200);
     },
   )
   .openapi(

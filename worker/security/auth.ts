@@ -13,7 +13,12 @@ export const API_TOKEN_PREFIX = "hrld";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 /** What a session may do before its user replaced a one-time password. */
-const PASSWORD_CHANGE_PATHS = new Set(["GET /api/me", "POST /api/me/password", "POST /api/auth/logout"]);
+const PASSWORD_CHANGE_PATHS = new Set([
+  "GET /api/me",
+  "GET /api/auth/session",
+  "POST /api/me/password",
+  "POST /api/auth/logout",
+]);
 /** Touch last_seen_at at most this often: idle expiry needs minutes, not per-request writes. */
 const SESSION_TOUCH_MS = 60_000;
 
