@@ -34,7 +34,7 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   }
   const bytes = chunks.length === 1 ? (chunks[0] as Uint8Array) : concat(chunks, received);
   try {
-    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
   } catch {
     throw new ApiError(400, "invalid_json", "The body is not valid UTF-8 JSON.");
   }
