@@ -2,7 +2,7 @@ import { type FailureWindowConfig, parseFailureWindowConfig } from "../domain/fa
 import { parseRetrySchedule } from "../domain/retry-schedule";
 import type { Env } from "../env";
 
-/** The delivery engine's deployment settings (SPEC §4: all timings come from configuration). */
+/** The delivery engine's deployment settings (all timings come from configuration: docs/delivery.md). */
 export interface DeliveryConfig {
   /** Seconds to wait before each retry; its length is the number of retries. */
   retryScheduleSeconds: number[];

@@ -1,5 +1,5 @@
 /**
- * The canonical notification (SPEC §5): what webhook, Splunk, Sumo Logic and InsightConnect
+ * The canonical notification (docs/channels.md): what webhook, Splunk, Sumo Logic and InsightConnect
  * receive as is, and what every other channel renders from. Built once per (event, account)
  * at fan-out time and stored in the integration's outbox, so a retry sends the same content.
  */

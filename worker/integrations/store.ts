@@ -71,7 +71,7 @@ export interface IntegrationJson {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** The API's view of an integration (SPEC §2): secrets masked, never the values. */
+/** The API's view of an integration (docs/api.md#integrations): secrets masked, never the values. */
 export function toIntegrationJson(row: IntegrationRow, channel: AnyChannel, opened: OpenedSettings): IntegrationJson {
   const json: IntegrationJson = {
     id: row.id,

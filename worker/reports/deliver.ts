@@ -39,7 +39,7 @@ export function reportSummaryDetails(env: Env, row: ReportRow) {
   };
 }
 
-/** The canonical notification of a stored report (SPEC §5); its id is the report's id. */
+/** The canonical notification of a stored report (docs/reports.md); its id is the report's id. */
 export function buildReportNotification(env: Env, row: ReportRow, accountName: string): Notification {
   const data = row.data as ReportData;
   const t = data.totals;

@@ -9,7 +9,7 @@ import { requireAdmin, requireAuth } from "../security/auth";
 import { auditByCaller } from "./caller-audit";
 
 /**
- * The delivery log, replay and health of one integration (SPEC §4). Each route first checks that
+ * The delivery log, replay and health of one integration (docs/delivery.md). Each route first checks that
  * the integration belongs to the caller's account (404 otherwise), then asks its IntegrationDO.
  */
 

@@ -6,7 +6,7 @@ import state from "./state";
 import testSend from "./test-send";
 
 /**
- * Integrations management (SPEC §2): the catalog, CRUD, enable/disable, secret rotation and test
+ * Integrations management (docs/api.md#integrations): the catalog, CRUD, enable/disable, secret rotation and test
  * sends. Admin only: analysts and read-only users get 403, other accounts' ids 404.
  */
 const router = createRouter();
