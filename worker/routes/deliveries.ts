@@ -2,15 +2,23 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { integrations } from "../db/schema";
-import { DELIVERY_STATES } from "../delivery/views";
+import {
+  type AttemptView,
+  DELIVERY_STATES,
+  type DeliveryPage,
+  type DeliveryView,
+  type HealthView,
+} from "../delivery/views";
 import { ApiError, notFound } from "../lib/errors";
 import { type AppEnv, createRouter, errorResponses, jsonContent } from "../lib/router";
+import { iso, isoOrNull } from "../lib/time";
 import { requireAdmin, requireAuth } from "../security/auth";
 import { auditByCaller } from "./caller-audit";
 
 /**
  * The delivery log, replay and health of one integration (docs/delivery.md). Each route first checks that
- * the integration belongs to the caller's account (404 otherwise), then asks its IntegrationDO.
+ * the integration belongs to the caller's account (404 otherwise), then asks its IntegrationDO and
+ * shapes its answer (epoch milliseconds) into the API's (RFC 3339 times) with the schemas below.
  */
 
 const AttemptSchema = z
@@ -96,6 +104,34 @@ const ReplaySchema = z
   })
   .openapi("ReplayResult");
 
+function attemptJson(attempt: AttemptView): z.infer<typeof AttemptSchema> {
+  return { ...attempt, at: iso(attempt.at), planned_at: isoOrNull(attempt.planned_at) };
+}
+
+function deliveryJson(delivery: DeliveryView): z.infer<typeof DeliverySchema> {
+  return {
+    ...delivery,
+    created_at: iso(delivery.created_at),
+    updated_at: iso(delivery.updated_at),
+    finished_at: isoOrNull(delivery.finished_at),
+    next_attempt_at: isoOrNull(delivery.next_attempt_at),
+    attempts: delivery.attempts.map(attemptJson),
+  };
+}
+
+function deliveryPageJson(page: DeliveryPage): z.infer<typeof DeliveryPageSchema> {
+  return { ...page, deliveries: page.deliveries.map(deliveryJson) };
+}
+
+function healthJson(health: HealthView): z.infer<typeof HealthSchema> {
+  return {
+    ...health,
+    success_rate_series: health.success_rate_series.map((point) => ({ ...point, start: iso(point.start) })),
+    last_error: health.last_error && { ...health.last_error, at: iso(health.last_error.at) },
+    last_success_at: isoOrNull(health.last_success_at),
+  };
+}
+
 const IdParam = z.object({ id: z.string().min(1).max(64) });
 const DeliveryParam = IdParam.extend({ deliveryId: z.string().min(1).max(64) });
 const ListQuery = z.object({
@@ -146,7 +182,7 @@ const routes = router
     async (c) => {
       const outbox = await ownedOutbox(c, c.req.valid("param").id);
       const query = c.req.valid("query");
-      return c.json(await outbox.listDeliveries(query), 200);
+      return c.json(deliveryPageJson(await outbox.listDeliveries(query)), 200);
     },
   )
   .openapi(
@@ -199,7 +235,7 @@ const routes = router
       request: { params: IdParam },
       responses: { 200: jsonContent(HealthSchema, "Health"), ...errorResponses },
     }),
-    async (c) => c.json(await (await ownedOutbox(c, c.req.valid("param").id)).health(), 200),
+    async (c) => c.json(healthJson(await (await ownedOutbox(c, c.req.valid("param").id)).health()), 200),
   );
 
 export default routes;
