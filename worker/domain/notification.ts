@@ -1,3 +1,5 @@
+import { SYSTEM_EVENT_TYPES } from "./system-events";
+
 /**
  * The canonical notification (docs/channels.md): what webhook, Splunk, Sumo Logic and InsightConnect
  * receive as is, and what every other channel renders from. Built once per (event, account)
@@ -11,17 +13,7 @@ export const NOTIFICATION_TYPES = [
   "report_daily",
   "report_weekly",
   "report_monthly",
-  "user_created",
-  "user_deleted",
-  "user_role_changed",
-  "integration_created",
-  "integration_disabled",
-  "integration_enabled",
-  "integration_auto_disabled",
-  "integration_deleted",
-  "node_created",
-  "node_revoked",
-  "scheduled_report_failed",
+  ...SYSTEM_EVENT_TYPES,
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 

@@ -4,6 +4,7 @@ import { apiTokens, ROLES } from "../db/schema";
 import { notFound } from "../lib/errors";
 import { randomToken, uuidv7 } from "../lib/ids";
 import { createRouter, errorResponses, jsonBody, jsonContent } from "../lib/router";
+import { iso, isoOrNull } from "../lib/time";
 import { API_TOKEN_PREFIX, requireAdmin, requireAuth } from "../security/auth";
 import { sha256Hex } from "../security/hashing";
 import { auditByCaller } from "./caller-audit";
@@ -23,16 +24,14 @@ const CreateTokenBody = z
   .object({ name: z.string().trim().min(1).max(100), role: z.enum(ROLES).default("read_only") })
   .openapi("CreateApiTokenRequest");
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
 function toToken(t: typeof apiTokens.$inferSelect): z.infer<typeof TokenSchema> {
   return {
     id: t.id,
     name: t.name,
     role: t.role,
     token_prefix: t.tokenPrefix,
-    created_at: new Date(t.createdAt).toISOString(),
-    last_used_at: iso(t.lastUsedAt),
+    created_at: iso(t.createdAt),
+    last_used_at: isoOrNull(t.lastUsedAt),
   };
 }
 

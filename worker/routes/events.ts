@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq, gte, lt, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, gte, lt, type SQL } from "drizzle-orm";
 import type { Context } from "hono";
 import { EVENT_TYPES, events, findableById, nodes } from "../db/schema";
 import { RISKS } from "../domain/subscriptions";
-import { decodeCursor, keysetPage } from "../lib/cursor";
+import { afterCursor, decodeCursor, keysetPage } from "../lib/cursor";
 import { notFound } from "../lib/errors";
 import { type AppEnv, createRouter, errorResponses, jsonContent } from "../lib/router";
 import { requireAuth } from "../security/auth";
@@ -125,10 +125,7 @@ const routes = router
       if (query.host) conditions.push(eq(events.host, query.host));
       if (query.from) conditions.push(gte(events.occurredAt, Date.parse(query.from)));
       if (query.to) conditions.push(lt(events.occurredAt, Date.parse(query.to)));
-      if (query.cursor) {
-        const after = decodeCursor(query.cursor);
-        conditions.push(sql`(${events.occurredAt}, ${events.id}) < (${after.time}, ${after.key})`);
-      }
+      if (query.cursor) conditions.push(afterCursor(events.occurredAt, events.id, decodeCursor(query.cursor)));
       const rows = await c
         .get("db")
         .select(selection)

@@ -7,6 +7,7 @@ import { NODE_TOKEN_PREFIX } from "../ingest/node-auth";
 import { notFound } from "../lib/errors";
 import { randomToken, uuidv7 } from "../lib/ids";
 import { createRouter, errorResponses, jsonBody, jsonContent } from "../lib/router";
+import { iso, isoOrNull } from "../lib/time";
 import { requireAdmin, requireAuth } from "../security/auth";
 import { sha256Hex } from "../security/hashing";
 import { auditByCaller } from "./caller-audit";
@@ -38,18 +39,16 @@ const CreateNodeBody = z
   })
   .openapi("CreateNodeRequest");
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
 function toNode(n: typeof nodes.$inferSelect): z.infer<typeof NodeSchema> {
   return {
     id: n.id,
     name: n.name,
     token_prefix: n.tokenPrefix,
-    created_at: new Date(n.createdAt).toISOString(),
-    last_seen_at: iso(n.lastSeenAt),
+    created_at: iso(n.createdAt),
+    last_seen_at: isoOrNull(n.lastSeenAt),
     events_count: n.eventsCount,
     revoked: n.revokedAt !== null,
-    revoked_at: iso(n.revokedAt),
+    revoked_at: isoOrNull(n.revokedAt),
   };
 }
 
