@@ -42,3 +42,15 @@ export interface ReportAttachment {
   /** Loaded lazily by the channel that needs it (email, Telegram), never stored in the outbox. */
   loadPdf: () => Promise<Uint8Array>;
 }
+
+/**
+ * A notification addressed to one integration's outbox, with where it came from: what fan-out and
+ * the report job hand to IntegrationDO.enqueue, stored before enqueue returns.
+ */
+export interface OutboxItem {
+  notification: Notification;
+  /** The event it came from (for replay and the delivery log); absent for reports. */
+  eventId?: string;
+  /** Set for report notifications: the channel loads the PDF by this id when it sends. */
+  reportId?: string;
+}

@@ -1,8 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { createDb } from "../db/client";
 import { integrations } from "../db/schema";
-import type { OutboxItem } from "../delivery/outbox-item";
-import type { Notification, NotificationType } from "../domain/notification";
+import type { Notification, NotificationType, OutboxItem } from "../domain/notification";
 import type { EventSubscriptions } from "../domain/subscriptions";
 import type { Env } from "../env";
 import { uiLink } from "../lib/links";

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { type accounts, ROLES, type users } from "../db/schema";
-import type { Principal } from "../security/principal";
+import type { Principal } from "../lib/principal";
 
 export const MeSchema = z
   .object({

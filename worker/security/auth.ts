@@ -3,9 +3,9 @@ import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
 import { accounts, apiTokens, type Role, sessions, users } from "../db/schema";
 import { ApiError, forbidden, unauthorized } from "../lib/errors";
+import type { Principal } from "../lib/principal";
 import type { AppEnv } from "../lib/router";
 import { sha256Hex, timingSafeEqual } from "./hashing";
-import type { Principal } from "./principal";
 
 export const SESSION_COOKIE = "herald_session";
 export const CSRF_HEADER = "X-CSRF-Token";
