@@ -36,15 +36,14 @@ function toToken(t: typeof apiTokens.$inferSelect): z.infer<typeof TokenSchema> 
 }
 
 const router = createRouter();
-router.use("/api/tokens", requireAuth, requireAdmin);
-router.use("/api/tokens/*", requireAuth, requireAdmin);
+router.use("*", requireAuth, requireAdmin);
 
 // Chained so each route's types reach AppType (hc<AppType> in the UI).
 const routes = router
   .openapi(
     createRoute({
       method: "get",
-      path: "/api/tokens",
+      path: "/",
       tags: ["API tokens"],
       summary: "Active API tokens of the account (admin)",
       responses: { 200: jsonContent(z.object({ tokens: z.array(TokenSchema) }), "Tokens"), ...errorResponses },
@@ -62,7 +61,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "post",
-      path: "/api/tokens",
+      path: "/",
       tags: ["API tokens"],
       summary: "Create an API token; the token is in this answer only",
       request: { body: jsonBody(CreateTokenBody) },
@@ -103,7 +102,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "delete",
-      path: "/api/tokens/{id}",
+      path: "/{id}",
       tags: ["API tokens"],
       summary: "Revoke an API token (effective at once)",
       request: { params: z.object({ id: z.string().max(64) }) },

@@ -12,7 +12,6 @@ import {
 import { ApiError, notFound } from "../lib/errors";
 import { type AppEnv, createRouter, errorResponses, jsonContent } from "../lib/router";
 import { iso, isoOrNull } from "../lib/time";
-import { requireAdmin, requireAuth } from "../security/auth";
 import { auditByCaller } from "./caller-audit";
 
 /**
@@ -164,16 +163,15 @@ async function auditReplay(c: Context<AppEnv>, integrationId: string, details: R
   });
 }
 
+// Mounted inside the integrations router (under /api/integrations), whose requireAuth and
+// requireAdmin cover these routes too.
 const router = createRouter();
-router.use("/api/integrations/:id/deliveries", requireAuth, requireAdmin);
-router.use("/api/integrations/:id/deliveries/*", requireAuth, requireAdmin);
-router.use("/api/integrations/:id/health", requireAuth, requireAdmin);
 
 const routes = router
   .openapi(
     createRoute({
       method: "get",
-      path: "/api/integrations/{id}/deliveries",
+      path: "/{id}/deliveries",
       tags: ["Deliveries"],
       summary: "Delivery log, newest first: each delivery with its notifications and every attempt (kept 30 days)",
       request: { params: IdParam, query: ListQuery },
@@ -188,7 +186,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "post",
-      path: "/api/integrations/{id}/deliveries/{deliveryId}/replay",
+      path: "/{id}/deliveries/{deliveryId}/replay",
       tags: ["Deliveries"],
       summary: "Replay a dead or past delivery: its notifications are sent again as a new delivery",
       request: { params: DeliveryParam },
@@ -213,7 +211,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "post",
-      path: "/api/integrations/{id}/deliveries/replay-dead",
+      path: "/{id}/deliveries/replay-dead",
       tags: ["Deliveries"],
       summary: "Replay every dead delivery of the integration, oldest first",
       request: { params: IdParam },
@@ -229,7 +227,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "get",
-      path: "/api/integrations/{id}/health",
+      path: "/{id}/health",
       tags: ["Deliveries"],
       summary: "Requests and failure ratio in the 12-hour window, success rate over time, latency, backlog",
       request: { params: IdParam },

@@ -53,14 +53,13 @@ function toNode(n: typeof nodes.$inferSelect): z.infer<typeof NodeSchema> {
 }
 
 const router = createRouter();
-router.use("/api/nodes", requireAuth, requireAdmin);
-router.use("/api/nodes/*", requireAuth, requireAdmin);
+router.use("*", requireAuth, requireAdmin);
 
 const routes = router
   .openapi(
     createRoute({
       method: "get",
-      path: "/api/nodes",
+      path: "/",
       tags: ["Nodes"],
       summary: "Detection nodes of the account, revoked ones included (admin)",
       responses: { 200: jsonContent(z.object({ nodes: z.array(NodeSchema) }), "The nodes"), ...errorResponses },
@@ -78,7 +77,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "post",
-      path: "/api/nodes",
+      path: "/",
       tags: ["Nodes"],
       summary: "Add a node; its token (hnode_…) is in this answer only",
       request: { body: jsonBody(CreateNodeBody) },
@@ -129,7 +128,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "delete",
-      path: "/api/nodes/{id}",
+      path: "/{id}",
       tags: ["Nodes"],
       summary: "Revoke a node: its token stops working at once (admin)",
       request: { params: z.object({ id: z.string().min(1).max(64) }) },

@@ -62,14 +62,13 @@ function toIssue(row: typeof securityIssues.$inferSelect): z.infer<typeof IssueS
 }
 
 const router = createRouter();
-router.use("/api/security-issues", requireAuth);
-router.use("/api/security-issues/*", requireAuth);
+router.use("*", requireAuth);
 
 const routes = router
   .openapi(
     createRoute({
       method: "get",
-      path: "/api/security-issues",
+      path: "/",
       tags: ["Security issues"],
       summary: "The account's security issues, most recently reported first (every role)",
       request: { query: ListQuery },
@@ -103,7 +102,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "patch",
-      path: "/api/security-issues/{id}",
+      path: "/{id}",
       tags: ["Security issues"],
       summary: "Close a fixed issue, or reopen it (admin)",
       middleware: [requireAdmin] as const,

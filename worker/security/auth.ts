@@ -22,9 +22,6 @@ const SESSION_TOUCH_MS = 60_000;
  * enforcing session expiry and, for cookie-authenticated state-changing requests, the CSRF token.
  */
 export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
-  // Routers guard overlapping paths (/api/integrations/* and /api/integrations/:id/health):
-  // authenticate once per request.
-  if (c.get("principal")) return next();
   const db = c.get("db");
   const now = Date.now();
   const authorization = c.req.header("Authorization");
