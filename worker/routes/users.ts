@@ -11,17 +11,9 @@ import { createRouter, errorResponses, jsonBody, jsonContent } from "../lib/rout
 import { requireAdmin, requireAuth } from "../security/auth";
 import { hashPassword } from "../security/hashing";
 import { auditByCaller } from "./caller-audit";
+import { UserFieldsSchema } from "./me-schema";
 
-const UserSchema = z
-  .object({
-    id: z.string(),
-    email: z.string(),
-    name: z.string(),
-    role: z.enum(ROLES),
-    must_change_password: z.boolean(),
-    created_at: z.string(),
-  })
-  .openapi("User");
+const UserSchema = UserFieldsSchema.extend({ created_at: z.string() }).openapi("User");
 
 const CreateUserBody = z
   .object({
