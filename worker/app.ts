@@ -7,12 +7,11 @@ import { type AppEnv, createRouter } from "./lib/router";
 import apiTokens from "./routes/api-tokens";
 import audit from "./routes/audit";
 import auth from "./routes/auth";
-import deliveries from "./routes/deliveries";
 import docs from "./routes/docs";
-import events from "./routes/events";
+import events, { eventLinks } from "./routes/events";
 import health from "./routes/health";
 import ingest from "./routes/ingest";
-import integrations from "./routes/integrations";
+import integrations, { integrationTypes } from "./routes/integrations";
 import meNotifications from "./routes/me-notifications";
 import nodes from "./routes/nodes";
 import reports from "./routes/reports";
@@ -83,22 +82,24 @@ export function createApp() {
     c.json({ error: { code: "not_found", message: "No such endpoint.", requestId: c.get("requestId") } }, 404),
   );
 
+  // Each router under its prefix, so each guards only its own paths (authentication runs once).
   // Chained so the route types flow into AppType for the UI's typed client (hc<AppType>).
   const routes = app
-    .route("/", health)
-    .route("/", auth)
-    .route("/", users)
-    .route("/", apiTokens)
-    .route("/", integrations)
-    .route("/", deliveries)
-    .route("/", meNotifications)
-    .route("/", audit)
-    .route("/", nodes)
-    .route("/", events)
-    .route("/", securityIssues)
-    .route("/", ingest)
-    .route("/", reports)
-    .route("/", docs);
+    .route("/api/health", health)
+    .route("/api", auth)
+    .route("/api/users", users)
+    .route("/api/tokens", apiTokens)
+    .route("/api/integration-types", integrationTypes)
+    .route("/api/integrations", integrations)
+    .route("/api/me/notifications", meNotifications)
+    .route("/api/audit", audit)
+    .route("/api/nodes", nodes)
+    .route("/api/events", events)
+    .route("/events", eventLinks)
+    .route("/api/security-issues", securityIssues)
+    .route("/v1/events", ingest)
+    .route("/api/reports", reports)
+    .route("/api/docs", docs);
 
   app.doc31("/api/openapi.json", (c) => ({
     openapi: "3.1.0",

@@ -1,10 +1,10 @@
 import type { Env } from "./env";
+import { DAY_MS } from "./lib/time";
 
 /** Rows per DELETE: small enough that one statement never holds D1's write lock for long. */
 const CHUNK_ROWS = 1000;
 /** A cron run stops after this long; whatever is left goes at the next hour. */
 const TIME_BUDGET_MS = 20_000;
-const DAY_MS = 86_400_000;
 
 const DELETE_CHUNK = `DELETE FROM events WHERE rowid IN (
   SELECT rowid FROM events WHERE account_id = ?1 AND occurred_at < ?2 LIMIT ?3

@@ -1,7 +1,7 @@
 /**
  * The delivery engine end to end: Herald under `wrangler dev` with a shortened retry schedule, a
  * node posting events, and real receivers on 127.0.0.1 (a flaky webhook, a webhook subscribed to
- * system events, and the SMTP server). Checks SPEC §4 from the outside: every notification is
+ * system events, and the SMTP server). Checks docs/delivery.md from the outside: every notification is
  * delivered exactly once or is dead, none is lost, and auto-disable happens when — and only
  * when — 60 % of the window's requests failed with the minimum reached.
  */

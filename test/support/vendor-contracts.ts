@@ -452,7 +452,7 @@ export async function checkWebhook(req: RecordedRequest, expected: WebhookExpect
   return [...problems, ...wellFormed(req.body, "body")];
 }
 
-/** The canonical notification (SPEC §5), for bodies that carry it as is. */
+/** The canonical notification (docs/channels.md#the-canonical-notification), for bodies that carry it as is. */
 export const canonicalNotification = z.object({
   id: z.string().min(1),
   summary: z.string().min(1),

@@ -1,18 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { MAX_REPORTED_ERRORS, validateIngestBody } from "../../worker/domain/events";
+import { SAMPLE_SECURITY_ISSUE } from "../../worker/integrations/test-samples";
 
 const recent = () => new Date(Date.now() - 60_000).toISOString();
+// The sample vulnerability without its optional fields (parameter, discovered_by, description).
+const { parameter, discovered_by, description, ...requiredIssueFields } = SAMPLE_SECURITY_ISSUE;
 
 const valid = {
   security_issue: () => ({
     type: "security_issue",
     occurred_at: recent(),
     risk: "high",
-    title: "SQL injection in /api/login",
-    vuln_type: "sqli",
-    host: "shop.example.com",
-    method: "POST",
-    path: "/api/login",
+    ...requiredIssueFields,
   }),
   hit: () => ({
     type: "hit",

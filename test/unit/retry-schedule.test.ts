@@ -18,7 +18,8 @@ describe("retry schedule", () => {
       ...[1, 1, 3, 5, 10, 30].map((m) => m * minutes),
     ]);
     expect(maxRequests(DEFAULT_RETRY_SCHEDULE_SECONDS)).toBe(17);
-    // 29 s + 39 s + 50 min: SPEC §4's "about 61 minutes" overstates it; the delays are what count.
+    // 29 s + 39 s + 50 min: the product brief's "about 61 minutes" overstates it; the delays are
+    // what count (docs/delivery.md#retry-schedule).
     expect(scheduleSpanSeconds(DEFAULT_RETRY_SCHEDULE_SECONDS)).toBe(29 + 39 + 50 * 60);
   });
 

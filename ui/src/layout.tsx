@@ -1,5 +1,6 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
+import { roleLabel } from "./lib/format";
 import { Link, useLocation } from "./lib/router";
 import { useSession } from "./lib/session";
 import { NAV } from "./routes";
@@ -87,8 +88,4 @@ export function Layout({ children }: { children: ComponentChildren }) {
       </main>
     </div>
   );
-}
-
-export function roleLabel(role: string): string {
-  return role === "admin" ? "Administrator" : role === "analyst" ? "Analyst" : "Read only";
 }

@@ -16,7 +16,7 @@ export interface RouteDef {
   adminOnly?: boolean;
 }
 
-/** Admin pages match SPEC §2: only admins view or change integrations, nodes, users. */
+/** Admin pages match docs/api.md#roles: only admins view or change integrations, nodes, users. */
 export const ROUTES: RouteDef[] = [
   { pattern: "/integrations", page: IntegrationsPage, adminOnly: true },
   { pattern: "/integrations/new", page: IntegrationNewPage, adminOnly: true },

@@ -22,7 +22,7 @@ function erase<Settings>(channel: Channel<Settings>): AnyChannel {
 }
 
 /**
- * Every system, in the catalog's order (SPEC §2): email and messengers, incident management and
+ * Every system, in the catalog's order (docs/channels.md#the-catalog): email and messengers, incident management and
  * SIEM, other systems. The only place that knows the list; nothing else branches on the type.
  */
 export const CHANNELS: readonly AnyChannel[] = [

@@ -234,7 +234,7 @@ export function viewOf(notification: Notification, test?: boolean): MessageView 
   };
 }
 
-/** How urgent a notification is, on the event risk scale (SPEC §5 maps it per system). */
+/** How urgent a notification is, on the event risk scale (docs/channels.md#severity-mapping maps it per system). */
 export type Urgency = "critical" | "high" | "medium" | "low" | "info";
 
 export function urgencyOf(notification: Notification): Urgency {

@@ -72,7 +72,7 @@ function isTimeout(error: unknown): boolean {
 
 /**
  * Sends one request and classifies the outcome for the delivery engine. Never throws for a
- * receiver's failure; redirects are not followed (a 3xx is a failure, SPEC §4).
+ * receiver's failure; redirects are not followed (a 3xx is a failure: docs/channels.md#outcomes).
  */
 export async function sendHttp(request: HttpRequest): Promise<SendOutcome> {
   const started = Date.now();

@@ -15,7 +15,7 @@ export const opsgenieSettingsSchema = z
   .strict();
 export type OpsgenieSettings = z.infer<typeof opsgenieSettingsSchema>;
 
-/** SPEC §5: critical→P1, high→P2, medium→P3, low→P4, info→P5. */
+/** docs/channels.md#severity-mapping: critical→P1, high→P2, medium→P3, low→P4, info→P5. */
 const PRIORITY: Record<Urgency, "P1" | "P2" | "P3" | "P4" | "P5"> = {
   critical: "P1",
   high: "P2",

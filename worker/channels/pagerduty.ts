@@ -14,7 +14,7 @@ export const pagerdutySettingsSchema = z
   .strict();
 export type PagerdutySettings = z.infer<typeof pagerdutySettingsSchema>;
 
-/** SPEC §5: critical→critical, high→error, medium→warning, low/info→info. */
+/** docs/channels.md#severity-mapping: critical→critical, high→error, medium→warning, low/info→info. */
 const SEVERITY: Record<Urgency, "critical" | "error" | "warning" | "info"> = {
   critical: "critical",
   high: "error",

@@ -128,7 +128,7 @@ export const integrations = sqliteTable(
     settings: text("settings", { mode: "json" }).notNull(),
     /** Secret settings: AES-256-GCM envelope "keyId:iv:ciphertext" bound to the row id. */
     secrets: text("secrets"),
-    /** Event subscriptions (SPEC §2) as JSON. */
+    /** Event subscriptions (docs/api.md#integrations) as JSON. */
     events: text("events", { mode: "json" }).notNull(),
     /** personal_email integrations belong to one user. */
     userId: text("user_id"),

@@ -1,14 +1,10 @@
 import { and, eq } from "drizzle-orm";
+import { escapeHtml } from "../channels/text";
 import { createDb } from "../db/client";
 import { integrations, users } from "../db/schema";
 import { type EventSubscriptions, subscribesTo } from "../domain/subscriptions";
 import { sendMail } from "../email/send";
 import type { Env } from "../env";
-
-/** HTML-escapes text from names an admin typed (an integration named "<b>" stays text). */
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 /**
  * Emails a notice to each admin separately (one admin's address is not shown to the others).

@@ -34,7 +34,7 @@ function describe(name: string, type: string, request: DisableRequest): string {
 }
 
 /**
- * Records an automatic disable (SPEC §4): the integration row (status, reason, figures), its audit
+ * Records an automatic disable (docs/delivery.md): the integration row (status, reason, figures), its audit
  * entry and the `integration_auto_disabled` system event in one atomic batch; then the notice to
  * the account's other integrations subscribed to `system` (this one is disabled now, so fan-out
  * skips it) and an email to every admin whose personal email does not already subscribe to

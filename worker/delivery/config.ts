@@ -1,8 +1,9 @@
 import { type FailureWindowConfig, parseFailureWindowConfig } from "../domain/failure-window";
 import { parseRetrySchedule } from "../domain/retry-schedule";
 import type { Env } from "../env";
+import { DAY_MS } from "../lib/time";
 
-/** The delivery engine's deployment settings (SPEC §4: all timings come from configuration). */
+/** The delivery engine's deployment settings (all timings come from configuration: docs/delivery.md). */
 export interface DeliveryConfig {
   /** Seconds to wait before each retry; its length is the number of retries. */
   retryScheduleSeconds: number[];
@@ -10,8 +11,6 @@ export interface DeliveryConfig {
   /** Attempts, finished deliveries and the dedupe memory are kept this long. */
   retentionMs: number;
 }
-
-const DAY_MS = 86_400_000;
 
 export function readDeliveryConfig(
   env: Pick<

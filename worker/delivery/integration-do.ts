@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { SendOutcome } from "../channels/types";
 import { bucketStartFor, shouldAutoDisable, windowTotals } from "../domain/failure-window";
+import type { OutboxItem } from "../domain/notification";
 import { retryDelayMs } from "../domain/retry-schedule";
 import type { Env } from "../env";
 import { DestinationRefusedError, resolveSendTarget, SecretsUnreadableError } from "../integrations/send-target";
@@ -9,7 +10,6 @@ import { loadReportAttachment } from "../reports";
 import { type DisableRequest, disableIntegration } from "./auto-disable";
 import { type DeliveryConfig, readDeliveryConfig } from "./config";
 import { deliveryPage, healthView, type ListQuery } from "./log-view";
-import type { OutboxItem } from "./outbox-item";
 import { MAX_REPLAYED_EVENTS, missedEventBatches } from "./replay-missed";
 import { invalidSettingsOutcome, type LoadReport, type ResolveTarget, type SendTarget, sendDelivery } from "./send";
 import { type ClaimedDelivery, DeliveryStore } from "./store";

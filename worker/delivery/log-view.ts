@@ -10,14 +10,11 @@ export interface ListQuery {
   limit: number;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
-const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
-
 function attemptView(row: AttemptRow): AttemptView {
   return {
     number: row.number,
-    at: iso(row.started_at),
-    planned_at: isoOrNull(row.planned_at),
+    at: row.started_at,
+    planned_at: row.planned_at,
     ok: row.ok === 1,
     status: row.status,
     error_kind: row.kind,
@@ -33,10 +30,10 @@ function deliveryView(store: DeliveryStore, row: DeliveryRow, now: number): Deli
     id: row.id,
     state: row.state as DeliveryState,
     in_flight: row.state === "pending" && row.lease_until !== null && row.lease_until > now,
-    created_at: iso(row.created_at),
-    updated_at: iso(row.updated_at),
-    finished_at: isoOrNull(row.finished_at),
-    next_attempt_at: row.state === "pending" ? isoOrNull(row.next_attempt_at) : null,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    finished_at: row.finished_at,
+    next_attempt_at: row.state === "pending" ? row.next_attempt_at : null,
     requests: row.requests,
     replay_of: row.replay_of,
     notifications: store.itemsOf(row.seq).map((item) => ({
@@ -88,16 +85,16 @@ export function healthView(
       min_requests: windowConfig.minRequests,
     },
     success_rate_series: successRateSeries(buckets, now, windowConfig).map((point) => ({
-      start: iso(point.start),
+      start: point.start,
       requests: point.total,
       failed: point.failed,
       success_rate: point.successRate,
     })),
     latency_ms: { p50: store.latencyPercentile(since, 0.5), p95: store.latencyPercentile(since, 0.95) },
     last_error: lastError
-      ? { at: iso(lastError.started_at), status: lastError.status, error: lastError.error ?? "failed" }
+      ? { at: lastError.started_at, status: lastError.status, error: lastError.error ?? "failed" }
       : null,
-    last_success_at: lastSuccess ? iso(lastSuccess.started_at) : null,
+    last_success_at: lastSuccess?.started_at ?? null,
     pending_notifications: store.pendingNotificationCount(),
     pending_deliveries: store.countByState("pending"),
     dead_deliveries: store.countByState("dead"),

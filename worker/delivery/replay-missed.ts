@@ -1,11 +1,11 @@
 import { and, asc, eq, gt, gte, inArray, or, type SQL } from "drizzle-orm";
 import { createDb } from "../db/client";
 import { accounts, events, integrations } from "../db/schema";
+import type { OutboxItem } from "../domain/notification";
 import { buildNotification } from "../domain/notify-build";
 import type { EventSubscriptions } from "../domain/subscriptions";
 import type { Env } from "../env";
 import { type EventKey, makeFindableById } from "../ingest/store";
-import type { OutboxItem } from "./outbox-item";
 
 const PAGE_SIZE = 500;
 /** A replay queues at most this many matching events: an integration disabled for weeks under a

@@ -17,7 +17,7 @@
  */
 import type { SendOutcome } from "../channels/types";
 import { type WindowBucket, windowStart } from "../domain/failure-window";
-import type { OutboxItem } from "./outbox-item";
+import type { OutboxItem } from "../domain/notification";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,

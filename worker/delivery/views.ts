@@ -1,6 +1,7 @@
 /**
- * What the IntegrationDO answers over RPC for the delivery log and health routes: plain JSON
- * objects in the API's snake_case, so the routes pass them through unchanged.
+ * What the IntegrationDO answers over RPC, in its own terms: times are epoch milliseconds, as in
+ * its storage. The HTTP layer (worker/routes/deliveries.ts) shapes the API from these, with the
+ * API's zod schemas as the one definition of what clients see.
  */
 export const DELIVERY_STATES = ["pending", "delivered", "dead", "dropped"] as const;
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
@@ -8,9 +9,9 @@ export type DeliveryState = (typeof DELIVERY_STATES)[number];
 export interface AttemptView {
   /** 1 for the first request of the delivery. */
   number: number;
-  at: string;
+  at: number;
   /** When the request was due (the retry schedule's time); `at` minus this is the lateness. */
-  planned_at: string | null;
+  planned_at: number | null;
   ok: boolean;
   status: number | null;
   /** "status" | "network" | "timeout" | "invalid_settings" | "interrupted"; null on success. */
@@ -34,11 +35,11 @@ export interface DeliveryView {
   state: DeliveryState;
   /** True while a request of this delivery is on the wire. */
   in_flight: boolean;
-  created_at: string;
-  updated_at: string;
-  finished_at: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
   /** Pending only: when the next request is due. */
-  next_attempt_at: string | null;
+  next_attempt_at: number | null;
   /** Requests made so far (all cycles). */
   requests: number;
   /** Set when this delivery is an admin's replay of an earlier one. */
@@ -70,10 +71,10 @@ export interface HealthView {
     min_requests: number;
   };
   /** One point per window bucket, oldest first; success_rate null where no request was made. */
-  success_rate_series: { start: string; requests: number; failed: number; success_rate: number | null }[];
+  success_rate_series: { start: number; requests: number; failed: number; success_rate: number | null }[];
   latency_ms: { p50: number | null; p95: number | null };
-  last_error: { at: string; status: number | null; error: string } | null;
-  last_success_at: string | null;
+  last_error: { at: number; status: number | null; error: string } | null;
+  last_success_at: number | null;
   /** Notifications not yet delivered (in pending deliveries or queued behind them). */
   pending_notifications: number;
   pending_deliveries: number;

@@ -1,7 +1,7 @@
 import type { Db } from "../db/client";
 import { auditLog } from "../db/schema";
 import { uuidv7 } from "../lib/ids";
-import type { Principal } from "../security/principal";
+import type { Principal } from "../lib/principal";
 
 export interface AuditInput {
   action: string;

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { RISKS } from "./subscriptions";
 
 /**
- * The events detection nodes post to `POST /v1/events` (SPEC §3). Pure schemas, no I/O: the
+ * The events detection nodes post to `POST /v1/events` (docs/ingest.md#request). Pure schemas, no I/O: the
  * route validates every event with them and refuses the whole request if any is invalid.
  * Unknown keys are dropped, and every string has a bound, so what is stored stays bounded too.
  */

@@ -1,5 +1,5 @@
 /**
- * The rolling failure window (SPEC §4): an integration is disabled automatically when, within the
+ * The rolling failure window (docs/delivery.md): an integration is disabled automatically when, within the
  * last FAILURE_WINDOW_SECONDS (12 h), at least FAILURE_RATIO (60 %) of its requests failed, counted
  * once the window holds at least FAILURE_MIN_REQUESTS (20) requests.
  *

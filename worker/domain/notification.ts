@@ -1,5 +1,7 @@
+import { SYSTEM_EVENT_TYPES } from "./system-events";
+
 /**
- * The canonical notification (SPEC §5): what webhook, Splunk, Sumo Logic and InsightConnect
+ * The canonical notification (docs/channels.md): what webhook, Splunk, Sumo Logic and InsightConnect
  * receive as is, and what every other channel renders from. Built once per (event, account)
  * at fan-out time and stored in the integration's outbox, so a retry sends the same content.
  */
@@ -11,17 +13,7 @@ export const NOTIFICATION_TYPES = [
   "report_daily",
   "report_weekly",
   "report_monthly",
-  "user_created",
-  "user_deleted",
-  "user_role_changed",
-  "integration_created",
-  "integration_disabled",
-  "integration_enabled",
-  "integration_auto_disabled",
-  "integration_deleted",
-  "node_created",
-  "node_revoked",
-  "scheduled_report_failed",
+  ...SYSTEM_EVENT_TYPES,
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
@@ -49,4 +41,16 @@ export interface ReportAttachment {
   fileName: string;
   /** Loaded lazily by the channel that needs it (email, Telegram), never stored in the outbox. */
   loadPdf: () => Promise<Uint8Array>;
+}
+
+/**
+ * A notification addressed to one integration's outbox, with where it came from: what fan-out and
+ * the report job hand to IntegrationDO.enqueue, stored before enqueue returns.
+ */
+export interface OutboxItem {
+  notification: Notification;
+  /** The event it came from (for replay and the delivery log); absent for reports. */
+  eventId?: string;
+  /** Set for report notifications: the channel loads the PDF by this id when it sends. */
+  reportId?: string;
 }

@@ -82,7 +82,7 @@ export function notificationTypeOf(event: Pick<NotifiableEvent, "type" | "system
   return event.type;
 }
 
-/** The canonical notification for an event (SPEC §5). */
+/** The canonical notification for an event (docs/channels.md#the-canonical-notification). */
 export function buildNotification(event: NotifiableEvent, accountName: string, publicUrl: string): Notification {
   const data = (event.data ?? {}) as Record<string, unknown>;
   const notificationType = notificationTypeOf(event);

@@ -6,8 +6,10 @@
  * Local dates are "YYYY-MM-DD" strings; instants are epoch milliseconds (UTC).
  */
 
-export const REPORT_FREQUENCY_LIST = ["daily", "weekly", "monthly"] as const;
-export type Frequency = (typeof REPORT_FREQUENCY_LIST)[number];
+import type { ReportFrequency } from "../db/schema";
+import { DAY_MS, HOUR_MS } from "../lib/time";
+
+export type Frequency = ReportFrequency;
 
 export interface ReportPeriod {
   frequency: Frequency;
@@ -22,8 +24,6 @@ export interface ReportPeriod {
   endMs: number;
 }
 
-const HOUR_MS = 3_600_000;
-const DAY_MS = 86_400_000;
 const DATE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 const formatters = new Map<string, Intl.DateTimeFormat>();

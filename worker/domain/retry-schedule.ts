@@ -1,7 +1,7 @@
 /**
- * The retry schedule (SPEC §4): after a failed request, wait the next delay of the schedule and
- * try again; once every delay is used up the delivery is dead. The seed's three cycles,
- * in seconds:
+ * The retry schedule (docs/delivery.md#retry-schedule): after a failed request, wait the next
+ * delay of the schedule and try again; once every delay is used up the delivery is dead. The
+ * seed's three cycles, in seconds:
  *   cycle 1: 1, 3, 5, 10, 10      cycle 2: 0, 1, 3, 5, 30      cycle 3: 60, 60, 180, 300, 600, 1800
  * = 16 retries, 17 requests. Pure: no clock, no I/O.
  */

@@ -3,7 +3,7 @@ import { z } from "zod";
 export const RISKS = ["critical", "high", "medium", "low", "info"] as const;
 export type Risk = (typeof RISKS)[number];
 
-/** Categories an integration can subscribe to (SPEC §2). Reports are listed by frequency. */
+/** Categories an integration can subscribe to (docs/api.md#integrations). Reports are listed by frequency. */
 export const CATEGORIES = ["system", "security_issue", "scope_change", "incident", "hit", "reports"] as const;
 export type Category = (typeof CATEGORIES)[number];
 

@@ -2,7 +2,7 @@ import type { Db } from "../db/client";
 import { events } from "../db/schema";
 import { uuidv7 } from "../lib/ids";
 
-/** Events Herald raises itself (SPEC §2, category `system`). */
+/** Events Herald raises itself (category `system`, docs/api.md#integrations). */
 export const SYSTEM_EVENT_TYPES = [
   "user_created",
   "user_deleted",

@@ -1,7 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { createDb } from "../db/client";
 import { accounts, integrations } from "../db/schema";
-import type { OutboxItem } from "../delivery/outbox-item";
+import type { OutboxItem } from "../domain/notification";
 import { buildNotification, type NotifiableEvent } from "../domain/notify-build";
 import { type EventSubscriptions, type MatchableEvent, subscribesTo } from "../domain/subscriptions";
 import type { Env } from "../env";

@@ -1,5 +1,6 @@
 import type { NodeEvent } from "../domain/events";
 import type { NotifiableEvent } from "../domain/notify-build";
+import { HOUR_MS } from "../lib/time";
 import { GroupCommit } from "./group-commit";
 import {
   type KnownNode,
@@ -28,7 +29,6 @@ const MAX_JSON_PARAM_BYTES = 512 * 1024;
 
 /** This isolate's ingest writes: concurrent requests share one transaction (see group-commit.ts). */
 const ingestWrites = new GroupCommit(undefined, countNewEvents);
-const HOUR_MS = 3_600_000;
 
 export interface PreparedEvent {
   event: NodeEvent;

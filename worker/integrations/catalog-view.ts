@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { CatalogBlock, Channel } from "../channels/types";
 import { parseSecretPath } from "./secret-fields";
 
-/** How the UI's three blocks are titled (SPEC §2). */
+/** How the UI's three blocks are titled (docs/channels.md#the-catalog). */
 export const BLOCK_TITLES: Record<CatalogBlock, string> = {
   email_and_messengers: "Email and messengers",
   incident_management_and_siem: "Incident management and SIEM",

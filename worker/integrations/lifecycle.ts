@@ -1,7 +1,7 @@
 import type { ResumeResult } from "../delivery/views";
 import type { Env } from "../env";
 
-/** What enabling asks of the integration's outbox (SPEC §4: resume or drop, optionally replay). */
+/** What enabling asks of the integration's outbox (resume or drop, optionally replay: docs/delivery.md). */
 export interface ResumeOptions {
   pending: "resume" | "drop";
   /** Replay the events that arrived since this time (epoch ms), i.e. while it was disabled. */

@@ -1,6 +1,7 @@
 import type { Channel, IntegrationType } from "../channels/types";
 import type { integrations } from "../db/schema";
 import type { EventSubscriptions } from "../domain/subscriptions";
+import { iso } from "../lib/time";
 import { decryptSecrets, encryptSecrets, type KeyringEnv, SecretsUnreadableError } from "../security/secrets";
 import { maskSettings, mergeSecrets, splitSecrets } from "./secret-fields";
 
@@ -51,45 +52,27 @@ export async function sealSettings(
   return { settings: clear, secrets };
 }
 
-export interface IntegrationJson {
-  id: string;
-  type: IntegrationType;
-  name: string;
-  status: "enabled" | "disabled";
-  disabled_reason?: string;
-  disabled_details?: unknown;
-  disabled_at?: string;
-  settings: Settings;
-  events: EventSubscriptions;
-  /** "needs_reentry" when the stored secrets cannot be decrypted. */
-  secrets_status: "ok" | "needs_reentry";
-  /** personal_email: the user whose login address receives it. */
-  user_id?: string;
-  created_at: string;
-  updated_at: string;
-}
-
-const iso = (ms: number) => new Date(ms).toISOString();
-
-/** The API's view of an integration (SPEC §2): secrets masked, never the values. */
-export function toIntegrationJson(row: IntegrationRow, channel: AnyChannel, opened: OpenedSettings): IntegrationJson {
-  const json: IntegrationJson = {
+/**
+ * The API's view of an integration (docs/api.md#integrations): secrets masked, never the values.
+ * Its shape is defined once, by IntegrationSchema (worker/routes/integrations/schemas.ts); the
+ * routes' typed responses check this against it.
+ */
+export function toIntegrationJson(row: IntegrationRow, channel: AnyChannel, opened: OpenedSettings) {
+  const disabled = row.status === "disabled";
+  return {
     id: row.id,
     // Rows are only written with a catalog type (validated on create).
     type: row.type as IntegrationType,
     name: row.name,
     status: row.status,
+    ...(disabled && { disabled_reason: row.disabledReason ?? "manual" }),
+    ...(disabled && row.disabledDetails != null && { disabled_details: row.disabledDetails }),
+    ...(disabled && row.disabledAt != null && { disabled_at: iso(row.disabledAt) }),
     settings: maskSettings(opened.settings, channel.secretFields, opened.unreadable),
     events: (row.events ?? {}) as EventSubscriptions,
-    secrets_status: opened.unreadable ? "needs_reentry" : "ok",
+    secrets_status: opened.unreadable ? ("needs_reentry" as const) : ("ok" as const),
+    ...(row.userId && { user_id: row.userId }),
     created_at: iso(row.createdAt),
     updated_at: iso(row.updatedAt),
   };
-  if (row.status === "disabled") {
-    json.disabled_reason = row.disabledReason ?? "manual";
-    if (row.disabledDetails != null) json.disabled_details = row.disabledDetails;
-    if (row.disabledAt != null) json.disabled_at = iso(row.disabledAt);
-  }
-  if (row.userId) json.user_id = row.userId;
-  return json;
 }

@@ -3,6 +3,7 @@ import { buildNotification, type NotifiableEvent } from "../domain/notify-build"
 import { type Category, type EventSubscriptions, RISKS } from "../domain/subscriptions";
 import { uuidv7 } from "../lib/ids";
 import { uiLink } from "../lib/links";
+import { DAY_MS, HOUR_MS, iso } from "../lib/time";
 
 /**
  * Realistic sample notifications for test sends: one per subscribed category, built by the same
@@ -11,11 +12,25 @@ import { uiLink } from "../lib/links";
  * Opsgenie alias) show each test.
  */
 
-const HOUR = 3_600_000;
+/**
+ * The sample vulnerability of test sends, also the tests' and golden files' sample (one
+ * definition, so what a test send shows is what the tests check).
+ */
+export const SAMPLE_SECURITY_ISSUE = {
+  title: "SQL injection in /api/login",
+  vuln_type: "sqli",
+  host: "shop.example.com",
+  method: "POST",
+  path: "/api/login",
+  parameter: "username",
+  discovered_by: "scanner",
+  description:
+    "The username parameter is concatenated into an SQL query.\nThe payload ' OR 1=1-- returned every user row.",
+} as const;
 
 function sampleEvent(category: Exclude<Category, "reports">, events: EventSubscriptions, now: number): NotifiableEvent {
   const id = uuidv7(now);
-  const occurred_at = new Date(now).toISOString();
+  const occurred_at = iso(now);
   switch (category) {
     case "security_issue": {
       // The most severe risk the integration subscribes to: that is what it will see first.
@@ -29,14 +44,7 @@ function sampleEvent(category: Exclude<Category, "reports">, events: EventSubscr
           type: "security_issue",
           occurred_at,
           risk,
-          title: "SQL injection in /api/login",
-          vuln_type: "sqli",
-          host: "shop.example.com",
-          method: "POST",
-          path: "/api/login",
-          parameter: "username",
-          discovered_by: "scanner",
-          description: "The username parameter is concatenated into an SQL query without escaping.",
+          ...SAMPLE_SECURITY_ISSUE,
         },
       };
     }
@@ -61,7 +69,7 @@ function sampleEvent(category: Exclude<Category, "reports">, events: EventSubscr
           point: "post.username",
           request_id: "a1b2c3d4e5f6",
           application: "shop",
-          ...(category === "incident" ? { security_issue_id: uuidv7(now - HOUR) } : {}),
+          ...(category === "incident" ? { security_issue_id: uuidv7(now - HOUR_MS) } : {}),
         },
       };
     case "scope_change":
@@ -89,7 +97,6 @@ function sampleEvent(category: Exclude<Category, "reports">, events: EventSubscr
   }
 }
 
-const DAY = 24 * HOUR;
 const PERIOD_DAYS = { daily: 1, weekly: 7, monthly: 30 } as const;
 
 /** A report notification for the first subscribed frequency, with plausible totals. */
@@ -100,10 +107,10 @@ function sampleReport(
   now: number,
 ): Notification {
   const id = uuidv7(now);
-  const end = new Date(now - (now % DAY));
-  const start = new Date(end.getTime() - PERIOD_DAYS[frequency] * DAY);
+  const end = new Date(now - (now % DAY_MS));
+  const start = new Date(end.getTime() - PERIOD_DAYS[frequency] * DAY_MS);
   const day = (d: Date) => d.toISOString().slice(0, 10);
-  const periodEnd = day(new Date(end.getTime() - DAY));
+  const periodEnd = day(new Date(end.getTime() - DAY_MS));
   const notificationType = `report_${frequency}` as const;
   const link = uiLink(publicUrl, `/reports/${id}`);
   return {
@@ -120,7 +127,7 @@ function sampleReport(
     details: {
       client_name: accountName,
       notification_type: notificationType,
-      occurred_at: new Date(now).toISOString(),
+      occurred_at: iso(now),
       link,
       report: {
         id,

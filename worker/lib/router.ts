@@ -1,8 +1,8 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Db } from "../db/client";
 import type { Env } from "../env";
-import type { Principal } from "../security/principal";
 import { fieldErrors, validationError } from "./errors";
+import type { Principal } from "./principal";
 
 export type AppEnv = {
   Bindings: Env;

@@ -9,6 +9,7 @@ import {
 } from "../domain/report-periods";
 import { RISKS, type Risk } from "../domain/subscriptions";
 import type { Env } from "../env";
+import { iso } from "../lib/time";
 import { integrationHealth } from "./health";
 import type { Change, ReportData, ScopeChangeRow, SecurityIssueRow, TimePoint } from "./schema";
 import { dayIndex, dayRanges, hoursBetween, periodTops, type TopDimension } from "./tops";
@@ -16,8 +17,6 @@ import { dayIndex, dayRanges, hoursBetween, periodTops, type TopDimension } from
 /** How many rows each "top" table and each detail list keeps. */
 export const TOP_LIMIT = 10;
 export const LIST_LIMIT = 50;
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Rollup dimension → the report's name for its top table. */
 const TOP_NAMES: Record<TopDimension, "attack_types" | "hosts" | "paths" | "source_ips" | "countries"> = {
@@ -189,7 +188,7 @@ export async function buildReportData(env: Env, account: ReportAccount, period: 
     frequency: period.frequency,
     period: { ...periodJson(period), hours: periodHours(period), days: periodDays(period) },
     previous_period: periodJson(previous),
-    generated_at: new Date().toISOString(),
+    generated_at: iso(Date.now()),
     totals: {
       hits: changeOf("hit/total/"),
       blocked: changeOf("hit/block_status/blocked"),

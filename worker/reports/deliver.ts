@@ -1,8 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { createDb } from "../db/client";
 import { integrations } from "../db/schema";
-import type { OutboxItem } from "../delivery/outbox-item";
-import type { Notification, NotificationType } from "../domain/notification";
+import type { Notification, NotificationType, OutboxItem } from "../domain/notification";
 import type { EventSubscriptions } from "../domain/subscriptions";
 import type { Env } from "../env";
 import { uiLink } from "../lib/links";
@@ -39,7 +38,7 @@ export function reportSummaryDetails(env: Env, row: ReportRow) {
   };
 }
 
-/** The canonical notification of a stored report (SPEC §5); its id is the report's id. */
+/** The canonical notification of a stored report (docs/reports.md); its id is the report's id. */
 export function buildReportNotification(env: Env, row: ReportRow, accountName: string): Notification {
   const data = row.data as ReportData;
   const t = data.totals;

@@ -14,6 +14,7 @@ import {
 import { buildSystemEvent, systemEventInsert } from "../domain/system-events";
 import type { Env } from "../env";
 import { uiLink } from "../lib/links";
+import { DAY_MS } from "../lib/time";
 import { buildReportData } from "./build";
 import { deliverReport } from "./deliver";
 import { newReportRow, purgeOldReports, type ReportRow } from "./store";
@@ -35,7 +36,7 @@ import { newReportRow, purgeOldReports, type ReportRow } from "./store";
  */
 
 /** How far back the cron looks for ended periods: a missed hour or a down weekend is caught up. */
-export const CATCH_UP_MS = 3 * 86_400_000;
+export const CATCH_UP_MS = 3 * DAY_MS;
 const CATCH_UP_LIMIT: Record<Frequency, number> = { daily: 3, weekly: 1, monthly: 1 };
 /** A claim untouched this long is abandoned (a Worker invocation never lives this long). */
 export const STALE_MS = 20 * 60_000;

@@ -5,12 +5,11 @@ import type { ReportPeriod } from "../domain/report-periods";
 import type { Env } from "../env";
 import { uuidv7 } from "../lib/ids";
 import { uiLink } from "../lib/links";
+import { DAY_MS, iso } from "../lib/time";
 import { type Report, type ReportData, type ReportSummary, reportTitle } from "./schema";
 
 export type ReportRow = typeof reports.$inferSelect;
 export type ReportOrigin = "schedule" | "manual";
-
-const DAY_MS = 86_400_000;
 
 /** A new report row for this period (its id orders reports by creation time). */
 export function newReportRow(
@@ -78,7 +77,7 @@ function summaryOf(
     period_end: row.periodEnd,
     time_zone: row.timeZone,
     origin: row.origin,
-    created_at: new Date(row.createdAt).toISOString(),
+    created_at: iso(row.createdAt),
     title: reportTitle(row.frequency, row.periodStart, row.periodEnd),
     hits: totals.hits,
     incidents: totals.incidents,

@@ -1,5 +1,6 @@
 import { addDays, bucketIndex, localDayStartMs, type ReportPeriod, toRollupHour } from "../domain/report-periods";
 import type { Env } from "../env";
+import { HOUR_MS } from "../lib/time";
 import type { RankedRow } from "./schema";
 
 /**
@@ -15,7 +16,6 @@ import type { RankedRow } from "./schema";
 export const TOP_DIMENSIONS = ["attack_type", "host", "path", "remote_addr", "country"] as const;
 export type TopDimension = (typeof TOP_DIMENSIONS)[number];
 export const DIGEST_SIZE = 100;
-const HOUR_MS = 3_600_000;
 
 type DayTops = Record<TopDimension, [string, number][]>;
 

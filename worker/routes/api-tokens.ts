@@ -4,6 +4,7 @@ import { apiTokens, ROLES } from "../db/schema";
 import { notFound } from "../lib/errors";
 import { randomToken, uuidv7 } from "../lib/ids";
 import { createRouter, errorResponses, jsonBody, jsonContent } from "../lib/router";
+import { iso, isoOrNull } from "../lib/time";
 import { API_TOKEN_PREFIX, requireAdmin, requireAuth } from "../security/auth";
 import { sha256Hex } from "../security/hashing";
 import { auditByCaller } from "./caller-audit";
@@ -23,29 +24,26 @@ const CreateTokenBody = z
   .object({ name: z.string().trim().min(1).max(100), role: z.enum(ROLES).default("read_only") })
   .openapi("CreateApiTokenRequest");
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
 function toToken(t: typeof apiTokens.$inferSelect): z.infer<typeof TokenSchema> {
   return {
     id: t.id,
     name: t.name,
     role: t.role,
     token_prefix: t.tokenPrefix,
-    created_at: new Date(t.createdAt).toISOString(),
-    last_used_at: iso(t.lastUsedAt),
+    created_at: iso(t.createdAt),
+    last_used_at: isoOrNull(t.lastUsedAt),
   };
 }
 
 const router = createRouter();
-router.use("/api/tokens", requireAuth, requireAdmin);
-router.use("/api/tokens/*", requireAuth, requireAdmin);
+router.use("*", requireAuth, requireAdmin);
 
 // Chained so each route's types reach AppType (hc<AppType> in the UI).
 const routes = router
   .openapi(
     createRoute({
       method: "get",
-      path: "/api/tokens",
+      path: "/",
       tags: ["API tokens"],
       summary: "Active API tokens of the account (admin)",
       responses: { 200: jsonContent(z.object({ tokens: z.array(TokenSchema) }), "Tokens"), ...errorResponses },
@@ -63,7 +61,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "post",
-      path: "/api/tokens",
+      path: "/",
       tags: ["API tokens"],
       summary: "Create an API token; the token is in this answer only",
       request: { body: jsonBody(CreateTokenBody) },
@@ -104,7 +102,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "delete",
-      path: "/api/tokens/{id}",
+      path: "/{id}",
       tags: ["API tokens"],
       summary: "Revoke an API token (effective at once)",
       request: { params: z.object({ id: z.string().max(64) }) },

@@ -35,12 +35,12 @@ const AuditQuery = z.object({
 });
 
 const router = createRouter();
-router.use("/api/audit", requireAuth, requireAdmin);
+router.use("*", requireAuth, requireAdmin);
 
 const routes = router.openapi(
   createRoute({
     method: "get",
-    path: "/api/audit",
+    path: "/",
     tags: ["Audit"],
     summary: "The account's audit log, newest first (admin)",
     request: { query: AuditQuery },

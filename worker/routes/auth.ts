@@ -43,8 +43,9 @@ const LoginBody = z
 
 const router = createRouter();
 
-router.use("/api/me", requireAuth);
-router.use("/api/me/*", requireAuth);
+// Mounted at /api; /api/me/notifications is a router of its own, with its own requireAuth.
+router.use("/me", requireAuth);
+router.use("/me/password", requireAuth);
 
 const ChangePasswordBody = z
   .object({ current_password: z.string().min(1).max(200), new_password: PasswordSchema })
@@ -55,7 +56,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "post",
-      path: "/api/auth/login",
+      path: "/auth/login",
       tags: ["Auth"],
       summary: "Sign in with email and password; sets the session cookie",
       request: { body: jsonBody(LoginBody) },
@@ -128,7 +129,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "post",
-      path: "/api/auth/logout",
+      path: "/auth/logout",
       tags: ["Auth"],
       summary: "Sign out: deletes the session",
       responses: { 204: { description: "Signed out" } },
@@ -147,7 +148,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "get",
-      path: "/api/me",
+      path: "/me",
       tags: ["Auth"],
       summary: "The signed-in user, the account, and the CSRF token for state-changing requests",
       responses: { 200: jsonContent(MeSchema, "The caller"), 401: errorResponses[401] },
@@ -178,7 +179,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "post",
-      path: "/api/me/password",
+      path: "/me/password",
       tags: ["Auth"],
       summary: "Change the signed-in user's password (other sessions are signed out)",
       request: { body: jsonBody(ChangePasswordBody) },

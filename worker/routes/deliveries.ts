@@ -2,15 +2,22 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { integrations } from "../db/schema";
-import { DELIVERY_STATES } from "../delivery/views";
+import {
+  type AttemptView,
+  DELIVERY_STATES,
+  type DeliveryPage,
+  type DeliveryView,
+  type HealthView,
+} from "../delivery/views";
 import { ApiError, notFound } from "../lib/errors";
 import { type AppEnv, createRouter, errorResponses, jsonContent } from "../lib/router";
-import { requireAdmin, requireAuth } from "../security/auth";
+import { iso, isoOrNull } from "../lib/time";
 import { auditByCaller } from "./caller-audit";
 
 /**
- * The delivery log, replay and health of one integration (SPEC §4). Each route first checks that
- * the integration belongs to the caller's account (404 otherwise), then asks its IntegrationDO.
+ * The delivery log, replay and health of one integration (docs/delivery.md). Each route first checks that
+ * the integration belongs to the caller's account (404 otherwise), then asks its IntegrationDO and
+ * shapes its answer (epoch milliseconds) into the API's (RFC 3339 times) with the schemas below.
  */
 
 const AttemptSchema = z
@@ -96,6 +103,34 @@ const ReplaySchema = z
   })
   .openapi("ReplayResult");
 
+function attemptJson(attempt: AttemptView): z.infer<typeof AttemptSchema> {
+  return { ...attempt, at: iso(attempt.at), planned_at: isoOrNull(attempt.planned_at) };
+}
+
+function deliveryJson(delivery: DeliveryView): z.infer<typeof DeliverySchema> {
+  return {
+    ...delivery,
+    created_at: iso(delivery.created_at),
+    updated_at: iso(delivery.updated_at),
+    finished_at: isoOrNull(delivery.finished_at),
+    next_attempt_at: isoOrNull(delivery.next_attempt_at),
+    attempts: delivery.attempts.map(attemptJson),
+  };
+}
+
+function deliveryPageJson(page: DeliveryPage): z.infer<typeof DeliveryPageSchema> {
+  return { ...page, deliveries: page.deliveries.map(deliveryJson) };
+}
+
+function healthJson(health: HealthView): z.infer<typeof HealthSchema> {
+  return {
+    ...health,
+    success_rate_series: health.success_rate_series.map((point) => ({ ...point, start: iso(point.start) })),
+    last_error: health.last_error && { ...health.last_error, at: iso(health.last_error.at) },
+    last_success_at: isoOrNull(health.last_success_at),
+  };
+}
+
 const IdParam = z.object({ id: z.string().min(1).max(64) });
 const DeliveryParam = IdParam.extend({ deliveryId: z.string().min(1).max(64) });
 const ListQuery = z.object({
@@ -128,16 +163,15 @@ async function auditReplay(c: Context<AppEnv>, integrationId: string, details: R
   });
 }
 
+// Mounted inside the integrations router (under /api/integrations), whose requireAuth and
+// requireAdmin cover these routes too.
 const router = createRouter();
-router.use("/api/integrations/:id/deliveries", requireAuth, requireAdmin);
-router.use("/api/integrations/:id/deliveries/*", requireAuth, requireAdmin);
-router.use("/api/integrations/:id/health", requireAuth, requireAdmin);
 
 const routes = router
   .openapi(
     createRoute({
       method: "get",
-      path: "/api/integrations/{id}/deliveries",
+      path: "/{id}/deliveries",
       tags: ["Deliveries"],
       summary: "Delivery log, newest first: each delivery with its notifications and every attempt (kept 30 days)",
       request: { params: IdParam, query: ListQuery },
@@ -146,13 +180,13 @@ const routes = router
     async (c) => {
       const outbox = await ownedOutbox(c, c.req.valid("param").id);
       const query = c.req.valid("query");
-      return c.json(await outbox.listDeliveries(query), 200);
+      return c.json(deliveryPageJson(await outbox.listDeliveries(query)), 200);
     },
   )
   .openapi(
     createRoute({
       method: "post",
-      path: "/api/integrations/{id}/deliveries/{deliveryId}/replay",
+      path: "/{id}/deliveries/{deliveryId}/replay",
       tags: ["Deliveries"],
       summary: "Replay a dead or past delivery: its notifications are sent again as a new delivery",
       request: { params: DeliveryParam },
@@ -177,7 +211,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "post",
-      path: "/api/integrations/{id}/deliveries/replay-dead",
+      path: "/{id}/deliveries/replay-dead",
       tags: ["Deliveries"],
       summary: "Replay every dead delivery of the integration, oldest first",
       request: { params: IdParam },
@@ -193,13 +227,13 @@ const routes = router
   .openapi(
     createRoute({
       method: "get",
-      path: "/api/integrations/{id}/health",
+      path: "/{id}/health",
       tags: ["Deliveries"],
       summary: "Requests and failure ratio in the 12-hour window, success rate over time, latency, backlog",
       request: { params: IdParam },
       responses: { 200: jsonContent(HealthSchema, "Health"), ...errorResponses },
     }),
-    async (c) => c.json(await (await ownedOutbox(c, c.req.valid("param").id)).health(), 200),
+    async (c) => c.json(healthJson(await (await ownedOutbox(c, c.req.valid("param").id)).health()), 200),
   );
 
 export default routes;

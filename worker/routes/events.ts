@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq, gte, lt, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, gte, lt, type SQL } from "drizzle-orm";
 import type { Context } from "hono";
 import { EVENT_TYPES, events, findableById, nodes } from "../db/schema";
 import { RISKS } from "../domain/subscriptions";
-import { decodeCursor, keysetPage } from "../lib/cursor";
+import { afterCursor, decodeCursor, keysetPage } from "../lib/cursor";
 import { notFound } from "../lib/errors";
 import { type AppEnv, createRouter, errorResponses, jsonContent } from "../lib/router";
 import { requireAuth } from "../security/auth";
@@ -97,14 +97,13 @@ async function findEvent(c: Context<AppEnv>, id: string, occurredAt?: string): P
 }
 
 const router = createRouter();
-router.use("/api/events", requireAuth);
-router.use("/api/events/*", requireAuth);
+router.use("*", requireAuth);
 
 const routes = router
   .openapi(
     createRoute({
       method: "get",
-      path: "/api/events",
+      path: "/",
       tags: ["Events"],
       summary: "Events of the account, newest first, filtered; every role",
       request: { query: ListQuery },
@@ -125,10 +124,7 @@ const routes = router
       if (query.host) conditions.push(eq(events.host, query.host));
       if (query.from) conditions.push(gte(events.occurredAt, Date.parse(query.from)));
       if (query.to) conditions.push(lt(events.occurredAt, Date.parse(query.to)));
-      if (query.cursor) {
-        const after = decodeCursor(query.cursor);
-        conditions.push(sql`(${events.occurredAt}, ${events.id}) < (${after.time}, ${after.key})`);
-      }
+      if (query.cursor) conditions.push(afterCursor(events.occurredAt, events.id, decodeCursor(query.cursor)));
       const rows = await c
         .get("db")
         .select(selection)
@@ -144,7 +140,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "get",
-      path: "/api/events/{id}",
+      path: "/{id}",
       tags: ["Events"],
       summary: "One event (the target of notification links); every role",
       request: { params: IdParam, query: OneQuery },
@@ -155,10 +151,12 @@ const routes = router
   );
 
 /**
- * Notification links point at `${PUBLIC_URL}/events/<id>`. A browser gets the UI (which shows the
- * event); anything else gets the event as JSON, with the same authentication as the API.
+ * Notification links point at `${PUBLIC_URL}/events/<id>` (this router is mounted at /events). A
+ * browser gets the UI (which shows the event); anything else gets the event as JSON, with the same
+ * authentication as the API.
  */
-router.get("/events/:id", async (c, next) => {
+export const eventLinks = createRouter();
+eventLinks.get("/:id", async (c, next) => {
   if (c.req.header("Accept")?.includes("text/html") && c.env.ASSETS) {
     const page = await c.env.ASSETS.fetch(new Request(new URL("/", c.req.url), { headers: { Accept: "text/html" } }));
     // A fresh Response: asset responses have immutable headers, and the app adds its own.
@@ -166,7 +164,7 @@ router.get("/events/:id", async (c, next) => {
   }
   return requireAuth(c, next);
 });
-router.get("/events/:id", async (c) => {
+eventLinks.get("/:id", async (c) => {
   const params = IdParam.safeParse({ id: c.req.param("id") });
   if (!params.success) throw notFound("event");
   return c.json({ event: toEvent(await findEvent(c, params.data.id)) }, 200);

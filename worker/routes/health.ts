@@ -7,7 +7,7 @@ const router = createRouter();
 const routes = router.openapi(
   createRoute({
     method: "get",
-    path: "/api/health",
+    path: "/",
     tags: ["Health"],
     summary: "Liveness and database reachability",
     responses: {

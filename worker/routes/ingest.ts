@@ -50,7 +50,7 @@ const errorContent = (description: string) => ({
 // with the event index), which the generic JSON validator cannot do.
 router.openAPIRegistry.registerPath({
   method: "post",
-  path: "/v1/events",
+  path: "/",
   tags: ["Ingestion"],
   summary: "Post events from a detection node",
   description:
@@ -79,7 +79,7 @@ router.openAPIRegistry.registerPath({
   },
 });
 
-router.post("/v1/events", async (c) => {
+router.post("/", async (c) => {
   const now = Date.now();
   const token = nodeTokenFrom(c.req.header("Authorization"));
   if (!token) throw unauthorized("Send the node token as Authorization: Bearer hnode_….");

@@ -73,13 +73,13 @@ function toJson(row: typeof integrations.$inferSelect, email: string): z.infer<t
 }
 
 const router = createRouter();
-router.use("/api/me/notifications", requireAuth);
+router.use("*", requireAuth);
 
 const routes = router
   .openapi(
     createRoute({
       method: "get",
-      path: "/api/me/notifications",
+      path: "/",
       tags: ["Profile"],
       summary: "My personal email subscriptions (any role)",
       responses: { 200: jsonContent(z.object({ personal_email: PersonalEmailSchema }), "Mine"), ...errorResponses },
@@ -92,7 +92,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "patch",
-      path: "/api/me/notifications",
+      path: "/",
       tags: ["Profile"],
       summary: "Change my personal email subscriptions",
       request: { body: jsonBody(UpdateBody) },

@@ -1,18 +1,19 @@
 import { z } from "@hono/zod-openapi";
 import { type accounts, ROLES, type users } from "../db/schema";
-import type { Principal } from "../security/principal";
+import type { Principal } from "../lib/principal";
+
+/** A user as the API shows them (also the base of the users API's `User`). */
+export const UserFieldsSchema = z.object({
+  id: z.string(),
+  email: z.string(),
+  name: z.string(),
+  role: z.enum(ROLES),
+  must_change_password: z.boolean(),
+});
 
 export const MeSchema = z
   .object({
-    user: z
-      .object({
-        id: z.string(),
-        email: z.string(),
-        name: z.string(),
-        role: z.enum(ROLES),
-        must_change_password: z.boolean(),
-      })
-      .nullable(),
+    user: UserFieldsSchema.nullable(),
     account: z.object({ id: z.string(), name: z.string(), time_zone: z.string() }),
     role: z.enum(ROLES),
     /** Echo in X-CSRF-Token on every POST/PATCH/PUT/DELETE made with the session cookie. */

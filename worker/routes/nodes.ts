@@ -7,6 +7,7 @@ import { NODE_TOKEN_PREFIX } from "../ingest/node-auth";
 import { notFound } from "../lib/errors";
 import { randomToken, uuidv7 } from "../lib/ids";
 import { createRouter, errorResponses, jsonBody, jsonContent } from "../lib/router";
+import { iso, isoOrNull } from "../lib/time";
 import { requireAdmin, requireAuth } from "../security/auth";
 import { sha256Hex } from "../security/hashing";
 import { auditByCaller } from "./caller-audit";
@@ -38,30 +39,27 @@ const CreateNodeBody = z
   })
   .openapi("CreateNodeRequest");
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
 function toNode(n: typeof nodes.$inferSelect): z.infer<typeof NodeSchema> {
   return {
     id: n.id,
     name: n.name,
     token_prefix: n.tokenPrefix,
-    created_at: new Date(n.createdAt).toISOString(),
-    last_seen_at: iso(n.lastSeenAt),
+    created_at: iso(n.createdAt),
+    last_seen_at: isoOrNull(n.lastSeenAt),
     events_count: n.eventsCount,
     revoked: n.revokedAt !== null,
-    revoked_at: iso(n.revokedAt),
+    revoked_at: isoOrNull(n.revokedAt),
   };
 }
 
 const router = createRouter();
-router.use("/api/nodes", requireAuth, requireAdmin);
-router.use("/api/nodes/*", requireAuth, requireAdmin);
+router.use("*", requireAuth, requireAdmin);
 
 const routes = router
   .openapi(
     createRoute({
       method: "get",
-      path: "/api/nodes",
+      path: "/",
       tags: ["Nodes"],
       summary: "Detection nodes of the account, revoked ones included (admin)",
       responses: { 200: jsonContent(z.object({ nodes: z.array(NodeSchema) }), "The nodes"), ...errorResponses },
@@ -79,7 +77,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "post",
-      path: "/api/nodes",
+      path: "/",
       tags: ["Nodes"],
       summary: "Add a node; its token (hnode_…) is in this answer only",
       request: { body: jsonBody(CreateNodeBody) },
@@ -130,7 +128,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "delete",
-      path: "/api/nodes/{id}",
+      path: "/{id}",
       tags: ["Nodes"],
       summary: "Revoke a node: its token stops working at once (admin)",
       request: { params: z.object({ id: z.string().min(1).max(64) }) },

@@ -48,17 +48,16 @@ async function pdfResponse(c: Context<AppEnv>, id: string): Promise<Response> {
 }
 
 const router = createRouter();
-router.use("/api/reports", requireAuth);
-router.use("/api/reports/*", requireAuth);
+router.use("*", requireAuth);
 // `/api/reports/<id>.pdf`, the download link's friendlier form; registered before `/{id}` so it wins.
-router.get("/api/reports/:file{[^/]+\\.pdf}", (c) => pdfResponse(c, c.req.param("file").slice(0, -".pdf".length)));
+router.get("/:file{[^/]+\\.pdf}", (c) => pdfResponse(c, c.req.param("file").slice(0, -".pdf".length)));
 
 // Chained so each route's types reach AppType (hc<AppType> in the UI).
 const routes = router
   .openapi(
     createRoute({
       method: "get",
-      path: "/api/reports",
+      path: "/",
       tags: ["Reports"],
       summary: "The account's reports, newest first (every role)",
       request: { query: ListQuery },
@@ -79,7 +78,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "get",
-      path: "/api/reports/{id}/pdf",
+      path: "/{id}/pdf",
       tags: ["Reports"],
       summary: "The report as a PDF (also at /api/reports/{id}.pdf)",
       request: { params: IdParam },
@@ -96,7 +95,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "get",
-      path: "/api/reports/{id}",
+      path: "/{id}",
       tags: ["Reports"],
       summary: "A report with everything its page shows: totals, series for charts, tables",
       description: "`/api/reports/{id}.pdf` answers the PDF instead.",
@@ -113,7 +112,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "post",
-      path: "/api/reports",
+      path: "/",
       tags: ["Reports"],
       summary: "Build a report now for a period in the account's time zone (admin)",
       description:

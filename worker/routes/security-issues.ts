@@ -1,10 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, type SQL } from "drizzle-orm";
 import { SECURITY_ISSUE_STATUSES, securityIssues } from "../db/schema";
 import { RISKS } from "../domain/subscriptions";
-import { decodeCursor, keysetPage } from "../lib/cursor";
+import { afterCursor, decodeCursor, keysetPage } from "../lib/cursor";
 import { notFound } from "../lib/errors";
 import { createRouter, errorResponses, jsonBody, jsonContent } from "../lib/router";
+import { iso, isoOrNull } from "../lib/time";
 import { requireAdmin, requireAuth } from "../security/auth";
 import { auditByCaller } from "./caller-audit";
 
@@ -43,8 +44,6 @@ const UpdateBody = z
   .object({ status: z.enum(SECURITY_ISSUE_STATUSES, "Must be open or closed.") })
   .openapi("UpdateSecurityIssueRequest");
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
 function toIssue(row: typeof securityIssues.$inferSelect): z.infer<typeof IssueSchema> {
   return {
     id: row.id,
@@ -54,23 +53,22 @@ function toIssue(row: typeof securityIssues.$inferSelect): z.infer<typeof IssueS
     host: row.host,
     path: row.path,
     status: row.status,
-    first_seen: new Date(row.firstSeen).toISOString(),
-    last_seen: new Date(row.lastSeen).toISOString(),
+    first_seen: iso(row.firstSeen),
+    last_seen: iso(row.lastSeen),
     last_event_id: row.lastEventId,
-    closed_at: iso(row.closedAt),
+    closed_at: isoOrNull(row.closedAt),
     closed_by: row.closedBy,
   };
 }
 
 const router = createRouter();
-router.use("/api/security-issues", requireAuth);
-router.use("/api/security-issues/*", requireAuth);
+router.use("*", requireAuth);
 
 const routes = router
   .openapi(
     createRoute({
       method: "get",
-      path: "/api/security-issues",
+      path: "/",
       tags: ["Security issues"],
       summary: "The account's security issues, most recently reported first (every role)",
       request: { query: ListQuery },
@@ -84,17 +82,11 @@ const routes = router
     }),
     async (c) => {
       const query = c.req.valid("query");
-      const cursor = query.cursor ? decodeCursor(query.cursor) : null;
-      const conditions: (SQL | undefined)[] = [eq(securityIssues.accountId, c.get("principal").accountId)];
+      const conditions: SQL[] = [eq(securityIssues.accountId, c.get("principal").accountId)];
       if (query.status !== "all") conditions.push(eq(securityIssues.status, query.status));
       if (query.risk) conditions.push(eq(securityIssues.risk, query.risk));
-      if (cursor) {
-        conditions.push(
-          or(
-            lt(securityIssues.lastSeen, cursor.time),
-            and(eq(securityIssues.lastSeen, cursor.time), lt(securityIssues.fingerprint, cursor.key)),
-          ),
-        );
+      if (query.cursor) {
+        conditions.push(afterCursor(securityIssues.lastSeen, securityIssues.fingerprint, decodeCursor(query.cursor)));
       }
       const rows = await c
         .get("db")
@@ -110,7 +102,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "patch",
-      path: "/api/security-issues/{id}",
+      path: "/{id}",
       tags: ["Security issues"],
       summary: "Close a fixed issue, or reopen it (admin)",
       middleware: [requireAdmin] as const,

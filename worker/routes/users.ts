@@ -11,17 +11,9 @@ import { createRouter, errorResponses, jsonBody, jsonContent } from "../lib/rout
 import { requireAdmin, requireAuth } from "../security/auth";
 import { hashPassword } from "../security/hashing";
 import { auditByCaller } from "./caller-audit";
+import { UserFieldsSchema } from "./me-schema";
 
-const UserSchema = z
-  .object({
-    id: z.string(),
-    email: z.string(),
-    name: z.string(),
-    role: z.enum(ROLES),
-    must_change_password: z.boolean(),
-    created_at: z.string(),
-  })
-  .openapi("User");
+const UserSchema = UserFieldsSchema.extend({ created_at: z.string() }).openapi("User");
 
 const CreateUserBody = z
   .object({
@@ -49,8 +41,7 @@ function toUser(u: typeof users.$inferSelect): z.infer<typeof UserSchema> {
 }
 
 const router = createRouter();
-router.use("/api/users", requireAuth, requireAdmin);
-router.use("/api/users/*", requireAuth, requireAdmin);
+router.use("*", requireAuth, requireAdmin);
 
 /**
  * Guard that keeps at least one admin: the statement only matches when the target is not an
@@ -65,7 +56,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "get",
-      path: "/api/users",
+      path: "/",
       tags: ["Users"],
       summary: "Users of the account (admin)",
       responses: { 200: jsonContent(z.object({ users: z.array(UserSchema) }), "The users"), ...errorResponses },
@@ -83,7 +74,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "post",
-      path: "/api/users",
+      path: "/",
       tags: ["Users"],
       summary: "Add a user; answers a one-time password to hand over (they choose their own at first sign-in)",
       request: { body: jsonBody(CreateUserBody) },
@@ -146,7 +137,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "patch",
-      path: "/api/users/{id}",
+      path: "/{id}",
       tags: ["Users"],
       summary: "Change a user's role or name",
       request: { params: IdParam, body: jsonBody(UpdateUserBody) },
@@ -212,7 +203,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "delete",
-      path: "/api/users/{id}",
+      path: "/{id}",
       tags: ["Users"],
       summary: "Remove a user (never the last admin)",
       request: { params: IdParam },

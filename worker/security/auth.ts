@@ -3,9 +3,9 @@ import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
 import { accounts, apiTokens, type Role, sessions, users } from "../db/schema";
 import { ApiError, forbidden, unauthorized } from "../lib/errors";
+import type { Principal } from "../lib/principal";
 import type { AppEnv } from "../lib/router";
 import { sha256Hex, timingSafeEqual } from "./hashing";
-import type { Principal } from "./principal";
 
 export const SESSION_COOKIE = "herald_session";
 export const CSRF_HEADER = "X-CSRF-Token";
@@ -27,9 +27,6 @@ const SESSION_TOUCH_MS = 60_000;
  * enforcing session expiry and, for cookie-authenticated state-changing requests, the CSRF token.
  */
 export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
-  // Routers guard overlapping paths (/api/integrations/* and /api/integrations/:id/health):
-  // authenticate once per request.
-  if (c.get("principal")) return next();
   const db = c.get("db");
   const now = Date.now();
   const authorization = c.req.header("Authorization");

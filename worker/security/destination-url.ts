@@ -1,5 +1,5 @@
 /**
- * Where Herald may send (SPEC §2): https only (http where ALLOW_HTTP_DESTINATIONS=true), no
+ * Where Herald may send (docs/channels.md): https only (http where ALLOW_HTTP_DESTINATIONS=true), no
  * credentials in the URL, and no loopback / private / link-local / unique-local / CGNAT /
  * cloud-metadata targets unless ALLOW_PRIVATE_DESTINATIONS=true. Checked on every save and test send.
  *

@@ -1,6 +1,6 @@
 import { base64, fromBase64 } from "../lib/ids";
 
-const PBKDF2_ITERATIONS = 100_000; // SPEC §8; also the most Workers' WebCrypto allows.
+const PBKDF2_ITERATIONS = 100_000; // docs/api.md#authentication; also the most Workers' WebCrypto allows.
 const SALT_BYTES = 16;
 const HASH_BITS = 256;
 

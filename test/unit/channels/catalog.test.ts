@@ -6,7 +6,7 @@ import { generateSigningSecret } from "../../../worker/channels/webhook";
 const settings = (type: string, value: unknown) => getChannel(type)!.settingsSchema.safeParse(value);
 
 describe("channel catalog", () => {
-  it("lists every integration type once, in the SPEC §2 order and blocks", () => {
+  it("lists every integration type once, in the order and blocks of docs/channels.md#the-catalog", () => {
     expect(CHANNELS.map((c) => c.type)).toEqual([...INTEGRATION_TYPES]);
     expect(CHANNELS.map((c) => c.block)).toEqual([
       "email_and_messengers",
@@ -39,7 +39,7 @@ describe("channel catalog", () => {
     expect(batching).toEqual(["splunk", "sumologic", "webhook"]);
   });
 
-  it("declares the secret and URL settings of SPEC §2", () => {
+  it("declares the secret and URL settings of docs/channels.md#the-catalog", () => {
     const secrets = Object.fromEntries(CHANNELS.map((c) => [c.type, c.secretFields]));
     expect(secrets).toMatchObject({
       personal_email: [],

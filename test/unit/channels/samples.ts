@@ -1,11 +1,12 @@
 import type { Notification, NotificationType } from "../../../worker/domain/notification";
 import { buildNotification, type NotifiableEvent } from "../../../worker/domain/notify-build";
 import type { SystemEventType } from "../../../worker/domain/system-events";
+import { SAMPLE_SECURITY_ISSUE } from "../../../worker/integrations/test-samples";
 
 /**
  * Realistic sample notifications of every type, with hostile-free, reviewable content: what the
- * golden files, contract and property tests render. (Test sends from the UI build their own
- * samples in worker/integrations/test-samples.ts.)
+ * golden files, contract and property tests render. The security issue is the one test sends
+ * show (worker/integrations/test-samples.ts).
  */
 
 export interface SampleOptions {
@@ -16,18 +17,7 @@ export interface SampleOptions {
   id?: (type: string) => string;
 }
 
-const SECURITY_ISSUE = {
-  risk: "high",
-  title: "SQL injection in /api/login",
-  vuln_type: "sqli",
-  host: "shop.example.com",
-  method: "POST",
-  path: "/api/login",
-  parameter: "username",
-  discovered_by: "scanner",
-  description:
-    "The username parameter is concatenated into an SQL query.\nThe payload ' OR 1=1-- returned every user row.",
-};
+const SECURITY_ISSUE = { risk: "high", ...SAMPLE_SECURITY_ISSUE };
 
 const HIT = {
   attack_type: "xss",

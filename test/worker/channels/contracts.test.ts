@@ -163,7 +163,7 @@ describe("contract details", () => {
     }
   });
 
-  it("severity follows SPEC §5 for PagerDuty and Opsgenie", async () => {
+  it("severity follows docs/channels.md#severity-mapping for PagerDuty and Opsgenie", async () => {
     const expectations: [string, string, string][] = [
       ["critical", "critical", "P1"],
       ["high", "error", "P2"],

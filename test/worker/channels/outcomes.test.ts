@@ -6,7 +6,7 @@ import { sample, TEST_SETTINGS, testEnv } from "../../unit/channels/fixtures";
 import { bucketName, hubRequests, hubUrl, script } from "../hub";
 
 /**
- * How senders classify what the receiver did (SPEC §4): 2xx ok; any other status (3xx included,
+ * How senders classify what the receiver did (docs/channels.md#outcomes): 2xx ok; any other status (3xx included,
  * never followed) a failure with its status; Retry-After in seconds or as a date; 410 gone;
  * timeouts; network errors. Secrets never reach the error text or the logged request body.
  */

@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { getChannel } from "../../../worker/channels/catalog";
 import { integrations } from "../../../worker/db/schema";
 import type { IntegrationDO } from "../../../worker/delivery/integration-do";
-import type { OutboxItem } from "../../../worker/delivery/outbox-item";
+import type { OutboxItem } from "../../../worker/domain/notification";
 import type { EventSubscriptions } from "../../../worker/domain/subscriptions";
 import { sealSettings } from "../../../worker/integrations/store";
 import { uuidv7 } from "../../../worker/lib/ids";

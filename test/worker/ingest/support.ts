@@ -2,6 +2,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { EventSubscriptions } from "../../../worker/domain/subscriptions";
+import { SAMPLE_SECURITY_ISSUE } from "../../../worker/integrations/test-samples";
 import { uuidv7 } from "../../../worker/lib/ids";
 import { createIntegration } from "../delivery/fixtures";
 import { api, call, json, login, type SeededAccount, type Session, seedAccount } from "../helpers";
@@ -34,13 +35,7 @@ export function securityIssue(overrides: Record<string, unknown> = {}): Record<s
     type: "security_issue",
     occurred_at: new Date(Date.now() - 60_000).toISOString(),
     risk: "high",
-    title: "SQL injection in /api/login",
-    vuln_type: "sqli",
-    host: "shop.example.com",
-    method: "POST",
-    path: "/api/login",
-    parameter: "user",
-    discovered_by: "scanner",
+    ...SAMPLE_SECURITY_ISSUE,
     ...overrides,
   };
 }

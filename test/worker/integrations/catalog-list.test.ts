@@ -16,7 +16,7 @@ async function create(session: Session, type: CreatableType, name: string) {
 }
 
 describe("GET /api/integration-types", () => {
-  it("lists the ten systems in SPEC order, in three blocks, with forms derived from the schemas", async () => {
+  it("lists the ten systems in catalog order, in three blocks, with forms derived from the schemas", async () => {
     const admin = await adminSession();
     const catalog = await get(admin, "/api/integration-types");
     expect(catalog.blocks.map((b: { block: string; title: string }) => [b.block, b.title])).toEqual([
@@ -34,7 +34,7 @@ describe("GET /api/integration-types", () => {
     );
     expect(types.personal_email.managed_by_user).toBe(true);
     expect(types.slack.managed_by_user).toBe(false);
-    // hit only for SIEM and webhook types; reports only where SPEC allows.
+    // hit only for SIEM and webhook types; reports only where docs/api.md#integrations allows.
     for (const [type, t] of Object.entries(types) as [string, { categories: string[] }][]) {
       expect(t.categories.includes("hit"), type).toBe(
         ["splunk", "sumologic", "insightconnect", "webhook"].includes(type),

@@ -5,7 +5,7 @@ import { api, db, json, login, seedAccount } from "../helpers";
 import { hubRequests } from "../hub";
 import { fixture } from "./fixtures";
 
-// SPEC §2: disable, enable and delete are all system events, notified and audited.
+// docs/api.md#integrations: disable, enable and delete are all system events, notified and audited.
 describe("enabling an integration", () => {
   it("raises integration_enabled to the account's other integrations subscribed to system", async () => {
     const acme = await seedAccount();

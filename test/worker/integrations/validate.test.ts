@@ -53,7 +53,7 @@ describe("deployment rules on destination URLs, per system", () => {
 });
 
 describe("subscriptions per system", () => {
-  it("allows hit only for SIEM and webhook systems, reports only where SPEC allows", () => {
+  it("allows hit only for SIEM and webhook systems, reports only where docs/api.md#integrations allows", () => {
     for (const ch of CHANNELS) {
       const hit = validateSubscriptions(ch, { hit: true });
       expect(hit.length === 0, ch.type).toBe(["splunk", "sumologic", "insightconnect", "webhook"].includes(ch.type));

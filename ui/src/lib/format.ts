@@ -48,3 +48,8 @@ export const formatNumber = (n: number) => new Intl.NumberFormat().format(n);
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${formatNumber(n)} ${n === 1 ? one : many}`;
 }
+
+/** How a role is named in the UI (the header, the profile and the users page). */
+export function roleLabel(role: string): string {
+  return role === "admin" ? "Administrator" : role === "analyst" ? "Analyst" : "Read only";
+}

@@ -1,9 +1,8 @@
 import { useState } from "preact/hooks";
 import { FormError, InputField, useSubmission } from "../components/form";
 import { Notice, PageHeader } from "../components/ui";
-import { roleLabel } from "../layout";
 import { call, client } from "../lib/api";
-import { viewerTimeZone } from "../lib/format";
+import { roleLabel, viewerTimeZone } from "../lib/format";
 import { useSession } from "../lib/session";
 import { PersonalNotifications } from "./personal-notifications";
 

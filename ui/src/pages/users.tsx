@@ -11,8 +11,8 @@ import {
   Spinner,
   Time,
 } from "../components/ui";
-import { roleLabel } from "../layout";
 import { call, client, type OkBody } from "../lib/api";
+import { roleLabel } from "../lib/format";
 import { useSession } from "../lib/session";
 import { useResource } from "../lib/use-resource";
 

@@ -20,7 +20,7 @@ const router = createRouter();
 const routes = router.openapi(
   createRoute({
     method: "get",
-    path: "/api/integration-types",
+    path: "/",
     tags: ["Integrations"],
     summary: "The catalog of systems in its three blocks, with forms and this account's counts (admin)",
     responses: { 200: jsonContent(CatalogSchema, "The catalog"), ...errorResponses },

@@ -37,7 +37,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "get",
-      path: "/api/integrations",
+      path: "/",
       tags: ["Integrations"],
       summary: "Integrations of the account (admin), by tab and search (system title/type or name)",
       request: { query: ListQuery },
@@ -77,7 +77,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "post",
-      path: "/api/integrations",
+      path: "/",
       tags: ["Integrations"],
       summary: "Create an integration; a webhook's signing secret is in this answer only",
       request: { body: jsonBody(CreateIntegrationBody) },
@@ -139,7 +139,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "get",
-      path: "/api/integrations/{id}",
+      path: "/{id}",
       tags: ["Integrations"],
       summary: "One integration (secrets masked)",
       request: { params: IdParam },
@@ -153,7 +153,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "patch",
-      path: "/api/integrations/{id}",
+      path: "/{id}",
       tags: ["Integrations"],
       summary: "Change name, settings or subscriptions; blank secrets keep their stored value",
       request: { params: IdParam, body: jsonBody(UpdateIntegrationBody) },
@@ -232,7 +232,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "delete",
-      path: "/api/integrations/{id}",
+      path: "/{id}",
       tags: ["Integrations"],
       summary: "Delete an integration for good (its pending deliveries are discarded)",
       request: { params: IdParam },

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { CATALOG_BLOCKS, INTEGRATION_TYPES } from "../../channels/types";
 import { CATEGORIES, EventSubscriptionsSchema } from "../../domain/subscriptions";
 
-/** OpenAPI schemas of the integrations API (SPEC §2). */
+/** OpenAPI schemas of the integrations API (docs/api.md#integrations). */
 
 export const EventsSchema = EventSubscriptionsSchema.openapi("EventSubscriptions", {
   example: { system: true, security_issue: ["critical", "high"], incident: true },

@@ -18,7 +18,7 @@ export function channelOf(type: string): Channel<any> {
 }
 
 /**
- * One per user, created with the user and managed from their profile (SPEC §2): the catalog
+ * One per user, created with the user and managed from their profile (docs/channels.md#the-catalog): the catalog
  * marks such systems; the admin API lists them but never creates or deletes them.
  */
 export function isUserManaged(channel: Pick<Channel<any>, "userManaged">): boolean {
@@ -50,7 +50,7 @@ export async function integrationJson(c: Ctx, row: IntegrationRow, channel: Chan
   return toIntegrationJson(row, channel, await openSettings(c.env, row));
 }
 
-/** A system event about an integration (SPEC §2: created, disabled, deleted). */
+/** A system event about an integration (docs/api.md#integrations: created, disabled, deleted). */
 export function integrationEvent(
   c: Ctx,
   systemType: SystemEventType,

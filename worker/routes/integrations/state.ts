@@ -20,7 +20,7 @@ import {
 } from "./schemas";
 import { integrationEvent, integrationJson, loadOwned } from "./shared";
 
-/** A rotated-out generated secret keeps working this long (SPEC §4: signs with both for 24 h). */
+/** A rotated-out generated secret keeps working this long (both sign for 24 h: docs/channels.md). */
 export const ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
 
 const router = createRouter();
@@ -29,7 +29,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "post",
-      path: "/api/integrations/{id}/disable",
+      path: "/{id}/disable",
       tags: ["Integrations"],
       summary: "Disable: keeps the settings; pending deliveries are paused",
       request: { params: IdParam },
@@ -73,7 +73,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "post",
-      path: "/api/integrations/{id}/enable",
+      path: "/{id}/enable",
       tags: ["Integrations"],
       summary: "Enable: resume or drop the paused deliveries, optionally replay what arrived meanwhile",
       request: {
@@ -146,7 +146,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "post",
-      path: "/api/integrations/{id}/rotate-secret",
+      path: "/{id}/rotate-secret",
       tags: ["Integrations"],
       summary: "Webhook: a new signing secret (shown once); the old one still signs for 24 hours",
       request: { params: IdParam },

@@ -46,7 +46,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "post",
-      path: "/api/integrations/test",
+      path: "/test",
       tags: ["Integrations"],
       summary: "Test unsaved settings: one [Test message] sample per subscribed category, sent now",
       request: { body: jsonBody(TestIntegrationBody) },
@@ -84,7 +84,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "post",
-      path: "/api/integrations/{id}/test",
+      path: "/{id}/test",
       tags: ["Integrations"],
       summary: "Test a saved integration (enabled or not); does not count in its failure window",
       request: { params: IdParam },

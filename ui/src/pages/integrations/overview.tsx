@@ -12,7 +12,7 @@ const TABS: { id: Tab; label: string }[] = [
   { id: "disabled", label: "Disabled" },
 ];
 
-/** Settings → Integrations: the three blocks of system cards (SPEC §7, the seed's screen). */
+/** Settings → Integrations: the three blocks of system cards (docs/channels.md#the-catalog, the seed's screen). */
 export function IntegrationsPage() {
   const { query } = useLocation();
   const tab = (TABS.find((t) => t.id === query.get("tab"))?.id ?? "all") as Tab;

@@ -1,0 +1,13 @@
+/** Durations in milliseconds: every instant in Herald is epoch milliseconds (docs/storage.md). */
+export const MINUTE_MS = 60_000;
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 86_400_000;
+
+/** An instant as the API and notifications write it: RFC 3339 in UTC. */
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+export function isoOrNull(ms: number | null | undefined): string | null {
+  return ms === null || ms === undefined ? null : iso(ms);
+}
