@@ -6,11 +6,11 @@ import { accounts, sessions, users } from "../db/schema";
 import { auditInsert } from "../domain/audit";
 import { ApiError } from "../lib/errors";
 import { randomToken } from "../lib/ids";
+import type { Principal } from "../lib/principal";
 import { clientIp } from "../lib/request";
 import { createRouter, errorResponses, jsonBody, jsonContent } from "../lib/router";
 import { requireAuth, SESSION_COOKIE } from "../security/auth";
 import { DUMMY_PASSWORD_HASH, hashPassword, sha256Hex, verifyPassword } from "../security/hashing";
-import type { Principal } from "../security/principal";
 import { clearRateLimit, hitRateLimit, peekRateLimit } from "../security/rate-limit";
 import { MeSchema, toMe } from "./me-schema";
 
@@ -158,7 +158,7 @@ const routes = router
   .openapi(
     createRoute({
       method: "get",
-      path: "/api/auth/session",
+      path: "/auth/session",
       tags: ["Auth"],
       summary: "Whether the request carries a live session (and then who it is), answered 200 either way",
       description:
