@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq, ne } from "drizzle-orm";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import type { Db } from "../db/client";
 import { accounts, sessions, users } from "../db/schema";
 import { auditInsert } from "../domain/audit";
 import { ApiError } from "../lib/errors";
@@ -9,7 +10,7 @@ import { clientIp } from "../lib/request";
 import { createRouter, errorResponses, jsonBody, jsonContent } from "../lib/router";
 import { requireAuth, SESSION_COOKIE } from "../security/auth";
 import { DUMMY_PASSWORD_HASH, hashPassword, sha256Hex, verifyPassword } from "../security/hashing";
-import { clearRateLimit, hitRateLimit, peekRateLimit } from "../security/rate-limit";
+import { clearRateLimit, hitRateLimit, refundRateLimit } from "../security/rate-limit";
 import { MeSchema, toMe } from "./me-schema";
 
 const LOGIN_FAILURE_LIMIT = 10;
@@ -23,6 +24,24 @@ const LoginBody = z
     password: z.string().min(1, "Enter your password.").max(200),
   })
   .openapi("LoginRequest");
+
+/**
+ * Counts one password check against each key (the email and the client address) and refuses it
+ * with 429 once any key is past the limit. Sign-ins and password changes share the email's count.
+ */
+async function countSignInAttempt(db: Db, keys: string[]): Promise<void> {
+  const hits = await Promise.all(keys.map((key) => hitRateLimit(db, key, LOGIN_FAILURE_LIMIT, LOGIN_WINDOW_MS)));
+  const refused = hits.filter((hit) => !hit.allowed);
+  if (refused.length === 0) return;
+  const retryAfter = Math.max(...refused.map((hit) => hit.retryAfterSeconds));
+  throw new ApiError(
+    429,
+    "too_many_attempts",
+    `Too many failed password attempts. Try again in ${Math.ceil(retryAfter / 60)} minutes.`,
+    undefined,
+    { "Retry-After": String(retryAfter) },
+  );
+}
 
 const router = createRouter();
 
@@ -55,33 +74,15 @@ const routes = router
       const ip = clientIp(c.req.raw);
       const emailKey = `login:email:${email}`;
       const ipKey = `login:ip:${ip}`;
-      const [emailFailures, ipFailures] = await Promise.all([
-        peekRateLimit(db, emailKey, LOGIN_WINDOW_MS),
-        peekRateLimit(db, ipKey, LOGIN_WINDOW_MS),
-      ]);
-      if (emailFailures >= LOGIN_FAILURE_LIMIT || ipFailures >= LOGIN_FAILURE_LIMIT) {
-        throw new ApiError(
-          429,
-          "too_many_attempts",
-          "Too many failed sign-ins. Wait 15 minutes and try again.",
-          undefined,
-          {
-            "Retry-After": String(LOGIN_WINDOW_MS / 1000),
-          },
-        );
-      }
+      // Counted before the password check, atomically: a burst of concurrent sign-ins gets no more
+      // password checks than the limit allows. A success takes its attempt back.
+      await countSignInAttempt(db, [emailKey, ipKey]);
 
       const user = await db.query.users.findFirst({ where: eq(users.email, email) });
       // Verify against a dummy hash for unknown emails so timing does not reveal which emails exist.
       const valid = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
-      if (!user || !valid) {
-        await Promise.all([
-          hitRateLimit(db, emailKey, LOGIN_FAILURE_LIMIT, LOGIN_WINDOW_MS),
-          hitRateLimit(db, ipKey, LOGIN_FAILURE_LIMIT, LOGIN_WINDOW_MS),
-        ]);
-        throw new ApiError(401, "invalid_credentials", "The email or password is wrong.");
-      }
-      await clearRateLimit(db, emailKey);
+      if (!user || !valid) throw new ApiError(401, "invalid_credentials", "The email or password is wrong.");
+      await Promise.all([clearRateLimit(db, emailKey), refundRateLimit(db, ipKey, LOGIN_WINDOW_MS)]);
 
       const token = randomToken("hs");
       const csrfToken = randomToken("csrf", 24);
@@ -159,11 +160,16 @@ const routes = router
       if (!principal.userId) throw new ApiError(400, "not_a_user", "API tokens have no password.");
       const body = c.req.valid("json");
       const user = await db.query.users.findFirst({ where: eq(users.id, principal.userId) });
-      if (!user || !(await verifyPassword(body.current_password, user.passwordHash))) {
+      if (!user) throw new ApiError(401, "unauthorized", "Sign in again.");
+      // A stolen session must not become a password oracle: the same count as sign-ins.
+      const emailKey = `login:email:${user.email}`;
+      await countSignInAttempt(db, [emailKey]);
+      if (!(await verifyPassword(body.current_password, user.passwordHash))) {
         throw new ApiError(400, "validation_failed", "Invalid current_password: it is not your current password.", [
           { field: "current_password", message: "It is not your current password." },
         ]);
       }
+      await clearRateLimit(db, emailKey);
       const cookie = getCookie(c, SESSION_COOKIE) ?? "";
       const currentHash = await sha256Hex(cookie);
       await db.batch([

@@ -36,11 +36,16 @@ export async function hitRateLimit(
   return { allowed: count <= limit, count, retryAfterSeconds: Math.ceil((windowStart + windowMs - now) / 1000) };
 }
 
-/** Reads the current count without counting (e.g. "is this email locked out?"). */
-export async function peekRateLimit(db: Db, key: string, windowMs: number, now = Date.now()): Promise<number> {
+/**
+ * Takes back one hit of the current window (an attempt counted up front that turned out fine,
+ * e.g. a successful sign-in from an address shared by many users).
+ */
+export async function refundRateLimit(db: Db, key: string, windowMs: number, now = Date.now()): Promise<void> {
   const windowStart = now - (now % windowMs);
-  const row = await db.query.rateLimits.findFirst({ where: (t, { eq }) => eq(t.key, key) });
-  return row && row.windowStart === windowStart ? row.count : 0;
+  await db
+    .update(rateLimits)
+    .set({ count: sql`max(${rateLimits.count} - 1, 0)` })
+    .where(sql`${rateLimits.key} = ${key} AND ${rateLimits.windowStart} = ${windowStart}`);
 }
 
 export async function clearRateLimit(db: Db, key: string): Promise<void> {
