@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, eq, sql } from "drizzle-orm";
-import { integrations, ROLES, users } from "../db/schema";
+import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import { apiTokens, integrations, ROLES, users } from "../db/schema";
 import { publishSystemEvents } from "../domain/publish";
 import { buildSystemEvent, systemEventInsert } from "../domain/system-events";
 import { destroyOutbox } from "../integrations/lifecycle";
@@ -249,6 +249,13 @@ const routes = router
           .delete(integrations)
           .where(and(eq(integrations.userId, id), eq(integrations.accountId, principal.accountId)))
           .returning({ id: integrations.id }),
+        // Their API tokens go with them (they stopped working the moment the user was deleted).
+        db
+          .update(apiTokens)
+          .set({ revokedAt: Date.now() })
+          .where(
+            and(eq(apiTokens.createdBy, id), eq(apiTokens.accountId, principal.accountId), isNull(apiTokens.revokedAt)),
+          ),
         auditByCaller(c, {
           action: "user.deleted",
           targetType: "user",
