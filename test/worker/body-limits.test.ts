@@ -45,7 +45,7 @@ describe("request body limits", () => {
     ["POST", "/api/nodes", 16],
     ["PATCH", "/api/security-issues/some-id", 16],
     ["POST", "/api/reports", 16],
-    ["PUT", "/api/me/notifications", 16],
+    ["PATCH", "/api/me/notifications", 16],
     ["POST", "/api/integrations", 64],
     ["PATCH", "/api/integrations/some-id", 64],
     ["POST", "/api/integrations/test", 64],
