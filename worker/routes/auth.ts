@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, eq, ne } from "drizzle-orm";
+import { and, asc, eq, ne } from "drizzle-orm";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Db } from "../db/client";
 import { accounts, sessions, users } from "../db/schema";
@@ -43,6 +43,28 @@ async function countSignInAttempt(db: Db, keys: string[]): Promise<void> {
   );
 }
 
+/** At most this many accounts are tried for one email (each costs a password check). */
+const MAX_ACCOUNTS_PER_EMAIL = 5;
+
+/**
+ * The user this email and password sign in as. An email is unique per account, so it may belong
+ * to users of several accounts: the first (oldest) whose password matches. Unknown emails are
+ * checked against a dummy hash so timing does not tell which emails exist.
+ */
+async function userWithPassword(db: Db, email: string, password: string) {
+  const candidates = await db
+    .select()
+    .from(users)
+    .where(eq(users.email, email))
+    .orderBy(asc(users.createdAt))
+    .limit(MAX_ACCOUNTS_PER_EMAIL);
+  if (candidates.length === 0) await verifyPassword(password, DUMMY_PASSWORD_HASH);
+  for (const candidate of candidates) {
+    if (await verifyPassword(password, candidate.passwordHash)) return candidate;
+  }
+  return null;
+}
+
 const router = createRouter();
 
 router.use("/api/me", requireAuth);
@@ -78,10 +100,8 @@ const routes = router
       // password checks than the limit allows. A success takes its attempt back.
       await countSignInAttempt(db, [emailKey, ipKey]);
 
-      const user = await db.query.users.findFirst({ where: eq(users.email, email) });
-      // Verify against a dummy hash for unknown emails so timing does not reveal which emails exist.
-      const valid = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
-      if (!user || !valid) throw new ApiError(401, "invalid_credentials", "The email or password is wrong.");
+      const user = await userWithPassword(db, email, password);
+      if (!user) throw new ApiError(401, "invalid_credentials", "The email or password is wrong.");
       await Promise.all([clearRateLimit(db, emailKey), refundRateLimit(db, ipKey, LOGIN_WINDOW_MS)]);
 
       const token = randomToken("hs");

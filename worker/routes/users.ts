@@ -97,10 +97,14 @@ const routes = router
       const db = c.get("db");
       const principal = c.get("principal");
       const body = c.req.valid("json");
-      const existing = await db.query.users.findFirst({ where: eq(users.email, body.email) });
+      // Only this account's users are looked at: whether the address is a user elsewhere is not
+      // this admin's business (emails are unique per account).
+      const existing = await db.query.users.findFirst({
+        where: and(eq(users.accountId, principal.accountId), eq(users.email, body.email)),
+      });
       if (existing) {
-        throw new ApiError(409, "email_taken", "A user with this email already exists.", [
-          { field: "email", message: "Already in use." },
+        throw new ApiError(409, "email_taken", "A user of this account already has this email.", [
+          { field: "email", message: "Already in use in this account." },
         ]);
       }
       const oneTimePassword = randomToken("otp", 12).slice(4);
