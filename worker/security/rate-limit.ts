@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { rateLimits } from "../db/schema";
+import { ApiError } from "../lib/errors";
 
 export interface RateLimitResult {
   allowed: boolean;
@@ -50,4 +51,26 @@ export async function refundRateLimit(db: Db, key: string, windowMs: number, now
 
 export async function clearRateLimit(db: Db, key: string): Promise<void> {
   await db.delete(rateLimits).where(sql`${rateLimits.key} = ${key}`);
+}
+
+/**
+ * Counts one use of an expensive action by an account and refuses it with 429 `rate_limited`
+ * (and Retry-After) past `limit` in the window. `what` names the action in the message.
+ */
+export async function limitPerAccount(
+  db: Db,
+  action: string,
+  accountId: string,
+  limit: { max: number; windowMs: number; what: string },
+): Promise<void> {
+  const result = await hitRateLimit(db, `${action}:${accountId}`, limit.max, limit.windowMs);
+  if (result.allowed) return;
+  const window = limit.windowMs >= 3_600_000 ? `${limit.windowMs / 3_600_000} h` : `${limit.windowMs / 60_000} min`;
+  throw new ApiError(
+    429,
+    "rate_limited",
+    `At most ${limit.max} ${limit.what} per ${window}; try again in ${result.retryAfterSeconds} s.`,
+    undefined,
+    { "Retry-After": String(result.retryAfterSeconds) },
+  );
 }
