@@ -43,10 +43,15 @@ export async function hitRateLimit(
  */
 export async function refundRateLimit(db: Db, key: string, windowMs: number, now = Date.now()): Promise<void> {
   const windowStart = now - (now % windowMs);
-  await db
-    .update(rateLimits)
-    .set({ count: sql`max(${rateLimits.count} - 1, 0)` })
-    .where(sql`${rateLimits.key} = ${key} AND ${rateLimits.windowStart} = ${windowStart}`);
+  const inWindow = sql`${rateLimits.key} = ${key} AND ${rateLimits.windowStart} = ${windowStart}`;
+  // A counter back at zero is dropped rather than kept as an empty row.
+  await db.batch([
+    db.delete(rateLimits).where(sql`${inWindow} AND ${rateLimits.count} <= 1`),
+    db
+      .update(rateLimits)
+      .set({ count: sql`${rateLimits.count} - 1` })
+      .where(sql`${inWindow} AND ${rateLimits.count} > 1`),
+  ]);
 }
 
 export async function clearRateLimit(db: Db, key: string): Promise<void> {
