@@ -17,6 +17,7 @@ import nodes from "./routes/nodes";
 import reports from "./routes/reports";
 import securityIssues from "./routes/security-issues";
 import users from "./routes/users";
+import { limitBodySize } from "./security/body-limits";
 
 /**
  * Builds the Hono app the same way for production and tests. Each resource is a router of its
@@ -51,6 +52,7 @@ export function createApp() {
       xFrameOptions: "DENY",
     }),
   );
+  app.use("*", limitBodySize);
   // API answers are per-user: never cache them.
   app.use("/api/*", async (c, next) => {
     await next();

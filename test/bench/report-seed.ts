@@ -22,8 +22,11 @@ export function reportSeedSql(seed: BenchSeed): string {
   const now = Date.now();
   return `
 INSERT INTO accounts (id, name, time_zone, created_at) VALUES (${q(seed.accountId)}, 'Bench Corp', 'UTC', ${seed.fromMs - 86_400_000 * 60});
-INSERT INTO api_tokens (id, account_id, name, role, token_hash, token_prefix, created_at)
-  VALUES ('bench-token', ${q(seed.accountId)}, 'bench', 'admin', ${q(seed.tokenHash)}, 'hrld_bench', ${now});
+-- A token acts for the admin who created it (no password: nobody signs in as them).
+INSERT INTO users (id, account_id, email, name, role, password_hash, created_at, updated_at)
+  VALUES ('bench-admin', ${q(seed.accountId)}, 'bench@bench.test', 'Bench', 'admin', 'none', ${now}, ${now});
+INSERT INTO api_tokens (id, account_id, name, role, token_hash, token_prefix, created_by, created_at)
+  VALUES ('bench-token', ${q(seed.accountId)}, 'bench', 'admin', ${q(seed.tokenHash)}, 'hrld_bench', 'bench-admin', ${now});
 INSERT INTO integrations (id, account_id, type, name, status, settings, events, created_at, updated_at)
   VALUES ('bench-hook', ${q(seed.accountId)}, 'webhook', 'SIEM hook', 'enabled', '{}', '{"reports":["monthly"]}', ${now}, ${now}),
          ('bench-slack', ${q(seed.accountId)}, 'slack', 'Old Slack', 'disabled', '{}', '{"reports":["daily"]}', ${now}, ${now});

@@ -45,6 +45,25 @@ describe("users API", () => {
     expect((await json(res)).error.details[0].field).toBe("email");
   });
 
+  it("answers the same for an email used in another account as for a new one, revealing nothing", async () => {
+    const acme = await seedAccount("Acme");
+    const globex = await seedAccount("Globex");
+    const globexAdmin = await login(globex.users.admin.email);
+    const taken = await api(globexAdmin, "POST", "/api/users", { email: acme.users.admin.email, role: "analyst" });
+    const fresh = await api(globexAdmin, "POST", "/api/users", { email: "fresh@globex.test", role: "analyst" });
+    expect([taken.status, fresh.status]).toEqual([201, 201]);
+    const created = await json(taken);
+    expect(Object.keys(created).sort()).toEqual(Object.keys(await json(fresh)).sort());
+
+    // Each address signs in to its own account with its own password.
+    const globexSession = await login(acme.users.admin.email, created.one_time_password);
+    const globexMe = await json(await api(globexSession, "GET", "/api/me"));
+    expect(globexMe.account.id).toBe(globex.accountId);
+    const acmeMe = await json(await api(await login(acme.users.admin.email), "GET", "/api/me"));
+    expect(acmeMe.account.id).toBe(acme.accountId);
+    expect(acmeMe.role).toBe("admin");
+  });
+
   it("changes a role, writing the audit log and a user_role_changed event", async () => {
     const acme = await seedAccount();
     const admin = await login(acme.users.admin.email);

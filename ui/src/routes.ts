@@ -1,4 +1,5 @@
 import type { ComponentType } from "preact";
+import { ApiTokensPage } from "./pages/api-tokens";
 import { AuditPage } from "./pages/audit";
 import { EventPage, EventsPage } from "./pages/events";
 import { IntegrationDetailPage } from "./pages/integrations/detail";
@@ -29,6 +30,7 @@ export const ROUTES: RouteDef[] = [
   { pattern: "/reports/:id", page: ReportPage },
   { pattern: "/nodes", page: NodesPage, adminOnly: true },
   { pattern: "/users", page: UsersPage, adminOnly: true },
+  { pattern: "/tokens", page: ApiTokensPage, adminOnly: true },
   { pattern: "/audit", page: AuditPage, adminOnly: true },
   { pattern: "/profile", page: ProfilePage },
 ];
@@ -54,6 +56,7 @@ export const NAV: { title: string; items: NavItem[] }[] = [
       { href: "/integrations", label: "Integrations", adminOnly: true },
       { href: "/nodes", label: "Nodes", adminOnly: true },
       { href: "/users", label: "Users", adminOnly: true },
+      { href: "/tokens", label: "API tokens", adminOnly: true },
       { href: "/audit", label: "Audit log", adminOnly: true },
       { href: "/profile", label: "Profile" },
     ],

@@ -21,21 +21,43 @@ export interface HttpRequest {
   retryAfterFromBody?: (body: string) => number | undefined;
 }
 
-/** Replaces every secret (and each secret's URL-encoded form) with "[redacted]". */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret.length < 4) continue;
-    for (const form of new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)])) {
-      out = out.split(form).join("[redacted]");
-    }
+/** Whole secrets shorter than this are not scrubbed (they would match ordinary text). */
+const MIN_SECRET_CHARS = 4;
+/** Parts of a secret (a word of it, a URL's path or query) shorter than this are not scrubbed. */
+const MIN_PART_CHARS = 8;
+
+/**
+ * What to scrub for one secret: the whole value, the value after the whitespace normalisation
+ * error texts get, each word of it ("Bearer <token>" → the token, which a receiver may quote
+ * alone), and a URL's credentials (user-info, path, query string, each query value).
+ */
+function secretParts(secret: string): string[] {
+  if (secret.length < MIN_SECRET_CHARS) return [];
+  const normalised = secret.replace(/\s+/g, " ").trim();
+  const parts = [secret, normalised, ...normalised.split(" ").filter((word) => word.length >= MIN_PART_CHARS)];
+  const url = URL.canParse(secret) ? new URL(secret) : null;
+  if (url?.protocol === "https:" || url?.protocol === "http:") {
+    const pieces = [url.username, url.password, url.pathname, url.search, url.search.slice(1)];
+    for (const value of url.searchParams.values()) pieces.push(value);
+    parts.push(...pieces.filter((piece) => piece.length >= MIN_PART_CHARS));
   }
-  return out;
+  return parts;
 }
 
-/** A destination URL whose path is the credential (Slack, Sumo Logic): the URL and its path are both secrets. */
-export function secretUrl(url: string): string[] {
-  return [url, new URL(url).pathname];
+/**
+ * Replaces every secret, each part of it, and each one's URL-encoded and JSON-escaped form with
+ * "[redacted]", longest first (a whole URL becomes one "[redacted]", not several).
+ */
+export function redact(text: string, secrets: readonly string[]): string {
+  const forms = new Set<string>();
+  for (const part of secrets.flatMap(secretParts)) {
+    forms.add(part);
+    forms.add(encodeURIComponent(part));
+    forms.add(JSON.stringify(part).slice(1, -1));
+  }
+  let out = text;
+  for (const form of [...forms].sort((a, b) => b.length - a.length)) out = out.split(form).join("[redacted]");
+  return out;
 }
 
 /** Retry-After as delta-seconds or an HTTP date (RFC 9110 §10.2.3), as whole seconds from now. */

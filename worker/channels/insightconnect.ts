@@ -25,7 +25,7 @@ function sendOne(ctx: SendContext<InsightconnectSettings>, notification: Notific
     body,
     loggedBody: body,
     timeoutMs: DEFAULT_TIMEOUT_MS,
-    secrets: [ctx.settings.api_key],
+    secrets: ctx.secrets,
   });
 }
 

@@ -108,7 +108,7 @@ function sendOne(ctx: SendContext<OpsgenieSettings>, notification: Notification,
     body,
     loggedBody: body,
     timeoutMs: DEFAULT_TIMEOUT_MS,
-    secrets: [ctx.settings.api_key],
+    secrets: ctx.secrets,
   });
 }
 

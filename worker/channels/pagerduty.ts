@@ -80,7 +80,7 @@ function sendOne(ctx: SendContext<PagerdutySettings>, notification: Notification
     body,
     loggedBody: JSON.stringify({ ...event, routing_key: "[redacted]" }),
     timeoutMs: DEFAULT_TIMEOUT_MS,
-    secrets: [ctx.settings.routing_key],
+    secrets: ctx.secrets,
   });
 }
 

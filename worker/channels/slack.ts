@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Notification, ReportAttachment } from "../domain/notification";
 import { type MessageView, viewOf } from "./format";
-import { DEFAULT_TIMEOUT_MS, secretUrl, sendEach, sendHttp } from "./http";
+import { DEFAULT_TIMEOUT_MS, sendEach, sendHttp } from "./http";
 import { destinationUrl } from "./settings-fields";
 import { escapeAndCut, escapeSlackChar, fitParts, type MarkupPart } from "./text";
 import type { Channel, SendContext } from "./types";
@@ -90,7 +90,7 @@ function post(ctx: SendContext<SlackSettings>, message: { text: string; blocks: 
     body,
     loggedBody: body,
     timeoutMs: DEFAULT_TIMEOUT_MS,
-    secrets: secretUrl(ctx.settings.webhook_url),
+    secrets: ctx.secrets,
   });
 }
 

@@ -79,7 +79,7 @@ function sendGroup(ctx: SendContext<SplunkSettings>, notifications: Notification
     body,
     loggedBody: body,
     timeoutMs: DEFAULT_TIMEOUT_MS,
-    secrets: [ctx.settings.token],
+    secrets: ctx.secrets,
   });
 }
 

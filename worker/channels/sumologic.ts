@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Notification } from "../domain/notification";
 import { markTest } from "./format";
-import { DEFAULT_TIMEOUT_MS, jsonBytes, secretUrl, sendEach, sendHttp, splitBySize } from "./http";
+import { DEFAULT_TIMEOUT_MS, jsonBytes, sendEach, sendHttp, splitBySize } from "./http";
 import { destinationUrl } from "./settings-fields";
 import type { Channel, SendContext } from "./types";
 
@@ -41,7 +41,7 @@ function sendGroup(ctx: SendContext<SumologicSettings>, notifications: Notificat
     body,
     loggedBody: body,
     timeoutMs: DEFAULT_TIMEOUT_MS,
-    secrets: secretUrl(ctx.settings.url),
+    secrets: ctx.secrets,
   });
 }
 

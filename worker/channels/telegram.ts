@@ -78,7 +78,7 @@ function sendMessage(ctx: SendContext<TelegramSettings>, text: string) {
     body,
     loggedBody: body,
     timeoutMs: DEFAULT_TIMEOUT_MS,
-    secrets: [ctx.settings.bot_token],
+    secrets: ctx.secrets,
     retryAfterFromBody,
   });
 }
@@ -114,7 +114,7 @@ async function sendReport(ctx: SendContext<TelegramSettings>, notification: Noti
       document: `${report.fileName} (application/pdf, ${pdf.byteLength} bytes)`,
     }),
     timeoutMs: DEFAULT_TIMEOUT_MS,
-    secrets: [ctx.settings.bot_token],
+    secrets: ctx.secrets,
     retryAfterFromBody,
   });
 }

@@ -34,6 +34,11 @@ export interface SendContext<Settings> {
   recipients?: string[];
   /** True for test sends: they are marked "[Test message]". */
   test?: boolean;
+  /**
+   * The integration's secret values (from its channel's `secretFields`): a channel hands them to
+   * sendHttp so request logs and error texts never carry them.
+   */
+  secrets: readonly string[];
 }
 
 /**

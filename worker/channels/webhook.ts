@@ -113,7 +113,7 @@ async function sendGroup(ctx: SendContext<WebhookSettings>, notifications: Notif
     body,
     loggedBody: body,
     timeoutMs: settings.timeout_seconds * 1000,
-    secrets: [...settings.headers.map((h) => h.value), ...activeSecrets(settings)],
+    secrets: ctx.secrets,
   });
 }
 
@@ -122,7 +122,8 @@ export const webhookChannel: Channel<WebhookSettings> = {
   title: "Webhook",
   block: "other",
   settingsSchema: webhookSettingsSchema,
-  secretFields: ["headers[].value", "signing_secret", "previous_signing_secret"],
+  // The URL too: its query string or user-info often carries a credential (masked like Slack's).
+  secretFields: ["url", "headers[].value", "signing_secret", "previous_signing_secret"],
   urlFields: ["url"],
   generatedFields: ["signing_secret", "previous_signing_secret", "previous_signing_secret_expires_at"],
   generateSecrets: () => ({ signing_secret: generateSigningSecret() }),

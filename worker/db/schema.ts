@@ -39,7 +39,11 @@ export const users = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [uniqueIndex("users_email_unique").on(t.email), index("users_account_idx").on(t.accountId)],
+  (t) => [
+    uniqueIndex("users_account_email_unique").on(t.accountId, t.email),
+    index("users_email_idx").on(t.email),
+    index("users_account_idx").on(t.accountId),
+  ],
 );
 
 export const sessions = sqliteTable(

@@ -4,7 +4,7 @@ import { bucketStartFor, shouldAutoDisable, windowTotals } from "../domain/failu
 import type { OutboxItem } from "../domain/notification";
 import { retryDelayMs } from "../domain/retry-schedule";
 import type { Env } from "../env";
-import { DestinationRefusedError, resolveSendTarget, SecretsUnreadableError } from "../integrations/send-target";
+import { resolveSendTarget, SecretsUnreadableError } from "../integrations/send-target";
 import { uuidv7 } from "../lib/ids";
 import { loadReportAttachment } from "../reports";
 import { type DisableRequest, disableIntegration } from "./auto-disable";
@@ -212,7 +212,6 @@ export class IntegrationDO extends DurableObject<Env> {
       target = await this.resolveTarget(this.env, integrationId);
     } catch (error) {
       if (error instanceof SecretsUnreadableError) unsendable = invalidSettingsOutcome();
-      else if (error instanceof DestinationRefusedError) unsendable = invalidSettingsOutcome(error.message);
       else {
         console.error("cannot load integration for sending", { integrationId, error: String(error) });
         this.targetBackoffUntil = this.clock() + TARGET_RETRY_MS;

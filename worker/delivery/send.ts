@@ -1,8 +1,9 @@
-import { invalidSettings, redact } from "../channels/http";
+import { invalidSettings } from "../channels/http";
 import type { SendOutcome } from "../channels/types";
 import type { ReportAttachment } from "../domain/notification";
 import type { Env } from "../env";
-import { type SendTarget, sendContextFor } from "../integrations/send-target";
+import { callChannel } from "../integrations/call-channel";
+import type { SendTarget } from "../integrations/send-target";
 import type { OutboxItem } from "./outbox-item";
 
 export type { SendTarget };
@@ -14,41 +15,24 @@ export type ResolveTarget = (env: Env, integrationId: string) => Promise<SendTar
 export type LoadReport = (env: Env, reportId: string) => Promise<ReportAttachment | null>;
 
 /**
- * Sends one delivery's notifications in one request through the integration's channel. Never
- * throws: a channel bug or an unexpected exception becomes a failed outcome, so the delivery is
- * retried on schedule instead of being lost or retried in a tight loop.
+ * Sends one delivery's notifications in one request through the integration's channel
+ * (callChannel: URL rules, report or batch, never throws).
  */
-export async function sendDelivery(
+export function sendDelivery(
   env: Env,
   target: SendTarget,
   deliveryId: string,
   items: readonly OutboxItem[],
   options: { fetch?: typeof fetch; loadReport?: LoadReport },
 ): Promise<SendOutcome> {
-  const started = Date.now();
-  const ctx = sendContextFor(target, env, { deliveryId, fetch: options.fetch });
-  try {
-    const first = items[0];
-    if (items.length === 1 && first?.reportId && target.channel.sendReport && options.loadReport) {
-      const report = await options.loadReport(env, first.reportId);
-      if (report) return await target.channel.sendReport(ctx, first.notification, report);
-    }
-    return await target.channel.send(
-      ctx,
-      items.map((item) => item.notification),
-    );
-  } catch (error) {
-    // An exception's text may quote a secret (a URL with a token, a header value): never log it as is.
-    const message = redact(error instanceof Error ? error.message : String(error), target.secrets);
-    console.error("channel send threw", { integrationId: target.integrationId, deliveryId, error: message });
-    return {
-      ok: false,
-      kind: "network",
-      latencyMs: Date.now() - started,
-      error: `Herald could not send: ${message}`,
-      requestBody: "",
-    };
-  }
+  const reportId = items.length === 1 ? items[0]?.reportId : undefined;
+  const loadReport = options.loadReport;
+  return callChannel(env, target, {
+    deliveryId,
+    notifications: items.map((item) => item.notification),
+    loadReport: reportId && loadReport ? () => loadReport(env, reportId) : undefined,
+    fetch: options.fetch,
+  });
 }
 
 /**

@@ -5,19 +5,11 @@ import { createDb, type Db } from "../db/client";
 import { accounts, integrations, users } from "../db/schema";
 import type { EventSubscriptions } from "../domain/subscriptions";
 import type { Env } from "../env";
-import { checkDestinationUrl, destinationPolicy } from "../security/destination-url";
 import { SecretsUnreadableError } from "../security/secrets";
 import { secretValues } from "./secret-fields";
 import { openSettings } from "./store";
 
 export { SecretsUnreadableError };
-
-/**
- * A saved destination the deployment's URL rules refuse now (ALLOW_PRIVATE_DESTINATIONS or
- * ALLOW_HTTP_DESTINATIONS turned off since it was saved): nothing is sent to it, and each attempt
- * fails with this message until an admin edits the integration.
- */
-export class DestinationRefusedError extends Error {}
 
 /** Everything the delivery engine needs to call `channel.send` for one integration. */
 export interface SendTarget {
@@ -40,9 +32,9 @@ export interface SendTarget {
 /**
  * Loads an integration for sending, in one D1 query (row + account name + owner's email).
  * Returns null when the integration no longer exists (deleted: drop its outbox).
- * Throws SecretsUnreadableError when its secrets cannot be decrypted and DestinationRefusedError
- * when its URL breaks the deployment's rules (either way the attempt is recorded as
- * `invalid_settings` until the admin fixes it), and an Error for an unknown type.
+ * Throws SecretsUnreadableError when its secrets cannot be decrypted (the attempt is recorded as
+ * `invalid_settings` until the admin re-enters them), and an Error for an unknown type. The
+ * deployment's URL rules are checked on each send (callChannel).
  */
 export async function resolveSendTarget(env: Env, integrationId: string): Promise<SendTarget | null> {
   const row = await loadWithRecipientContext(createDb(env.DB), integrationId);
@@ -52,14 +44,6 @@ export async function resolveSendTarget(env: Env, integrationId: string): Promis
   if (!channel) throw new Error(`integration ${integration.id} has an unknown type`);
   const opened = await openSettings(env, integration);
   if (opened.unreadable) throw new SecretsUnreadableError("authentication_failed");
-  const policy = destinationPolicy(env);
-  for (const field of channel.urlFields) {
-    const value = opened.settings[field];
-    const refused = typeof value === "string" ? checkDestinationUrl(value, policy) : null;
-    if (refused) {
-      throw new DestinationRefusedError(`settings.${field} is refused by this deployment's rules: ${refused}`);
-    }
-  }
   return {
     integrationId: integration.id,
     accountId: integration.accountId,
@@ -99,7 +83,7 @@ export function recipientsFor(settings: Record<string, unknown>, ownerEmail: str
 
 /** The SendContext for a resolved target (or a test send's unsaved settings). */
 export function sendContextFor(
-  target: Pick<SendTarget, "integrationId" | "accountName" | "settings" | "recipients">,
+  target: Pick<SendTarget, "integrationId" | "accountName" | "settings" | "recipients" | "secrets">,
   env: Env,
   options: { deliveryId: string; fetch?: typeof fetch; test?: boolean },
 ): SendContext<Record<string, unknown>> {
@@ -112,5 +96,6 @@ export function sendContextFor(
     deliveryId: options.deliveryId,
     recipients: target.recipients,
     test: options.test,
+    secrets: target.secrets,
   };
 }

@@ -1,11 +1,10 @@
 import { PDFDocument, StandardFonts } from "pdf-lib";
-import { redact } from "../channels/http";
-import type { Channel, SendOutcome } from "../channels/types";
+import type { Channel } from "../channels/types";
 import type { Category, EventSubscriptions } from "../domain/subscriptions";
 import { subscribedCategories } from "../domain/subscriptions";
 import type { Env } from "../env";
 import { uuidv7 } from "../lib/ids";
-import { sendContextFor } from "./send-target";
+import { callChannel } from "./call-channel";
 import { buildTestSamples } from "./test-samples";
 
 export interface TestResult {
@@ -24,8 +23,8 @@ export interface TestSendInput {
   settings: Record<string, unknown>;
   events: EventSubscriptions;
   recipients?: string[];
-  /** Secret values, scrubbed from error texts as a last line of defence. */
-  secrets: readonly string[];
+  /** Secret values, handed to the channel and scrubbed from error texts. */
+  secrets: string[];
 }
 
 /** A one-page PDF so report tests exercise the attachment path (email, Telegram sendDocument). */
@@ -57,30 +56,20 @@ export async function runTestSend(env: Env, input: TestSendInput): Promise<TestR
       results.push({ category, ok: false, status: null, latency_ms: 0, error: `Not sent: ${unreachable}` });
       continue;
     }
-    const ctx = sendContextFor(input, env, { deliveryId: uuidv7(), test: true });
-    let outcome: SendOutcome;
-    try {
-      outcome =
-        category === "reports" && input.channel.sendReport
-          ? await input.channel.sendReport(ctx, notification, {
-              reportId: notification.id,
-              fileName: "herald-test-report.pdf",
-              loadPdf: () => samplePdf(input.accountName),
-            })
-          : await input.channel.send(ctx, [notification]);
-    } catch (error) {
-      // Channels classify receiver failures themselves; a throw is a bug, reported without details.
-      console.error("test send threw", {
-        integrationId: input.integrationId,
-        category,
-        error: redact(String(error), input.secrets),
-      });
-      outcome = { ok: false, kind: "network", latencyMs: 0, error: "Internal error while sending.", requestBody: "" };
-    }
+    const outcome = await callChannel(env, input, {
+      deliveryId: uuidv7(),
+      notifications: [notification],
+      test: true,
+      loadReport: async () => ({
+        reportId: notification.id,
+        fileName: "herald-test-report.pdf",
+        loadPdf: () => samplePdf(input.accountName),
+      }),
+    });
     if (outcome.ok) {
       results.push({ category, ok: true, status: outcome.status, latency_ms: outcome.latencyMs, error: null });
     } else {
-      const error = redact(outcome.error, input.secrets);
+      const error = outcome.error;
       results.push({ category, ok: false, status: outcome.status ?? null, latency_ms: outcome.latencyMs, error });
       if (NOT_SENT_AFTER.has(outcome.kind)) unreachable = error;
     }

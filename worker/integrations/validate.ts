@@ -2,7 +2,7 @@ import { redact } from "../channels/http";
 import type { Channel } from "../channels/types";
 import { type EventSubscriptions, subscribedCategories } from "../domain/subscriptions";
 import { type FieldError, fieldErrors } from "../lib/errors";
-import { checkCustomHeaders, checkDestinationUrl, type DestinationPolicy } from "../security/destination-url";
+import { checkDestinationUrl, type DestinationPolicy } from "../security/destination-url";
 import { secretValues } from "./secret-fields";
 
 type Settings = Record<string, unknown>;
@@ -10,7 +10,7 @@ type ValidatingChannel = Pick<Channel<any>, "settingsSchema" | "secretFields" | 
 
 /**
  * Full settings (secrets included) against the channel's schema, then the deployment's rules the
- * schema cannot know: destination URLs (https, no private targets) and custom header limits.
+ * schema cannot know: destination URLs (https, no private targets).
  * Errors name the field as the client sent it ("settings.url", "settings.headers.2.name").
  */
 export function validateSettings(
@@ -34,12 +34,8 @@ export function validateSettings(
   }
   if (!parsed.success) return { ok: false, errors: fieldErrors(parsed.error, ["settings"]) };
   const value = parsed.data as Settings;
+  // Custom header limits are part of the webhook schema itself (worker/channels/webhook.ts).
   const errors = urlProblems(channel, value, policy);
-  if (Array.isArray(value.headers)) {
-    for (const problem of checkCustomHeaders(value.headers as { name?: unknown; value?: unknown }[])) {
-      errors.push({ field: ["settings", "headers", ...problem.path].join("."), message: problem.message });
-    }
-  }
   return errors.length ? { ok: false, errors } : { ok: true, settings: value };
 }
 

@@ -13,4 +13,6 @@ export interface Principal {
   csrfToken?: string;
   /** API token id (for audit). */
   tokenId?: string;
+  /** API token only: the user who created it (a token made by a token inherits this). */
+  creatorId?: string;
 }

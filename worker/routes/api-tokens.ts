@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq, isNull } from "drizzle-orm";
-import { apiTokens, ROLES } from "../db/schema";
-import { notFound } from "../lib/errors";
+import { apiTokens, ROLES, users } from "../db/schema";
+import { ApiError, notFound } from "../lib/errors";
 import { randomToken, uuidv7 } from "../lib/ids";
 import { createRouter, errorResponses, jsonBody, jsonContent } from "../lib/router";
 import { iso, isoOrNull } from "../lib/time";
@@ -15,6 +15,8 @@ const TokenSchema = z
     name: z.string(),
     role: z.enum(ROLES),
     token_prefix: z.string(),
+    /** The user who created it; the token never acts with more than this user's current role. */
+    created_by: z.object({ id: z.string(), email: z.string(), name: z.string() }).nullable(),
     created_at: z.string(),
     last_used_at: z.string().nullable(),
   })
@@ -24,12 +26,15 @@ const CreateTokenBody = z
   .object({ name: z.string().trim().min(1).max(100), role: z.enum(ROLES).default("read_only") })
   .openapi("CreateApiTokenRequest");
 
-function toToken(t: typeof apiTokens.$inferSelect): z.infer<typeof TokenSchema> {
+type Creator = { id: string; email: string; name: string } | null;
+
+function toToken(t: typeof apiTokens.$inferSelect, creator: Creator): z.infer<typeof TokenSchema> {
   return {
     id: t.id,
     name: t.name,
     role: t.role,
     token_prefix: t.tokenPrefix,
+    created_by: creator,
     created_at: iso(t.createdAt),
     last_used_at: isoOrNull(t.lastUsedAt),
   };
@@ -51,11 +56,12 @@ const routes = router
     async (c) => {
       const rows = await c
         .get("db")
-        .select()
+        .select({ token: apiTokens, creator: { id: users.id, email: users.email, name: users.name } })
         .from(apiTokens)
+        .leftJoin(users, eq(users.id, apiTokens.createdBy))
         .where(and(eq(apiTokens.accountId, c.get("principal").accountId), isNull(apiTokens.revokedAt)))
         .orderBy(desc(apiTokens.createdAt));
-      return c.json({ tokens: rows.map(toToken) }, 200);
+      return c.json({ tokens: rows.map((row) => toToken(row.token, row.creator)) }, 200);
     },
   )
   .openapi(
@@ -74,6 +80,14 @@ const routes = router
       const db = c.get("db");
       const principal = c.get("principal");
       const body = c.req.valid("json");
+      // A token made with a token belongs to the same user: it cannot outlive them either.
+      const creatorId = principal.userId ?? principal.creatorId;
+      const creator = creatorId
+        ? await db.query.users.findFirst({
+            where: and(eq(users.id, creatorId), eq(users.accountId, principal.accountId)),
+          })
+        : undefined;
+      if (!creator) throw new ApiError(401, "unauthorized", "Sign in again.");
       const secret = randomToken(API_TOKEN_PREFIX);
       const row = {
         id: uuidv7(),
@@ -82,7 +96,7 @@ const routes = router
         role: body.role,
         tokenHash: await sha256Hex(secret),
         tokenPrefix: secret.slice(0, 12),
-        createdBy: principal.userId,
+        createdBy: creator.id,
         createdAt: Date.now(),
         lastUsedAt: null,
         revokedAt: null,
@@ -96,7 +110,7 @@ const routes = router
           details: { name: body.name, role: body.role },
         }),
       ]);
-      return c.json({ token: toToken(row), secret }, 201);
+      return c.json({ token: toToken(row, { id: creator.id, email: creator.email, name: creator.name }), secret }, 201);
     },
   )
   .openapi(

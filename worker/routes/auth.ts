@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, eq, ne } from "drizzle-orm";
+import { and, asc, eq, ne } from "drizzle-orm";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Db } from "../db/client";
 import { accounts, sessions, users } from "../db/schema";
@@ -11,7 +11,7 @@ import { clientIp } from "../lib/request";
 import { createRouter, errorResponses, jsonBody, jsonContent } from "../lib/router";
 import { requireAuth, SESSION_COOKIE } from "../security/auth";
 import { DUMMY_PASSWORD_HASH, hashPassword, sha256Hex, verifyPassword } from "../security/hashing";
-import { clearRateLimit, hitRateLimit, peekRateLimit } from "../security/rate-limit";
+import { clearRateLimit, hitRateLimit, refundRateLimit } from "../security/rate-limit";
 import { MeSchema, toMe } from "./me-schema";
 
 const SessionProbeSchema = z
@@ -40,6 +40,46 @@ const LoginBody = z
     password: z.string().min(1, "Enter your password.").max(200),
   })
   .openapi("LoginRequest");
+
+/**
+ * Counts one password check against each key (the email and the client address) and refuses it
+ * with 429 once any key is past the limit. Sign-ins and password changes share the email's count.
+ */
+async function countSignInAttempt(db: Db, keys: string[]): Promise<void> {
+  const hits = await Promise.all(keys.map((key) => hitRateLimit(db, key, LOGIN_FAILURE_LIMIT, LOGIN_WINDOW_MS)));
+  const refused = hits.filter((hit) => !hit.allowed);
+  if (refused.length === 0) return;
+  const retryAfter = Math.max(...refused.map((hit) => hit.retryAfterSeconds));
+  throw new ApiError(
+    429,
+    "too_many_attempts",
+    `Too many failed password attempts. Try again in ${Math.ceil(retryAfter / 60)} minutes.`,
+    undefined,
+    { "Retry-After": String(retryAfter) },
+  );
+}
+
+/** At most this many accounts are tried for one email (each costs a password check). */
+const MAX_ACCOUNTS_PER_EMAIL = 5;
+
+/**
+ * The user this email and password sign in as. An email is unique per account, so it may belong
+ * to users of several accounts: the first (oldest) whose password matches. Unknown emails are
+ * checked against a dummy hash so timing does not tell which emails exist.
+ */
+async function userWithPassword(db: Db, email: string, password: string) {
+  const candidates = await db
+    .select()
+    .from(users)
+    .where(eq(users.email, email))
+    .orderBy(asc(users.createdAt))
+    .limit(MAX_ACCOUNTS_PER_EMAIL);
+  if (candidates.length === 0) await verifyPassword(password, DUMMY_PASSWORD_HASH);
+  for (const candidate of candidates) {
+    if (await verifyPassword(password, candidate.passwordHash)) return candidate;
+  }
+  return null;
+}
 
 const router = createRouter();
 
@@ -73,33 +113,13 @@ const routes = router
       const ip = clientIp(c.req.raw);
       const emailKey = `login:email:${email}`;
       const ipKey = `login:ip:${ip}`;
-      const [emailFailures, ipFailures] = await Promise.all([
-        peekRateLimit(db, emailKey, LOGIN_WINDOW_MS),
-        peekRateLimit(db, ipKey, LOGIN_WINDOW_MS),
-      ]);
-      if (emailFailures >= LOGIN_FAILURE_LIMIT || ipFailures >= LOGIN_FAILURE_LIMIT) {
-        throw new ApiError(
-          429,
-          "too_many_attempts",
-          "Too many failed sign-ins. Wait 15 minutes and try again.",
-          undefined,
-          {
-            "Retry-After": String(LOGIN_WINDOW_MS / 1000),
-          },
-        );
-      }
+      // Counted before the password check, atomically: a burst of concurrent sign-ins gets no more
+      // password checks than the limit allows. A success takes its attempt back.
+      await countSignInAttempt(db, [emailKey, ipKey]);
 
-      const user = await db.query.users.findFirst({ where: eq(users.email, email) });
-      // Verify against a dummy hash for unknown emails so timing does not reveal which emails exist.
-      const valid = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
-      if (!user || !valid) {
-        await Promise.all([
-          hitRateLimit(db, emailKey, LOGIN_FAILURE_LIMIT, LOGIN_WINDOW_MS),
-          hitRateLimit(db, ipKey, LOGIN_FAILURE_LIMIT, LOGIN_WINDOW_MS),
-        ]);
-        throw new ApiError(401, "invalid_credentials", "The email or password is wrong.");
-      }
-      await clearRateLimit(db, emailKey);
+      const user = await userWithPassword(db, email, password);
+      if (!user) throw new ApiError(401, "invalid_credentials", "The email or password is wrong.");
+      await Promise.all([clearRateLimit(db, emailKey), refundRateLimit(db, ipKey, LOGIN_WINDOW_MS)]);
 
       const token = randomToken("hs");
       const csrfToken = randomToken("csrf", 24);
@@ -191,11 +211,16 @@ const routes = router
       if (!principal.userId) throw new ApiError(400, "not_a_user", "API tokens have no password.");
       const body = c.req.valid("json");
       const user = await db.query.users.findFirst({ where: eq(users.id, principal.userId) });
-      if (!user || !(await verifyPassword(body.current_password, user.passwordHash))) {
+      if (!user) throw new ApiError(401, "unauthorized", "Sign in again.");
+      // A stolen session must not become a password oracle: the same count as sign-ins.
+      const emailKey = `login:email:${user.email}`;
+      await countSignInAttempt(db, [emailKey]);
+      if (!(await verifyPassword(body.current_password, user.passwordHash))) {
         throw new ApiError(400, "validation_failed", "Invalid current_password: it is not your current password.", [
           { field: "current_password", message: "It is not your current password." },
         ]);
       }
+      await clearRateLimit(db, emailKey);
       const cookie = getCookie(c, SESSION_COOKIE) ?? "";
       const currentHash = await sha256Hex(cookie);
       await db.batch([

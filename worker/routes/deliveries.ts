@@ -12,6 +12,7 @@ import {
 import { ApiError, notFound } from "../lib/errors";
 import { type AppEnv, createRouter, errorResponses, jsonContent } from "../lib/router";
 import { iso, isoOrNull } from "../lib/time";
+import { limitPerAccount } from "../security/rate-limit";
 import { auditByCaller } from "./caller-audit";
 
 /**
@@ -163,6 +164,11 @@ async function auditReplay(c: Context<AppEnv>, integrationId: string, details: R
   });
 }
 
+/** Replays per account (one each, or one replay of all dead deliveries): each queues sends again. */
+export const REPLAYS = { max: 60, windowMs: 3_600_000, what: "replays" };
+
+const rateLimited = { description: "Too many replays", content: errorResponses[400].content };
+
 // Mounted inside the integrations router (under /api/integrations), whose requireAuth and
 // requireAdmin cover these routes too.
 const router = createRouter();
@@ -193,12 +199,14 @@ const routes = router
       responses: {
         202: jsonContent(ReplaySchema, "Queued"),
         409: errorResponses[400],
+        429: rateLimited,
         ...errorResponses,
       },
     }),
     async (c) => {
       const { id, deliveryId } = c.req.valid("param");
       const outbox = await ownedOutbox(c, id);
+      await limitPerAccount(c.get("db"), "replay", c.get("principal").accountId, REPLAYS);
       const result = await outbox.replayDelivery(deliveryId);
       if (result === "not_found") throw notFound("delivery");
       if (result === "pending") {
@@ -215,11 +223,13 @@ const routes = router
       tags: ["Deliveries"],
       summary: "Replay every dead delivery of the integration, oldest first",
       request: { params: IdParam },
-      responses: { 202: jsonContent(ReplaySchema, "Queued"), ...errorResponses },
+      responses: { 202: jsonContent(ReplaySchema, "Queued"), 429: rateLimited, ...errorResponses },
     }),
     async (c) => {
       const { id } = c.req.valid("param");
-      const result = await (await ownedOutbox(c, id)).replayDead();
+      const outbox = await ownedOutbox(c, id);
+      await limitPerAccount(c.get("db"), "replay", c.get("principal").accountId, REPLAYS);
+      const result = await outbox.replayDead();
       if (result.delivery_ids.length > 0) await auditReplay(c, id, { dead_deliveries: result.delivery_ids.length });
       return c.json(result, 202);
     },

@@ -10,6 +10,7 @@ import { reportPdf } from "../reports/index";
 import { ReportSchema, ReportSummarySchema } from "../reports/schema";
 import { findReport, listReports, newReportRow, reportFileName, toReport } from "../reports/store";
 import { loadAccount, requireAdmin, requireAuth } from "../security/auth";
+import { limitPerAccount } from "../security/rate-limit";
 import { auditByCaller } from "./caller-audit";
 
 const ListQuery = z.object({
@@ -46,6 +47,9 @@ async function pdfResponse(c: Context<AppEnv>, id: string): Promise<Response> {
     },
   });
 }
+
+/** On-demand builds per account: each scans the period's events (README "Security"). */
+export const REPORT_BUILDS = { max: 30, windowMs: 3_600_000, what: "report builds" };
 
 const router = createRouter();
 router.use("*", requireAuth);
@@ -127,11 +131,13 @@ const routes = router
           "The stored report; delivered_to counts the integrations it was queued for",
         ),
         ...errorResponses,
+        429: { description: "Too many builds", content: errorResponses[400].content },
       },
     }),
     async (c) => {
       const principal = c.get("principal");
       const body = c.req.valid("json");
+      await limitPerAccount(c.get("db"), "report-build", principal.accountId, REPORT_BUILDS);
       const account = await loadAccount(c, principal);
       const timeZone = account.timeZone;
       if (!isPeriodStart(body.frequency, body.period_start)) {

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, eq, sql } from "drizzle-orm";
-import { integrations, ROLES, users } from "../db/schema";
+import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import { apiTokens, integrations, ROLES, users } from "../db/schema";
 import { publishSystemEvents } from "../domain/publish";
 import { buildSystemEvent, systemEventInsert } from "../domain/system-events";
 import { destroyOutbox } from "../integrations/lifecycle";
@@ -88,10 +88,14 @@ const routes = router
       const db = c.get("db");
       const principal = c.get("principal");
       const body = c.req.valid("json");
-      const existing = await db.query.users.findFirst({ where: eq(users.email, body.email) });
+      // Only this account's users are looked at: whether the address is a user elsewhere is not
+      // this admin's business (emails are unique per account).
+      const existing = await db.query.users.findFirst({
+        where: and(eq(users.accountId, principal.accountId), eq(users.email, body.email)),
+      });
       if (existing) {
-        throw new ApiError(409, "email_taken", "A user with this email already exists.", [
-          { field: "email", message: "Already in use." },
+        throw new ApiError(409, "email_taken", "A user of this account already has this email.", [
+          { field: "email", message: "Already in use in this account." },
         ]);
       }
       const oneTimePassword = randomToken("otp", 12).slice(4);
@@ -240,6 +244,13 @@ const routes = router
           .delete(integrations)
           .where(and(eq(integrations.userId, id), eq(integrations.accountId, principal.accountId)))
           .returning({ id: integrations.id }),
+        // Their API tokens go with them (they stopped working the moment the user was deleted).
+        db
+          .update(apiTokens)
+          .set({ revokedAt: Date.now() })
+          .where(
+            and(eq(apiTokens.createdBy, id), eq(apiTokens.accountId, principal.accountId), isNull(apiTokens.revokedAt)),
+          ),
         auditByCaller(c, {
           action: "user.deleted",
           targetType: "user",

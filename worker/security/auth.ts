@@ -7,6 +7,13 @@ import type { Principal } from "../lib/principal";
 import type { AppEnv } from "../lib/router";
 import { sha256Hex, timingSafeEqual } from "./hashing";
 
+const ROLE_RANK: Record<Role, number> = { read_only: 0, analyst: 1, admin: 2 };
+
+/** The role with fewer rights of the two. */
+export function lesserRole(a: Role, b: Role): Role {
+  return ROLE_RANK[a] <= ROLE_RANK[b] ? a : b;
+}
+
 export const SESSION_COOKIE = "herald_session";
 export const CSRF_HEADER = "X-CSRF-Token";
 export const API_TOKEN_PREFIX = "hrld";
@@ -35,17 +42,24 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization);
     if (!match?.[1]?.startsWith(`${API_TOKEN_PREFIX}_`)) throw unauthorized("The API token is malformed.");
     const tokenHash = await sha256Hex(match[1]);
-    const token = await db.query.apiTokens.findFirst({
-      where: and(eq(apiTokens.tokenHash, tokenHash), isNull(apiTokens.revokedAt)),
-    });
-    if (!token) throw unauthorized("The API token is wrong or revoked.");
+    const [row] = await db
+      .select({ token: apiTokens, creatorRole: users.role })
+      .from(apiTokens)
+      .innerJoin(users, and(eq(users.id, apiTokens.createdBy), eq(users.accountId, apiTokens.accountId)))
+      .where(and(eq(apiTokens.tokenHash, tokenHash), isNull(apiTokens.revokedAt)))
+      .limit(1);
+    // No row also when the creator is gone: a token never outlives the user who made it.
+    if (!row) throw unauthorized("The API token is wrong or revoked.");
+    const { token } = row;
     c.set("principal", {
       kind: "api_token",
       accountId: token.accountId,
-      role: token.role,
+      // Never more than its creator may do now (a demoted admin's admin token acts as analyst).
+      role: lesserRole(token.role, row.creatorRole),
       userId: null,
       label: `token:${token.name}`,
       tokenId: token.id,
+      creatorId: row.token.createdBy ?? undefined,
     });
     if (!token.lastUsedAt || now - token.lastUsedAt > SESSION_TOUCH_MS) {
       c.executionCtx.waitUntil(

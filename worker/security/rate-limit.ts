@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { rateLimits } from "../db/schema";
+import { ApiError } from "../lib/errors";
 
 export interface RateLimitResult {
   allowed: boolean;
@@ -36,13 +37,45 @@ export async function hitRateLimit(
   return { allowed: count <= limit, count, retryAfterSeconds: Math.ceil((windowStart + windowMs - now) / 1000) };
 }
 
-/** Reads the current count without counting (e.g. "is this email locked out?"). */
-export async function peekRateLimit(db: Db, key: string, windowMs: number, now = Date.now()): Promise<number> {
+/**
+ * Takes back one hit of the current window (an attempt counted up front that turned out fine,
+ * e.g. a successful sign-in from an address shared by many users).
+ */
+export async function refundRateLimit(db: Db, key: string, windowMs: number, now = Date.now()): Promise<void> {
   const windowStart = now - (now % windowMs);
-  const row = await db.query.rateLimits.findFirst({ where: (t, { eq }) => eq(t.key, key) });
-  return row && row.windowStart === windowStart ? row.count : 0;
+  const inWindow = sql`${rateLimits.key} = ${key} AND ${rateLimits.windowStart} = ${windowStart}`;
+  // A counter back at zero is dropped rather than kept as an empty row.
+  await db.batch([
+    db.delete(rateLimits).where(sql`${inWindow} AND ${rateLimits.count} <= 1`),
+    db
+      .update(rateLimits)
+      .set({ count: sql`${rateLimits.count} - 1` })
+      .where(sql`${inWindow} AND ${rateLimits.count} > 1`),
+  ]);
 }
 
 export async function clearRateLimit(db: Db, key: string): Promise<void> {
   await db.delete(rateLimits).where(sql`${rateLimits.key} = ${key}`);
+}
+
+/**
+ * Counts one use of an expensive action by an account and refuses it with 429 `rate_limited`
+ * (and Retry-After) past `limit` in the window. `what` names the action in the message.
+ */
+export async function limitPerAccount(
+  db: Db,
+  action: string,
+  accountId: string,
+  limit: { max: number; windowMs: number; what: string },
+): Promise<void> {
+  const result = await hitRateLimit(db, `${action}:${accountId}`, limit.max, limit.windowMs);
+  if (result.allowed) return;
+  const window = limit.windowMs >= 3_600_000 ? `${limit.windowMs / 3_600_000} h` : `${limit.windowMs / 60_000} min`;
+  throw new ApiError(
+    429,
+    "rate_limited",
+    `At most ${limit.max} ${limit.what} per ${window}; try again in ${result.retryAfterSeconds} s.`,
+    undefined,
+    { "Retry-After": String(result.retryAfterSeconds) },
+  );
 }

@@ -1,5 +1,7 @@
+import type { Channel } from "../../../worker/channels/types";
 import type { Notification, NotificationType, ReportAttachment } from "../../../worker/domain/notification";
 import type { Env } from "../../../worker/env";
+import { secretValues } from "../../../worker/integrations/secret-fields";
 import { sampleNotification } from "./samples";
 
 /** Fixed inputs for renderer tests and golden files: nothing here depends on the clock. */
@@ -102,4 +104,9 @@ export function recordingFetch(calls: RecordedCall[]): typeof fetch {
     });
     return new Response('{"ok":true}', { status: 200 });
   }) as typeof fetch;
+}
+
+/** The secret values a channel is handed in its context, computed as the delivery engine does. */
+export function secretsFor(channel: Pick<Channel<any>, "secretFields">, settings: Record<string, unknown>): string[] {
+  return secretValues(settings, channel.secretFields);
 }

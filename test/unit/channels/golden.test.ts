@@ -10,6 +10,7 @@ import {
   recordingFetch,
   reportAttachment,
   sample,
+  secretsFor,
   TEST_SETTINGS,
   testEnv,
 } from "./fixtures";
@@ -79,10 +80,12 @@ function describeCall(call: RecordedCall): string {
 
 async function renderHttp(channel: AnyChannel, type: NotificationType, test = false): Promise<string> {
   const calls: RecordedCall[] = [];
+  const settings = channel.settingsSchema.parse(TEST_SETTINGS[channel.type]);
   const ctx = {
     integrationId: "0193a0b4-0000-7000-8000-000000000001",
     accountName: "Acme",
-    settings: channel.settingsSchema.parse(TEST_SETTINGS[channel.type]),
+    settings,
+    secrets: secretsFor(channel, settings),
     env: testEnv(),
     fetch: recordingFetch(calls),
     deliveryId: fixedId(`delivery-${type}`),
@@ -132,6 +135,7 @@ describe("golden: batches", () => {
       integrationId: "0193a0b4-0000-7000-8000-000000000001",
       accountName: "Acme",
       settings,
+      secrets: secretsFor(channel, settings),
       env: testEnv(),
       fetch: recordingFetch(calls),
       deliveryId: fixedId("delivery-batch"),

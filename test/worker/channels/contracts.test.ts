@@ -17,7 +17,7 @@ import {
   type RecordedRequest,
   splitConcatenatedJson,
 } from "../../support/vendor-contracts";
-import { reportAttachment, sample, TEST_SETTINGS, testEnv } from "../../unit/channels/fixtures";
+import { reportAttachment, sample, secretsFor, TEST_SETTINGS, testEnv } from "../../unit/channels/fixtures";
 import { bucketName, hubRequests, hubUrl } from "../hub";
 
 /**
@@ -68,10 +68,12 @@ function destination(type: string, name: string): Destination {
 
 function context(channel: AnyChannel, dest: Destination, test = false): SendContext<Record<string, unknown>> {
   const { __bucket: _b, ...raw } = dest.settings;
+  const settings = channel.settingsSchema.parse(raw);
   return {
     integrationId: crypto.randomUUID(),
     accountName: "Acme",
-    settings: channel.settingsSchema.parse(raw),
+    settings,
+    secrets: secretsFor(channel, settings),
     env: dest.env,
     fetch: globalThis.fetch.bind(globalThis),
     deliveryId: crypto.randomUUID(),

@@ -32,6 +32,7 @@ function ctxFor<S>(settings: S, recipients?: string[], test = false): SendContex
     env: mailEnv(),
     fetch: globalThis.fetch.bind(globalThis),
     deliveryId: crypto.randomUUID(),
+    secrets: [],
     recipients,
     test,
   };

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { getChannel } from "../../../worker/channels/catalog";
 import { parseRetryAfter } from "../../../worker/channels/http";
-import type { SendContext } from "../../../worker/channels/types";
-import { sample, TEST_SETTINGS, testEnv } from "../../unit/channels/fixtures";
+import type { Channel, SendContext } from "../../../worker/channels/types";
+import { sample, secretsFor, TEST_SETTINGS, testEnv } from "../../unit/channels/fixtures";
 import { bucketName, hubRequests, hubUrl, script } from "../hub";
 
 /**
@@ -13,15 +13,23 @@ import { bucketName, hubRequests, hubUrl, script } from "../hub";
 
 function webhookContext(url: string, timeoutSeconds = 15): SendContext<Record<string, unknown>> {
   const channel = getChannel("webhook")!;
+  const settings = channel.settingsSchema.parse({ ...TEST_SETTINGS.webhook, url, timeout_seconds: timeoutSeconds });
   return {
     integrationId: crypto.randomUUID(),
     accountName: "Acme",
-    settings: channel.settingsSchema.parse({ ...TEST_SETTINGS.webhook, url, timeout_seconds: timeoutSeconds }),
+    settings,
+    secrets: secretsFor(channel, settings),
     env: testEnv(),
     fetch: globalThis.fetch.bind(globalThis),
     deliveryId: crypto.randomUUID(),
   };
 }
+
+/** Settings with the secrets the delivery engine would hand the channel beside them. */
+const withSecrets = (channel: Pick<Channel<any>, "secretFields">, settings: Record<string, unknown>) => ({
+  settings,
+  secrets: secretsFor(channel, settings),
+});
 
 const send = (ctx: SendContext<Record<string, unknown>>) => getChannel("webhook")!.send(ctx, [sample("new_hits")]);
 
@@ -101,6 +109,7 @@ describe("send outcomes", () => {
         integrationId: "i",
         accountName: "Acme",
         settings: channel.settingsSchema.parse(TEST_SETTINGS.telegram),
+        secrets: [TEST_SETTINGS.telegram!.bot_token as string],
         env: testEnv({ TELEGRAM_API_BASE: hubUrl(b) }),
         fetch: globalThis.fetch.bind(globalThis),
         deliveryId: "d",
@@ -148,7 +157,7 @@ describe("send outcomes", () => {
     const cases: [string, Awaited<ReturnType<typeof send>>, string[]][] = [
       [
         "slack",
-        await slack.send({ ...base, settings: { webhook_url: hubUrl(b, slackPath) }, env: testEnv() }, [
+        await slack.send({ ...base, ...withSecrets(slack, { webhook_url: hubUrl(b, slackPath) }), env: testEnv() }, [
           sample("incident"),
         ]),
         ["SLACKSECRETPATH0000"],
@@ -158,7 +167,7 @@ describe("send outcomes", () => {
         await telegram.send(
           {
             ...base,
-            settings: telegram.settingsSchema.parse(TEST_SETTINGS.telegram),
+            ...withSecrets(telegram, telegram.settingsSchema.parse(TEST_SETTINGS.telegram)),
             env: testEnv({ TELEGRAM_API_BASE: hubUrl(b) }),
           },
           [sample("incident")],
@@ -168,7 +177,11 @@ describe("send outcomes", () => {
       [
         "pagerduty",
         await pagerduty.send(
-          { ...base, settings: TEST_SETTINGS.pagerduty!, env: testEnv({ PAGERDUTY_EVENTS_URL: hubUrl(b) }) },
+          {
+            ...base,
+            ...withSecrets(pagerduty, TEST_SETTINGS.pagerduty!),
+            env: testEnv({ PAGERDUTY_EVENTS_URL: hubUrl(b) }),
+          },
           [sample("incident")],
         ),
         ["R0123456789ABCDEF0123456789ABCDE"],
@@ -176,7 +189,11 @@ describe("send outcomes", () => {
       [
         "sumologic",
         await sumo.send(
-          { ...base, settings: { url: hubUrl(b, "/receiver/v1/http/SUMOSECRETTOKEN0000") }, env: testEnv() },
+          {
+            ...base,
+            ...withSecrets(sumo, { url: hubUrl(b, "/receiver/v1/http/SUMOSECRETTOKEN0000") }),
+            env: testEnv(),
+          },
           [sample("incident")],
         ),
         ["SUMOSECRETTOKEN0000"],

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { resolveSendTarget, SecretsUnreadableError } from "../../../worker/integrations/send-target";
 import type { Session } from "../helpers";
-import { hubRequests } from "../hub";
+import { hubRequests, script } from "../hub";
 import { adminSession, apiRaw, type CreatableType, fixture, leakedSecrets } from "./fixtures";
 
 async function create(session: Session, type: CreatableType, name = `${type} one`) {
@@ -169,5 +169,56 @@ describe("secrets at rest", () => {
     const none = await apiRaw(admin, "POST", `/api/integrations/${slack.id}/rotate-secret`);
     expect(none.status).toBe(400);
     expect(none.body.error.code).toBe("nothing_to_rotate");
+  });
+});
+
+describe("secrets in receivers' answers and in webhook URLs", () => {
+  it("redacts the bare token a receiver quotes from a 'Bearer <token>' header", async () => {
+    const admin = await adminSession();
+    const fx = fixture("webhook");
+    const bearer = fx.secrets[0]!;
+    const token = bearer.replace(/^Bearer /, "");
+    await script(fx.bucket!, [], { status: 401, body: `invalid credential "${token}"` });
+    const created = await apiRaw(admin, "POST", "/api/integrations", {
+      type: "webhook",
+      name: "echoing receiver",
+      settings: fx.settings,
+      events: fx.events,
+    });
+    expect(created.status, created.raw).toBe(201);
+    const id = created.body.integration.id as string;
+    const sent = await apiRaw(admin, "POST", `/api/integrations/${id}/test`);
+    expect(sent.status, sent.raw).toBe(200);
+    expect(sent.body.results[0].error).toContain("[redacted]");
+    expect(leakedSecrets(sent.raw, [token])).toEqual([]);
+    expect((await hubRequests(fx.bucket!))[0]?.headers.authorization).toBe(bearer);
+  });
+
+  it("treats a webhook URL (its query string) as a secret: sealed, masked like Slack's, kept when sent back", async () => {
+    const admin = await adminSession();
+    const fx = fixture("webhook");
+    const url = `${fx.settings.url as string}?access_token=qs-${crypto.randomUUID()}`;
+    const res = await apiRaw(admin, "POST", "/api/integrations", {
+      type: "webhook",
+      name: "query hook",
+      settings: { ...fx.settings, url },
+      events: fx.events,
+    });
+    expect(res.status, res.raw).toBe(201);
+    const id = res.body.integration.id as string;
+    expect(res.body.integration.settings.url).toBe(`••••${url.slice(-4)}`);
+    expect(leakedSecrets(res.raw, [url])).toEqual([]);
+    const row = await storedSecrets(id);
+    expect(row.settings).not.toContain("access_token");
+    const read = await apiRaw(admin, "GET", `/api/integrations/${id}`);
+    expect(leakedSecrets(read.raw, [url, url.split("?")[1]!])).toEqual([]);
+    const audit = await apiRaw(admin, "GET", "/api/audit");
+    expect(audit.raw).not.toContain("access_token");
+
+    const kept = await apiRaw(admin, "PATCH", `/api/integrations/${id}`, {
+      settings: { url: read.body.integration.settings.url, headers: fx.settings.headers },
+    });
+    expect(kept.status, kept.raw).toBe(200);
+    expect((await resolveSendTarget(env, id))!.settings.url).toBe(url);
   });
 });

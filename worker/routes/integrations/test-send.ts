@@ -10,30 +10,15 @@ import { uuidv7 } from "../../lib/ids";
 import { createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/router";
 import { loadAccount } from "../../security/auth";
 import { destinationPolicy } from "../../security/destination-url";
-import { hitRateLimit } from "../../security/rate-limit";
+import { limitPerAccount } from "../../security/rate-limit";
 import { IdParam, TestIntegrationBody, TestResultsSchema } from "./schemas";
 import { type Ctx, channelOf, refuseUserManaged } from "./shared";
 
-/** Test sends per account per minute: each one makes real requests to a third party. */
-export const TEST_SENDS_PER_MINUTE = 10;
+/** Test sends per account: each one makes real requests to a third party. */
+export const TEST_SENDS = { max: 10, windowMs: 60_000, what: "test sends" };
 
-async function limitTestSends(c: Ctx) {
-  const result = await hitRateLimit(
-    c.get("db"),
-    `integration-test:${c.get("principal").accountId}`,
-    TEST_SENDS_PER_MINUTE,
-    60_000,
-  );
-  if (!result.allowed) {
-    throw new ApiError(
-      429,
-      "rate_limited",
-      `At most ${TEST_SENDS_PER_MINUTE} test sends a minute; try again in ${result.retryAfterSeconds} s.`,
-      undefined,
-      { "Retry-After": String(result.retryAfterSeconds) },
-    );
-  }
-}
+const limitTestSends = (c: Ctx) =>
+  limitPerAccount(c.get("db"), "integration-test", c.get("principal").accountId, TEST_SENDS);
 
 const noSubscriptions = () =>
   validationError([{ field: "events", message: "Subscribe to at least one category to send a test." }]);
