@@ -228,7 +228,7 @@ ON CONFLICT (account_id, fingerprint) DO UPDATE SET
 const NODE_SEEN = `UPDATE nodes SET last_seen_at = ?2 WHERE id = ?1 AND revoked_at IS NULL`;
 
 /** Events of this request still waiting for fan-out: fresh ones and re-sent ones never queued. */
-const SELECT_PENDING = `SELECT ev.id, ev.type, ev.risk, ev.occurred_at,
+const SELECT_PENDING = `SELECT ev.id, ev.seq, ev.type, ev.risk, ev.occurred_at,
   CASE WHEN ev.ingest_id = ?3 THEN NULL ELSE ev.data END AS data
 FROM ${BY_KEYS} WHERE ev.notified_at IS NULL`;
 
@@ -320,6 +320,7 @@ function uniqueKeys(events: PreparedEvent[]): EventKey[] {
 
 interface PendingRow {
   id: string;
+  seq: number;
   type: string;
   risk: string | null;
   occurred_at: number;
@@ -403,6 +404,7 @@ export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Prom
     accepted,
     pending: pendingRows.map((row) => ({
       id: row.id,
+      seq: row.seq,
       type: row.type as NodeEvent["type"],
       risk: row.risk,
       occurredAt: row.occurred_at,

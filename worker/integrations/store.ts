@@ -1,5 +1,5 @@
 import type { Channel, IntegrationType } from "../channels/types";
-import type { integrations } from "../db/schema";
+import type { DisableReason, integrations } from "../db/schema";
 import type { EventSubscriptions } from "../domain/subscriptions";
 import { decryptSecrets, encryptSecrets, type KeyringEnv, SecretsUnreadableError } from "../security/secrets";
 import { maskSettings, mergeSecrets, splitSecrets } from "./secret-fields";
@@ -56,7 +56,7 @@ export interface IntegrationJson {
   type: IntegrationType;
   name: string;
   status: "enabled" | "disabled";
-  disabled_reason?: string;
+  disabled_reason?: DisableReason;
   disabled_details?: unknown;
   disabled_at?: string;
   settings: Settings;

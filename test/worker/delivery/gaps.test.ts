@@ -14,7 +14,7 @@ import { type SendTarget, sendDelivery } from "../../../worker/delivery/send";
 import { uuidv7 } from "../../../worker/lib/ids";
 import { api, db, login, type SeededAccount, type Session, seedAccount } from "../helpers";
 import { hubRequests, script } from "../hub";
-import { deliveryTarget, fireAlarm, item, type stubFor, type TestClock } from "./fixtures";
+import { deliveryTarget, fireAlarm, item, lastEventSeq, type stubFor, type TestClock } from "./fixtures";
 
 let acme: SeededAccount;
 let admin: Session;
@@ -109,11 +109,11 @@ describe("replaying the events missed while disabled", () => {
     });
     await setReplayCap(stub, 10);
     await stub.pause();
-    const since = Date.now();
-    await storeEvents(acme.accountId, since, [...flood(30), ...issues(10)]);
+    const marker = await lastEventSeq();
+    await storeEvents(acme.accountId, Date.now(), [...flood(30), ...issues(10)]);
 
     // Exactly the cap: everything queued, nothing reported missing.
-    expect(await stub.resume({ pending: "resume", replayMissedSince: since })).toEqual({
+    expect(await stub.resume({ pending: "resume", replayMissedAfterSeq: marker })).toEqual({
       resumed: 0,
       dropped: 0,
       replayed: 10,
@@ -126,6 +126,7 @@ describe("replaying the events missed while disabled", () => {
     const { stub } = await deliveryTarget(acme.accountId, { bucketPrefix: "gap-links", events: { hit: true } });
     await stub.pause();
     const since = Date.now();
+    const marker = await lastEventSeq();
     // Stored while the integration was disabled: no enabled integration wanted them.
     const id = uuidv7();
     await db().insert(events).values({
@@ -138,7 +139,7 @@ describe("replaying the events missed while disabled", () => {
       lookupById: 0,
     });
     expect((await api(admin, "GET", `/api/events/${id}`)).status).toBe(404);
-    expect(await stub.resume({ pending: "resume", replayMissedSince: since })).toMatchObject({ replayed: 1 });
+    expect(await stub.resume({ pending: "resume", replayMissedAfterSeq: marker })).toMatchObject({ replayed: 1 });
     expect((await api(admin, "GET", `/api/events/${id}`)).status).toBe(200);
   });
 
@@ -149,9 +150,9 @@ describe("replaying the events missed while disabled", () => {
     });
     await setReplayCap(stub, 10);
     await stub.pause();
-    const since = Date.now() + 60_000; // after the previous test's events
-    await storeEvents(acme.accountId, since, [...flood(30), ...issues(12)]);
-    expect(await stub.resume({ pending: "resume", replayMissedSince: since })).toEqual({
+    const marker = await lastEventSeq(); // after the previous tests' events
+    await storeEvents(acme.accountId, Date.now(), [...flood(30), ...issues(12)]);
+    expect(await stub.resume({ pending: "resume", replayMissedAfterSeq: marker })).toEqual({
       resumed: 0,
       dropped: 0,
       replayed: 10,
@@ -170,7 +171,6 @@ describe("replaying the events missed while disabled", () => {
       events: { security_issue: ["high"] },
     });
     const enableWithReplay = async () => {
-      await new Promise((resolve) => setTimeout(resolve, 10)); // the previous round's events are older
       expect((await api(globexAdmin, "POST", `/api/integrations/${id}/disable`)).status).toBe(200);
       const disabledAt = (await integrationRow(id)).disabledAt!;
       await storeEvents(globex.accountId, disabledAt + 1, issues(3));
