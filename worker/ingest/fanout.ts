@@ -28,12 +28,20 @@ function takes(target: FanOutTarget, row: NotifiableEvent): boolean {
 }
 
 /**
- * Does at least one enabled target want this event about to be inserted? (Decides whether it
- * waits for fan-out.) Disabled targets never do: the write commits only at the targets' version
- * (WRITE_ALLOWED in store.ts), so after every disable they list, past every marker.
+ * Does an enabled target want this event? Then its notification links to it (findable by id).
+ * A disabled target never links to an event written now: the write commits only at the targets'
+ * version (WRITE_ALLOWED in store.ts), i.e. after every disable they list, past every marker.
  */
-export function anyTargetWants(targets: FanOutTarget[], event: MatchableEvent): boolean {
+export function anyEnabledTargetWants(targets: FanOutTarget[], event: MatchableEvent): boolean {
   return targets.some((target) => isEnabled(target) && subscribesTo(target.events, event));
+}
+
+/**
+ * May a target want this event? A disabled one may, when the event is a re-send stored before
+ * its disable and never queued: so it waits for fan-out (notified_at NULL) until planFanOut decides.
+ */
+export function anyTargetMayWant(targets: FanOutTarget[], event: MatchableEvent): boolean {
+  return targets.some((target) => subscribesTo(target.events, event));
 }
 
 /** The SQL condition of the targets: enabled, or disabled with a marker. */

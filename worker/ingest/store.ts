@@ -33,8 +33,10 @@ const HOUR_MS = 3_600_000;
 export interface PreparedEvent {
   event: NodeEvent;
   occurredAt: number;
-  /** Does any enabled integration of the account subscribe to it? */
+  /** May an integration of the account want it (fanout.ts anyTargetMayWant)? Then it waits for fan-out. */
   notify: boolean;
+  /** Does an enabled integration want it? Then notifications link to it: findable by id. */
+  linked: boolean;
 }
 
 export interface IngestWrite {
@@ -82,6 +84,7 @@ function rowOf(prepared: PreparedEvent): unknown[] {
     hitLike ? e.block_status : null,
     prepared.notify ? 1 : 0,
     e,
+    prepared.linked ? 1 : 0,
   ];
 }
 
@@ -96,14 +99,14 @@ const WRITE_ALLOWED = `(SELECT n.revoked_at IS NULL AND a.integrations_version =
 
 /**
  * Duplicates (same account, occurred_at and id: a re-sent event) are ignored by events_key_idx.
- * Hits that no integration wants are the bulk of the traffic and are never linked to, so they stay
+ * Hits that no enabled integration wants are the bulk of the traffic and are never linked to, so they stay
  * out of the index on the id alone (lookup_by_id = 0, see the schema).
  */
 const INSERT_EVENTS = `INSERT OR IGNORE INTO events (account_id, id, node_id, type, occurred_at, received_at, risk,
   attack_type, host, path, remote_addr, remote_country, block_status, data, ingest_id, notified_at, lookup_by_id)
 SELECT ?1, r.value->>0, ?2, r.value->>1, r.value->>2, ?3, r.value->>3, r.value->>4, r.value->>5, r.value->>6,
   r.value->>7, r.value->>8, r.value->>9, r.value->11, ?4, CASE WHEN r.value->>10 = 1 THEN NULL ELSE ?3 END,
-  r.value->>10 = 1 OR r.value->>1 <> 'hit'
+  r.value->>12 = 1 OR r.value->>1 <> 'hit'
 FROM jsonb_each(?5) AS r WHERE ${WRITE_ALLOWED}`;
 
 /**
