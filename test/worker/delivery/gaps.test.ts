@@ -101,6 +101,35 @@ describe("re-enabling an auto-disabled integration", () => {
   });
 });
 
+describe("re-enabling with the dead", () => {
+  it("replays the deliveries that died leading up to an auto-disable in the same step as the resume", async () => {
+    const { bucket, id, stub, clock } = await deliveryTarget(acme.accountId, { bucketPrefix: "gap-dead" });
+    await script(bucket, [], { status: 500 });
+    await failUntilDisabled(id, stub, clock);
+    const [dead] = (await stub.listDeliveries({ state: "dead", limit: 5 })).deliveries;
+    const [paused] = (await stub.listDeliveries({ state: "pending", limit: 5 })).deliveries;
+    expect(dead && paused).toBeTruthy();
+
+    await script(bucket, [], { status: 200 });
+    const enabled = await api(admin, "POST", `/api/integrations/${id}/enable`, {
+      pending: "resume",
+      replay_dead: true,
+    });
+    expect(await enabled.json()).toMatchObject({ resumed: 1, replayed_dead: 1, replayed: 0 });
+    const sentBefore = (await hubRequests(bucket)).length;
+    await fireAlarm(stub, clock);
+    await fireAlarm(stub, clock);
+    const after = (await hubRequests(bucket)).slice(sentBefore);
+    expect(after.map((r) => (JSON.parse(r.body) as { id: string }[]).map((n) => n.id))).toEqual([
+      paused!.notifications.map((n) => n.id),
+      dead!.notifications.map((n) => n.id),
+    ]);
+    expect((await stub.health()).pending_notifications).toBe(0);
+    const delivered = (await stub.listDeliveries({ state: "delivered", limit: 5 })).deliveries;
+    expect(delivered.find((d) => d.replay_of === dead!.id)).toBeDefined();
+  });
+});
+
 describe("replaying the events missed while disabled", () => {
   it("counts only matching events towards the cap, so a flood of others cannot hide them", async () => {
     const { bucket, stub, clock } = await deliveryTarget(acme.accountId, {
