@@ -5,7 +5,7 @@ import type { Notification, NotificationType } from "./notification";
 /** The part of a stored event row that notifications are built from. */
 export interface NotifiableEvent {
   id: string;
-  /** Its events.seq (commit order), where known: a disabled integration still gets the events up to its marker. */
+  /** Its events.seq (commit order), where known: a disabled integration takes events up to its marker. */
   seq?: number;
   type: StoredEventType;
   risk?: string | null;

@@ -28,8 +28,8 @@ function takes(target: FanOutTarget, row: NotifiableEvent): boolean {
 }
 
 /**
- * Does an enabled target want this event? Then its notification links to it (findable by id).
- * A disabled target never links to an event written now: the write commits only at the targets'
+ * Does an enabled target want this event about to be written? (Then it waits for fan-out.) A
+ * disabled target never takes an event written now: the write commits only at the targets'
  * version (WRITE_ALLOWED in store.ts), i.e. after every disable they list, past every marker.
  */
 export function anyEnabledTargetWants(targets: FanOutTarget[], event: MatchableEvent): boolean {
@@ -37,8 +37,8 @@ export function anyEnabledTargetWants(targets: FanOutTarget[], event: MatchableE
 }
 
 /**
- * May a target want this event? A disabled one may, when the event is a re-send stored before
- * its disable and never queued: so it waits for fan-out (notified_at NULL) until planFanOut decides.
+ * May any target want this event, a disabled one included? A disabled one takes it when it is a
+ * re-send, stored before the disable and never queued: the write reads such rows back.
  */
 export function anyTargetMayWant(targets: FanOutTarget[], event: MatchableEvent): boolean {
   return targets.some((target) => subscribesTo(target.events, event));
@@ -106,7 +106,10 @@ export async function fanOutEvents(env: Env, accountId: string, rows: Notifiable
   await enqueuePlan(env, plan);
 }
 
-/** The rows with their events.seq, read only when a disabled target needs it (system events always findable by id). */
+/**
+ * The rows with their events.seq, read only when a disabled target needs it (callers pass system
+ * events, always findable by id, a handful at a time).
+ */
 async function withSeq(
   env: Env,
   accountId: string,

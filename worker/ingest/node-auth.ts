@@ -51,8 +51,8 @@ export const requestsInWindowSql = (windowParam: string) =>
 /**
  * One row about a node: active or revoked, its account's name and `integrations_version`, its
  * requests in the window ?2, and — only when the version differs from ?3 — the account's fan-out
- * targets (FanOutTarget: enabled integrations, and disabled ones with their marker). Selected by token hash (cache miss) or by node id (at the
- * end of every ingest write).
+ * targets (FanOutTarget: enabled integrations, and disabled ones with their marker). Selected by
+ * token hash (cache miss) or by node id (at the end of every ingest write).
  */
 const nodeStateSql = (where: string) => `SELECT n.id, n.account_id, a.name AS account_name,
   n.revoked_at IS NULL AS active, a.integrations_version AS version,

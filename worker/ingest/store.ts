@@ -33,10 +33,13 @@ const HOUR_MS = 3_600_000;
 export interface PreparedEvent {
   event: NodeEvent;
   occurredAt: number;
-  /** May an integration of the account want it (fanout.ts anyTargetMayWant)? Then it waits for fan-out. */
+  /** Does any enabled integration of the account subscribe to it? */
   notify: boolean;
-  /** Does an enabled integration want it? Then notifications link to it: findable by id. */
-  linked: boolean;
+  /**
+   * May any target want it, a disabled one included (fanout.ts anyTargetMayWant)? Then, when it is
+   * a re-send never queued, the write reads it back for fan-out.
+   */
+  checkPending: boolean;
 }
 
 export interface IngestWrite {
@@ -84,7 +87,6 @@ function rowOf(prepared: PreparedEvent): unknown[] {
     hitLike ? e.block_status : null,
     prepared.notify ? 1 : 0,
     e,
-    prepared.linked ? 1 : 0,
   ];
 }
 
@@ -99,14 +101,14 @@ const WRITE_ALLOWED = `(SELECT n.revoked_at IS NULL AND a.integrations_version =
 
 /**
  * Duplicates (same account, occurred_at and id: a re-sent event) are ignored by events_key_idx.
- * Hits that no enabled integration wants are the bulk of the traffic and are never linked to, so they stay
- * out of the index on the id alone (lookup_by_id = 0, see the schema).
+ * Hits that no enabled integration wants are the bulk of the traffic and are never linked to, so
+ * they stay out of the index on the id alone (lookup_by_id = 0, see the schema).
  */
 const INSERT_EVENTS = `INSERT OR IGNORE INTO events (account_id, id, node_id, type, occurred_at, received_at, risk,
   attack_type, host, path, remote_addr, remote_country, block_status, data, ingest_id, notified_at, lookup_by_id)
 SELECT ?1, r.value->>0, ?2, r.value->>1, r.value->>2, ?3, r.value->>3, r.value->>4, r.value->>5, r.value->>6,
   r.value->>7, r.value->>8, r.value->>9, r.value->11, ?4, CASE WHEN r.value->>10 = 1 THEN NULL ELSE ?3 END,
-  r.value->>12 = 1 OR r.value->>1 <> 'hit'
+  r.value->>10 = 1 OR r.value->>1 <> 'hit'
 FROM jsonb_each(?5) AS r WHERE ${WRITE_ALLOWED}`;
 
 /**
@@ -380,11 +382,11 @@ export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Prom
     statements.push(d1.prepare(UPSERT_SECURITY_ISSUES).bind(accountId, issueKeysJson, ingestId));
   }
   statements.push(d1.prepare(NODE_SEEN).bind(nodeId, receivedAt));
-  const notifyKeys = uniqueKeys(write.events.filter((p) => p.notify));
-  if (notifyKeys.length > 0) {
-    const notifyKeysJson = JSON.stringify(notifyKeys);
-    bytes += notifyKeysJson.length;
-    statements.push(d1.prepare(SELECT_PENDING).bind(accountId, notifyKeysJson, ingestId));
+  const pendingKeys = uniqueKeys(write.events.filter((p) => p.checkPending));
+  if (pendingKeys.length > 0) {
+    const pendingKeysJson = JSON.stringify(pendingKeys);
+    bytes += pendingKeysJson.length;
+    statements.push(d1.prepare(SELECT_PENDING).bind(accountId, pendingKeysJson, ingestId));
   }
   statements.push(nodeStateAfterWrite(d1, node, receivedAt));
 
@@ -398,7 +400,7 @@ export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Prom
   const state = nodeStateFrom(results[results.length - 1]?.results[0] as NodeStateRow | undefined);
   let accepted = 0;
   for (let i = firstInsert; i < firstInsert + insertCount; i++) accepted += results[i]?.meta.changes ?? 0;
-  const pendingRows = notifyKeys.length > 0 ? ((results[results.length - 2]?.results ?? []) as PendingRow[]) : [];
+  const pendingRows = pendingKeys.length > 0 ? ((results[results.length - 2]?.results ?? []) as PendingRow[]) : [];
   if (pendingRows.length === 0 || !writeWasAllowed(state, write.limit)) return { accepted, pending: [], state };
   // Rows this request inserted come back without data: the event is the one in the body.
   const sent = new Map<string, NodeEvent>();

@@ -1,8 +1,8 @@
 import { and, eq } from "drizzle-orm";
 import { createDb } from "../db/client";
 import { integrations, users } from "../db/schema";
-import { type EventSubscriptions, subscribesTo } from "../domain/subscriptions";
 import { publishSystemEvents } from "../domain/publish";
+import { type EventSubscriptions, subscribesTo } from "../domain/subscriptions";
 import type { SystemEventRow } from "../domain/system-events";
 import { sendMail } from "../email/send";
 import type { Env } from "../env";

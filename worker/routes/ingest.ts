@@ -118,8 +118,8 @@ router.post("/v1/events", async (c) => {
       return {
         event,
         occurredAt: Date.parse(event.occurred_at),
-        notify: anyTargetMayWant(targets, matchable),
-        linked: anyEnabledTargetWants(targets, matchable),
+        notify: anyEnabledTargetWants(targets, matchable),
+        checkPending: anyTargetMayWant(targets, matchable),
       };
     });
     const stored = await storeIngestBatch(c.env.DB, {
