@@ -44,10 +44,10 @@ export interface DisableInput extends Actor {
 
 /**
  * Disables an enabled integration. The marker `disabled_after_seq` is read in the same UPDATE
- * that changes the status, so it splits the events by commit order: an ingest write that commits
- * later also bumps past the account's `integrations_version` and is fanned out without this
- * integration — those are exactly the events a replay on enable queues. Returns the new row, or
- * null when it was no longer enabled.
+ * that changes the status (and, by trigger, the account's `integrations_version`), so it splits
+ * the events by commit order: an ingest write that commits later must use the new targets, is
+ * fanned out without this integration, and stores its events after the marker — exactly those a
+ * replay on enable queues. Returns the new row, or null when it was no longer enabled.
  */
 export async function disableIntegration(
   env: Env,
