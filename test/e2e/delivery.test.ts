@@ -219,25 +219,38 @@ describe("delivery end to end", () => {
       (found) => found.some((m) => m.subject.includes("disabled automatically")),
     );
 
-    // Disabled: pending deliveries are kept, and so is what arrives meanwhile (whether the last
-    // failed delivery still had retries left depends on timing, this event does not); nothing
-    // more is sent; re-enabling resumes them.
-    await postEvents(1, "while disabled");
+    // Disabled (README, "Delivery" — Guarantees): what was queued before the disable is kept,
+    // paused (how much that is depends on where the last delivery's retries stood); nothing new is
+    // queued and nothing is sent; re-enabling resumes exactly what was kept and replays, when
+    // asked, what arrived meanwhile — each once.
+    const kept = (await admin.call("GET", `/api/integrations/${flakyId}/health`)).body;
+    expect(kept).toMatchObject({ paused: true, paused_reason: "auto_failure_ratio" });
+    const [whileDisabled] = await postEvents(1, "while disabled");
     const sentBeforeEnable = hub.requests("flaky").length;
     await new Promise((r) => setTimeout(r, 1000));
     expect(hub.requests("flaky")).toHaveLength(sentBeforeEnable);
     const health = (await admin.call("GET", `/api/integrations/${flakyId}/health`)).body;
-    expect(health).toMatchObject({ paused: true, paused_reason: "auto_failure_ratio" });
-    expect(health.pending_notifications).toBeGreaterThan(0);
+    expect(health.pending_notifications).toBe(kept.pending_notifications);
 
     hub.script("flaky", [], { status: 200 });
-    const enabled = await admin.call("POST", `/api/integrations/${flakyId}/enable`, { pending: "resume" });
+    const enabled = await admin.call("POST", `/api/integrations/${flakyId}/enable`, {
+      pending: "resume",
+      replay_missed: true,
+    });
     expect(enabled.status).toBe(200);
     expect(enabled.body.resumed).toBe(health.pending_notifications);
+    expect(enabled.body.replayed).toBeGreaterThanOrEqual(1);
     await waitFor(
-      "the resumed deliveries",
+      "the resumed and replayed deliveries",
       async () => (await admin.call("GET", `/api/integrations/${flakyId}/health`)).body,
       (h) => h.pending_notifications === 0,
     );
+    const afterEnable = hub
+      .requests("flaky")
+      .slice(sentBeforeEnable)
+      .flatMap((r) => JSON.parse(r.body) as { id: string }[]);
+    const afterIds = afterEnable.map((n) => n.id);
+    expect(afterIds.filter((id) => id === whileDisabled)).toHaveLength(1);
+    expect(new Set(afterIds).size).toBe(afterIds.length);
   });
 });

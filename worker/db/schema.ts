@@ -113,6 +113,16 @@ export const nodes = sqliteTable(
 
 export const INTEGRATION_STATUSES = ["enabled", "disabled"] as const;
 
+/** Why an integration is disabled: by an admin, or automatically (worker/integrations/lifecycle.ts). */
+export const DISABLE_REASONS = ["manual", "auto_failure_ratio", "destination_gone"] as const;
+export type DisableReason = (typeof DISABLE_REASONS)[number];
+/** The reasons Herald disables an integration by itself (reports list these). */
+export const AUTO_DISABLE_REASONS = [
+  "auto_failure_ratio",
+  "destination_gone",
+] as const satisfies readonly DisableReason[];
+export type AutoDisableReason = (typeof AUTO_DISABLE_REASONS)[number];
+
 export const integrations = sqliteTable(
   "integrations",
   {
@@ -123,11 +133,18 @@ export const integrations = sqliteTable(
     type: text("type").notNull(),
     name: text("name").notNull(),
     status: text("status", { enum: INTEGRATION_STATUSES }).notNull().default("enabled"),
-    /** Why it is disabled: "manual", "auto_failure_ratio", "destination_gone". */
-    disabledReason: text("disabled_reason"),
+    disabledReason: text("disabled_reason", { enum: DISABLE_REASONS }),
     /** Human-readable figures of an automatic disable (ratio, counts, window). */
     disabledDetails: text("disabled_details", { mode: "json" }),
     disabledAt: integer("disabled_at"),
+    /**
+     * The last events.seq committed before the disable (read in the disable's own statement): the
+     * events after it are what the integration missed (replayed on enable when asked), the events
+     * up to it are still queued for it when their fan-out comes late (a re-send, a system event).
+     * Commit order, not arrival time: an ingest request that began before the disable and wrote
+     * after it is after the marker. README, "Delivery".
+     */
+    disabledAfterSeq: integer("disabled_after_seq"),
     /** Non-secret settings as JSON. */
     settings: text("settings", { mode: "json" }).notNull(),
     /** Secret settings: AES-256-GCM envelope "keyId:iv:ciphertext" bound to the row id. */

@@ -4,10 +4,10 @@ import { bucketStartFor, shouldAutoDisable, windowTotals } from "../domain/failu
 import type { OutboxItem } from "../domain/notification";
 import { retryDelayMs } from "../domain/retry-schedule";
 import type { Env } from "../env";
+import { type DisableRequest, type ResumeOptions, recordAutoDisable } from "../integrations/lifecycle";
 import { resolveSendTarget, SecretsUnreadableError } from "../integrations/send-target";
 import { uuidv7 } from "../lib/ids";
 import { loadReportAttachment } from "../reports";
-import { type DisableRequest, disableIntegration } from "./auto-disable";
 import { type DeliveryConfig, readDeliveryConfig } from "./config";
 import { deliveryPage, healthView, type ListQuery } from "./log-view";
 import { MAX_REPLAYED_EVENTS, missedEventBatches } from "./replay-missed";
@@ -26,7 +26,7 @@ const PRUNE_SPACING_MS = 3_600_000;
 
 const META = {
   integrationId: "integration_id",
-  /** Present while sending is paused: "manual", "auto_failure_ratio", "destination_gone", "missing". */
+  /** Present while sending is paused: a DisableReason (worker/db/schema.ts), or "missing". */
   paused: "paused",
   /** A DisableRequest D1 has not recorded yet (retried by the alarm). */
   pendingDisable: "pending_disable",
@@ -97,19 +97,27 @@ export class IntegrationDO extends DurableObject<Env> {
 
   /**
    * Sends again after the integration was enabled: pending deliveries restart their retry cycle
-   * (or are dropped), the failure window starts afresh, and optionally the account's events stored
-   * since `replayMissedSince` that match the subscriptions are queued (those already in the outbox
-   * are not sent twice; `truncated` when more matched than `replayMaxEvents`).
+   * (or are dropped), the failure window starts afresh; optionally the dead deliveries that
+   * finished since `replayDeadSince` are replayed (once: not those replayed before), and the
+   * account's subscribed events stored after `replayMissedAfterSeq` are queued (those already in
+   * the outbox are not sent twice; `truncated` when more matched than `replayMaxEvents`).
    */
-  async resume(opts: { pending: "resume" | "drop"; replayMissedSince?: number }): Promise<ResumeResult> {
+  async resume(opts: ResumeOptions): Promise<ResumeResult> {
     this.reopen();
     const now = this.clock();
     this.recoverExpiredLeases(now);
     let resumed = 0;
     let dropped = 0;
+    let replayedDead = 0;
     this.ctx.storage.transactionSync(() => {
       if (opts.pending === "drop") dropped = this.store.dropPending(now);
       else resumed = this.store.restartPending(now);
+      if (opts.replayDeadSince !== undefined) {
+        for (const dead of this.store.deadDeliveriesNotReplayed(opts.replayDeadSince)) {
+          this.store.replay(dead, now, uuidv7());
+          replayedDead++;
+        }
+      }
       this.store.setMeta(META.paused, null);
       this.store.setMeta(META.pendingDisable, null);
       this.store.setMeta(META.disableRetryAt, null);
@@ -120,8 +128,8 @@ export class IntegrationDO extends DurableObject<Env> {
     let replayed = 0;
     let truncated = false;
     const integrationId = this.integrationId();
-    if (opts.replayMissedSince !== undefined && integrationId) {
-      const batches = missedEventBatches(this.env, integrationId, opts.replayMissedSince, this.replayMaxEvents);
+    if (opts.replayMissedAfterSeq !== undefined && integrationId) {
+      const batches = missedEventBatches(this.env, integrationId, opts.replayMissedAfterSeq, this.replayMaxEvents);
       for (let next = await batches.next(); ; next = await batches.next()) {
         if (next.done) {
           truncated = next.value.truncated;
@@ -131,7 +139,10 @@ export class IntegrationDO extends DurableObject<Env> {
       }
     }
     await this.scheduleNextAlarm();
-    return truncated ? { resumed, dropped, replayed, truncated } : { resumed, dropped, replayed };
+    const result: ResumeResult = { resumed, dropped, replayed };
+    if (replayedDead > 0) result.replayedDead = replayedDead;
+    if (truncated) result.truncated = true;
+    return result;
   }
 
   /** The integration was deleted: forget everything (the alarm included). */
@@ -347,7 +358,7 @@ export class IntegrationDO extends DurableObject<Env> {
     const integrationId = this.integrationId();
     if (!integrationId) return;
     try {
-      await disableIntegration(this.env, integrationId, JSON.parse(pending) as DisableRequest);
+      await recordAutoDisable(this.env, integrationId, JSON.parse(pending) as DisableRequest);
       this.store.setMeta(META.pendingDisable, null);
       this.store.setMeta(META.disableRetryAt, null);
     } catch (error) {

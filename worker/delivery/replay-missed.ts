@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, gte, inArray, or, type SQL } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, or, type SQL } from "drizzle-orm";
 import { createDb } from "../db/client";
 import { accounts, events, integrations } from "../db/schema";
 import type { OutboxItem } from "../domain/notification";
@@ -37,15 +37,16 @@ function subscribedEventsFilter(subscriptions: EventSubscriptions): SQL | null {
 }
 
 /**
- * The account's events stored since `since` (epoch ms, by arrival) that this integration
- * subscribes to, as outbox items in arrival order, page by page, at most `maxEvents` of them;
- * the generator's return value says whether matching events were left out. Notifications are
- * built exactly as fan-out builds them, so an event already in the outbox dedupes by id.
+ * The account's events stored after `afterSeq` (events.seq, i.e. committed after the disable that
+ * recorded it: worker/integrations/lifecycle.ts) that this integration subscribes to, as outbox
+ * items in that order, page by page, at most `maxEvents` of them; the generator's return value
+ * says whether matching events were left out. Notifications are built exactly as fan-out builds
+ * them, so an event already in the outbox dedupes by id.
  */
 export async function* missedEventBatches(
   env: Env,
   integrationId: string,
-  since: number,
+  afterSeq: number,
   maxEvents = MAX_REPLAYED_EVENTS,
 ): AsyncGenerator<OutboxItem[], MissedEventsScan> {
   const db = createDb(env.DB);
@@ -56,29 +57,16 @@ export async function* missedEventBatches(
   const subscribed = subscribedEventsFilter((integration.events ?? {}) as EventSubscriptions);
   if (!subscribed) return { truncated: false };
 
-  type Cursor = { receivedAt: number; id: string };
-  let after: Cursor | null = null;
+  let after = afterSeq;
   let queued = 0;
   for (;;) {
-    const cursor: Cursor | null = after;
     const room = maxEvents - queued;
     // One row past the cap tells whether anything was left out.
     const rows: (typeof events.$inferSelect)[] = await db
       .select()
       .from(events)
-      .where(
-        and(
-          eq(events.accountId, integration.accountId),
-          cursor
-            ? or(
-                gt(events.receivedAt, cursor.receivedAt),
-                and(eq(events.receivedAt, cursor.receivedAt), gt(events.id, cursor.id)),
-              )
-            : gte(events.receivedAt, since),
-          subscribed,
-        ),
-      )
-      .orderBy(asc(events.receivedAt), asc(events.id))
+      .where(and(gt(events.seq, after), eq(events.accountId, integration.accountId), subscribed))
+      .orderBy(asc(events.seq))
       .limit(Math.min(PAGE_SIZE, room + 1));
     const truncated = rows.length > room;
     const page = truncated ? rows.slice(0, room) : rows;
@@ -87,8 +75,7 @@ export async function* missedEventBatches(
       const unlinked = page.filter((row) => row.lookupById === 0).map((row): EventKey => [row.id, row.occurredAt]);
       if (unlinked.length > 0) await makeFindableById(env.DB, integration.accountId, unlinked).run();
       queued += page.length;
-      const last: Cursor = page[page.length - 1]!;
-      after = { receivedAt: last.receivedAt, id: last.id };
+      after = page[page.length - 1]!.seq;
       yield page.map((row) => ({
         notification: buildNotification(row, account.name, env.PUBLIC_URL),
         eventId: row.id,

@@ -45,6 +45,7 @@ const SCHEMA = [
   )`,
   `CREATE INDEX IF NOT EXISTS deliveries_state_idx ON deliveries (state, seq)`,
   `CREATE INDEX IF NOT EXISTS deliveries_finished_idx ON deliveries (finished_at)`,
+  `CREATE INDEX IF NOT EXISTS deliveries_replay_of_idx ON deliveries (replay_of)`,
   `CREATE TABLE IF NOT EXISTS delivery_notifications (
     delivery_seq INTEGER NOT NULL,
     position INTEGER NOT NULL,
@@ -428,6 +429,15 @@ export class DeliveryStore {
     ).map((row) => row.notification_seq);
     this.insertDelivery(now, newId, seqs, original.id);
     return newId;
+  }
+
+  /** Dead deliveries finished at or after `since` that no delivery replays yet, oldest first. */
+  deadDeliveriesNotReplayed(since: number): DeliveryRow[] {
+    return this.rows<DeliveryRow>(
+      `SELECT * FROM deliveries AS d WHERE state = 'dead' AND finished_at >= ?
+       AND NOT EXISTS (SELECT 1 FROM deliveries AS r WHERE r.replay_of = d.id) ORDER BY seq`,
+      since,
+    );
   }
 
   deadDeliveries(): DeliveryRow[] {

@@ -59,7 +59,7 @@ export interface DeliveryPage {
 
 export interface HealthView {
   paused: boolean;
-  /** Why sending is paused: "manual", "auto_failure_ratio", "destination_gone", "missing". */
+  /** Why sending is paused: a DisableReason (worker/db/schema.ts), or "missing". */
   paused_reason: string | null;
   window: {
     seconds: number;
@@ -94,6 +94,8 @@ export interface ResumeResult {
   resumed: number;
   dropped: number;
   replayed: number;
+  /** Present when dead deliveries were replayed (each as a new delivery). */
+  replayedDead?: number;
   /** Present when the replay stopped at its cap: more missed events matched than were queued. */
   truncated?: true;
 }

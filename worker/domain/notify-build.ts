@@ -5,6 +5,8 @@ import type { Notification, NotificationType } from "./notification";
 /** The part of a stored event row that notifications are built from. */
 export interface NotifiableEvent {
   id: string;
+  /** Its events.seq (commit order), where known: a disabled integration takes events up to its marker. */
+  seq?: number;
   type: StoredEventType;
   risk?: string | null;
   occurredAt: number;

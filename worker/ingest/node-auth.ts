@@ -18,7 +18,7 @@ export interface KnownNode {
   targets: AccountTargets;
 }
 
-/** An account's enabled integrations and what they subscribe to, as of `version`. */
+/** An account's fan-out targets (fanout.ts) and what they subscribe to, as of `version`. */
 export interface AccountTargets {
   version: number;
   targets: FanOutTarget[];
@@ -50,16 +50,17 @@ export const requestsInWindowSql = (windowParam: string) =>
 
 /**
  * One row about a node: active or revoked, its account's name and `integrations_version`, its
- * requests in the window ?2, and — only when the version differs from ?3 — the account's enabled
- * integrations with their subscriptions. Selected by token hash (cache miss) or by node id (at the
- * end of every ingest write).
+ * requests in the window ?2, and — only when the version differs from ?3 — the account's fan-out
+ * targets (FanOutTarget: enabled integrations, and disabled ones with their marker). Selected by
+ * token hash (cache miss) or by node id (at the end of every ingest write).
  */
 const nodeStateSql = (where: string) => `SELECT n.id, n.account_id, a.name AS account_name,
   n.revoked_at IS NULL AS active, a.integrations_version AS version,
   ${requestsInWindowSql("?2")} AS counted,
   CASE WHEN a.integrations_version <> ?3 THEN (
-    SELECT json_group_array(json_object('id', i.id, 'events', json(i.events))) FROM integrations AS i
-    WHERE i.account_id = a.id AND i.status = 'enabled'
+    SELECT json_group_array(json_object('id', i.id, 'events', json(i.events), 'untilSeq', i.disabled_after_seq))
+    FROM integrations AS i
+    WHERE i.account_id = a.id AND (i.status = 'enabled' OR i.disabled_after_seq IS NOT NULL)
   ) END AS targets
 FROM nodes AS n JOIN accounts AS a ON a.id = n.account_id WHERE ${where}`;
 

@@ -35,6 +35,11 @@ export interface PreparedEvent {
   occurredAt: number;
   /** Does any enabled integration of the account subscribe to it? */
   notify: boolean;
+  /**
+   * May any target want it, a disabled one included (fanout.ts anyTargetMayWant)? Then, when it is
+   * a re-send never queued, the write reads it back for fan-out.
+   */
+  checkPending: boolean;
 }
 
 export interface IngestWrite {
@@ -96,8 +101,8 @@ const WRITE_ALLOWED = `(SELECT n.revoked_at IS NULL AND a.integrations_version =
 
 /**
  * Duplicates (same account, occurred_at and id: a re-sent event) are ignored by events_key_idx.
- * Hits that no integration wants are the bulk of the traffic and are never linked to, so they stay
- * out of the index on the id alone (lookup_by_id = 0, see the schema).
+ * Hits that no enabled integration wants are the bulk of the traffic and are never linked to, so
+ * they stay out of the index on the id alone (lookup_by_id = 0, see the schema).
  */
 const INSERT_EVENTS = `INSERT OR IGNORE INTO events (account_id, id, node_id, type, occurred_at, received_at, risk,
   attack_type, host, path, remote_addr, remote_country, block_status, data, ingest_id, notified_at, lookup_by_id)
@@ -228,7 +233,7 @@ ON CONFLICT (account_id, fingerprint) DO UPDATE SET
 const NODE_SEEN = `UPDATE nodes SET last_seen_at = ?2 WHERE id = ?1 AND revoked_at IS NULL`;
 
 /** Events of this request still waiting for fan-out: fresh ones and re-sent ones never queued. */
-const SELECT_PENDING = `SELECT ev.id, ev.type, ev.risk, ev.occurred_at,
+const SELECT_PENDING = `SELECT ev.id, ev.seq, ev.type, ev.risk, ev.occurred_at,
   CASE WHEN ev.ingest_id = ?3 THEN NULL ELSE ev.data END AS data
 FROM ${BY_KEYS} WHERE ev.notified_at IS NULL`;
 
@@ -320,6 +325,7 @@ function uniqueKeys(events: PreparedEvent[]): EventKey[] {
 
 interface PendingRow {
   id: string;
+  seq: number;
   type: string;
   risk: string | null;
   occurred_at: number;
@@ -376,11 +382,11 @@ export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Prom
     statements.push(d1.prepare(UPSERT_SECURITY_ISSUES).bind(accountId, issueKeysJson, ingestId));
   }
   statements.push(d1.prepare(NODE_SEEN).bind(nodeId, receivedAt));
-  const notifyKeys = uniqueKeys(write.events.filter((p) => p.notify));
-  if (notifyKeys.length > 0) {
-    const notifyKeysJson = JSON.stringify(notifyKeys);
-    bytes += notifyKeysJson.length;
-    statements.push(d1.prepare(SELECT_PENDING).bind(accountId, notifyKeysJson, ingestId));
+  const pendingKeys = uniqueKeys(write.events.filter((p) => p.checkPending));
+  if (pendingKeys.length > 0) {
+    const pendingKeysJson = JSON.stringify(pendingKeys);
+    bytes += pendingKeysJson.length;
+    statements.push(d1.prepare(SELECT_PENDING).bind(accountId, pendingKeysJson, ingestId));
   }
   statements.push(nodeStateAfterWrite(d1, node, receivedAt));
 
@@ -394,7 +400,7 @@ export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Prom
   const state = nodeStateFrom(results[results.length - 1]?.results[0] as NodeStateRow | undefined);
   let accepted = 0;
   for (let i = firstInsert; i < firstInsert + insertCount; i++) accepted += results[i]?.meta.changes ?? 0;
-  const pendingRows = notifyKeys.length > 0 ? ((results[results.length - 2]?.results ?? []) as PendingRow[]) : [];
+  const pendingRows = pendingKeys.length > 0 ? ((results[results.length - 2]?.results ?? []) as PendingRow[]) : [];
   if (pendingRows.length === 0 || !writeWasAllowed(state, write.limit)) return { accepted, pending: [], state };
   // Rows this request inserted come back without data: the event is the one in the body.
   const sent = new Map<string, NodeEvent>();
@@ -403,6 +409,7 @@ export async function storeIngestBatch(d1: D1Database, write: IngestWrite): Prom
     accepted,
     pending: pendingRows.map((row) => ({
       id: row.id,
+      seq: row.seq,
       type: row.type as NodeEvent["type"],
       risk: row.risk,
       occurredAt: row.occurred_at,

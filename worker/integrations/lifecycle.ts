@@ -1,19 +1,264 @@
+import { and, eq, sql } from "drizzle-orm";
+import { createDb } from "../db/client";
+import { type AutoDisableReason, accounts, type DisableReason, events, integrations } from "../db/schema";
+import { readDeliveryConfig } from "../delivery/config";
 import type { ResumeResult } from "../delivery/views";
+import { auditInsert, SYSTEM_ACTOR } from "../domain/audit";
+import { publishSystemEvents } from "../domain/publish";
+import { buildSystemEvent, type SystemEventRow, systemEventInsert } from "../domain/system-events";
 import type { Env } from "../env";
+import { uiLink } from "../lib/links";
+import type { Principal } from "../lib/principal";
+import { raiseSystemNotice } from "../notices/system-notice";
+import type { IntegrationRow } from "./store";
 
-/** What enabling asks of the integration's outbox (resume or drop, optionally replay: docs/delivery.md). */
+/**
+ * The one place an integration is disabled and enabled, by an admin or by Herald itself: the D1
+ * row, its audit entry and its system event in one atomic batch, then the outbox (its
+ * IntegrationDO) and the notice. The D1 row is the source of truth: fan-out queues only to
+ * enabled integrations, and to a disabled one only what was committed before its disable
+ * (`disabled_after_seq`, README "Delivery").
+ */
+
+type Figures = Record<string, string | number | boolean | null>;
+
+/** Who changes the state, as the audit log records it. */
+interface Actor {
+  actor: Principal | typeof SYSTEM_ACTOR;
+  /** The caller's address (admins only). */
+  ip?: string | null;
+}
+
+export interface DisableInput extends Actor {
+  reason: DisableReason;
+  /** The figures of an automatic disable, shown to people. */
+  details: Figures | null;
+  at: number;
+  /** The system event announcing it (inserted in the disable's batch). */
+  event: SystemEventRow;
+  /** Set for automatic disables: mailed to the admins who do not get `system` notices. */
+  adminMail?: { subject: string; text: string };
+  /** False when the outbox decided the disable itself and is already paused. */
+  pauseOutbox: boolean;
+}
+
+/**
+ * Disables an enabled integration. The marker `disabled_after_seq` is read in the same UPDATE
+ * that changes the status (and, by trigger, the account's `integrations_version`), so it splits
+ * the events by commit order: an ingest write that commits later must use the new targets, is
+ * fanned out without this integration, and stores its events after the marker — exactly those a
+ * replay on enable queues. Returns the new row, or null when it was no longer enabled.
+ */
+export async function disableIntegration(
+  env: Env,
+  row: IntegrationRow,
+  input: DisableInput,
+): Promise<IntegrationRow | null> {
+  const db = createDb(env.DB);
+  const [updated] = await db.batch([
+    db
+      .update(integrations)
+      .set({
+        status: "disabled",
+        disabledReason: input.reason,
+        disabledDetails: input.details,
+        disabledAt: input.at,
+        disabledAfterSeq: sql`(SELECT coalesce(max(${events.seq}), 0) FROM ${events})`,
+        updatedAt: input.at,
+      })
+      .where(and(eq(integrations.id, row.id), eq(integrations.status, "enabled")))
+      .returning(),
+    auditInsert(
+      db,
+      input.actor,
+      row.accountId,
+      {
+        action: input.reason === "manual" ? "integration.disabled" : "integration.auto_disabled",
+        targetType: "integration",
+        targetId: row.id,
+        details: { type: row.type, name: row.name, reason: input.reason, ...input.details },
+      },
+      input.ip,
+    ),
+    systemEventInsert(db, input.event),
+  ]);
+  if (input.pauseOutbox) await pauseOutbox(env, row.id);
+  if (input.adminMail) await raiseSystemNotice(env, input.event, input.adminMail);
+  else await publishSystemEvents(env, row.accountId, [input.event]);
+  return updated[0] ?? null;
+}
+
+/** What the admin chose on enable (the API's EnableBody). */
+export interface EnableChoices {
+  pending: "resume" | "drop";
+  /** Queue the subscribed events committed after the disable. */
+  replay_missed: boolean;
+  /** Replay the deliveries that died in the failure window before the disable, or since. */
+  replay_dead: boolean;
+}
+
+export interface EnableInput extends Actor {
+  choices: EnableChoices;
+  event: SystemEventRow;
+}
+
+/**
+ * Enables a disabled integration and tells its outbox what the admin chose. `outcome` is null
+ * when the outbox could not be reached (the change is stored and audited regardless).
+ */
+export async function enableIntegration(
+  env: Env,
+  row: IntegrationRow,
+  input: EnableInput,
+): Promise<{ row: IntegrationRow; outcome: ResumeResult | null }> {
+  const db = createDb(env.DB);
+  const now = Date.now();
+  const { choices } = input;
+  await db.batch([
+    db
+      .update(integrations)
+      .set({
+        status: "enabled",
+        disabledReason: null,
+        disabledDetails: null,
+        disabledAt: null,
+        disabledAfterSeq: null,
+        updatedAt: now,
+      })
+      .where(and(eq(integrations.id, row.id), eq(integrations.status, "disabled"))),
+    auditInsert(
+      db,
+      input.actor,
+      row.accountId,
+      {
+        action: "integration.enabled",
+        targetType: "integration",
+        targetId: row.id,
+        details: {
+          type: row.type,
+          name: row.name,
+          was_disabled_reason: row.disabledReason,
+          pending: choices.pending,
+          replay_missed: choices.replay_missed,
+          replay_dead: choices.replay_dead,
+        },
+      },
+      input.ip,
+    ),
+    systemEventInsert(db, input.event),
+  ]);
+  const disabledAt = row.disabledAt ?? row.updatedAt;
+  const outcome = await resumeOutbox(env, row.id, {
+    pending: choices.pending,
+    // Null only for a row stored disabled from the start: it never missed anything.
+    replayMissedAfterSeq: choices.replay_missed ? (row.disabledAfterSeq ?? undefined) : undefined,
+    replayDeadSince: choices.replay_dead ? disabledAt - readDeliveryConfig(env).failureWindow.windowMs : undefined,
+  });
+  await publishSystemEvents(env, row.accountId, [input.event]);
+  const enabled: IntegrationRow = {
+    ...row,
+    status: "enabled",
+    disabledReason: null,
+    disabledDetails: null,
+    disabledAt: null,
+    disabledAfterSeq: null,
+    updatedAt: now,
+  };
+  return { row: enabled, outcome };
+}
+
+// --- automatic disable --------------------------------------------------------------------------
+
+/** What the IntegrationDO decided; kept in its storage until D1 has recorded it. */
+export interface DisableRequest {
+  reason: AutoDisableReason;
+  /** The figures shown to people: requests, failed, failure_ratio, window_seconds, ... */
+  details: Figures;
+  at: number;
+}
+
+export type AutoDisableResult = "disabled" | "already_disabled" | "missing";
+
+function describe(name: string, type: string, request: DisableRequest): string {
+  const d = request.details;
+  if (request.reason === "destination_gone") {
+    return `Integration "${name}" (${type}) was disabled automatically: its destination answered 410 Gone.`;
+  }
+  const percent = Math.round(Number(d.failure_ratio) * 1000) / 10;
+  const hours = Math.round((Number(d.window_seconds) / 3600) * 10) / 10;
+  return (
+    `Integration "${name}" (${type}) was disabled automatically: ${d.failed} of ${d.requests} requests ` +
+    `(${percent} %) failed in the last ${hours} hours (threshold ${Number(d.threshold_ratio) * 100} %).`
+  );
+}
+
+/**
+ * Records an automatic disable the IntegrationDO decided (it has paused itself): the row, audit
+ * and `integration_auto_disabled` event, the notice to the account's other integrations that
+ * subscribe to `system` (this one is disabled now, so fan-out skips it) and an email to every
+ * admin whose personal email does not carry that notice. "already_disabled" without any notice
+ * when an admin disabled it first.
+ */
+export async function recordAutoDisable(
+  env: Env,
+  integrationId: string,
+  request: DisableRequest,
+): Promise<AutoDisableResult> {
+  const db = createDb(env.DB);
+  const row = await db.query.integrations.findFirst({ where: eq(integrations.id, integrationId) });
+  if (!row) return "missing";
+  if (row.status !== "enabled") return "already_disabled";
+  const message = describe(row.name, row.type, request);
+  const event = buildSystemEvent(
+    row.accountId,
+    "integration_auto_disabled",
+    "Herald",
+    message,
+    {
+      integration_id: row.id,
+      integration_name: row.name,
+      integration_type: row.type,
+      reason: request.reason,
+      ...request.details,
+    },
+    request.at,
+  );
+  const account = await db.query.accounts.findFirst({
+    columns: { name: true },
+    where: eq(accounts.id, row.accountId),
+  });
+  const disabled = await disableIntegration(env, row, {
+    reason: request.reason,
+    details: request.details,
+    at: request.at,
+    actor: SYSTEM_ACTOR,
+    event,
+    pauseOutbox: false,
+    adminMail: {
+      subject: `[Herald] Integration "${row.name}" was disabled automatically`,
+      text: `${message}\n\nAccount: ${account?.name ?? row.accountId}\nPending deliveries are kept, paused. Re-enable the integration to resume or drop them:\n${uiLink(env.PUBLIC_URL, `/integrations/${row.id}`)}\n`,
+    },
+  });
+  return disabled ? "disabled" : "already_disabled";
+}
+
+// --- the outbox ---------------------------------------------------------------------------------
+
+/** What enabling asks of the integration's outbox (resume or drop, optionally replay). */
 export interface ResumeOptions {
   pending: "resume" | "drop";
-  /** Replay the events that arrived since this time (epoch ms), i.e. while it was disabled. */
-  replayMissedSince?: number;
+  /** Queue the account's subscribed events stored after this events.seq (the disable's marker). */
+  replayMissedAfterSeq?: number;
+  /** Replay the dead deliveries that finished at or after this time (epoch ms). */
+  replayDeadSince?: number;
 }
 
 const stubFor = (env: Env, integrationId: string) =>
   env.INTEGRATION_DO.get(env.INTEGRATION_DO.idFromName(integrationId));
 
 /**
- * The D1 row is the source of truth (fan-out only queues to enabled integrations), so a failed
- * call is logged and reported, not fatal: the change is already stored and audited.
+ * The D1 row is the source of truth (fan-out reads it), so a failed call is logged and reported,
+ * not fatal: the change is already stored and audited.
  */
 async function tell<T>(what: string, integrationId: string, call: () => Promise<T>): Promise<T | null> {
   try {

@@ -1,3 +1,4 @@
+import { AUTO_DISABLE_REASONS, type DisableReason } from "../db/schema";
 import type { ReportPeriod } from "../domain/report-periods";
 import type { Env } from "../env";
 import type { IntegrationHealth } from "./schema";
@@ -7,7 +8,7 @@ const MAX_INTEGRATIONS = 50;
 /** A Durable Object that does not answer in time is reported without figures, not waited for. */
 const HEALTH_TIMEOUT_MS = 2_000;
 
-const AUTO_DISABLE_REASONS = new Set(["auto_failure_ratio", "destination_gone"]);
+const AUTOMATIC = new Set<string>(AUTO_DISABLE_REASONS);
 
 interface PeriodFigures {
   seconds: number;
@@ -68,7 +69,7 @@ export async function integrationHealth(
       name: string;
       type: string;
       status: string;
-      disabled_reason: string | null;
+      disabled_reason: DisableReason | null;
       disabled_at: number | null;
     }>();
   const windows = await Promise.all(results.map((row) => figuresOf(env, row.id, period)));
@@ -89,8 +90,6 @@ export async function integrationHealth(
   });
   return {
     integrations,
-    auto_disabled: integrations.filter(
-      (row) => row.status === "disabled" && AUTO_DISABLE_REASONS.has(row.disabled_reason ?? ""),
-    ),
+    auto_disabled: integrations.filter((row) => row.status === "disabled" && AUTOMATIC.has(row.disabled_reason ?? "")),
   };
 }

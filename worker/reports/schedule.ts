@@ -1,8 +1,6 @@
 import { z } from "zod";
 import { createDb } from "../db/client";
 import { REPORT_FREQUENCIES } from "../db/schema";
-import { adminsWithoutSystemEmail, notifyAdmins } from "../delivery/admin-mail";
-import { publishSystemEvents } from "../domain/publish";
 import {
   type Frequency,
   isValidTimeZone,
@@ -15,6 +13,7 @@ import { buildSystemEvent, systemEventInsert } from "../domain/system-events";
 import type { Env } from "../env";
 import { uiLink } from "../lib/links";
 import { DAY_MS } from "../lib/time";
+import { raiseSystemNotice } from "../notices/system-notice";
 import { buildReportData } from "./build";
 import { deliverReport } from "./deliver";
 import { newReportRow, purgeOldReports, type ReportRow } from "./store";
@@ -224,9 +223,7 @@ async function announceFailedReport(env: Env, job: ReportJob, attempts: number, 
       error,
     });
     await systemEventInsert(createDb(env.DB), event);
-    await publishSystemEvents(env, job.accountId, [event]);
-    await notifyAdmins(env, {
-      to: await adminsWithoutSystemEmail(env, job.accountId),
+    await raiseSystemNotice(env, event, {
       subject: `[Herald] ${what} failed`,
       text: `${message}\n\nReports on demand: ${uiLink(env.PUBLIC_URL, "/reports")}\n`,
     });

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { REPORT_FREQUENCIES } from "../db/schema";
+import { DISABLE_REASONS, REPORT_FREQUENCIES } from "../db/schema";
 import { RISKS } from "../domain/subscriptions";
 
 /**
@@ -71,7 +71,7 @@ export const IntegrationHealthSchema = z.object({
   name: z.string(),
   type: z.string(),
   status: z.string(),
-  disabled_reason: z.string().nullable(),
+  disabled_reason: z.enum(DISABLE_REASONS).nullable(),
   disabled_at: z.string().nullable(),
   /**
    * Seconds of the report's period that the figures cover: all of it, or the part still in the

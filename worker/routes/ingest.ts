@@ -10,7 +10,7 @@ import {
 } from "../domain/events";
 import type { NotifiableEvent } from "../domain/notify-build";
 import { checkIngestHeaders, readJsonBody } from "../ingest/body";
-import { anyTargetWants, enqueuePlan, type FanOutTarget, planFanOut } from "../ingest/fanout";
+import { anyEnabledTargetWants, anyTargetMayWant, enqueuePlan, type FanOutTarget, planFanOut } from "../ingest/fanout";
 import {
   cachedNode,
   type KnownNode,
@@ -113,11 +113,15 @@ router.post("/", async (c) => {
   // changed since they were cached, nothing was written and it is redone with the fresh ones.
   for (let attempt = 1; ; attempt++) {
     const targets = node.targets.targets;
-    const prepared: PreparedEvent[] = events.map((event) => ({
-      event,
-      occurredAt: Date.parse(event.occurred_at),
-      notify: anyTargetWants(targets, { type: event.type, risk: event.type === "security_issue" ? event.risk : null }),
-    }));
+    const prepared: PreparedEvent[] = events.map((event) => {
+      const matchable = { type: event.type, risk: event.type === "security_issue" ? event.risk : null };
+      return {
+        event,
+        occurredAt: Date.parse(event.occurred_at),
+        notify: anyEnabledTargetWants(targets, matchable),
+        checkPending: anyTargetMayWant(targets, matchable),
+      };
+    });
     const stored = await storeIngestBatch(c.env.DB, {
       node,
       receivedAt: now,

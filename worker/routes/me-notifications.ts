@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { getChannel } from "../channels/catalog";
-import { integrations, users } from "../db/schema";
+import { DISABLE_REASONS, integrations, users } from "../db/schema";
 import { type EventSubscriptions, EventSubscriptionsSchema } from "../domain/subscriptions";
 import { personalEmailRow } from "../integrations/personal-email";
 import { validateSubscriptions } from "../integrations/validate";
@@ -19,7 +19,7 @@ const PersonalEmailSchema = z
     id: z.string(),
     email: z.string().openapi({ description: "The user's login address: where it is sent" }),
     status: z.enum(["enabled", "disabled"]),
-    disabled_reason: z.string().optional(),
+    disabled_reason: z.enum(DISABLE_REASONS).optional(),
     events: EventSubscriptionsSchema,
     categories: z.array(z.string()).openapi({ description: "What this system may subscribe to" }),
     updated_at: z.string(),

@@ -14,7 +14,7 @@ import { type SendTarget, sendDelivery } from "../../../worker/delivery/send";
 import { uuidv7 } from "../../../worker/lib/ids";
 import { api, db, login, type SeededAccount, type Session, seedAccount } from "../helpers";
 import { hubRequests, script } from "../hub";
-import { deliveryTarget, fireAlarm, item, type stubFor, type TestClock } from "./fixtures";
+import { deliveryTarget, fireAlarm, item, lastEventSeq, type stubFor, type TestClock } from "./fixtures";
 
 let acme: SeededAccount;
 let admin: Session;
@@ -101,6 +101,35 @@ describe("re-enabling an auto-disabled integration", () => {
   });
 });
 
+describe("re-enabling with the dead", () => {
+  it("replays the deliveries that died leading up to an auto-disable in the same step as the resume", async () => {
+    const { bucket, id, stub, clock } = await deliveryTarget(acme.accountId, { bucketPrefix: "gap-dead" });
+    await script(bucket, [], { status: 500 });
+    await failUntilDisabled(id, stub, clock);
+    const [dead] = (await stub.listDeliveries({ state: "dead", limit: 5 })).deliveries;
+    const [paused] = (await stub.listDeliveries({ state: "pending", limit: 5 })).deliveries;
+    expect(dead && paused).toBeTruthy();
+
+    await script(bucket, [], { status: 200 });
+    const enabled = await api(admin, "POST", `/api/integrations/${id}/enable`, {
+      pending: "resume",
+      replay_dead: true,
+    });
+    expect(await enabled.json()).toMatchObject({ resumed: 1, replayed_dead: 1, replayed: 0 });
+    const sentBefore = (await hubRequests(bucket)).length;
+    await fireAlarm(stub, clock);
+    await fireAlarm(stub, clock);
+    const after = (await hubRequests(bucket)).slice(sentBefore);
+    expect(after.map((r) => (JSON.parse(r.body) as { id: string }[]).map((n) => n.id))).toEqual([
+      paused!.notifications.map((n) => n.id),
+      dead!.notifications.map((n) => n.id),
+    ]);
+    expect((await stub.health()).pending_notifications).toBe(0);
+    const delivered = (await stub.listDeliveries({ state: "delivered", limit: 5 })).deliveries;
+    expect(delivered.find((d) => d.replay_of === dead!.id)).toBeDefined();
+  });
+});
+
 describe("replaying the events missed while disabled", () => {
   it("counts only matching events towards the cap, so a flood of others cannot hide them", async () => {
     const { bucket, stub, clock } = await deliveryTarget(acme.accountId, {
@@ -109,11 +138,11 @@ describe("replaying the events missed while disabled", () => {
     });
     await setReplayCap(stub, 10);
     await stub.pause();
-    const since = Date.now();
-    await storeEvents(acme.accountId, since, [...flood(30), ...issues(10)]);
+    const marker = await lastEventSeq();
+    await storeEvents(acme.accountId, Date.now(), [...flood(30), ...issues(10)]);
 
     // Exactly the cap: everything queued, nothing reported missing.
-    expect(await stub.resume({ pending: "resume", replayMissedSince: since })).toEqual({
+    expect(await stub.resume({ pending: "resume", replayMissedAfterSeq: marker })).toEqual({
       resumed: 0,
       dropped: 0,
       replayed: 10,
@@ -126,6 +155,7 @@ describe("replaying the events missed while disabled", () => {
     const { stub } = await deliveryTarget(acme.accountId, { bucketPrefix: "gap-links", events: { hit: true } });
     await stub.pause();
     const since = Date.now();
+    const marker = await lastEventSeq();
     // Stored while the integration was disabled: no enabled integration wanted them.
     const id = uuidv7();
     await db().insert(events).values({
@@ -138,7 +168,7 @@ describe("replaying the events missed while disabled", () => {
       lookupById: 0,
     });
     expect((await api(admin, "GET", `/api/events/${id}`)).status).toBe(404);
-    expect(await stub.resume({ pending: "resume", replayMissedSince: since })).toMatchObject({ replayed: 1 });
+    expect(await stub.resume({ pending: "resume", replayMissedAfterSeq: marker })).toMatchObject({ replayed: 1 });
     expect((await api(admin, "GET", `/api/events/${id}`)).status).toBe(200);
   });
 
@@ -149,9 +179,9 @@ describe("replaying the events missed while disabled", () => {
     });
     await setReplayCap(stub, 10);
     await stub.pause();
-    const since = Date.now() + 60_000; // after the previous test's events
-    await storeEvents(acme.accountId, since, [...flood(30), ...issues(12)]);
-    expect(await stub.resume({ pending: "resume", replayMissedSince: since })).toEqual({
+    const marker = await lastEventSeq(); // after the previous tests' events
+    await storeEvents(acme.accountId, Date.now(), [...flood(30), ...issues(12)]);
+    expect(await stub.resume({ pending: "resume", replayMissedAfterSeq: marker })).toEqual({
       resumed: 0,
       dropped: 0,
       replayed: 10,
@@ -170,7 +200,6 @@ describe("replaying the events missed while disabled", () => {
       events: { security_issue: ["high"] },
     });
     const enableWithReplay = async () => {
-      await new Promise((resolve) => setTimeout(resolve, 10)); // the previous round's events are older
       expect((await api(globexAdmin, "POST", `/api/integrations/${id}/disable`)).status).toBe(200);
       const disabledAt = (await integrationRow(id)).disabledAt!;
       await storeEvents(globex.accountId, disabledAt + 1, issues(3));

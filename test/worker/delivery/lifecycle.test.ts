@@ -15,6 +15,7 @@ import {
   idsIn,
   item,
   items,
+  lastEventSeq,
   type stubFor,
   T0,
   type TestClock,
@@ -108,6 +109,9 @@ describe("pause, resume and replay", () => {
       risk,
       data: { type: "security_issue", risk, title, host: "api.acme.test", method: "POST", path: "/login" },
     });
+    // Committed before the disable: not missed (fan-out queued it, or queues it late: ingest/fanout.ts).
+    await db().insert(events).values(event("high", "before the disable"));
+    const marker = await lastEventSeq();
     await db()
       .insert(events)
       .values([
@@ -116,9 +120,8 @@ describe("pause, resume and replay", () => {
         event("high", "missed high"),
         // Stored while disabled but already in the outbox from before: not sent twice.
         event("high", "dup", already.notification.id),
-        { ...event("high", "too old"), receivedAt: disabledAt - 60_000 },
       ]);
-    const result = await stub.resume({ pending: "resume", replayMissedSince: disabledAt });
+    const result = await stub.resume({ pending: "resume", replayMissedAfterSeq: marker });
     expect(result).toEqual({ resumed: 0, dropped: 0, replayed: 2 });
     await fireAlarm(stub, clock);
     const requests = await hubRequests(bucket);
@@ -156,6 +159,46 @@ describe("pause, resume and replay", () => {
     expect(all.delivery_ids).toHaveLength(1);
     await fireAlarm(stub, clock);
     expect(await hubRequests(bucket)).toHaveLength(19);
+  });
+
+  it("resume replays, in the same step, the deliveries that died since the given time — each once", async () => {
+    const { bucket, id, stub, clock } = await webhookTarget();
+    await script(bucket, Array(17).fill({ status: 500 }));
+    await stub.enqueue(id, [item("died long before")]);
+    await runUntilSettled(stub, clock);
+    // Past the failure window: the next 17 failures alone stay under the auto-disable minimum.
+    clock.now += 13 * 3_600_000;
+    const since = clock.now;
+    await script(bucket, Array(17).fill({ status: 500 }));
+    const doomed = item("died in the outage");
+    await stub.enqueue(id, [doomed]);
+    await runUntilSettled(stub, clock);
+    expect((await stub.health()).dead_deliveries).toBe(2);
+    await stub.pause();
+    const waiting = item("queued while paused");
+    await stub.enqueue(id, [waiting]);
+
+    expect(await stub.resume({ pending: "resume", replayDeadSince: since })).toEqual({
+      resumed: 1,
+      dropped: 0,
+      replayed: 0,
+      replayedDead: 1,
+    });
+    await runUntilSettled(stub, clock);
+    const requests = await hubRequests(bucket);
+    expect(requests.slice(34).map(idsIn)).toEqual([[doomed.notification.id], [waiting.notification.id]]);
+    const [replay] = (await stub.listDeliveries({ state: "delivered", limit: 2 })).deliveries.filter(
+      (d) => d.replay_of,
+    );
+    expect(replay?.notifications.map((n) => n.id)).toEqual([doomed.notification.id]);
+
+    // A second re-enable does not replay it again.
+    await stub.pause();
+    expect(await stub.resume({ pending: "resume", replayDeadSince: since })).toEqual({
+      resumed: 0,
+      dropped: 0,
+      replayed: 0,
+    });
   });
 
   it("destroy forgets everything, the alarm included", async () => {

@@ -8,9 +8,9 @@ import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { events, integrations, users } from "../../../worker/db/schema";
-import { type DisableRequest, disableIntegration } from "../../../worker/delivery/auto-disable";
 import { republishStep, republishSystemEvents } from "../../../worker/delivery/republish";
 import type { Env } from "../../../worker/env";
+import { type DisableRequest, recordAutoDisable } from "../../../worker/integrations/lifecycle";
 import { personalEmailRow } from "../../../worker/integrations/personal-email";
 import { uuidv7 } from "../../../worker/lib/ids";
 import { db, type SeededAccount, seedAccount } from "../helpers";
@@ -72,11 +72,11 @@ describe("system events whose fan-out failed", () => {
     });
     const failing = await createIntegration(acme.accountId, { settings: { url: hubUrl(bucketName("failing")) } });
 
-    expect(await disableIntegration(unreachableOutboxes(), failing, request())).toBe("disabled");
+    expect(await recordAutoDisable(unreachableOutboxes(), failing, request())).toBe("disabled");
     const notice = await autoDisableNotice(failing);
     expect(notice).toMatchObject({ type: "system", notifiedAt: null });
     // The object's retry finds it disabled already and sends nothing: only the cron can help.
-    expect(await disableIntegration(env, failing, request())).toBe("already_disabled");
+    expect(await recordAutoDisable(env, failing, request())).toBe("already_disabled");
 
     // Too young: the request that raised it may still be publishing it.
     expect(await republishSystemEvents(env, Date.now())).toEqual({ published: 0, failed: 0 });
@@ -99,7 +99,7 @@ describe("system events whose fan-out failed", () => {
   it("a failed re-publish leaves the event for the next run", async () => {
     const failing = await createIntegration(acme.accountId, { settings: { url: hubUrl(bucketName("failing")) } });
     await createIntegration(acme.accountId, { settings: { url: hubUrl(bucketName("n")) }, events: { system: true } });
-    await disableIntegration(unreachableOutboxes(), failing, request());
+    await recordAutoDisable(unreachableOutboxes(), failing, request());
     const later = Date.now() + 120_000;
     const again = await republishSystemEvents(unreachableOutboxes(), later);
     expect(again.failed).toBeGreaterThanOrEqual(1);
@@ -110,7 +110,7 @@ describe("system events whose fan-out failed", () => {
 
   it("are marked notified at once when fan-out succeeds", async () => {
     const failing = await createIntegration(acme.accountId, { settings: { url: hubUrl(bucketName("failing")) } });
-    expect(await disableIntegration(env, failing, request())).toBe("disabled");
+    expect(await recordAutoDisable(env, failing, request())).toBe("disabled");
     expect((await autoDisableNotice(failing))!.notifiedAt).toBeGreaterThan(0);
   });
 });
@@ -143,7 +143,7 @@ describe("the auto-disable email to admins", () => {
       settings: { url: hubUrl(bucketName("failing")) },
     });
     const name = (await db().select().from(integrations).where(eq(integrations.id, failing)))[0]!.name;
-    expect(await disableIntegration(env, failing, request())).toBe("disabled");
+    expect(await recordAutoDisable(env, failing, request())).toBe("disabled");
 
     const aboutIt = async (address: string) => (await mailTo(address)).filter((m) => m.text.includes(name));
     const deadline = Date.now() + 10_000;

@@ -108,6 +108,7 @@ const routes = router
         disabledReason: null,
         disabledDetails: null,
         disabledAt: null,
+        disabledAfterSeq: null,
         settings: sealed.settings,
         secrets: sealed.secrets,
         events: body.events,

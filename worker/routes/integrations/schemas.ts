@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { CATALOG_BLOCKS, INTEGRATION_TYPES } from "../../channels/types";
+import { DISABLE_REASONS } from "../../db/schema";
 import { CATEGORIES, EventSubscriptionsSchema } from "../../domain/subscriptions";
 
 /** OpenAPI schemas of the integrations API (docs/api.md#integrations). */
@@ -14,10 +15,7 @@ export const IntegrationSchema = z
     type: z.enum(INTEGRATION_TYPES),
     name: z.string(),
     status: z.enum(["enabled", "disabled"]),
-    disabled_reason: z
-      .string()
-      .optional()
-      .openapi({ description: '"manual", "auto_failure_ratio" or "destination_gone"' }),
+    disabled_reason: z.enum(DISABLE_REASONS).optional(),
     disabled_details: z.unknown().optional().openapi({ description: "Figures of an automatic disable" }),
     disabled_at: z.string().optional(),
     settings: z
@@ -98,7 +96,10 @@ export const EnableBody = z
       description: "What to do with deliveries paused while disabled",
     }),
     replay_missed: z.boolean().default(false).openapi({
-      description: "Also send the events that arrived while it was disabled",
+      description: "Also send the subscribed events stored after the disable (at most 50,000)",
+    }),
+    replay_dead: z.boolean().default(false).openapi({
+      description: "Also replay the deliveries that died in the failure window before the disable, or since",
     }),
   })
   .openapi("EnableIntegrationRequest");
@@ -110,6 +111,8 @@ export const EnableResponse = z.object({
   replayed: z.number().int(),
   /** True when more missed events matched than one replay queues (the oldest were queued). */
   replay_truncated: z.boolean(),
+  /** Dead deliveries queued again (replay_dead), each as a new delivery. */
+  replayed_dead: z.number().int(),
   /** False when the outbox could not be told (the state change is stored regardless). */
   outbox_updated: z.boolean(),
 });

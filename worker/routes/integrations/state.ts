@@ -1,12 +1,11 @@
 import { createRoute } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { integrations } from "../../db/schema";
-import { publishSystemEvents } from "../../domain/publish";
-import { systemEventInsert } from "../../domain/system-events";
-import { pauseOutbox, resumeOutbox } from "../../integrations/lifecycle";
+import { disableIntegration, enableIntegration } from "../../integrations/lifecycle";
 import { openSettings, sealSettings, toIntegrationJson } from "../../integrations/store";
 import { validateSettings } from "../../integrations/validate";
 import { ApiError, validationError } from "../../lib/errors";
+import { clientIp } from "../../lib/request";
 import { createRouter, errorResponses, jsonContent } from "../../lib/router";
 import { destinationPolicy } from "../../security/destination-url";
 import { auditByCaller } from "../caller-audit";
@@ -36,38 +35,22 @@ const routes = router
       responses: { 200: jsonContent(IntegrationEnvelope, "Disabled"), ...errorResponses },
     }),
     async (c) => {
-      const db = c.get("db");
-      const principal = c.get("principal");
       const { row, channel } = await loadOwned(c, c.req.valid("param").id);
       if (row.status === "disabled") {
         return c.json({ integration: await integrationJson(c, row, channel) }, 200);
       }
-      const now = Date.now();
-      const next = {
-        ...row,
-        status: "disabled" as const,
-        disabledReason: "manual",
-        disabledDetails: null,
-        disabledAt: now,
-        updatedAt: now,
-      };
-      const event = integrationEvent(c, "integration_disabled", row, channel, "disabled");
-      await db.batch([
-        db
-          .update(integrations)
-          .set({ status: "disabled", disabledReason: "manual", disabledDetails: null, disabledAt: now, updatedAt: now })
-          .where(and(eq(integrations.id, row.id), eq(integrations.accountId, principal.accountId))),
-        auditByCaller(c, {
-          action: "integration.disabled",
-          targetType: "integration",
-          targetId: row.id,
-          details: { type: row.type, name: row.name, reason: "manual" },
-        }),
-        systemEventInsert(db, event),
-      ]);
-      await pauseOutbox(c.env, row.id);
-      await publishSystemEvents(c.env, principal.accountId, [event]);
-      return c.json({ integration: await integrationJson(c, next, channel) }, 200);
+      const disabled = await disableIntegration(c.env, row, {
+        reason: "manual",
+        details: null,
+        at: Date.now(),
+        actor: c.get("principal"),
+        ip: clientIp(c.req.raw),
+        event: integrationEvent(c, "integration_disabled", row, channel, "disabled"),
+        pauseOutbox: true,
+      });
+      // Null: disabled meanwhile by someone else (or by Herald); answer what is stored.
+      const current = disabled ?? (await loadOwned(c, row.id)).row;
+      return c.json({ integration: await integrationJson(c, current, channel) }, 200);
     },
   )
   .openapi(
@@ -83,60 +66,39 @@ const routes = router
       responses: { 200: jsonContent(EnableResponse, "Enabled"), ...errorResponses },
     }),
     async (c) => {
-      const db = c.get("db");
-      const principal = c.get("principal");
       // The body is optional: without one (no JSON content type) the defaults apply.
-      const options = EnableBody.parse(c.req.valid("json") ?? {});
+      const choices = EnableBody.parse(c.req.valid("json") ?? {});
       const { row, channel } = await loadOwned(c, c.req.valid("param").id);
       if (row.status === "enabled") {
         const integration = await integrationJson(c, row, channel);
         return c.json(
-          { integration, resumed: 0, dropped: 0, replayed: 0, replay_truncated: false, outbox_updated: true },
+          {
+            integration,
+            resumed: 0,
+            dropped: 0,
+            replayed: 0,
+            replay_truncated: false,
+            replayed_dead: 0,
+            outbox_updated: true,
+          },
           200,
         );
       }
-      const now = Date.now();
-      const next = {
-        ...row,
-        status: "enabled" as const,
-        disabledReason: null,
-        disabledDetails: null,
-        disabledAt: null,
-        updatedAt: now,
-      };
-      const event = integrationEvent(c, "integration_enabled", row, channel, "enabled");
-      await db.batch([
-        db
-          .update(integrations)
-          .set({ status: "enabled", disabledReason: null, disabledDetails: null, disabledAt: null, updatedAt: now })
-          .where(and(eq(integrations.id, row.id), eq(integrations.accountId, principal.accountId))),
-        auditByCaller(c, {
-          action: "integration.enabled",
-          targetType: "integration",
-          targetId: row.id,
-          details: {
-            type: row.type,
-            name: row.name,
-            was_disabled_reason: row.disabledReason,
-            pending: options.pending,
-            replay_missed: options.replay_missed,
-          },
-        }),
-        systemEventInsert(db, event),
-      ]);
-      const outcome = await resumeOutbox(c.env, row.id, {
-        pending: options.pending,
-        replayMissedSince: options.replay_missed ? (row.disabledAt ?? row.updatedAt) : undefined,
+      const enabled = await enableIntegration(c.env, row, {
+        choices,
+        actor: c.get("principal"),
+        ip: clientIp(c.req.raw),
+        event: integrationEvent(c, "integration_enabled", row, channel, "enabled"),
       });
-      await publishSystemEvents(c.env, principal.accountId, [event]);
-      const integration = await integrationJson(c, next, channel);
+      const outcome = enabled.outcome;
       return c.json(
         {
-          integration,
+          integration: await integrationJson(c, enabled.row, channel),
           resumed: outcome?.resumed ?? 0,
           dropped: outcome?.dropped ?? 0,
           replayed: outcome?.replayed ?? 0,
           replay_truncated: outcome?.truncated === true,
+          replayed_dead: outcome?.replayedDead ?? 0,
           outbox_updated: outcome !== null,
         },
         200,

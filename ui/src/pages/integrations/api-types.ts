@@ -7,7 +7,10 @@ export type Integration = OkBody<Awaited<ReturnType<typeof client.api.integratio
 export type Subscriptions = Integration["events"];
 export type TestResults = OkBody<Awaited<ReturnType<typeof client.api.integrations.test.$post>>>;
 
-export const DISABLED_REASONS: Record<string, string> = {
+/** Why it is disabled: the Worker's DISABLE_REASONS (worker/db/schema.ts), through the API's types. */
+export type DisableReason = NonNullable<Integration["disabled_reason"]>;
+
+export const DISABLED_REASONS: Record<DisableReason, string> = {
   manual: "Disabled by an administrator",
   auto_failure_ratio: "Disabled automatically: too many failed requests",
   destination_gone: "Disabled automatically: the receiver answered 410 Gone",

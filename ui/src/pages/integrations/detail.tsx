@@ -241,16 +241,17 @@ function EnableDialog({
 }) {
   const [pending, setPending] = useState<"resume" | "drop">("resume");
   const [replayMissed, setReplayMissed] = useState(false);
+  const [replayDead, setReplayDead] = useState(false);
   const enable = useSubmission(async () => {
     const answer = await call(
       client.api.integrations[":id"].enable.$post({
         param: { id: integration.id },
-        json: { pending, replay_missed: replayMissed },
+        json: { pending, replay_missed: replayMissed, replay_dead: replayDead },
       }),
     );
     onClose();
     onDone(
-      `Enabled. ${answer.resumed} paused deliveries resumed, ${answer.dropped} dropped, ${answer.replayed} missed events queued.` +
+      `Enabled. ${answer.resumed} paused notifications resumed, ${answer.dropped} dropped, ${answer.replayed} missed events queued, ${answer.replayed_dead} dead deliveries replayed.` +
         (answer.replay_truncated ? " More events were missed than one replay takes: only the oldest were queued." : ""),
     );
   });
@@ -277,6 +278,11 @@ function EnableDialog({
       <label class="check">
         <input type="checkbox" checked={replayMissed} onChange={(e) => setReplayMissed(e.currentTarget.checked)} />
         Also send the events that arrived while it was disabled
+      </label>
+      <label class="check">
+        <input type="checkbox" checked={replayDead} onChange={(e) => setReplayDead(e.currentTarget.checked)} />
+        Also replay the deliveries that died (every retry failed) since it was disabled or in the failure window before
+        (12 hours by default)
       </label>
       {/* The choices cannot be invalid as picked here, so any error is one banner below them. */}
       <ErrorBanner error={enable.error} />

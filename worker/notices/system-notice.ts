@@ -2,13 +2,34 @@ import { and, eq } from "drizzle-orm";
 import { escapeHtml } from "../channels/text";
 import { createDb } from "../db/client";
 import { integrations, users } from "../db/schema";
+import { publishSystemEvents } from "../domain/publish";
 import { type EventSubscriptions, subscribesTo } from "../domain/subscriptions";
+import type { SystemEventRow } from "../domain/system-events";
 import { sendMail } from "../email/send";
 import type { Env } from "../env";
 
 /**
+ * Notices Herald raises by itself about something an admin must act on (an integration disabled
+ * automatically, a scheduled report given up): a `system` event to the account's integrations
+ * that subscribe to `system`, and a direct email to every admin who does not get those.
+ */
+
+/**
+ * Announces a stored system event: published to the `system` integrations, then mailed to the
+ * admins whose personal email does not carry it. Best effort: what raised it is already recorded.
+ */
+export async function raiseSystemNotice(
+  env: Env,
+  event: SystemEventRow,
+  mail: { subject: string; text: string },
+): Promise<void> {
+  await publishSystemEvents(env, event.accountId, [event]);
+  await notifyAdmins(env, { to: await adminsWithoutSystemEmail(env, event.accountId), ...mail });
+}
+
+/**
  * Emails a notice to each admin separately (one admin's address is not shown to the others).
- * Best effort: a failure is logged, never thrown — the disable itself is already recorded and
+ * Best effort: a failure is logged, never thrown — what raised the notice is already recorded and
  * the same notice reached the account's `system` integrations.
  */
 export async function notifyAdmins(env: Env, notice: { to: string[]; subject: string; text: string }): Promise<number> {
