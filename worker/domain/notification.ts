@@ -22,6 +22,7 @@ export const NOTIFICATION_TYPES = [
   "node_created",
   "node_revoked",
   "scheduled_report_failed",
+  "notifications_held_back",
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
