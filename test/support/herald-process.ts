@@ -20,6 +20,8 @@ export interface HeraldProcess {
   port: number;
   /** Output of wrangler so far (for failure messages). */
   logs(): string;
+  /** The process group of wrangler and its workerd (for the soak's memory readings). */
+  processGroup(): number | undefined;
   /** Signs in as the demo admin: cookie + CSRF token for API calls from Node. */
   signIn(email?: string, password?: string): Promise<ApiSession>;
   /** Fires the hourly cron once (wrangler dev --test-scheduled). */
@@ -46,6 +48,8 @@ export async function freePort(): Promise<number> {
 }
 
 export interface WranglerProcess {
+  /** wrangler's pid, also the id of its process group (workerd included). */
+  pid: number | undefined;
   /** Output of wrangler so far (for failure messages). */
   logs(): string;
   /** Stops wrangler and its workerd (the whole process group). */
@@ -121,6 +125,7 @@ export async function spawnWrangler(args: string[], healthUrl: string, timeoutMs
   }
 
   return {
+    pid: child.pid,
     logs: () => output,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
@@ -166,6 +171,7 @@ export async function startHerald(options: { vars?: Record<string, string> } = {
     url,
     port,
     logs: () => wrangler.logs(),
+    processGroup: () => wrangler.pid,
     stop,
     kill: () => wrangler.kill(),
     async restart() {
