@@ -23,6 +23,8 @@ const LEASE_MS = 90_000;
  * alarm due within this time and retries the request, instead of waiting for the lease to end.
  */
 const IN_FLIGHT_ALARM_MS = 5_000;
+/** A request cut off by a restart is made again after this long. */
+const INTERRUPTED_RETRY_MS = 1_000;
 /** One alarm run sends for at most this long, then yields and continues in the next alarm. */
 const DRAIN_BUDGET_MS = 20_000;
 /** When D1 or the settings cannot be read, try again after this long (not a receiver failure). */
@@ -305,13 +307,14 @@ export class IntegrationDO extends DurableObject<Env> {
         this.store.markRetry(claim.seq, now, now);
         disable = { reason: "destination_gone", details: { status: 410 }, at: now };
       } else {
-        const delay = retryDelayMs(
-          this.config.retryScheduleSeconds,
-          delivery.failed_in_cycle + 1,
-          outcome.retryAfterSeconds,
-        );
+        // A request cut off by a restart says nothing about the receiver: it is made again soon
+        // and uses up none of the delivery's retries (else a crash late in the schedule would
+        // stall sending for up to its longest wait).
+        const delay = counted
+          ? retryDelayMs(this.config.retryScheduleSeconds, delivery.failed_in_cycle + 1, outcome.retryAfterSeconds)
+          : INTERRUPTED_RETRY_MS;
         if (delay === null) this.store.markDead(claim.seq, now);
-        else this.store.markRetry(claim.seq, now, now + delay);
+        else this.store.markRetry(claim.seq, now, now + delay, counted);
         const totals = windowTotals(this.store.buckets(), now, windowConfig);
         if (counted && shouldAutoDisable(totals, windowConfig)) {
           disable = {

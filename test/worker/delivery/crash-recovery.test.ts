@@ -55,9 +55,30 @@ describe("an alarm that a restart finds", () => {
     const [delivery] = (await stub.listDeliveries({ limit: 1 })).deliveries;
     expect(delivery?.attempts).toMatchObject([{ ok: false, error_kind: "interrupted" }]);
     expect(delivery?.in_flight).toBe(false);
-    // Retried on schedule (1 s), not after the 90 s lease.
+    // Made again after 1 s, not after the 90 s lease.
     expect(await alarmOf(stub)).toBe(clock.now + 1000);
     await fireAlarm(stub, clock);
     expect(await hubRequests(bucket)).toHaveLength(1);
+  });
+
+  it("retries a cut-off request after 1 s even late in the schedule, using up none of its retries", async () => {
+    const { id, stub, clock } = await deliveryTarget(accountId, { bucketPrefix: "late-cycle" });
+    await stub.enqueue(id, [item()]);
+    const failedInCycle = async () =>
+      runInDurableObject(stub, (_instance: IntegrationDO, state) => {
+        return state.storage.sql.exec<{ n: number }>("SELECT failed_in_cycle AS n FROM deliveries").one().n;
+      });
+    // Eleven failures in: the next scheduled wait would be 60 s. Its twelfth request is cut off.
+    await runInDurableObject(stub, (instance: IntegrationDO, state) => {
+      (instance as unknown as { store: DeliveryStore }).store.claimNext(clock.now, 100, 90_000, () =>
+        crypto.randomUUID(),
+      );
+      state.storage.sql.exec("UPDATE deliveries SET failed_in_cycle = 11");
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const [delivery] = (await stub.listDeliveries({ limit: 1 })).deliveries;
+    expect(delivery?.attempts).toMatchObject([{ error_kind: "interrupted" }]);
+    expect(await alarmOf(stub)).toBe(clock.now + 1000);
+    expect(await failedInCycle()).toBe(11);
   });
 });
