@@ -10,8 +10,9 @@
  *   npm run simulate -- --history 0                                    # skip the backfill
  *
  * It first backfills --history hours (default 26) of attack traffic with past timestamps, so the
- * first daily report (fire the cron) has something to show. The backfill is hits and perimeter
- * changes only: what rarely notifies, so a fresh demo is not flooded with old alerts.
+ * first daily report (fire the cron) has something to show. The backfill ends an hour ago: Herald
+ * stores and counts events older than NOTIFY_MAX_AGE (1 h by default) without notifying them, and
+ * one notice per node says how many it held back, so the demo is not flooded with old alerts.
  * Without --token it signs in as the demo admin (scripts/local-config.ts) and creates a node.
  * Event ids are UUIDs chosen here, so a batch the server answered 503 is re-sent safely.
  */
@@ -226,7 +227,8 @@ const token = await (args.token ? Promise.resolve(args.token) : createNodeToken(
 /** Posts `hours` of past traffic, oldest first, in batches of 100. */
 async function backfill(hours: number) {
   if (hours <= 0) return;
-  const end = Date.now() - 60_000;
+  // Past NOTIFY_MAX_AGE's default: what is older than that is stored but not notified.
+  const end = Date.now() - 3_600_000 - 60_000;
   const start = end - hours * 3_600_000;
   const events: Record<string, unknown>[] = [];
   for (let t = start; t < end; t += 60_000 + Math.random() * 60_000) {

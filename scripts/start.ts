@@ -50,7 +50,18 @@ const wrangler = spawn(
     "MAIL_FROM:herald@example.com",
     ...process.argv.slice(2),
   ],
-  { cwd: ROOT, stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
+  {
+    cwd: ROOT,
+    stdio: "inherit",
+    // wrangler dev's local observability collector keeps every invocation for its dashboard: after
+    // a burst of 50,000 events workerd held about 180 MiB more with it (README, Benchmarks) and it
+    // costs the Workers' thread CPU. Off unless asked for (X_LOCAL_OBSERVABILITY=true npm start).
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: "false",
+      X_LOCAL_OBSERVABILITY: process.env.X_LOCAL_OBSERVABILITY ?? "false",
+    },
+  },
 );
 
 console.log(`

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: the benchmarks of ingestion, delivery and reports, each against a baseline
- * measured in the same run (these machines are noisy: read the ratios, not the absolute numbers).
+ * measured in the same run (these machines are noisy: read the ratios, not the absolute numbers),
+ * then a memory soak (soak.ts).
  * `npm run bench -- ingest` runs one section.
  */
 import { type BenchResult, formatResults } from "./bench-result.ts";
@@ -8,13 +9,14 @@ import { type BenchResult, formatResults } from "./bench-result.ts";
 // wrangler dev's local observability collector records every invocation (each request, Durable
 // Object call and alarm) for its local dashboard, on the same thread as the Workers. It is a
 // development tool with no production counterpart, so every process benchmarked here — Herald and
-// the baselines alike — runs without it.
-process.env.X_LOCAL_OBSERVABILITY = "false";
+// the baselines alike — runs without it (X_LOCAL_OBSERVABILITY=true npm run bench measures with it).
+process.env.X_LOCAL_OBSERVABILITY ??= "false";
 
 const sections: { name: string; load: () => Promise<() => Promise<BenchResult[]>> }[] = [
   { name: "ingest", load: async () => (await import("./ingest.ts")).benchIngest },
   { name: "delivery", load: async () => (await import("./delivery.ts")).benchDelivery },
   { name: "report", load: async () => (await import("./report.ts")).benchReport },
+  { name: "soak", load: async () => (await import("./soak.ts")).benchSoak },
 ];
 
 const only = process.argv.slice(2);

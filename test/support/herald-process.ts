@@ -20,10 +20,16 @@ export interface HeraldProcess {
   port: number;
   /** Output of wrangler so far (for failure messages). */
   logs(): string;
+  /** The process group of wrangler and its workerd (for the soak's memory readings). */
+  processGroup(): number | undefined;
   /** Signs in as the demo admin: cookie + CSRF token for API calls from Node. */
   signIn(email?: string, password?: string): Promise<ApiSession>;
   /** Fires the hourly cron once (wrangler dev --test-scheduled). */
   triggerCron(): Promise<void>;
+  /** Kills wrangler and workerd with SIGKILL, as a crash would; the state directory is kept. */
+  kill(): Promise<void>;
+  /** Starts `wrangler dev` again on the same port and state directory (after kill or stop). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -42,10 +48,14 @@ export async function freePort(): Promise<number> {
 }
 
 export interface WranglerProcess {
+  /** wrangler's pid, also the id of its process group (workerd included). */
+  pid: number | undefined;
   /** Output of wrangler so far (for failure messages). */
   logs(): string;
   /** Stops wrangler and its workerd (the whole process group). */
   stop(): Promise<void>;
+  /** SIGKILL to the whole process group: no shutdown handlers run. */
+  kill(): Promise<void>;
 }
 
 /** `wrangler dev` on 127.0.0.1:<port> with its state under `persistTo`, quiet, vars from the command line. */
@@ -115,14 +125,21 @@ export async function spawnWrangler(args: string[], healthUrl: string, timeoutMs
   }
 
   return {
+    pid: child.pid,
     logs: () => output,
     async stop() {
-      if (child.exitCode !== null || !child.pid) return;
+      if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
       const exited = new Promise((resolve) => child.once("exit", resolve));
       killGroup("SIGTERM");
       const timer = setTimeout(() => killGroup("SIGKILL"), 5_000);
       await exited;
       clearTimeout(timer);
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      killGroup("SIGKILL");
+      await exited;
     },
   };
 }
@@ -142,7 +159,8 @@ export async function startHerald(options: { vars?: Record<string, string> } = {
   };
   const args = [...wranglerDevArgs(port, inspectorPort, persistTo, vars), "--test-scheduled"];
 
-  const wrangler = await spawnWrangler(args, `http://127.0.0.1:${port}/api/health`, 60_000);
+  const healthUrl = `http://127.0.0.1:${port}/api/health`;
+  let wrangler = await spawnWrangler(args, healthUrl, 60_000);
   const url = `http://localhost:${port}`;
   const stop = async () => {
     await wrangler.stop();
@@ -152,8 +170,14 @@ export async function startHerald(options: { vars?: Record<string, string> } = {
   return {
     url,
     port,
-    logs: wrangler.logs,
+    logs: () => wrangler.logs(),
+    processGroup: () => wrangler.pid,
     stop,
+    kill: () => wrangler.kill(),
+    async restart() {
+      await wrangler.stop();
+      wrangler = await spawnWrangler(args, healthUrl, 60_000);
+    },
     signIn: (email = DEMO.email, password = DEMO.password) => signIn(url, email, password),
     async triggerCron() {
       const res = await fetch(`${url}/__scheduled?cron=${encodeURIComponent("5 * * * *")}`);

@@ -224,6 +224,9 @@ export const events = sqliteTable(
     index("events_account_type_time_idx").on(t.accountId, t.type, t.occurredAt),
     index("events_received_idx").on(t.receivedAt),
     index("events_lookup_id_idx").on(t.accountId, t.id).where(sql`${t.lookupById} = 1`),
+    // Only the events still waiting for fan-out (a few, briefly): what the sweep looks for
+    // (worker/delivery/sweep.ts). Rows leave it when they are marked notified.
+    index("events_unnotified_idx").on(t.receivedAt).where(sql`${t.notifiedAt} IS NULL`),
   ],
 );
 
@@ -269,6 +272,24 @@ export const eventRollups = sqliteTable(
 export const eventRollupCursor = sqliteTable("event_rollup_cursor", {
   id: integer("id").primaryKey(),
   lastSeq: integer("last_seq").notNull(),
+});
+
+/**
+ * Per node: events too old to notify (NOTIFY_MAX_AGE) not yet announced in a system notice, and
+ * when the last notice went out; at most one notice per node per spacing (worker/ingest/held-back.ts).
+ */
+export const heldBackNotices = sqliteTable("held_back_notices", {
+  nodeId: text("node_id")
+    .primaryKey()
+    .references(() => nodes.id, { onDelete: "cascade" }),
+  accountId: text("account_id").notNull(),
+  /** Held back since the last notice (0: nothing to announce). */
+  pending: integer("pending").notNull().default(0),
+  oldestAt: integer("oldest_at"),
+  newestAt: integer("newest_at"),
+  /** When the first of `pending` was held back. */
+  since: integer("since"),
+  lastNoticeAt: integer("last_notice_at"),
 });
 
 export const REPORT_FREQUENCIES = ["daily", "weekly", "monthly"] as const;

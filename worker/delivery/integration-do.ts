@@ -17,6 +17,14 @@ import type { DeliveryPage, HealthView, PeriodHealth, ReplayResult, ResumeResult
 
 /** A claim outlives the longest request (webhook timeout 60 s) with room to record the outcome. */
 const LEASE_MS = 90_000;
+/**
+ * While a request is in flight the alarm stays at most this far ahead (it is not needed then, the
+ * running alarm continues by itself): if the runtime dies mid-request, the restarted one finds the
+ * alarm due within this time and retries the request, instead of waiting for the lease to end.
+ */
+const IN_FLIGHT_ALARM_MS = 5_000;
+/** A request cut off by a restart is made again after this long. */
+const INTERRUPTED_RETRY_MS = 1_000;
 /** One alarm run sends for at most this long, then yields and continues in the next alarm. */
 const DRAIN_BUDGET_MS = 20_000;
 /** When D1 or the settings cannot be read, try again after this long (not a receiver failure). */
@@ -43,7 +51,8 @@ type AttemptOutcome = SendOutcome | (Extract<SendOutcome, { ok: false }> & { int
  * storage schema). The alarm is always set to the earliest due time and deleted when nothing is
  * due (cloudflare/agents' `_scheduleNextAlarm`). Handlers are idempotent: a delivery is claimed
  * (in flight until a lease time) before its request, so a second alarm or a call arriving during
- * `await fetch` cannot send it twice, and a crash mid-request only delays it until the lease ends.
+ * `await fetch` cannot send it twice; while it is in flight the alarm stays a few seconds ahead, so
+ * a runtime restarted after a crash retries it within seconds, not when the lease ends.
  */
 export class IntegrationDO extends DurableObject<Env> {
   private readonly store: DeliveryStore;
@@ -51,6 +60,11 @@ export class IntegrationDO extends DurableObject<Env> {
   private destroyed = false;
   /** Set when the target could not be loaded: sending waits until then. */
   private targetBackoffUntil = 0;
+  /**
+   * True while this instance's drain runs: only then is a held lease alive. Any other lease was
+   * taken by an instance that is gone (restart) or by a drain that ended without recording it.
+   */
+  private draining = false;
 
   /** The clock. Tests replace it (runInDurableObject) to check the schedule without sleeping. */
   clock: () => number = () => Date.now();
@@ -105,7 +119,7 @@ export class IntegrationDO extends DurableObject<Env> {
   async resume(opts: ResumeOptions): Promise<ResumeResult> {
     this.reopen();
     const now = this.clock();
-    this.recoverExpiredLeases(now);
+    this.recoverLostLeases(now);
     let resumed = 0;
     let dropped = 0;
     let replayedDead = 0;
@@ -198,7 +212,7 @@ export class IntegrationDO extends DurableObject<Env> {
     if (this.destroyed) return;
     try {
       const now = this.clock();
-      this.recoverExpiredLeases(now);
+      this.recoverLostLeases(now);
       this.pruneIfDue(now);
       await this.retryPendingDisable(now);
       if (!this.isPaused()) await this.drain();
@@ -243,9 +257,24 @@ export class IntegrationDO extends DurableObject<Env> {
 
     const batchLimit = target?.channel.batchLimit ?? 1;
     const started = Date.now();
-    // If this object is reset mid-run, wake up once every lease taken in this run has ended
-    // (one alarm write per run, not one per request).
-    await this.ctx.storage.setAlarm(this.clock() + DRAIN_BUDGET_MS + LEASE_MS);
+    // If the runtime dies mid-run, its restart finds this alarm due (at once, or within
+    // IN_FLIGHT_ALARM_MS) and retries the cut-off request: one alarm write per run, not per request.
+    await this.ctx.storage.setAlarm(this.clock() + IN_FLIGHT_ALARM_MS);
+    this.draining = true;
+    try {
+      await this.sendDue(target, unsendable, batchLimit, started);
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** The drain's loop: one request at a time, each claimed (leased) before it is made. */
+  private async sendDue(
+    target: SendTarget | null,
+    unsendable: SendOutcome | null,
+    batchLimit: number,
+    started: number,
+  ) {
     while (!this.destroyed && !this.isPaused() && Date.now() - started < DRAIN_BUDGET_MS) {
       const claim = this.store.claimNext(this.clock(), batchLimit, LEASE_MS, () => uuidv7());
       if (!claim) return;
@@ -288,13 +317,14 @@ export class IntegrationDO extends DurableObject<Env> {
         this.store.markRetry(claim.seq, now, now);
         disable = { reason: "destination_gone", details: { status: 410 }, at: now };
       } else {
-        const delay = retryDelayMs(
-          this.config.retryScheduleSeconds,
-          delivery.failed_in_cycle + 1,
-          outcome.retryAfterSeconds,
-        );
+        // A request cut off by a restart says nothing about the receiver: it is made again soon
+        // and uses up none of the delivery's retries (else a crash late in the schedule would
+        // stall sending for up to its longest wait).
+        const delay = counted
+          ? retryDelayMs(this.config.retryScheduleSeconds, delivery.failed_in_cycle + 1, outcome.retryAfterSeconds)
+          : INTERRUPTED_RETRY_MS;
         if (delay === null) this.store.markDead(claim.seq, now);
-        else this.store.markRetry(claim.seq, now, now + delay);
+        else this.store.markRetry(claim.seq, now, now + delay, counted);
         const totals = windowTotals(this.store.buckets(), now, windowConfig);
         if (counted && shouldAutoDisable(totals, windowConfig)) {
           disable = {
@@ -319,6 +349,14 @@ export class IntegrationDO extends DurableObject<Env> {
       }
     });
     return disable;
+  }
+
+  /**
+   * Leases no running request holds: every lease when this instance is not sending (its holder is
+   * gone), else only those past their time.
+   */
+  private recoverLostLeases(now: number): number {
+    return this.recoverExpiredLeases(this.draining ? now : Number.MAX_SAFE_INTEGER);
   }
 
   /** A delivery whose lease ran out without an outcome was cut off mid-request: log it and retry on schedule. */
@@ -390,7 +428,9 @@ export class IntegrationDO extends DurableObject<Env> {
       if (send !== null) candidates.push(Math.max(send, this.targetBackoffUntil));
     }
     const lease = head?.lease_until;
-    if (lease && lease > now) candidates.push(lease);
+    // A live request (this instance is draining) keeps the alarm near, for a restart to find;
+    // a lease nobody holds any more is recovered at once.
+    if (lease) candidates.push(this.draining ? Math.min(lease, now + IN_FLIGHT_ALARM_MS) : now);
     if (this.store.getMeta(META.pendingDisable))
       candidates.push(Number(this.store.getMeta(META.disableRetryAt) ?? now));
     const oldest = this.store.oldestFinishedAt();
@@ -402,7 +442,8 @@ export class IntegrationDO extends DurableObject<Env> {
     const current = await this.ctx.storage.getAlarm();
     if (next === null) {
       if (current !== null) await this.ctx.storage.deleteAlarm();
-    } else if (current !== next) {
+    } else if (current !== next && !(this.draining && current !== null && current < next)) {
+      // (While draining, an earlier alarm is kept: the run's end sets the real one.)
       await this.ctx.storage.setAlarm(next);
     }
   }

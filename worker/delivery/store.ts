@@ -333,11 +333,12 @@ export class DeliveryStore {
     );
   }
 
-  /** A failed request with a retry left: due again at `nextAttemptAt`. */
-  markRetry(seq: number, now: number, nextAttemptAt: number) {
+  /** A failed request with a retry left: due again at `nextAttemptAt` (`usesRetry` false: an interrupted one). */
+  markRetry(seq: number, now: number, nextAttemptAt: number, usesRetry = true) {
     this.sql.exec(
-      `UPDATE deliveries SET lease_until = NULL, failed_in_cycle = failed_in_cycle + 1, next_attempt_at = ?, updated_at = ?
+      `UPDATE deliveries SET lease_until = NULL, failed_in_cycle = failed_in_cycle + ?, next_attempt_at = ?, updated_at = ?
        WHERE seq = ? AND state = 'pending'`,
+      usesRetry ? 1 : 0,
       nextAttemptAt,
       now,
       seq,

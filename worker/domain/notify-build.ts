@@ -34,6 +34,7 @@ const SYSTEM_SUMMARIES: Record<string, string> = {
   node_created: "Node added",
   node_revoked: "Node revoked",
   scheduled_report_failed: "Scheduled report failed",
+  notifications_held_back: "Late events stored without notifications",
 };
 
 /** The plain-text description's fields, in reading order (labels people understand). */

@@ -8,8 +8,8 @@ import type { NotifiableEvent } from "./notify-build";
 /**
  * Sends stored system events to the account's integrations that subscribe to `system`, then
  * marks them notified (`notified_at`). Never throws: the change that raised them is already
- * committed; an event left unmarked is published again by the hourly cron
- * (worker/delivery/republish.ts), and outboxes drop a notification they already hold.
+ * committed; an event left unmarked is published again by the sweep
+ * (worker/delivery/sweep.ts), and outboxes drop a notification they already hold.
  * Returns whether the events were queued.
  */
 export async function publishSystemEvents(env: Env, accountId: string, rows: NotifiableEvent[]): Promise<boolean> {

@@ -15,6 +15,7 @@ export const SYSTEM_EVENT_TYPES = [
   "node_created",
   "node_revoked",
   "scheduled_report_failed",
+  "notifications_held_back",
 ] as const;
 export type SystemEventType = (typeof SYSTEM_EVENT_TYPES)[number];
 

@@ -8,9 +8,17 @@ import {
   NodeEventSchema,
   validateIngestBody,
 } from "../domain/events";
+import { parseNotifyMaxAge, tooOldToNotify } from "../domain/notify-age";
 import type { NotifiableEvent } from "../domain/notify-build";
 import { checkIngestHeaders, readJsonBody } from "../ingest/body";
 import { anyEnabledTargetWants, anyTargetMayWant, enqueuePlan, type FanOutTarget, planFanOut } from "../ingest/fanout";
+import {
+  addHeldBack,
+  announceHeldBack,
+  HELD_BACK_COLLECT_MS,
+  type HeldBack,
+  summarizeHeldBack,
+} from "../ingest/held-back";
 import {
   cachedNode,
   type KnownNode,
@@ -108,19 +116,25 @@ router.post("/", async (c) => {
     );
   }
   const events = result.events.map((input) => ({ ...input, id: input.id ?? uuidv7(now) }) as NodeEvent);
+  const maxAgeMs = parseNotifyMaxAge(c.env.NOTIFY_MAX_AGE);
 
   // The write re-checks the node and the account's targets in its transaction; when the targets
   // changed since they were cached, nothing was written and it is redone with the fresh ones.
   for (let attempt = 1; ; attempt++) {
     const targets = node.targets.targets;
+    // Wanted by an integration but too old (NOTIFY_MAX_AGE): stored and counted, announced per node.
+    const late: number[] = [];
     const prepared: PreparedEvent[] = events.map((event) => {
+      const occurredAt = Date.parse(event.occurred_at);
       const matchable = { type: event.type, risk: event.type === "security_issue" ? event.risk : null };
-      return {
-        event,
-        occurredAt: Date.parse(event.occurred_at),
-        notify: anyEnabledTargetWants(targets, matchable),
-        checkPending: anyTargetMayWant(targets, matchable),
-      };
+      let notify = anyEnabledTargetWants(targets, matchable);
+      if (notify && tooOldToNotify(occurredAt, now, maxAgeMs)) {
+        late.push(occurredAt);
+        notify = false;
+      }
+      // A late event is notified to nobody, so no disabled integration's replay marker needs it either.
+      const checkPending = !tooOldToNotify(occurredAt, now, maxAgeMs) && anyTargetMayWant(targets, matchable);
+      return { event, occurredAt, notify, checkPending };
     });
     const stored = await storeIngestBatch(c.env.DB, {
       node,
@@ -145,6 +159,9 @@ router.post("/", async (c) => {
       continue;
     }
 
+    // Counted before fan-out, which may fail: a re-send stores nothing new and counts nothing again.
+    const heldBack = stored.accepted > 0 ? summarizeHeldBack(late) : null;
+    if (heldBack) await holdBack(c, node, heldBack, maxAgeMs, now);
     await fanOut(c, node.targets.targets, stored.pending, state.accountName, node.accountId);
     return c.json({ accepted: stored.accepted, duplicates: prepared.length - stored.accepted }, 202);
   }
@@ -184,6 +201,24 @@ async function fanOut(
       ),
     );
   }
+}
+
+/**
+ * Counts late events towards the node's notice and announces it once due (after its collection
+ * time, in the background). Best effort: the events are stored whatever happens here.
+ */
+async function holdBack(c: Context<AppEnv>, node: KnownNode, heldBack: HeldBack, maxAgeMs: number | null, now: number) {
+  try {
+    await addHeldBack(c.env.DB, node.accountId, node.nodeId, heldBack, now).run();
+  } catch (error) {
+    console.error("counting held-back events failed", { nodeId: node.nodeId, error: String(error) });
+    return;
+  }
+  c.executionCtx.waitUntil(
+    new Promise((resolve) => setTimeout(resolve, HELD_BACK_COLLECT_MS + 500))
+      .then(() => announceHeldBack(c.env, maxAgeMs, Date.now(), node.nodeId))
+      .catch((error: unknown) => console.error("announcing held-back events failed", { error: String(error) })),
+  );
 }
 
 /** A node not cached yet: read it, refusing a wrong or revoked token, or a node over its limit. */

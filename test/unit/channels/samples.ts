@@ -96,6 +96,18 @@ const SYSTEM: Record<SystemEventType, { message: string; subject: Record<string,
     message: "The weekly report for 2026-11-23 could not be built or sent after 5 attempts: D1 is unavailable.",
     subject: { frequency: "weekly", period_start: "2026-11-23", attempts: 5, error: "D1 is unavailable" },
   },
+  notifications_held_back: {
+    message:
+      '2,880 events from node "edge-fra-1" arrived more than 1 h after they occurred (2026-11-27 09:00 to 2026-11-28 08:55 UTC): stored and counted in reports, not notified.',
+    subject: {
+      node_id: "0192f0a0-0000-7000-8000-000000000001",
+      node_name: "edge-fra-1",
+      held_back: 2880,
+      oldest_occurred_at: "2026-11-27T09:00:00.000Z",
+      newest_occurred_at: "2026-11-28T08:55:00.000Z",
+      notify_max_age_seconds: 3600,
+    },
+  },
 };
 
 const REPORT_TITLES = { report_daily: "Daily", report_weekly: "Weekly", report_monthly: "Monthly" } as const;

@@ -1,5 +1,5 @@
 /**
- * System-event notices are not lost when fan-out fails (the hourly cron re-publishes events whose
+ * System-event notices are not lost when fan-out fails (the sweep re-publishes events whose
  * `notified_at` is still NULL), and an admin whose personal email subscribes to `system` gets the
  * auto-disable notice once, not also as the direct admin email.
  */
@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { events, integrations, users } from "../../../worker/db/schema";
-import { republishStep, republishSystemEvents } from "../../../worker/delivery/republish";
+import { sweepStep, sweepUnnotifiedEvents } from "../../../worker/delivery/sweep";
 import type { Env } from "../../../worker/env";
 import { type DisableRequest, recordAutoDisable } from "../../../worker/integrations/lifecycle";
 import { personalEmailRow } from "../../../worker/integrations/personal-email";
@@ -64,7 +64,7 @@ async function queuedCopies(integrationId: string, notificationId: string): Prom
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("system events whose fan-out failed", () => {
-  it("are re-published by the hourly cron once they are a minute old, exactly once", async () => {
+  it("are re-published by the sweep once they are a minute old, exactly once", async () => {
     const noticeBucket = bucketName("notices");
     const noticeId = await createIntegration(acme.accountId, {
       settings: { url: hubUrl(noticeBucket, "/hook") },
@@ -79,18 +79,18 @@ describe("system events whose fan-out failed", () => {
     expect(await recordAutoDisable(env, failing, request())).toBe("already_disabled");
 
     // Too young: the request that raised it may still be publishing it.
-    expect(await republishSystemEvents(env, Date.now())).toEqual({ published: 0, failed: 0 });
+    expect(await sweepUnnotifiedEvents(env, Date.now())).toMatchObject({ notified: 0, failed: 0 });
     expect(await noticesIn(noticeBucket, notice!.id)).toHaveLength(0);
 
     const inTwoMinutes = () => createScheduledController({ scheduledTime: Date.now() + 120_000 });
-    await republishStep(inTwoMinutes(), env, createExecutionContext());
+    await sweepStep(inTwoMinutes(), env, createExecutionContext());
     const [delivered] = await waitForRequests(noticeBucket, 1);
     expect(delivered!.body).toContain("integration_auto_disabled");
     expect((await autoDisableNotice(failing))!.notifiedAt).toBeGreaterThan(0);
 
     // Marked: the next runs publish nothing more.
-    await republishStep(inTwoMinutes(), env, createExecutionContext());
-    expect(await republishSystemEvents(env, Date.now() + 120_000)).toEqual({ published: 0, failed: 0 });
+    await sweepStep(inTwoMinutes(), env, createExecutionContext());
+    expect(await sweepUnnotifiedEvents(env, Date.now() + 120_000)).toMatchObject({ notified: 0, failed: 0 });
     await sleep(300);
     expect(await noticesIn(noticeBucket, notice!.id)).toHaveLength(1);
     expect(await queuedCopies(noticeId, notice!.id)).toBe(1);
@@ -101,10 +101,10 @@ describe("system events whose fan-out failed", () => {
     await createIntegration(acme.accountId, { settings: { url: hubUrl(bucketName("n")) }, events: { system: true } });
     await recordAutoDisable(unreachableOutboxes(), failing, request());
     const later = Date.now() + 120_000;
-    const again = await republishSystemEvents(unreachableOutboxes(), later);
+    const again = await sweepUnnotifiedEvents(unreachableOutboxes(), later);
     expect(again.failed).toBeGreaterThanOrEqual(1);
     expect((await autoDisableNotice(failing))!.notifiedAt).toBeNull();
-    expect((await republishSystemEvents(env, later)).published).toBeGreaterThanOrEqual(1);
+    expect((await sweepUnnotifiedEvents(env, later)).notified).toBeGreaterThanOrEqual(1);
     expect((await autoDisableNotice(failing))!.notifiedAt).toBeGreaterThan(0);
   });
 

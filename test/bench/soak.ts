@@ -1,0 +1,184 @@
+/**
+ * Memory soak: ten bursts of 50,000 hits (10 nodes, batches of 100) into Herald under `wrangler
+ * dev`, each notified to a webhook receiver subscribed to hits, with a pause after each. workerd's
+ * resident size (VmRSS in /proc/<pid>/status) is read after every burst's pause: it must level off,
+ * not grow with every burst (README, Benchmarks). Only 127.0.0.1; every wait has a deadline.
+ * BENCH_SOAK_BURSTS=n runs fewer bursts; BENCH_SOAK_NOTIFY=0 stores without any integration.
+ */
+import { randomUUID } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { freePort, type HeraldProcess, startHerald } from "../support/herald-process.ts";
+import type { BenchResult } from "./bench-result.ts";
+
+const BURSTS = Number(process.env.BENCH_SOAK_BURSTS ?? 10);
+const EVENTS_PER_BURST = 50_000;
+const BATCH = 100;
+const NODES = 10;
+/** After each burst (its notifications delivered), before reading the resident size. */
+const PAUSE_MS = 10_000;
+/** The last five bursts together may add at most this much: the resident size has levelled off. */
+const LEVEL_OFF_MIB = 48;
+
+const MIB = 1024 * 1024;
+
+/** Resident size of the workerd processes in wrangler's process group, in bytes. */
+function workerdRss(processGroup: number): number {
+  let total = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // pid (comm) state ppid pgrp …: comm may hold spaces, so split after its closing parenthesis.
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const pgrp = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+      if (pgrp !== processGroup || !comm.startsWith("workerd")) continue;
+      const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${entry}/status`, "utf8"));
+      total += Number(rss?.[1] ?? 0) * 1024;
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return total;
+}
+
+function hitsBody(seed: number): string {
+  const events = Array.from({ length: BATCH }, (_, i) => ({
+    id: randomUUID(),
+    type: "hit",
+    occurred_at: new Date().toISOString(),
+    attack_type: ["sqli", "xss", "rce", "ssrf"][i % 4],
+    host: `shop${(seed + i) % 5}.example.com`,
+    method: "GET",
+    path: `/api/v1/items/${(seed + i) % 50}`,
+    remote_addr: `198.51.100.${(seed + i) % 250}`,
+    remote_country: "DE",
+    response_status: 403,
+    block_status: "blocked",
+    payload: "id=1' UNION SELECT username, password FROM users --",
+    point: "get.id",
+  }));
+  return JSON.stringify({ events });
+}
+
+async function startReceiver(): Promise<{ url: string; received: () => number; close: () => Promise<void> }> {
+  let received = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      try {
+        const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown[];
+        if (Array.isArray(parsed)) received += parsed.length;
+      } catch {
+        // not a notification batch
+      }
+      res.writeHead(200, { "Content-Type": "application/json" }).end("{}");
+    });
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    received: () => received,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function burst(herald: HeraldProcess, tokens: string[]): Promise<number> {
+  let next = 0;
+  let accepted = 0;
+  const requests = EVENTS_PER_BURST / BATCH;
+  await Promise.all(
+    tokens.map(async (token) => {
+      for (let i = next++; i < requests; i = next++) {
+        for (let attempt = 0; attempt < 5; attempt++) {
+          const res = await fetch(`${herald.url}/v1/events`, {
+            method: "POST",
+            headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+            body: hitsBody(i * BATCH),
+          });
+          await res.arrayBuffer();
+          if (res.status === 202) {
+            accepted += BATCH;
+            break;
+          }
+        }
+      }
+    }),
+  );
+  return accepted;
+}
+
+export async function benchSoak(): Promise<BenchResult[]> {
+  const herald = await startHerald({ vars: { NODE_RATE_LIMIT_PER_MINUTE: "100000000" } });
+  const receiver = await startReceiver();
+  const results: BenchResult[] = [];
+  try {
+    const group = herald.processGroup();
+    if (!group) throw new Error("wrangler has no pid");
+    const admin = await herald.signIn();
+    const tokens: string[] = [];
+    for (let i = 0; i < NODES; i++) {
+      const res = await admin.call<{ token: string }>("POST", "/api/nodes", { name: `soak-node-${i}` });
+      if (res.status !== 201) throw new Error(`creating a node failed: ${res.status}`);
+      tokens.push(res.body.token);
+    }
+    // BENCH_SOAK_NOTIFY=0: storage only, no integration (tells ingest's share from delivery's).
+    const notify = process.env.BENCH_SOAK_NOTIFY !== "0";
+    const created = !notify
+      ? { status: 201 }
+      : await admin.call("POST", "/api/integrations", {
+          type: "webhook",
+          name: "soak receiver",
+          settings: { url: receiver.url, method: "POST", headers: [], format: "json_array", timeout_seconds: 15 },
+          events: { hit: true },
+        });
+    if (created.status !== 201) throw new Error(`creating the webhook failed: ${created.status}`);
+
+    const rss: number[] = [workerdRss(group)];
+    console.log(`soak: workerd resident at start ${(rss[0]! / MIB).toFixed(0)} MiB`);
+    let acceptedTotal = 0;
+    for (let n = 1; n <= BURSTS; n++) {
+      const started = Date.now();
+      acceptedTotal += await burst(herald, tokens);
+      const deadline = Date.now() + 60_000;
+      while (notify && receiver.received() < acceptedTotal && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 200));
+      const peak = workerdRss(group);
+      await new Promise((r) => setTimeout(r, PAUSE_MS));
+      rss.push(workerdRss(group));
+      console.log(
+        `soak: burst ${n}: ${((Date.now() - started) / 1000).toFixed(1)} s, delivered ${receiver.received()}/${acceptedTotal}, ` +
+          `workerd resident ${(peak / MIB).toFixed(0)} MiB at the end, ${(rss[n]! / MIB).toFixed(0)} MiB after ${PAUSE_MS / 1000} s`,
+      );
+    }
+    rss.forEach((bytes, n) => {
+      results.push({
+        name: `workerd resident ${n === 0 ? "at start" : `after burst ${n}`}`,
+        value: bytes / MIB,
+        unit: "MiB",
+      });
+    });
+    const half = Math.floor(BURSTS / 2);
+    const lateGrowth = (rss[BURSTS]! - rss[half]!) / MIB;
+    results.push({
+      name: `growth over bursts ${half + 1}–${BURSTS}`,
+      value: lateGrowth,
+      unit: "MiB",
+      target: `< ${LEVEL_OFF_MIB}`,
+      met: lateGrowth < LEVEL_OFF_MIB,
+    });
+    results.push({
+      name: "notifications delivered",
+      value: receiver.received(),
+      unit: "",
+      target: String(acceptedTotal),
+      met: !notify || receiver.received() >= acceptedTotal,
+    });
+  } finally {
+    await receiver.close();
+    await herald.stop();
+  }
+  return results;
+}
