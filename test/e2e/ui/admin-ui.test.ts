@@ -308,6 +308,41 @@ describe("admin UI in Chromium", () => {
     await screenshot(page, "report");
   });
 
+  it("creates an API token shown once, lists it with its creator, and revokes it", async () => {
+    const withToken = (secret: string, path: string) =>
+      fetch(`${herald.url}${path}`, { headers: { Authorization: `Bearer ${secret}` } });
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "API tokens" }).click();
+    await page.getByRole("heading", { name: "API tokens", level: 1 }).waitFor(WAIT);
+    await page.getByText("No API tokens yet").waitFor(WAIT);
+
+    await page.getByRole("button", { name: "Create token" }).first().click();
+    await page.getByLabel("Name").fill("terraform");
+    await page.getByLabel("Role").selectOption("analyst");
+    await page.getByRole("dialog").getByRole("button", { name: "Create token" }).click();
+    const secretField = page.getByLabel("API token", { exact: true });
+    await secretField.waitFor(WAIT);
+    const secret = await secretField.inputValue();
+    expect(secret).toMatch(/^hrld_/);
+    await page.getByRole("button", { name: "Done" }).click();
+
+    const row = page.locator("tbody tr", { hasText: "terraform" });
+    await row.waitFor(WAIT);
+    const text = (await row.textContent()) ?? "";
+    expect(text).toContain("Analyst");
+    expect(text).toContain(secret.slice(0, 12));
+    expect(text).not.toContain(secret);
+    expect(await row.locator(`[title="${DEMO.email}"]`).count()).toBe(1);
+
+    // The token works with its role: analysts read events but not users.
+    expect((await withToken(secret, "/api/events")).status).toBe(200);
+    expect((await withToken(secret, "/api/users")).status).toBe(403);
+
+    await row.getByRole("button", { name: "Revoke" }).click();
+    await page.getByRole("button", { name: "Revoke token" }).click();
+    await page.getByText("No API tokens yet").waitFor(WAIT);
+    expect((await withToken(secret, "/api/events")).status).toBe(401);
+  });
+
   it("works at phone width", async () => {
     const phone = await openPage(browser, { width: 390, height: 844 });
     await phone.page.goto(`${herald.url}/login`);
