@@ -114,17 +114,19 @@ export async function enableIntegration(
   const db = createDb(env.DB);
   const now = Date.now();
   const { choices } = input;
+  // What enabling writes, to the row and to the answer alike.
+  const enabledState = {
+    status: "enabled",
+    disabledReason: null,
+    disabledDetails: null,
+    disabledAt: null,
+    disabledAfterSeq: null,
+    updatedAt: now,
+  } as const;
   await db.batch([
     db
       .update(integrations)
-      .set({
-        status: "enabled",
-        disabledReason: null,
-        disabledDetails: null,
-        disabledAt: null,
-        disabledAfterSeq: null,
-        updatedAt: now,
-      })
+      .set(enabledState)
       .where(and(eq(integrations.id, row.id), eq(integrations.status, "disabled"))),
     auditInsert(
       db,
@@ -155,16 +157,7 @@ export async function enableIntegration(
     replayDeadSince: choices.replay_dead ? disabledAt - readDeliveryConfig(env).failureWindow.windowMs : undefined,
   });
   await publishSystemEvents(env, row.accountId, [input.event]);
-  const enabled: IntegrationRow = {
-    ...row,
-    status: "enabled",
-    disabledReason: null,
-    disabledDetails: null,
-    disabledAt: null,
-    disabledAfterSeq: null,
-    updatedAt: now,
-  };
-  return { row: enabled, outcome };
+  return { row: { ...row, ...enabledState }, outcome };
 }
 
 // --- automatic disable --------------------------------------------------------------------------
