@@ -22,9 +22,14 @@ const LEVEL_OFF_MIB = 48;
 
 const MIB = 1024 * 1024;
 
-/** Resident size of the workerd processes in wrangler's process group, in bytes. */
-function workerdRss(processGroup: number): number {
+/**
+ * Resident size of the workerd processes in wrangler's process group, in bytes, and its anonymous
+ * part (RssAnon: heaps and allocator pages, where a leak would show); the rest is file pages
+ * (SQLite files, the binary) that the kernel can reclaim.
+ */
+function workerdMemory(processGroup: number): { total: number; anon: number } {
   let total = 0;
+  let anon = 0;
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
@@ -33,13 +38,14 @@ function workerdRss(processGroup: number): number {
       const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
       const pgrp = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
       if (pgrp !== processGroup || !comm.startsWith("workerd")) continue;
-      const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${entry}/status`, "utf8"));
-      total += Number(rss?.[1] ?? 0) * 1024;
+      const status = readFileSync(`/proc/${entry}/status`, "utf8");
+      total += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+      anon += Number(/RssAnon:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
     } catch {
       // the process ended meanwhile
     }
   }
-  return total;
+  return { total, anon };
 }
 
 function hitsBody(seed: number): string {
@@ -136,7 +142,7 @@ export async function benchSoak(): Promise<BenchResult[]> {
         });
     if (created.status !== 201) throw new Error(`creating the webhook failed: ${created.status}`);
 
-    const rss: number[] = [workerdRss(group)];
+    const rss: number[] = [workerdMemory(group).total];
     console.log(`soak: workerd resident at start ${(rss[0]! / MIB).toFixed(0)} MiB`);
     let acceptedTotal = 0;
     for (let n = 1; n <= BURSTS; n++) {
@@ -145,12 +151,14 @@ export async function benchSoak(): Promise<BenchResult[]> {
       const deadline = Date.now() + 60_000;
       while (notify && receiver.received() < acceptedTotal && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 200));
-      const peak = workerdRss(group);
+      const peak = workerdMemory(group).total;
       await new Promise((r) => setTimeout(r, PAUSE_MS));
-      rss.push(workerdRss(group));
+      const settled = workerdMemory(group);
+      rss.push(settled.total);
       console.log(
         `soak: burst ${n}: ${((Date.now() - started) / 1000).toFixed(1)} s, delivered ${receiver.received()}/${acceptedTotal}, ` +
-          `workerd resident ${(peak / MIB).toFixed(0)} MiB at the end, ${(rss[n]! / MIB).toFixed(0)} MiB after ${PAUSE_MS / 1000} s`,
+          `workerd resident ${(peak / MIB).toFixed(0)} MiB at the end, ${(rss[n]! / MIB).toFixed(0)} MiB after ${PAUSE_MS / 1000} s ` +
+          `(anonymous ${(settled.anon / MIB).toFixed(0)} MiB)`,
       );
     }
     rss.forEach((bytes, n) => {
