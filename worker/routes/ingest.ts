@@ -11,7 +11,6 @@ import {
 import { parseNotifyMaxAge, tooOldToNotify } from "../domain/notify-age";
 import type { NotifiableEvent } from "../domain/notify-build";
 import { checkIngestHeaders, readJsonBody } from "../ingest/body";
-import { anyEnabledTargetWants, anyTargetMayWant, enqueuePlan, type FanOutTarget, planFanOut } from "../ingest/fanout";
 import {
   addHeldBack,
   announceHeldBack,
@@ -38,6 +37,8 @@ import {
 import { ApiError, unauthorized } from "../lib/errors";
 import { uuidv7 } from "../lib/ids";
 import { type AppEnv, createRouter, ErrorSchema } from "../lib/router";
+import { enqueuePlan } from "../outbox/enqueue";
+import { anyEnabledTargetWants, anyTargetMayWant, type FanOutTarget, planFanOut } from "../outbox/fan-out";
 import { sha256Hex } from "../security/hashing";
 
 /** When queueing failed, the node should come back soon: the events wait in D1 meanwhile. */
