@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { auditLog, events, integrations } from "../../worker/db/schema";
+import { integrationObject } from "../../worker/outbox/object";
 import { api, db, json, login, seedAccount } from "./helpers";
 
 describe("users API", () => {
@@ -98,7 +99,7 @@ describe("users API", () => {
     const tempSession = await login("temp@acme.test", created.one_time_password);
     const [personalRow] = await db().select().from(integrations).where(eq(integrations.userId, created.user.id));
     // Something waiting in the personal email's outbox (pause it so nothing is sent meanwhile).
-    const outbox = env.INTEGRATION_DO.get(env.INTEGRATION_DO.idFromName(personalRow!.id));
+    const outbox = integrationObject(env, personalRow!.id);
     await outbox.pause();
     await outbox.enqueue(personalRow!.id, [
       { notification: { id: "n-1", summary: "s", description: "d", details: {} as never }, eventId: "n-1" },

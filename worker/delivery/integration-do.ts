@@ -4,16 +4,22 @@ import { bucketStartFor, shouldAutoDisable, windowTotals } from "../domain/failu
 import type { OutboxItem } from "../domain/notification";
 import { retryDelayMs } from "../domain/retry-schedule";
 import type { Env } from "../env";
-import { type DisableRequest, type ResumeOptions, recordAutoDisable } from "../integrations/lifecycle";
+import {
+  type DisableRequest,
+  type ResumeOptions,
+  type ResumeResult,
+  recordAutoDisable,
+} from "../integrations/lifecycle";
 import { resolveSendTarget, SecretsUnreadableError } from "../integrations/send-target";
 import { uuidv7 } from "../lib/ids";
+import type { EnqueueResult } from "../outbox/enqueue";
 import { loadReportAttachment } from "../reports";
 import { type DeliveryConfig, readDeliveryConfig } from "./config";
 import { deliveryPage, healthView, type ListQuery } from "./log-view";
 import { MAX_REPLAYED_EVENTS, missedEventBatches } from "./replay-missed";
 import { invalidSettingsOutcome, type LoadReport, type ResolveTarget, type SendTarget, sendDelivery } from "./send";
 import { type ClaimedDelivery, DeliveryStore } from "./store";
-import type { DeliveryPage, HealthView, PeriodHealth, ReplayResult, ResumeResult } from "./views";
+import type { DeliveryPage, HealthView, PeriodHealth, ReplayResult } from "./views";
 
 /** A claim outlives the longest request (webhook timeout 60 s) with room to record the outcome. */
 const LEASE_MS = 90_000;
@@ -91,15 +97,25 @@ export class IntegrationDO extends DurableObject<Env> {
 
   // --- RPC --------------------------------------------------------------------------------------
 
-  /** Stores the items (deduplicated by notification id) durably before returning, then wakes the alarm. */
-  async enqueue(integrationId: string, items: OutboxItem[]): Promise<void> {
-    this.reopen();
-    const now = this.clock();
-    this.ctx.storage.transactionSync(() => {
-      if (!this.store.getMeta(META.integrationId)) this.store.setMeta(META.integrationId, integrationId);
-      this.store.enqueue(items, now);
-    });
-    await this.scheduleNextAlarm();
+  /**
+   * Stores the items (deduplicated by notification id) durably before answering, then wakes the
+   * alarm. A storage failure is answered, not thrown across RPC (worker/outbox/enqueue.ts turns it
+   * into its callers' error): nothing or everything of the batch is stored, so a re-send is safe.
+   */
+  async enqueue(integrationId: string, items: OutboxItem[]): Promise<EnqueueResult> {
+    try {
+      this.reopen();
+      const now = this.clock();
+      this.ctx.storage.transactionSync(() => {
+        if (!this.store.getMeta(META.integrationId)) this.store.setMeta(META.integrationId, integrationId);
+        this.store.enqueue(items, now);
+      });
+      await this.scheduleNextAlarm();
+      return { stored: true };
+    } catch (error) {
+      console.error("outbox enqueue failed", { integrationId, error: String(error) });
+      return { stored: false, error: String(error) };
+    }
   }
 
   /** Stops sending (the integration was disabled); pending and newly enqueued items are kept. */

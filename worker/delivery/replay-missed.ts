@@ -1,11 +1,11 @@
-import { and, asc, eq, gt, inArray, or, type SQL } from "drizzle-orm";
+import { and, asc, eq, gt } from "drizzle-orm";
 import { createDb } from "../db/client";
 import { accounts, events, integrations } from "../db/schema";
 import type { OutboxItem } from "../domain/notification";
-import { buildNotification } from "../domain/notify-build";
-import type { EventSubscriptions } from "../domain/subscriptions";
+import { type EventSubscriptions, subscribedEventsCondition } from "../domain/subscriptions";
 import type { Env } from "../env";
 import { type EventKey, makeFindableById } from "../ingest/store";
+import { eventOutboxItem } from "../outbox/fan-out";
 
 const PAGE_SIZE = 500;
 /** A replay queues at most this many matching events: an integration disabled for weeks under a
@@ -19,29 +19,11 @@ export interface MissedEventsScan {
 }
 
 /**
- * The SQL form of `subscribesTo` (worker/domain/subscriptions.ts): only rows the integration
- * wants are read, so a flood of events it does not subscribe to cannot use up the cap.
- * Null when it subscribes to no event at all.
- */
-function subscribedEventsFilter(subscriptions: EventSubscriptions): SQL | null {
-  const flagged = (["hit", "incident", "scope_change", "system"] as const).filter((t) => subscriptions[t] === true);
-  const risks = subscriptions.security_issue ?? [];
-  const parts: SQL[] = [];
-  if (flagged.length > 0) parts.push(inArray(events.type, [...flagged]));
-  if (risks.length > 0) {
-    const issues = and(eq(events.type, "security_issue"), inArray(events.risk, [...risks]));
-    if (issues) parts.push(issues);
-  }
-  if (parts.length === 0) return null;
-  return parts.length === 1 ? parts[0]! : (or(...parts) ?? null);
-}
-
-/**
  * The account's events stored after `afterSeq` (events.seq, i.e. committed after the disable that
  * recorded it: worker/integrations/lifecycle.ts) that this integration subscribes to, as outbox
  * items in that order, page by page, at most `maxEvents` of them; the generator's return value
- * says whether matching events were left out. Notifications are built exactly as fan-out builds
- * them, so an event already in the outbox dedupes by id.
+ * says whether matching events were left out. Items are built as fan-out builds them
+ * (worker/outbox/fan-out.ts), so an event already in the outbox dedupes by id.
  */
 export async function* missedEventBatches(
   env: Env,
@@ -54,7 +36,9 @@ export async function* missedEventBatches(
   if (!integration) return { truncated: false };
   const account = await db.query.accounts.findFirst({ where: eq(accounts.id, integration.accountId) });
   if (!account) return { truncated: false };
-  const subscribed = subscribedEventsFilter((integration.events ?? {}) as EventSubscriptions);
+  // Only rows the integration wants are read, so a flood of events it does not subscribe to
+  // cannot use up the cap.
+  const subscribed = subscribedEventsCondition((integration.events ?? {}) as EventSubscriptions);
   if (!subscribed) return { truncated: false };
 
   let after = afterSeq;
@@ -76,10 +60,7 @@ export async function* missedEventBatches(
       if (unlinked.length > 0) await makeFindableById(env.DB, integration.accountId, unlinked).run();
       queued += page.length;
       after = page[page.length - 1]!.seq;
-      yield page.map((row) => ({
-        notification: buildNotification(row, account.name, env.PUBLIC_URL),
-        eventId: row.id,
-      }));
+      yield page.map((row) => eventOutboxItem(row, account.name, env.PUBLIC_URL));
     }
     if (truncated) return { truncated: true };
     if (rows.length < Math.min(PAGE_SIZE, room + 1)) return { truncated: false };

@@ -10,10 +10,10 @@
  */
 import { parseNotifyMaxAge, tooOldToNotify } from "../domain/notify-age";
 import type { NotifiableEvent } from "../domain/notify-build";
-import { publishSystemEvents } from "../domain/publish";
 import type { Env } from "../env";
-import { fanOutEvents } from "../ingest/fanout";
 import { addHeldBack, announceHeldBack, summarizeHeldBack } from "../ingest/held-back";
+import { fanOutEvents } from "../outbox/fan-out";
+import { publishSystemEvents } from "../outbox/publish";
 
 /** Younger events may still be on their way through the request that stored them. */
 export const SWEEP_MIN_AGE_MS = 60_000;

@@ -90,16 +90,6 @@ export interface PeriodHealth {
   failed: number;
 }
 
-export interface ResumeResult {
-  resumed: number;
-  dropped: number;
-  replayed: number;
-  /** Present when dead deliveries were replayed (each as a new delivery). */
-  replayedDead?: number;
-  /** Present when the replay stopped at its cap: more missed events matched than were queued. */
-  truncated?: true;
-}
-
 export interface ReplayResult {
   /** The new deliveries queued (one per replayed delivery). */
   delivery_ids: string[];

@@ -6,9 +6,9 @@
  * sweep (worker/delivery/sweep.ts) announces what no request did.
  */
 
-import { publishSystemEvents } from "../domain/publish";
 import { buildSystemEvent } from "../domain/system-events";
 import type { Env } from "../env";
+import { publishSystemEvents } from "../outbox/publish";
 
 /** A node's notice waits this long after the first event it counts (within waitUntil's 30 s). */
 export const HELD_BACK_COLLECT_MS = 20_000;

@@ -1,4 +1,4 @@
-import type { FanOutTarget } from "./fanout";
+import type { FanOutTarget } from "../outbox/fan-out";
 import { GroupCommit } from "./group-commit";
 
 export const NODE_TOKEN_PREFIX = "hnode";
@@ -18,7 +18,7 @@ export interface KnownNode {
   targets: AccountTargets;
 }
 
-/** An account's fan-out targets (fanout.ts) and what they subscribe to, as of `version`. */
+/** An account's fan-out targets (worker/outbox/fan-out.ts) and what they subscribe to, as of `version`. */
 export interface AccountTargets {
   version: number;
   targets: FanOutTarget[];

@@ -36,7 +36,7 @@ export interface PreparedEvent {
   /** Does any enabled integration of the account subscribe to it? */
   notify: boolean;
   /**
-   * May any target want it, a disabled one included (fanout.ts anyTargetMayWant)? Then, when it is
+   * May any target want it, a disabled one included (worker/outbox/fan-out.ts anyTargetMayWant)? Then, when it is
    * a re-send never queued, the write reads it back for fan-out.
    */
   checkPending: boolean;

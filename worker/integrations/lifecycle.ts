@@ -1,15 +1,15 @@
 import { and, eq, sql } from "drizzle-orm";
 import { createDb } from "../db/client";
 import { type AutoDisableReason, accounts, type DisableReason, events, integrations } from "../db/schema";
-import { readDeliveryConfig } from "../delivery/config";
-import type { ResumeResult } from "../delivery/views";
 import { auditInsert, SYSTEM_ACTOR } from "../domain/audit";
-import { publishSystemEvents } from "../domain/publish";
+import { parseFailureWindowConfig } from "../domain/failure-window";
 import { buildSystemEvent, type SystemEventRow, systemEventInsert } from "../domain/system-events";
 import type { Env } from "../env";
 import { uiLink } from "../lib/links";
 import type { Principal } from "../lib/principal";
 import { raiseSystemNotice } from "../notices/system-notice";
+import { integrationObject } from "../outbox/object";
+import { publishSystemEvents } from "../outbox/publish";
 import type { IntegrationRow } from "./store";
 
 /**
@@ -154,7 +154,7 @@ export async function enableIntegration(
     pending: choices.pending,
     // Null only for a row stored disabled from the start: it never missed anything.
     replayMissedAfterSeq: choices.replay_missed ? (row.disabledAfterSeq ?? undefined) : undefined,
-    replayDeadSince: choices.replay_dead ? disabledAt - readDeliveryConfig(env).failureWindow.windowMs : undefined,
+    replayDeadSince: choices.replay_dead ? disabledAt - parseFailureWindowConfig(env).windowMs : undefined,
   });
   await publishSystemEvents(env, row.accountId, [input.event]);
   return { row: { ...row, ...enabledState }, outcome };
@@ -246,8 +246,16 @@ export interface ResumeOptions {
   replayDeadSince?: number;
 }
 
-const stubFor = (env: Env, integrationId: string) =>
-  env.INTEGRATION_DO.get(env.INTEGRATION_DO.idFromName(integrationId));
+/** What the outbox did on enable (the IntegrationDO's answer to `resume`). */
+export interface ResumeResult {
+  resumed: number;
+  dropped: number;
+  replayed: number;
+  /** Present when dead deliveries were replayed (each as a new delivery). */
+  replayedDead?: number;
+  /** Present when the replay stopped at its cap: more missed events matched than were queued. */
+  truncated?: true;
+}
 
 /**
  * The D1 row is the source of truth (fan-out reads it), so a failed call is logged and reported,
@@ -263,10 +271,10 @@ async function tell<T>(what: string, integrationId: string, call: () => Promise<
 }
 
 export const pauseOutbox = (env: Env, integrationId: string) =>
-  tell("pause", integrationId, () => stubFor(env, integrationId).pause());
+  tell("pause", integrationId, () => integrationObject(env, integrationId).pause());
 
 export const resumeOutbox = (env: Env, integrationId: string, options: ResumeOptions) =>
-  tell("resume", integrationId, (): Promise<ResumeResult> => stubFor(env, integrationId).resume(options));
+  tell("resume", integrationId, (): Promise<ResumeResult> => integrationObject(env, integrationId).resume(options));
 
 export const destroyOutbox = (env: Env, integrationId: string) =>
-  tell("destroy", integrationId, () => stubFor(env, integrationId).destroy());
+  tell("destroy", integrationId, () => integrationObject(env, integrationId).destroy());

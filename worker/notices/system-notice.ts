@@ -2,11 +2,11 @@ import { and, eq } from "drizzle-orm";
 import { escapeHtml } from "../channels/text";
 import { createDb } from "../db/client";
 import { integrations, users } from "../db/schema";
-import { publishSystemEvents } from "../domain/publish";
 import { type EventSubscriptions, subscribesTo } from "../domain/subscriptions";
 import type { SystemEventRow } from "../domain/system-events";
 import { sendMail } from "../email/send";
 import type { Env } from "../env";
+import { publishSystemEvents } from "../outbox/publish";
 
 /**
  * Notices Herald raises by itself about something an admin must act on (an integration disabled

@@ -2,9 +2,10 @@ import { and, eq } from "drizzle-orm";
 import { createDb } from "../db/client";
 import { integrations } from "../db/schema";
 import type { Notification, NotificationType, OutboxItem } from "../domain/notification";
-import type { EventSubscriptions } from "../domain/subscriptions";
+import { type EventSubscriptions, subscribesTo } from "../domain/subscriptions";
 import type { Env } from "../env";
 import { uiLink } from "../lib/links";
+import { enqueuePlan } from "../outbox/enqueue";
 import { type Change, FREQUENCY_TITLES, type ReportData, reportTitle } from "./schema";
 import { type ReportRow, reportFileName, reportPageUrl, reportPdfPath } from "./store";
 
@@ -84,14 +85,10 @@ export async function deliverReport(env: Env, row: ReportRow, accountName: strin
     .from(integrations)
     .where(and(eq(integrations.accountId, row.accountId), eq(integrations.status, "enabled")));
   const subscribed = targets.filter((target) =>
-    ((target.events as EventSubscriptions | null)?.reports ?? []).includes(row.frequency),
+    subscribesTo((target.events ?? {}) as EventSubscriptions, { type: "report", frequency: row.frequency }),
   );
   if (subscribed.length === 0) return 0;
   const item: OutboxItem = { notification: buildReportNotification(env, row, accountName), reportId: row.id };
-  await Promise.all(
-    subscribed.map((target) =>
-      env.INTEGRATION_DO.get(env.INTEGRATION_DO.idFromName(target.id)).enqueue(target.id, [item]),
-    ),
-  );
+  await enqueuePlan(env, new Map(subscribed.map((target) => [target.id, [item]])));
   return subscribed.length;
 }

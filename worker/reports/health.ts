@@ -1,6 +1,7 @@
 import { AUTO_DISABLE_REASONS, type DisableReason } from "../db/schema";
 import type { ReportPeriod } from "../domain/report-periods";
 import type { Env } from "../env";
+import { integrationObject } from "../outbox/object";
 import type { IntegrationHealth } from "./schema";
 
 /** Integrations listed in a report; an account with more is rare and the rest add little. */
@@ -29,7 +30,7 @@ interface HealthRpc {
 }
 
 async function figuresOf(env: Env, integrationId: string, period: ReportPeriod): Promise<PeriodFigures | null> {
-  const stub = env.INTEGRATION_DO.get(env.INTEGRATION_DO.idFromName(integrationId)) as unknown as HealthRpc;
+  const stub = integrationObject(env, integrationId) as unknown as HealthRpc;
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     const answer = await Promise.race([

@@ -12,6 +12,7 @@ import {
 import { ApiError, notFound } from "../lib/errors";
 import { type AppEnv, createRouter, errorResponses, jsonContent } from "../lib/router";
 import { iso, isoOrNull } from "../lib/time";
+import { integrationObject } from "../outbox/object";
 import { limitPerAccount } from "../security/rate-limit";
 import { auditByCaller } from "./caller-audit";
 
@@ -152,7 +153,7 @@ async function ownedOutbox(c: Context<AppEnv>, id: string) {
     .where(and(eq(integrations.id, id), eq(integrations.accountId, c.get("principal").accountId)))
     .limit(1);
   if (!row) throw notFound("integration");
-  return c.env.INTEGRATION_DO.get(c.env.INTEGRATION_DO.idFromName(row.id));
+  return integrationObject(c.env, row.id);
 }
 
 async function auditReplay(c: Context<AppEnv>, integrationId: string, details: Record<string, unknown>) {

@@ -1,13 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq, isNull } from "drizzle-orm";
 import { nodes } from "../db/schema";
-import { publishSystemEvents } from "../domain/publish";
 import { buildSystemEvent, systemEventInsert } from "../domain/system-events";
 import { NODE_TOKEN_PREFIX } from "../ingest/node-auth";
 import { notFound } from "../lib/errors";
 import { randomToken, uuidv7 } from "../lib/ids";
 import { createRouter, errorResponses, jsonBody, jsonContent } from "../lib/router";
 import { iso, isoOrNull } from "../lib/time";
+import { publishSystemEvents } from "../outbox/publish";
 import { requireAdmin, requireAuth } from "../security/auth";
 import { sha256Hex } from "../security/hashing";
 import { auditByCaller } from "./caller-audit";

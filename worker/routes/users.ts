@@ -1,13 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import { apiTokens, integrations, ROLES, users } from "../db/schema";
-import { publishSystemEvents } from "../domain/publish";
 import { buildSystemEvent, systemEventInsert } from "../domain/system-events";
 import { destroyOutbox } from "../integrations/lifecycle";
 import { personalEmailRow } from "../integrations/personal-email";
 import { ApiError, notFound } from "../lib/errors";
 import { randomToken, uuidv7 } from "../lib/ids";
 import { createRouter, errorResponses, jsonBody, jsonContent } from "../lib/router";
+import { publishSystemEvents } from "../outbox/publish";
 import { requireAdmin, requireAuth } from "../security/auth";
 import { hashPassword } from "../security/hashing";
 import { auditByCaller } from "./caller-audit";

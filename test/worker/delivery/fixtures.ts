@@ -12,6 +12,7 @@ import type { OutboxItem } from "../../../worker/domain/notification";
 import type { EventSubscriptions } from "../../../worker/domain/subscriptions";
 import { sealSettings } from "../../../worker/integrations/store";
 import { uuidv7 } from "../../../worker/lib/ids";
+import { integrationObject } from "../../../worker/outbox/object";
 import { db } from "../helpers";
 import { bucketName, hubUrl, type RecordedRequest } from "../hub";
 
@@ -62,7 +63,7 @@ export async function createIntegration(
 }
 
 export function stubFor(integrationId: string): DurableObjectStub<IntegrationDO> {
-  return env.INTEGRATION_DO.get(env.INTEGRATION_DO.idFromName(integrationId));
+  return integrationObject(env, integrationId);
 }
 
 /** An integration aimed at a fresh hub bucket, its IntegrationDO, and the object's hand-moved clock. */

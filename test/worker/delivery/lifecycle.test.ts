@@ -109,7 +109,7 @@ describe("pause, resume and replay", () => {
       risk,
       data: { type: "security_issue", risk, title, host: "api.acme.test", method: "POST", path: "/login" },
     });
-    // Committed before the disable: not missed (fan-out queued it, or queues it late: ingest/fanout.ts).
+    // Committed before the disable: not missed (fan-out queued it, or queues it late: outbox/fan-out.ts).
     await db().insert(events).values(event("high", "before the disable"));
     const marker = await lastEventSeq();
     await db()

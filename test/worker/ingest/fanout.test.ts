@@ -3,6 +3,8 @@ import { env } from "cloudflare:workers";
 import { and, eq, ne } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { accounts, eventRollups, events, integrations, nodes } from "../../../worker/db/schema";
+import { enqueueItems, OutboxUnavailableError } from "../../../worker/outbox/enqueue";
+import { item } from "../delivery/fixtures";
 import { db } from "../helpers";
 import {
   createNode,
@@ -142,6 +144,22 @@ describe("fan-out to integrations", () => {
     expect([...(await queued(failing)).keys()].sort()).toEqual(batch.map((e) => String(e.id)).sort());
     expect([...(await queued(healthy)).keys()]).toEqual([batch[0]?.id]);
     expect(await nodeEventIds(acme.accountId)).toHaveLength(2);
+  });
+
+  it("the object answers a storage failure instead of throwing it across RPC; nothing is stored", async () => {
+    const acme = await tenant();
+    const failing = await integration(acme.accountId, { hit: true });
+    await ensureOutbox(failing);
+    await breakOutbox(failing, true);
+    const queuedItem = item("storage fault");
+    const answer = await stub(failing).enqueue(failing, [queuedItem]);
+    expect(answer).toEqual({ stored: false, error: expect.stringMatching(/no such table/) });
+    // The outbox home turns the answer into the error its callers map (ingest: 503).
+    await expect(enqueueItems(env, failing, [queuedItem])).rejects.toBeInstanceOf(OutboxUnavailableError);
+    await breakOutbox(failing, false);
+    expect((await queued(failing)).size).toBe(0);
+    expect(await stub(failing).enqueue(failing, [queuedItem])).toEqual({ stored: true });
+    expect([...(await queued(failing)).keys()]).toEqual([queuedItem.notification.id]);
   });
 
   it("a batch that fails half-way in D1 leaves nothing behind and answers 503", async () => {

@@ -4,6 +4,7 @@ import { env } from "cloudflare:workers";
 import type { EventSubscriptions } from "../../../worker/domain/subscriptions";
 import { SAMPLE_SECURITY_ISSUE } from "../../../worker/integrations/test-samples";
 import { uuidv7 } from "../../../worker/lib/ids";
+import { integrationObject } from "../../../worker/outbox/object";
 import { createIntegration } from "../delivery/fixtures";
 import { api, call, json, login, type SeededAccount, type Session, seedAccount } from "../helpers";
 
@@ -100,7 +101,7 @@ export function integration(accountId: string, events: EventSubscriptions, statu
   });
 }
 
-export const stub = (integrationId: string) => env.INTEGRATION_DO.get(env.INTEGRATION_DO.idFromName(integrationId));
+export const stub = (integrationId: string) => integrationObject(env, integrationId);
 
 /** The IntegrationDO's table of enqueued notifications (worker/delivery/store.ts). */
 export const OUTBOX_TABLE = "notifications";

@@ -2,7 +2,6 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq, inArray, or, type SQL, sql } from "drizzle-orm";
 import { CHANNELS } from "../../channels/catalog";
 import { integrations } from "../../db/schema";
-import { publishSystemEvents } from "../../domain/publish";
 import { systemEventInsert } from "../../domain/system-events";
 import { destroyOutbox } from "../../integrations/lifecycle";
 import { redactSettings } from "../../integrations/secret-fields";
@@ -12,6 +11,7 @@ import { validateSubscriptions } from "../../integrations/validate";
 import { type FieldError, validationError } from "../../lib/errors";
 import { uuidv7 } from "../../lib/ids";
 import { createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/router";
+import { publishSystemEvents } from "../../outbox/publish";
 import { destinationPolicy } from "../../security/destination-url";
 import { auditByCaller } from "../caller-audit";
 import {

@@ -1,9 +1,9 @@
 import { and, eq, inArray, isNull } from "drizzle-orm";
 import { createDb } from "../db/client";
 import { events, findableById } from "../db/schema";
+import type { NotifiableEvent } from "../domain/notify-build";
 import type { Env } from "../env";
-import { fanOutEvents } from "../ingest/fanout";
-import type { NotifiableEvent } from "./notify-build";
+import { fanOutEvents } from "./fan-out";
 
 /**
  * Sends stored system events to the account's integrations that subscribe to `system`, then

@@ -5,6 +5,7 @@ import type { OutboxItem } from "../domain/notification";
 import { buildNotification, type NotifiableEvent } from "../domain/notify-build";
 import { type EventSubscriptions, type MatchableEvent, subscribesTo } from "../domain/subscriptions";
 import type { Env } from "../env";
+import { enqueuePlan } from "./enqueue";
 
 /**
  * An integration of the account and what it subscribes to: an enabled one, or a disabled one
@@ -48,6 +49,14 @@ export function anyTargetMayWant(targets: FanOutTarget[], event: MatchableEvent)
 export const fanOutTargetRows = or(eq(integrations.status, "enabled"), isNotNull(integrations.disabledAfterSeq));
 
 /**
+ * An event's outbox item, the same for every producer (fan-out, the sweep, a replay on enable):
+ * its notification id is the event id, so an outbox that already holds it drops the copy.
+ */
+export function eventOutboxItem(row: NotifiableEvent, accountName: string, publicUrl: string): OutboxItem {
+  return { notification: buildNotification(row, accountName, publicUrl), eventId: row.id };
+}
+
+/**
  * Which notifications go to which integration. Pure: one notification object per event, shared
  * by every integration that receives it (its id is the event id, so outboxes dedupe re-sends).
  */
@@ -61,7 +70,7 @@ export function planFanOut(
   const itemFor = (row: NotifiableEvent) => {
     let item = items.get(row.id);
     if (!item) {
-      item = { notification: buildNotification(row, accountName, publicUrl), eventId: row.id };
+      item = eventOutboxItem(row, accountName, publicUrl);
       items.set(row.id, item);
     }
     return item;
@@ -75,20 +84,9 @@ export function planFanOut(
 }
 
 /**
- * Hands each integration its items. Resolves only once every IntegrationDO has stored them
- * durably; rejects if any enqueue fails (ingest then answers 503 and the node re-sends).
- */
-export async function enqueuePlan(env: Env, plan: Map<string, OutboxItem[]>): Promise<void> {
-  await Promise.all(
-    [...plan].map(([integrationId, items]) =>
-      env.INTEGRATION_DO.get(env.INTEGRATION_DO.idFromName(integrationId)).enqueue(integrationId, items),
-    ),
-  );
-}
-
-/**
  * Queues notifications for stored events in every integration of the account that takes them
- * (system events; node events go through the ingest route, which has already loaded the targets).
+ * (system events and the sweep's; node events go through ingest (worker/ingest/accept-events.ts),
+ * which has already loaded the targets).
  */
 export async function fanOutEvents(env: Env, accountId: string, rows: NotifiableEvent[]): Promise<void> {
   if (rows.length === 0) return;
