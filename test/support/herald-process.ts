@@ -22,6 +22,8 @@ export interface HeraldProcess {
   logs(): string;
   /** The process group of wrangler and its workerd (for the soak's memory readings). */
   processGroup(): number | undefined;
+  /** The `--persist-to` directory: local D1 and Durable Object storage. */
+  stateDir: string;
   /** Signs in as the demo admin: cookie + CSRF token for API calls from Node. */
   signIn(email?: string, password?: string): Promise<ApiSession>;
   /** Fires the hourly cron once (wrangler dev --test-scheduled). */
@@ -172,6 +174,7 @@ export async function startHerald(options: { vars?: Record<string, string> } = {
     port,
     logs: () => wrangler.logs(),
     processGroup: () => wrangler.pid,
+    stateDir: persistTo,
     stop,
     kill: () => wrangler.kill(),
     async restart() {
