@@ -332,6 +332,7 @@ describe("admin UI in Chromium", () => {
     expect(text).toContain(secret.slice(0, 12));
     expect(text).not.toContain(secret);
     expect(await row.locator(`[title="${DEMO.email}"]`).count()).toBe(1);
+    await screenshot(page, "api-tokens");
 
     // The token works with its role: analysts read events but not users.
     expect((await withToken(secret, "/api/events")).status).toBe(200);
