@@ -1,4 +1,5 @@
 import type { Notification } from "../domain/notification";
+import { utcMinute } from "../lib/time";
 import { clean, cut, oneLine } from "./text";
 
 /**
@@ -197,7 +198,7 @@ function subjectOf(type: string, s: Section | undefined): string | undefined {
 function readableTime(iso: string): string {
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) return iso;
-  return `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  return `${utcMinute(ms)} UTC`;
 }
 
 /** Builds the people-facing view of a notification. */

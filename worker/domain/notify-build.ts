@@ -1,5 +1,6 @@
 import type { StoredEventType } from "../db/schema";
 import { uiLink } from "../lib/links";
+import { iso } from "../lib/time";
 import type { Notification, NotificationType } from "./notification";
 
 /** The part of a stored event row that notifications are built from. */
@@ -111,7 +112,7 @@ export function buildNotification(event: NotifiableEvent, accountName: string, p
     details: {
       client_name: accountName,
       notification_type: notificationType,
-      occurred_at: new Date(event.occurredAt).toISOString(),
+      occurred_at: iso(event.occurredAt),
       link: uiLink(publicUrl, `/events/${event.id}`),
       [sectionName]: { id: event.id, ...section },
     },

@@ -1,6 +1,7 @@
 import type { Db } from "../db/client";
 import { events } from "../db/schema";
 import { uuidv7 } from "../lib/ids";
+import { iso } from "../lib/time";
 
 /** Events Herald raises itself (category `system`, docs/api.md#integrations). */
 export const SYSTEM_EVENT_TYPES = [
@@ -55,7 +56,7 @@ export function buildSystemEvent(
     data: {
       type: "system",
       system_type: systemType,
-      occurred_at: new Date(now).toISOString(),
+      occurred_at: iso(now),
       actor,
       message,
       subject,

@@ -8,6 +8,7 @@
 
 import { buildSystemEvent } from "../domain/system-events";
 import type { Env } from "../env";
+import { utcMinute } from "../lib/time";
 import { publishSystemEvents } from "../outbox/publish";
 
 /** A node's notice waits this long after the first event it counts (within waitUntil's 30 s). */
@@ -123,8 +124,6 @@ function noticeMessage(row: DueRow, maxAgeMs: number | null): string {
   const limit = maxAgeMs === null ? "too late" : `more than ${durationText(maxAgeMs)} after they occurred`;
   return `${count} ${noun} from node "${row.node_name}" arrived ${limit} (${range}): stored and counted in reports, not notified.`;
 }
-
-const utcMinute = (at: number) => new Date(at).toISOString().slice(0, 16).replace("T", " ");
 
 function durationText(ms: number): string {
   const seconds = ms / 1000;

@@ -8,6 +8,11 @@ export function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+/** "2026-11-29 10:00": an instant to the minute in UTC, for people (notices, message fields). */
+export function utcMinute(ms: number): string {
+  return iso(ms).slice(0, 16).replace("T", " ");
+}
+
 export function isoOrNull(ms: number | null | undefined): string | null {
   return ms === null || ms === undefined ? null : iso(ms);
 }

@@ -5,6 +5,7 @@ import type { Notification, NotificationType, OutboxItem } from "../domain/notif
 import { type EventSubscriptions, subscribesTo } from "../domain/subscriptions";
 import type { Env } from "../env";
 import { uiLink } from "../lib/links";
+import { iso } from "../lib/time";
 import { enqueuePlan } from "../outbox/enqueue";
 import { type Change, FREQUENCY_TITLES, type ReportData, reportTitle } from "./schema";
 import { type ReportRow, reportFileName, reportPageUrl, reportPdfPath } from "./store";
@@ -66,7 +67,7 @@ export function buildReportNotification(env: Env, row: ReportRow, accountName: s
     details: {
       client_name: accountName,
       notification_type: type,
-      occurred_at: new Date(row.createdAt).toISOString(),
+      occurred_at: iso(row.createdAt),
       link: reportPageUrl(env, row.id),
       report: reportSummaryDetails(env, row),
     },

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import { auditLog } from "../db/schema";
 import { createRouter, errorResponses, jsonContent } from "../lib/router";
+import { iso } from "../lib/time";
 import { requireAdmin, requireAuth } from "../security/auth";
 
 const AuditEntrySchema = z
@@ -75,7 +76,7 @@ const routes = router.openapi(
       {
         entries: page.map((row) => ({
           id: row.id,
-          created_at: new Date(row.createdAt).toISOString(),
+          created_at: iso(row.createdAt),
           actor: {
             type: row.actorType as "user" | "api_token" | "system",
             id: row.actorId,

@@ -6,6 +6,7 @@ import { RISKS } from "../domain/subscriptions";
 import { afterCursor, decodeCursor, keysetPage } from "../lib/cursor";
 import { notFound } from "../lib/errors";
 import { type AppEnv, createRouter, errorResponses, jsonContent } from "../lib/router";
+import { iso } from "../lib/time";
 import { requireAuth } from "../security/auth";
 
 const EventSchema = z
@@ -62,7 +63,7 @@ function toEvent({ event: e, nodeName }: EventWithNode): z.infer<typeof EventSch
   return {
     id: e.id,
     type: e.type,
-    occurred_at: new Date(e.occurredAt).toISOString(),
+    occurred_at: iso(e.occurredAt),
     received_at: new Date(e.receivedAt).toISOString(),
     node_id: e.nodeId,
     node_name: nodeName,

@@ -8,6 +8,7 @@ import { personalEmailRow } from "../integrations/personal-email";
 import { validateSubscriptions } from "../integrations/validate";
 import { ApiError, validationError } from "../lib/errors";
 import { type AppEnv, createRouter, errorResponses, jsonBody, jsonContent } from "../lib/router";
+import { iso } from "../lib/time";
 import { requireAuth } from "../security/auth";
 import { auditByCaller } from "./caller-audit";
 
@@ -68,7 +69,7 @@ function toJson(row: typeof integrations.$inferSelect, email: string): z.infer<t
     ...(row.status === "disabled" ? { disabled_reason: row.disabledReason ?? "manual" } : {}),
     events: (row.events ?? {}) as EventSubscriptions,
     categories: [...personalChannel().categories],
-    updated_at: new Date(row.updatedAt).toISOString(),
+    updated_at: iso(row.updatedAt),
   };
 }
 

@@ -7,6 +7,7 @@ import { personalEmailRow } from "../integrations/personal-email";
 import { ApiError, notFound } from "../lib/errors";
 import { randomToken, uuidv7 } from "../lib/ids";
 import { createRouter, errorResponses, jsonBody, jsonContent } from "../lib/router";
+import { iso } from "../lib/time";
 import { publishSystemEvents } from "../outbox/publish";
 import { requireAdmin, requireAuth } from "../security/auth";
 import { hashPassword } from "../security/hashing";
@@ -36,7 +37,7 @@ function toUser(u: typeof users.$inferSelect): z.infer<typeof UserSchema> {
     name: u.name,
     role: u.role,
     must_change_password: u.mustChangePassword,
-    created_at: new Date(u.createdAt).toISOString(),
+    created_at: iso(u.createdAt),
   };
 }
 
