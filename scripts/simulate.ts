@@ -23,7 +23,7 @@ import { DEMO } from "./local-config.ts";
 
 const { values: args } = parseArgs({
   options: {
-    url: { type: "string", default: process.env.HERALD_URL ?? `http://localhost:${process.env.PORT ?? "8787"}` },
+    url: { type: "string", default: process.env.HERALD_URL || `http://localhost:${process.env.PORT || "8787"}` },
     token: { type: "string" },
     email: { type: "string", default: DEMO.email },
     password: { type: "string", default: DEMO.password },

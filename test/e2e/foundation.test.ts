@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -92,6 +92,26 @@ describe("npm start", () => {
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/api/auth/login", "/api/users", "/api/me"]));
   });
+
+  it("npm run simulate finds Herald through PORT, and says so plainly when nothing answers", async () => {
+    const simulate = (port: number) =>
+      spawnSync("npm", ["run", "simulate", "--", "--duration", "2", "--history", "1"], {
+        cwd: ROOT,
+        env: { ...process.env, PORT: String(port), HERALD_URL: undefined },
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+    const running = simulate(ports.herald);
+    expect(running.status, running.stderr).toBe(0);
+    expect(running.stdout).toContain(`Posting events to http://localhost:${ports.herald}/v1/events`);
+    expect(running.stdout).toMatch(/Backfilled \d+ events over the past 1 h/);
+    expect(running.stdout).toMatch(/→ \{"accepted":\d+,"duplicates":0\}/);
+
+    const nowhere = simulate(await freePort());
+    expect(nowhere.status).toBe(1);
+    expect(nowhere.stderr).toContain("Herald is not answering at http://localhost:");
+    expect(nowhere.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  }, 90_000);
 
   it("stops every process and frees the ports on one SIGTERM to npm", async () => {
     const pid = npm.pid as number;
