@@ -30,6 +30,8 @@ export interface Env {
   NODE_RATE_LIMIT_PER_MINUTE: string;
   /** Events older than this when they arrive are stored but not notified (seconds or 90s, 30m, 1h, 2d; 0 = no limit). */
   NOTIFY_MAX_AGE?: string;
+  /** On-demand report builds per account and hour (default 30). */
+  REPORT_BUILDS_PER_HOUR?: string;
   SESSION_IDLE_MINUTES: string;
   SESSION_ABSOLUTE_HOURS: string;
   TELEGRAM_API_BASE: string;

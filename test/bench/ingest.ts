@@ -52,7 +52,7 @@ function hitJson(i: number): string {
   });
 }
 
-function batchBody(size: number, seed: number): { body: string; ids: string[] } {
+export function batchBody(size: number, seed: number): { body: string; ids: string[] } {
   const parts: string[] = [];
   for (let i = 0; i < size; i++) parts.push(hitJson(seed + i));
   return { body: `{"events":[${parts.join(",")}]}`, ids: parts.map((p) => p.slice(7, 43)) };
@@ -120,8 +120,12 @@ async function startBaseline(): Promise<{ url: string; stop: () => Promise<void>
   };
 }
 
-/** A webhook receiver in this process: records when each event's notification arrives. */
-async function startReceiver(): Promise<{ url: string; arrivals: Map<string, number>; close: () => Promise<void> }> {
+/** A webhook receiver in this process: records when each event's notification arrives (also the soak's). */
+export async function startReceiver(): Promise<{
+  url: string;
+  arrivals: Map<string, number>;
+  close: () => Promise<void>;
+}> {
   const arrivals = new Map<string, number>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -147,7 +151,7 @@ async function startReceiver(): Promise<{ url: string; arrivals: Map<string, num
   };
 }
 
-async function createNodes(herald: HeraldProcess): Promise<string[]> {
+export async function createNodes(herald: HeraldProcess): Promise<string[]> {
   const admin = await herald.signIn();
   const tokens: string[] = [];
   for (let i = 0; i < NODES; i++) {
@@ -159,7 +163,7 @@ async function createNodes(herald: HeraldProcess): Promise<string[]> {
 }
 
 /** Creates the webhook integration (subscribed to hits) that the notification phases deliver to. */
-async function subscribeReceiver(herald: HeraldProcess, url: string): Promise<void> {
+export async function subscribeReceiver(herald: HeraldProcess, url: string): Promise<void> {
   const admin = await herald.signIn();
   const created = await admin.call("POST", "/api/integrations", {
     type: "webhook",

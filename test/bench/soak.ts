@@ -7,17 +7,15 @@
  * (README, Benchmarks). Only 127.0.0.1; every wait has a deadline.
  * BENCH_SOAK_BURSTS=n runs fewer bursts; BENCH_SOAK_NOTIFY=0 stores without any integration.
  */
-import { randomUUID } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { createServer } from "node:http";
 import path from "node:path";
-import { freePort, type HeraldProcess, startHerald } from "../support/herald-process.ts";
+import { type HeraldProcess, startHerald } from "../support/herald-process.ts";
 import type { BenchResult } from "./bench-result.ts";
+import { batchBody, createNodes, startReceiver, subscribeReceiver } from "./ingest.ts";
 
 const BURSTS = Number(process.env.BENCH_SOAK_BURSTS ?? 10);
 const EVENTS_PER_BURST = 50_000;
 const BATCH = 100;
-const NODES = 10;
 /** After each burst (its notifications delivered), before reading the resident size. */
 const PAUSE_MS = 10_000;
 /** The last five bursts together may add at most this much beyond the stored database: levelled off. */
@@ -70,49 +68,6 @@ function workerdMemory(processGroup: number): { total: number; anon: number } {
   return { total, anon };
 }
 
-function hitsBody(seed: number): string {
-  const events = Array.from({ length: BATCH }, (_, i) => ({
-    id: randomUUID(),
-    type: "hit",
-    occurred_at: new Date().toISOString(),
-    attack_type: ["sqli", "xss", "rce", "ssrf"][i % 4],
-    host: `shop${(seed + i) % 5}.example.com`,
-    method: "GET",
-    path: `/api/v1/items/${(seed + i) % 50}`,
-    remote_addr: `198.51.100.${(seed + i) % 250}`,
-    remote_country: "DE",
-    response_status: 403,
-    block_status: "blocked",
-    payload: "id=1' UNION SELECT username, password FROM users --",
-    point: "get.id",
-  }));
-  return JSON.stringify({ events });
-}
-
-async function startReceiver(): Promise<{ url: string; received: () => number; close: () => Promise<void> }> {
-  let received = 0;
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      try {
-        const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown[];
-        if (Array.isArray(parsed)) received += parsed.length;
-      } catch {
-        // not a notification batch
-      }
-      res.writeHead(200, { "Content-Type": "application/json" }).end("{}");
-    });
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${port}/hook`,
-    received: () => received,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
 async function burst(herald: HeraldProcess, tokens: string[]): Promise<number> {
   let next = 0;
   let accepted = 0;
@@ -124,7 +79,7 @@ async function burst(herald: HeraldProcess, tokens: string[]): Promise<number> {
           const res = await fetch(`${herald.url}/v1/events`, {
             method: "POST",
             headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-            body: hitsBody(i * BATCH),
+            body: batchBody(BATCH, i * BATCH).body,
           });
           await res.arrayBuffer();
           if (res.status === 202) {
@@ -145,24 +100,10 @@ export async function benchSoak(): Promise<BenchResult[]> {
   try {
     const group = herald.processGroup();
     if (!group) throw new Error("wrangler has no pid");
-    const admin = await herald.signIn();
-    const tokens: string[] = [];
-    for (let i = 0; i < NODES; i++) {
-      const res = await admin.call<{ token: string }>("POST", "/api/nodes", { name: `soak-node-${i}` });
-      if (res.status !== 201) throw new Error(`creating a node failed: ${res.status}`);
-      tokens.push(res.body.token);
-    }
+    const tokens = await createNodes(herald);
     // BENCH_SOAK_NOTIFY=0: storage only, no integration (tells ingest's share from delivery's).
     const notify = process.env.BENCH_SOAK_NOTIFY !== "0";
-    const created = !notify
-      ? { status: 201 }
-      : await admin.call("POST", "/api/integrations", {
-          type: "webhook",
-          name: "soak receiver",
-          settings: { url: receiver.url, method: "POST", headers: [], format: "json_array", timeout_seconds: 15 },
-          events: { hit: true },
-        });
-    if (created.status !== 201) throw new Error(`creating the webhook failed: ${created.status}`);
+    if (notify) await subscribeReceiver(herald, receiver.url);
 
     const rss: number[] = [workerdMemory(group).total];
     // Herald's share: anonymous memory less what workerd's local D1 holds of the stored database.
@@ -174,7 +115,7 @@ export async function benchSoak(): Promise<BenchResult[]> {
       const started = Date.now();
       acceptedTotal += await burst(herald, tokens);
       const deadline = Date.now() + 60_000;
-      while (notify && receiver.received() < acceptedTotal && Date.now() < deadline)
+      while (notify && receiver.arrivals.size < acceptedTotal && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 200));
       const peak = workerdMemory(group).total;
       await new Promise((r) => setTimeout(r, PAUSE_MS));
@@ -182,7 +123,7 @@ export async function benchSoak(): Promise<BenchResult[]> {
       rss.push(settled.total);
       share.push(heraldShare(settled));
       console.log(
-        `soak: burst ${n}: ${((Date.now() - started) / 1000).toFixed(1)} s, delivered ${receiver.received()}/${acceptedTotal}, ` +
+        `soak: burst ${n}: ${((Date.now() - started) / 1000).toFixed(1)} s, delivered ${receiver.arrivals.size}/${acceptedTotal}, ` +
           `workerd resident ${(peak / MIB).toFixed(0)} MiB at the end, ${(rss[n]! / MIB).toFixed(0)} MiB after ${PAUSE_MS / 1000} s ` +
           `(anonymous ${(settled.anon / MIB).toFixed(0)} MiB, of which beyond the local D1 files ${(share[n]! / MIB).toFixed(0)} MiB)`,
       );
@@ -208,10 +149,10 @@ export async function benchSoak(): Promise<BenchResult[]> {
     });
     results.push({
       name: "notifications delivered",
-      value: receiver.received(),
+      value: receiver.arrivals.size,
       unit: "",
       target: String(acceptedTotal),
-      met: !notify || receiver.received() >= acceptedTotal,
+      met: !notify || receiver.arrivals.size >= acceptedTotal,
     });
   } finally {
     await receiver.close();

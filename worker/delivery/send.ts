@@ -1,10 +1,9 @@
 import { invalidSettings } from "../channels/http";
 import type { SendOutcome } from "../channels/types";
-import type { ReportAttachment } from "../domain/notification";
+import type { OutboxItem, ReportAttachment } from "../domain/notification";
 import type { Env } from "../env";
 import { callChannel } from "../integrations/call-channel";
 import type { SendTarget } from "../integrations/send-target";
-import type { OutboxItem } from "./outbox-item";
 
 export type { SendTarget };
 

@@ -8,17 +8,17 @@
  * towards their node's held-back notice (NOTIFY_MAX_AGE), stale system notices are dropped.
  * events_unnotified_idx holds only unmarked events, so a sweep with nothing to do costs one lookup.
  */
-import { parseNotifyMaxAge, tooOldToNotify } from "../domain/notify-age";
+import { notifyMaxAge, tooOldToNotify } from "../domain/notify-age";
 import type { NotifiableEvent } from "../domain/notify-build";
 import type { Env } from "../env";
 import { addHeldBack, announceHeldBack, summarizeHeldBack } from "../ingest/held-back";
+import { DAY_MS, MINUTE_MS } from "../lib/time";
 import { fanOutEvents } from "../outbox/fan-out";
-import { publishSystemEvents } from "../outbox/publish";
 
 /** Younger events may still be on their way through the request that stored them. */
-export const SWEEP_MIN_AGE_MS = 60_000;
+export const SWEEP_MIN_AGE_MS = MINUTE_MS;
 /** Older system notices are stale: a day-old "integration disabled" helps nobody. */
-const SYSTEM_MAX_AGE_MS = 86_400_000;
+const SYSTEM_MAX_AGE_MS = DAY_MS;
 /** Events per query; a run goes on while there are more and time is left. */
 const BATCH = 500;
 /** A run stops after this long; the next minute's run continues. */
@@ -56,7 +56,7 @@ ORDER BY received_at, seq LIMIT ${BATCH}`;
 const MARK = `UPDATE events SET notified_at = ?1 WHERE seq IN (SELECT value FROM json_each(?2)) AND notified_at IS NULL`;
 
 export async function sweepUnnotifiedEvents(env: Env, now = Date.now()): Promise<SweepResult> {
-  const maxAgeMs = parseNotifyMaxAge(env.NOTIFY_MAX_AGE);
+  const maxAgeMs = notifyMaxAge(env);
   const started = Date.now();
   const result: SweepResult = { notified: 0, failed: 0, heldBack: 0, stale: 0 };
   let cursor = { receivedAt: Number.MIN_SAFE_INTEGER, seq: 0 };
@@ -68,7 +68,7 @@ export async function sweepUnnotifiedEvents(env: Env, now = Date.now()): Promise
     if (!last) break;
     cursor = { receivedAt: last.received_at, seq: last.seq };
     const byAccount = new Map<string, UnnotifiedRow[]>();
-    for (const row of rows) byAccount.set(row.account_id, [...(byAccount.get(row.account_id) ?? []), row]);
+    for (const row of rows) appendTo(byAccount, row.account_id, row);
     for (const [accountId, accountRows] of byAccount) {
       await sweepAccount(env, accountId, accountRows, maxAgeMs, now, result);
     }
@@ -97,7 +97,7 @@ async function sweepAccount(
   const statements = [markStatement(env, [...staleSystem, ...late], now)];
   const lateByNode = new Map<string, number[]>();
   for (const row of late) {
-    if (row.node_id) lateByNode.set(row.node_id, [...(lateByNode.get(row.node_id) ?? []), row.occurred_at]);
+    if (row.node_id) appendTo(lateByNode, row.node_id, row.occurred_at);
   }
   for (const [nodeId, times] of lateByNode) {
     const heldBack = summarizeHeldBack(times);
@@ -109,21 +109,18 @@ async function sweepAccount(
     result.heldBack += late.length;
   }
 
-  if (freshSystem.length > 0) {
-    // publishSystemEvents marks them itself once queued.
-    if (await publishSystemEvents(env, accountId, freshSystem.map(notifiable))) result.notified += freshSystem.length;
-    else result.failed += freshSystem.length;
-  }
-  if (fresh.length > 0) {
+  // System and node events of the account in one fan-out: its targets are read once.
+  const due = [...freshSystem, ...fresh];
+  if (due.length > 0) {
     try {
-      await fanOutEvents(env, accountId, fresh.map(notifiable));
+      await fanOutEvents(env, accountId, due.map(notifiable));
     } catch (error) {
-      console.error("sweep: fan-out failed again", { accountId, events: fresh.length, error: String(error) });
-      result.failed += fresh.length;
+      console.error("sweep: fan-out failed again", { accountId, events: due.length, error: String(error) });
+      result.failed += due.length;
       return;
     }
-    await markStatement(env, fresh, now).run();
-    result.notified += fresh.length;
+    await markStatement(env, due, now).run();
+    result.notified += due.length;
   }
 }
 
@@ -131,9 +128,17 @@ function markStatement(env: Env, rows: UnnotifiedRow[], now: number): D1Prepared
   return env.DB.prepare(MARK).bind(now, JSON.stringify(rows.map((row) => row.seq)));
 }
 
+function appendTo<T>(groups: Map<string, T[]>, key: string, item: T): void {
+  const group = groups.get(key);
+  if (group) group.push(item);
+  else groups.set(key, [item]);
+}
+
+/** With its seq, so fan-out need not read it back to compare with a disabled integration's marker. */
 function notifiable(row: UnnotifiedRow): NotifiableEvent {
   return {
     id: row.id,
+    seq: row.seq,
     type: row.type,
     risk: row.risk,
     occurredAt: row.occurred_at,

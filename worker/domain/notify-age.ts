@@ -22,6 +22,16 @@ export function parseNotifyMaxAge(text: string | undefined | null): number | nul
   return seconds === 0 ? null : Math.round(seconds * 1000);
 }
 
+let parsed: { text: string | undefined; ms: number | null } | undefined;
+
+/** The deployment's NOTIFY_MAX_AGE, parsed once per isolate (it is read on every ingest request). */
+export function notifyMaxAge(env: { NOTIFY_MAX_AGE?: string }): number | null {
+  if (!parsed || parsed.text !== env.NOTIFY_MAX_AGE) {
+    parsed = { text: env.NOTIFY_MAX_AGE, ms: parseNotifyMaxAge(env.NOTIFY_MAX_AGE) };
+  }
+  return parsed.ms;
+}
+
 /** Too old to notify: it occurred more than `maxAgeMs` before `now` (null: no limit). */
 export function tooOldToNotify(occurredAt: number, now: number, maxAgeMs: number | null): boolean {
   return maxAgeMs !== null && now - occurredAt > maxAgeMs;

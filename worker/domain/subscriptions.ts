@@ -1,9 +1,12 @@
 import { and, eq, inArray, isNull, or, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import { EVENT_TYPES, events, REPORT_FREQUENCIES } from "../db/schema";
-
-type EventType = (typeof EVENT_TYPES)[number];
-type ReportFrequency = (typeof REPORT_FREQUENCIES)[number];
+import {
+  EVENT_TYPES,
+  type StoredEventType as EventType,
+  events,
+  REPORT_FREQUENCIES,
+  type ReportFrequency,
+} from "../db/schema";
 
 export const RISKS = ["critical", "high", "medium", "low", "info"] as const;
 export type Risk = (typeof RISKS)[number];

@@ -5,8 +5,9 @@
  * (worker/routes/ingest.ts) reads the request and maps the result to HTTP.
  */
 import { type EventFieldError, type NodeEvent, validateIngestBody } from "../domain/events";
-import { parseNotifyMaxAge, tooOldToNotify } from "../domain/notify-age";
+import { notifyMaxAge, tooOldToNotify } from "../domain/notify-age";
 import type { NotifiableEvent } from "../domain/notify-build";
+import type { MatchableEvent } from "../domain/subscriptions";
 import type { Env } from "../env";
 import { uuidv7 } from "../lib/ids";
 import { enqueuePlan } from "../outbox/enqueue";
@@ -88,25 +89,21 @@ export async function acceptEvents(env: Env, input: AcceptEventsInput): Promise<
     return { outcome: "invalid", errors: result.errors, total: result.total };
   }
   const events = result.events.map((event) => ({ ...event, id: event.id ?? uuidv7(now) }) as NodeEvent);
-  const maxAgeMs = parseNotifyMaxAge(env.NOTIFY_MAX_AGE);
+  const maxAgeMs = notifyMaxAge(env);
 
   // The write re-checks the node and the account's targets in its transaction; when the targets
   // changed since they were cached, nothing was written and it is redone with the fresh ones.
   for (let attempt = 1; ; attempt++) {
-    const targets = node.targets.targets;
+    const wanted = wantedByTargets(node.targets.targets);
     // Wanted by an integration but too old (NOTIFY_MAX_AGE): stored and counted, announced per node.
     const late: number[] = [];
     const prepared: PreparedEvent[] = events.map((event) => {
       const occurredAt = Date.parse(event.occurred_at);
-      const matchable = { type: event.type, risk: event.type === "security_issue" ? event.risk : null };
-      let notify = anyEnabledTargetWants(targets, matchable);
-      if (notify && tooOldToNotify(occurredAt, now, maxAgeMs)) {
-        late.push(occurredAt);
-        notify = false;
-      }
+      const tooOld = tooOldToNotify(occurredAt, now, maxAgeMs);
+      const wants = wanted(event.type, event.type === "security_issue" ? event.risk : null);
+      if (wants.enabled && tooOld) late.push(occurredAt);
       // A late event is notified to nobody, so no disabled integration's replay marker needs it either.
-      const checkPending = !tooOldToNotify(occurredAt, now, maxAgeMs) && anyTargetMayWant(targets, matchable);
-      return { event, occurredAt, notify, checkPending };
+      return { event, occurredAt, notify: wants.enabled && !tooOld, checkPending: wants.any && !tooOld };
     });
     let stored: Awaited<ReturnType<typeof storeIngestBatch>>;
     try {
@@ -142,6 +139,25 @@ export async function acceptEvents(env: Env, input: AcceptEventsInput): Promise<
     if (!queued) return { outcome: "unavailable", reason: "queueing" };
     return { outcome: "accepted", accepted: stored.accepted, duplicates: prepared.length - stored.accepted };
   }
+}
+
+/**
+ * Whether an enabled target, or any target, subscribes to an event of this type and risk. A batch
+ * holds a handful of such pairs (a hundred hits are one), so each is matched against the targets
+ * once per batch, not once per event.
+ */
+function wantedByTargets(targets: FanOutTarget[]) {
+  const known = new Map<string, { enabled: boolean; any: boolean }>();
+  return (type: NodeEvent["type"], risk: string | null) => {
+    const key = `${type}:${risk}`;
+    let wants = known.get(key);
+    if (!wants) {
+      const event: MatchableEvent = { type, risk };
+      wants = { enabled: anyEnabledTargetWants(targets, event), any: anyTargetMayWant(targets, event) };
+      known.set(key, wants);
+    }
+    return wants;
+  };
 }
 
 /**

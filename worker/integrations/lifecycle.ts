@@ -1,6 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import { createDb } from "../db/client";
-import { type AutoDisableReason, accounts, type DisableReason, events, integrations } from "../db/schema";
+import { type AutoDisableReason, type DisableReason, events, integrations } from "../db/schema";
 import { auditInsert, SYSTEM_ACTOR } from "../domain/audit";
 import { parseFailureWindowConfig } from "../domain/failure-window";
 import { buildSystemEvent, type SystemEventRow, systemEventInsert } from "../domain/system-events";
@@ -10,6 +10,7 @@ import type { Principal } from "../lib/principal";
 import { raiseSystemNotice } from "../notices/system-notice";
 import { integrationObject } from "../outbox/object";
 import { publishSystemEvents } from "../outbox/publish";
+import { loadWithRecipientContext } from "./send-target";
 import type { IntegrationRow } from "./store";
 
 /**
@@ -170,7 +171,7 @@ export interface DisableRequest {
   at: number;
 }
 
-export type AutoDisableResult = "disabled" | "already_disabled" | "missing";
+type AutoDisableResult = "disabled" | "already_disabled" | "missing";
 
 function describe(name: string, type: string, request: DisableRequest): string {
   const d = request.details;
@@ -198,8 +199,10 @@ export async function recordAutoDisable(
   request: DisableRequest,
 ): Promise<AutoDisableResult> {
   const db = createDb(env.DB);
-  const row = await db.query.integrations.findFirst({ where: eq(integrations.id, integrationId) });
-  if (!row) return "missing";
+  // The row and its account's name (for the admins' mail) in one query.
+  const loaded = await loadWithRecipientContext(db, integrationId);
+  if (!loaded) return "missing";
+  const { integration: row, accountName } = loaded;
   if (row.status !== "enabled") return "already_disabled";
   const message = describe(row.name, row.type, request);
   const event = buildSystemEvent(
@@ -216,10 +219,6 @@ export async function recordAutoDisable(
     },
     request.at,
   );
-  const account = await db.query.accounts.findFirst({
-    columns: { name: true },
-    where: eq(accounts.id, row.accountId),
-  });
   const disabled = await disableIntegration(env, row, {
     reason: request.reason,
     details: request.details,
@@ -229,7 +228,7 @@ export async function recordAutoDisable(
     pauseOutbox: false,
     adminMail: {
       subject: `[Herald] Integration "${row.name}" was disabled automatically`,
-      text: `${message}\n\nAccount: ${account?.name ?? row.accountId}\nPending deliveries are kept, paused. Re-enable the integration to resume or drop them:\n${uiLink(env.PUBLIC_URL, `/integrations/${row.id}`)}\n`,
+      text: `${message}\n\nAccount: ${accountName}\nPending deliveries are kept, paused. Re-enable the integration to resume or drop them:\n${uiLink(env.PUBLIC_URL, `/integrations/${row.id}`)}\n`,
     },
   });
   return disabled ? "disabled" : "already_disabled";

@@ -46,6 +46,9 @@ const errorResponse = (description: string) => ({
   content: { "application/json": { schema: ErrorSchema } },
 });
 
+/** A 429 of a per-account limit (`limitPerAccount`), in a route's `responses`. */
+export const rateLimitedResponse = (what: string) => errorResponse(`Too many ${what}; see Retry-After`);
+
 /** Standard error responses to spread into a route's `responses`. */
 export const errorResponses = {
   400: errorResponse("Invalid input; details name each wrong field"),

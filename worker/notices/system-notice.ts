@@ -32,7 +32,7 @@ export async function raiseSystemNotice(
  * Best effort: a failure is logged, never thrown — what raised the notice is already recorded and
  * the same notice reached the account's `system` integrations.
  */
-export async function notifyAdmins(env: Env, notice: { to: string[]; subject: string; text: string }): Promise<number> {
+async function notifyAdmins(env: Env, notice: { to: string[]; subject: string; text: string }): Promise<number> {
   const html = `<p>${escapeHtml(notice.text).replace(/\n/g, "<br>")}</p>`;
   const results = await Promise.all(
     notice.to.map((address) => sendMail(env, { to: [address], subject: notice.subject, text: notice.text, html })),
@@ -50,7 +50,7 @@ export async function notifyAdmins(env: Env, notice: { to: string[]; subject: st
  * except those whose enabled personal email integration subscribes to `system` (that one carries
  * the notice already: not twice).
  */
-export async function adminsWithoutSystemEmail(env: Env, accountId: string): Promise<string[]> {
+async function adminsWithoutSystemEmail(env: Env, accountId: string): Promise<string[]> {
   const admins = await createDb(env.DB)
     .select({ email: users.email, personalStatus: integrations.status, personalEvents: integrations.events })
     .from(users)

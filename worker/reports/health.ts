@@ -1,6 +1,7 @@
 import { AUTO_DISABLE_REASONS, type DisableReason } from "../db/schema";
 import type { ReportPeriod } from "../domain/report-periods";
 import type { Env } from "../env";
+import { isoOrNull } from "../lib/time";
 import { integrationObject } from "../outbox/object";
 import type { IntegrationHealth } from "./schema";
 
@@ -82,7 +83,7 @@ export async function integrationHealth(
       type: row.type,
       status: row.status,
       disabled_reason: row.disabled_reason,
-      disabled_at: row.disabled_at === null ? null : new Date(row.disabled_at).toISOString(),
+      disabled_at: isoOrNull(row.disabled_at),
       window_seconds: window ? window.seconds : null,
       requests: window ? window.requests : null,
       failed: window ? window.failed : null,

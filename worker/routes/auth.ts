@@ -23,8 +23,10 @@ const SessionProbeSchema = z
 
 /** The caller as /api/me describes it. */
 async function loadMe(db: Db, principal: Principal) {
-  const account = await db.query.accounts.findFirst({ where: eq(accounts.id, principal.accountId) });
-  const user = principal.userId ? await db.query.users.findFirst({ where: eq(users.id, principal.userId) }) : null;
+  const [account, user] = await Promise.all([
+    db.query.accounts.findFirst({ where: eq(accounts.id, principal.accountId) }),
+    principal.userId ? db.query.users.findFirst({ where: eq(users.id, principal.userId) }) : null,
+  ]);
   if (!account) throw new ApiError(401, "unauthorized", "Sign in again.");
   return toMe(user ?? null, account, principal.csrfToken ?? null, principal);
 }

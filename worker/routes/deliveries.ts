@@ -10,7 +10,7 @@ import {
   type HealthView,
 } from "../delivery/views";
 import { ApiError, notFound } from "../lib/errors";
-import { type AppEnv, createRouter, errorResponses, jsonContent } from "../lib/router";
+import { type AppEnv, createRouter, errorResponses, jsonContent, rateLimitedResponse } from "../lib/router";
 import { iso, isoOrNull } from "../lib/time";
 import { integrationObject } from "../outbox/object";
 import { limitPerAccount } from "../security/rate-limit";
@@ -168,7 +168,7 @@ async function auditReplay(c: Context<AppEnv>, integrationId: string, details: R
 /** Replays per account (one each, or one replay of all dead deliveries): each queues sends again. */
 export const REPLAYS = { max: 60, windowMs: 3_600_000, what: "replays" };
 
-const rateLimited = { description: "Too many replays", content: errorResponses[400].content };
+const rateLimited = rateLimitedResponse("replays");
 
 // Mounted inside the integrations router (under /api/integrations), whose requireAuth and
 // requireAdmin cover these routes too.

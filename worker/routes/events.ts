@@ -64,7 +64,7 @@ function toEvent({ event: e, nodeName }: EventWithNode): z.infer<typeof EventSch
     id: e.id,
     type: e.type,
     occurred_at: iso(e.occurredAt),
-    received_at: new Date(e.receivedAt).toISOString(),
+    received_at: iso(e.receivedAt),
     node_id: e.nodeId,
     node_name: nodeName,
     risk: e.risk,

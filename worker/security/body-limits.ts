@@ -10,7 +10,7 @@ const KiB = 1024;
  * Content-Length when sent, else while the body streams in. Each is a generous multiple of the
  * largest valid body; ingest (`/v1/events`) is left to its own 1 MiB reader (worker/ingest/body.ts).
  */
-export const BODY_LIMITS: readonly { method: string; path: RegExp; maxBytes: number | null }[] = [
+const BODY_LIMITS: readonly { method: string; path: RegExp; maxBytes: number | null }[] = [
   { method: "POST", path: /^\/v1\/events$/, maxBytes: null },
   // Email, password: well under 1 KiB.
   { method: "POST", path: /^\/api\/auth\/login$/, maxBytes: 4 * KiB },

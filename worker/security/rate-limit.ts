@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { rateLimits } from "../db/schema";
 import { ApiError } from "../lib/errors";
+import { HOUR_MS, MINUTE_MS } from "../lib/time";
 
 export interface RateLimitResult {
   allowed: boolean;
@@ -70,7 +71,7 @@ export async function limitPerAccount(
 ): Promise<void> {
   const result = await hitRateLimit(db, `${action}:${accountId}`, limit.max, limit.windowMs);
   if (result.allowed) return;
-  const window = limit.windowMs >= 3_600_000 ? `${limit.windowMs / 3_600_000} h` : `${limit.windowMs / 60_000} min`;
+  const window = limit.windowMs >= HOUR_MS ? `${limit.windowMs / HOUR_MS} h` : `${limit.windowMs / MINUTE_MS} min`;
   throw new ApiError(
     429,
     "rate_limited",

@@ -1,6 +1,7 @@
 import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { ApiError } from "../lib/api";
+import { roleLabel } from "../lib/format";
 import { Dialog, describedBy, ErrorBanner, Field } from "./ui";
 
 /** A form's submit: busy while the action runs, its error (and the API's field errors) kept for display. */
@@ -108,5 +109,18 @@ export function FormDialog({
         </div>
       </form>
     </Dialog>
+  );
+}
+
+/** The `<option>`s of a role select, in the order given (most to least access, or the reverse). */
+export function RoleOptions({ roles }: { roles: readonly string[] }) {
+  return (
+    <>
+      {roles.map((role) => (
+        <option key={role} value={role}>
+          {roleLabel(role)}
+        </option>
+      ))}
+    </>
   );
 }

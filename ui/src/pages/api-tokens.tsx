@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { FormDialog, FormError, InputField, useSubmission } from "../components/form";
+import { FormDialog, FormError, InputField, RoleOptions, useSubmission } from "../components/form";
 import {
   ConfirmDialog,
   DataTable,
@@ -159,11 +159,7 @@ function CreateTokenDialog({
       />
       <Field id="token-role" label="Role" error={create.fields.role}>
         <select id="token-role" class="input" value={role} onChange={(e) => setRole(e.currentTarget.value as Role)}>
-          {ROLE_OPTIONS.map((option) => (
-            <option key={option} value={option}>
-              {roleLabel(option)}
-            </option>
-          ))}
+          <RoleOptions roles={ROLE_OPTIONS} />
         </select>
       </Field>
     </FormDialog>

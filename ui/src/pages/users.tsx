@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { FormDialog, FormError, InputField, useSubmission } from "../components/form";
+import { FormDialog, FormError, InputField, RoleOptions, useSubmission } from "../components/form";
 import {
   ConfirmDialog,
   DataTable,
@@ -12,21 +12,12 @@ import {
   Time,
 } from "../components/ui";
 import { call, client, type OkBody } from "../lib/api";
-import { roleLabel } from "../lib/format";
 import { useSession } from "../lib/session";
 import { useResource } from "../lib/use-resource";
 
 type User = OkBody<Awaited<ReturnType<typeof client.api.users.$get>>>["users"][number];
 type Role = User["role"];
 const ROLE_OPTIONS: Role[] = ["admin", "analyst", "read_only"];
-
-function RoleOptions() {
-  return ROLE_OPTIONS.map((role) => (
-    <option key={role} value={role}>
-      {roleLabel(role)}
-    </option>
-  ));
-}
 
 export function UsersPage() {
   const { me } = useSession();
@@ -83,7 +74,7 @@ export function UsersPage() {
                     await users.reload();
                   }}
                 >
-                  <RoleOptions />
+                  <RoleOptions roles={ROLE_OPTIONS} />
                 </select>
               </td>
               <td>
@@ -183,7 +174,7 @@ function AddUserDialog({
       <InputField id="user-name" label="Name" hint="Optional." error={add.fields.name} value={name} onValue={setName} />
       <Field id="user-role" label="Role" error={add.fields.role}>
         <select id="user-role" class="input" value={role} onChange={(e) => setRole(e.currentTarget.value as Role)}>
-          <RoleOptions />
+          <RoleOptions roles={ROLE_OPTIONS} />
         </select>
       </Field>
     </FormDialog>

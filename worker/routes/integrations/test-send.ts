@@ -7,7 +7,7 @@ import { runTestSend } from "../../integrations/test-send";
 import { validateSubscriptions } from "../../integrations/validate";
 import { ApiError, type FieldError, notFound, validationError } from "../../lib/errors";
 import { uuidv7 } from "../../lib/ids";
-import { createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/router";
+import { createRouter, errorResponses, jsonBody, jsonContent, rateLimitedResponse } from "../../lib/router";
 import { loadAccount } from "../../security/auth";
 import { destinationPolicy } from "../../security/destination-url";
 import { limitPerAccount } from "../../security/rate-limit";
@@ -23,7 +23,7 @@ const limitTestSends = (c: Ctx) =>
 const noSubscriptions = () =>
   validationError([{ field: "events", message: "Subscribe to at least one category to send a test." }]);
 
-const rateLimited = { description: "Too many test sends", content: errorResponses[400].content };
+const rateLimited = rateLimitedResponse("test sends");
 
 const router = createRouter();
 
