@@ -180,7 +180,7 @@ function topList(value: unknown): string | undefined {
   if (!Array.isArray(value)) return undefined;
   return value
     .filter(isSection)
-    .map((row) => `${text(row.key)} ${text(row.count)}`)
+    .map((row) => `${text(row.key) ?? "(empty)"} ${text(row.count) ?? "?"}`)
     .join(", ");
 }
 

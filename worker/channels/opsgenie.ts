@@ -129,7 +129,7 @@ function opsgenieUrl(env: { OPSGENIE_API_URL_US: string; OPSGENIE_API_URL_EU: st
 
 function sendOne(ctx: SendContext<OpsgenieSettings>, notification: Notification, fallbackAlias: string) {
   const close = renderOpsgenieClose(notification, ctx.test);
-  const alerts = opsgenieUrl(ctx.env, ctx.settings.region);
+  const alerts = opsgenieUrl(ctx.env, ctx.settings.region).replace(/\/+$/, "");
   const body = JSON.stringify(close ? close.body : renderOpsgenieAlert(notification, fallbackAlias, ctx.test));
   return sendHttp({
     fetch: ctx.fetch,
