@@ -2,7 +2,8 @@
  * Each vendor's documented request format, as checks on a request recorded by the receiver hub.
  * A check returns the list of problems (empty = the vendor would accept the request). Sources:
  * Slack incoming webhooks and Block Kit reference; Telegram Bot API (sendMessage, sendDocument);
- * Opsgenie Alert API v2 (create alert); PagerDuty Events API v2 (/v2/enqueue); Splunk HTTP Event
+ * Opsgenie Alert API v2 (create alert, close alert by alias); PagerDuty Events API v2 (/v2/enqueue:
+ * trigger, acknowledge, resolve); Splunk HTTP Event
  * Collector (/services/collector/event); Sumo Logic HTTP Logs source; Rapid7 InsightConnect API
  * trigger; Standard Webhooks (webhook-id / webhook-timestamp / webhook-signature).
  * Runs in workerd and in Node (WebCrypto only).
@@ -242,6 +243,7 @@ const opsgenieAlert = z.object({
   note: chars(25000).optional(),
 });
 
+/** Create alert: POST /v2/alerts. */
 export function checkOpsgenie(req: RecordedRequest, apiKey: string): Problems {
   const problems: Problems = [];
   expectJsonPost(req, problems);
@@ -250,13 +252,46 @@ export function checkOpsgenie(req: RecordedRequest, apiKey: string): Problems {
   return [...problems, ...zodProblems(opsgenieAlert.strict(), body, "opsgenie"), ...wellFormed(req.body, "body")];
 }
 
+/** Close alert: optional user (100), source (100) and note (25000), nothing else. */
+const opsgenieClose = z
+  .object({ user: chars(100).optional(), source: chars(100).optional(), note: chars(25000).optional() })
+  .strict();
+
+/**
+ * Close alert by alias: POST /v2/alerts/{alias}/close?identifierType=alias (the alias URL-encoded
+ * in the path). Answers the alias it closes, so a test can match it with the alert's.
+ */
+export function checkOpsgenieClose(req: RecordedRequest, apiKey: string): { problems: Problems; alias?: string } {
+  const problems: Problems = [];
+  expectJsonPost(req, problems);
+  if (header(req, "authorization") !== `GenieKey ${apiKey}`) problems.push("authorization is not GenieKey <key>");
+  const match = /\/v2\/alerts\/([^/]+)\/close$/.exec(req.path);
+  if (!match) problems.push(`path ${req.path} is not …/v2/alerts/{identifier}/close`);
+  if (new URLSearchParams(req.query).get("identifierType") !== "alias")
+    problems.push(`query ${JSON.stringify(req.query)} does not say identifierType=alias`);
+  let alias: string | undefined;
+  try {
+    alias = match ? decodeURIComponent(match[1]!) : undefined;
+  } catch {
+    problems.push("the identifier is not URL-encoded");
+  }
+  if (alias !== undefined && Array.from(alias).length > 512) problems.push("alias longer than 512 characters");
+  const body = parseJson(req, problems);
+  problems.push(...zodProblems(opsgenieClose, body, "opsgenie close"), ...wellFormed(req.body, "body"));
+  return { problems, ...(alias !== undefined ? { alias } : {}) };
+}
+
 // ---- PagerDuty Events API v2 ----
 
-const pagerdutyEvent = z
+const pagerdutyCommon = {
+  routing_key: z.string().length(32),
+  dedup_key: chars(255).optional(),
+};
+
+const pagerdutyTrigger = z
   .object({
-    routing_key: z.string().length(32),
-    event_action: z.enum(["trigger", "acknowledge", "resolve"]),
-    dedup_key: chars(255).optional(),
+    ...pagerdutyCommon,
+    event_action: z.literal("trigger"),
     payload: z.object({
       summary: chars(1024).pipe(z.string().min(1)),
       source: z.string().min(1).max(255),
@@ -273,6 +308,17 @@ const pagerdutyEvent = z
     images: z.array(z.object({ src: z.url(), href: z.url().optional(), alt: z.string().optional() })).optional(),
   })
   .strict();
+
+/** Acknowledge and resolve name the alert by its dedup_key (required) and carry no payload. */
+const pagerdutyFollowUp = z
+  .object({
+    routing_key: pagerdutyCommon.routing_key,
+    event_action: z.enum(["acknowledge", "resolve"]),
+    dedup_key: chars(255).pipe(z.string().min(1)),
+  })
+  .strict();
+
+const pagerdutyEvent = z.discriminatedUnion("event_action", [pagerdutyTrigger, pagerdutyFollowUp]);
 
 export function checkPagerduty(req: RecordedRequest, routingKey: string): Problems {
   const problems: Problems = [];

@@ -1,4 +1,5 @@
-import type { Notification } from "../domain/notification";
+import type { Notification, NotificationType } from "../domain/notification";
+import { durationWords } from "../domain/trigger-notifications";
 import { utcMinute } from "../lib/time";
 import { clean, cut, oneLine } from "./text";
 
@@ -174,9 +175,69 @@ function reportFields(report: Section): MessageField[] {
   return fields;
 }
 
+/** "pay.example.com 120, api.example.com 22" from a top list of {key, count}. */
+function topList(value: unknown): string | undefined {
+  if (!Array.isArray(value)) return undefined;
+  return value
+    .filter(isSection)
+    .map((row) => `${text(row.key) ?? "(empty)"} ${text(row.count) ?? "?"}`)
+    .join(", ");
+}
+
+/** "2026-11-29 09:55–10:00 UTC" (one day) or both instants in full. */
+function windowOf(s: Section): string | undefined {
+  const start = text(s.window_start);
+  const end = text(s.window_end);
+  if (!start || !end) return undefined;
+  const [from, to] = [readableTime(start), readableTime(end)];
+  return from.slice(0, 10) === to.slice(0, 10) ? `${from.slice(0, 16)}–${to.slice(11)}` : `${from} – ${to}`;
+}
+
+function thresholdFields(trigger: Section, s: Section): MessageField[] {
+  const fields: MessageField[] = [];
+  push(fields, "Trigger", trigger.name);
+  push(fields, "Group", text(s.group_key)?.split(",").join(", ") || "none");
+  push(fields, "What crossed", s.crossed);
+  push(fields, "Window", windowOf(s));
+  push(fields, "Top hosts", topList(s.top_hosts));
+  push(fields, "Top attack types", topList(s.top_attack_types));
+  push(fields, "Top source IPs", topList(s.top_source_ips));
+  push(fields, "Top countries", topList(s.top_countries));
+  return fields;
+}
+
+function nodeFields(trigger: Section, s: Section): MessageField[] {
+  const fields: MessageField[] = [];
+  push(fields, "What happened", s.message);
+  push(fields, "Trigger", trigger.name);
+  const name = text(s.name);
+  push(fields, "Node", name && s.id ? `${name} (${text(s.id)})` : name);
+  const last = text(s.last_event_at);
+  push(fields, "Last event", last ? readableTime(last) : "never");
+  const silent = s.silent_for_seconds;
+  if (typeof silent === "number") push(fields, "Silent for", durationWords(silent * 1000));
+  if (typeof s.silence_threshold_minutes === "number") push(fields, "Threshold", `${s.silence_threshold_minutes} min`);
+  return fields;
+}
+
+function issueStatusFields(s: Section): MessageField[] {
+  const fields: MessageField[] = [];
+  push(fields, "What happened", s.message);
+  push(fields, "Risk", s.risk);
+  push(fields, "Title", s.title);
+  push(fields, "Vulnerability type", s.vuln_type);
+  push(fields, "Target", target(s));
+  return fields;
+}
+
 function subjectOf(type: string, s: Section | undefined): string | undefined {
   if (!s) return undefined;
-  if (type === "security_issue") {
+  if (type === "trigger_threshold") {
+    const group = text(s.group_key);
+    return group ? `${text(s.crossed)} (${group.split(",").join(", ")})` : text(s.crossed);
+  }
+  if (type === "node_silent" || type === "node_recovered") return text(s.name);
+  if (type === "security_issue" || type === "security_issue_closed" || type === "security_issue_reopened") {
     // The host belongs in the headline: one scanner finding on two hosts is two issues, and an
     // inbox that shows two identical subjects reads as a duplicate.
     const title = [text(s.title), text(s.host)].filter(Boolean).join(" on ") || undefined;
@@ -201,13 +262,38 @@ function readableTime(iso: string): string {
   return `${utcMinute(ms)} UTC`;
 }
 
+/** A trigger_event notice seen as the event's own notification (with the trigger's summary). */
+function wrappedEvent(notification: Notification): Notification | undefined {
+  const inner = notification.details.event_notification_type;
+  if (typeof inner !== "string" || inner === "trigger_event") return undefined;
+  return { ...notification, details: { ...notification.details, notification_type: inner as NotificationType } };
+}
+
 /** Builds the people-facing view of a notification. */
 export function viewOf(notification: Notification, test?: boolean): MessageView {
   const marked = markTest(notification, test);
   const type = String(notification.details.notification_type);
+  const trigger = section(notification, "trigger") ?? {};
+  const event = type === "trigger_event" ? wrappedEvent(notification) : undefined;
+  if (event) {
+    // The event's own view, named after the trigger so the reader knows why it came.
+    const view = viewOf(event, test);
+    const fields: MessageField[] = [];
+    push(fields, "Trigger", trigger.name);
+    return { ...view, notificationType: type, fields: [...fields, ...view.fields] };
+  }
   let fields: MessageField[];
   let about: Section | undefined;
-  if (type === "security_issue") {
+  if (type === "trigger_threshold") {
+    about = section(notification, "threshold");
+    fields = thresholdFields(trigger, about ?? {});
+  } else if (type === "node_silent" || type === "node_recovered") {
+    about = section(notification, "node");
+    fields = nodeFields(trigger, about ?? {});
+  } else if (type === "security_issue_closed" || type === "security_issue_reopened") {
+    about = section(notification, "security_issue");
+    fields = issueStatusFields(about ?? {});
+  } else if (type === "security_issue") {
     about = section(notification, "security_issue");
     fields = securityIssueFields(about ?? {});
   } else if (type === "new_hits" || type === "incident") {
@@ -240,8 +326,15 @@ export type Urgency = "critical" | "high" | "medium" | "low" | "info";
 
 export function urgencyOf(notification: Notification): Urgency {
   const type = notification.details.notification_type;
+  if (type === "trigger_event") {
+    const event = wrappedEvent(notification);
+    return event ? urgencyOf(event) : "info";
+  }
+  // An admin asked to be told: a crossed threshold or a silent node is worth an on-call page.
+  if (type === "trigger_threshold" || type === "node_silent") return "high";
+  if (type === "node_recovered" || type === "security_issue_closed") return "info";
   if (type === "incident") return "critical";
-  if (type === "security_issue") {
+  if (type === "security_issue" || type === "security_issue_reopened") {
     const risk = section(notification, "security_issue")?.risk;
     if (risk === "critical" || risk === "high" || risk === "medium" || risk === "low") return risk;
     return "info";

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { incidentOf } from "../domain/incident-key";
 import type { Notification } from "../domain/notification";
 import { type Urgency, urgencyOf, viewOf } from "./format";
 import { DEFAULT_TIMEOUT_MS, idempotencyKey, sendEach, sendHttp } from "./http";
@@ -36,6 +37,9 @@ const OPSGENIE_LIMITS = {
   /** Opsgenie caps the whole details map; keep each value short and the total well below it. */
   detailValue: 1000,
   detailsTotal: 8000,
+  /** Close alert. */
+  user: 100,
+  note: 25000,
 };
 
 /** Flattens the notification's details into Opsgenie's string → string map ("hit.host": "…"). */
@@ -64,10 +68,17 @@ function tag(value: unknown): string | undefined {
   return cut(oneLine(value).replace(/\s+/g, "_"), OPSGENIE_LIMITS.tag);
 }
 
-/** The create-alert request body for one notification. */
-export function renderOpsgenieAlert(notification: Notification, alias: string, test?: boolean) {
+/**
+ * The create-alert request body for one notification. Its alias is the notification's incident key
+ * (docs/channels.md#incidents): Opsgenie folds alerts with the alias of an open alert into it.
+ * `fallbackAlias` (the delivery id) serves notifications without one, and test sends.
+ */
+export function renderOpsgenieAlert(notification: Notification, fallbackAlias: string, test?: boolean) {
   const view = viewOf(notification, test);
-  const sectionName = ["security_issue", "hit", "scope_change", "system"].find((n) => notification.details[n]);
+  const alias = (test ? undefined : incidentOf(notification)?.incident_key) ?? fallbackAlias;
+  const sectionName = ["security_issue", "hit", "scope_change", "system", "threshold", "node"].find(
+    (n) => notification.details[n],
+  );
   const section = (sectionName ? notification.details[sectionName] : {}) as Record<string, unknown>;
   const tags = [
     "herald",
@@ -90,6 +101,24 @@ export function renderOpsgenieAlert(notification: Notification, alias: string, t
   };
 }
 
+/**
+ * The close-alert request (Alert API v2: POST /v2/alerts/{alias}/close?identifierType=alias) for a
+ * notification that resolves its incident, or undefined when it opens one.
+ */
+export function renderOpsgenieClose(notification: Notification, test?: boolean) {
+  const incident = test ? undefined : incidentOf(notification);
+  if (incident?.incident_action !== "resolve") return undefined;
+  const actor = typeof notification.details.actor === "string" ? oneLine(notification.details.actor) : "";
+  return {
+    alias: incident.incident_key,
+    body: {
+      user: cut(actor || "Herald", OPSGENIE_LIMITS.user),
+      source: "Herald",
+      note: cut(viewOf(notification).headline, OPSGENIE_LIMITS.note),
+    },
+  };
+}
+
 function markTestDescription(description: string, test?: boolean): string {
   return test ? `[Test message]\n${description}` : description;
 }
@@ -98,11 +127,13 @@ function opsgenieUrl(env: { OPSGENIE_API_URL_US: string; OPSGENIE_API_URL_EU: st
   return region === "eu" ? env.OPSGENIE_API_URL_EU : env.OPSGENIE_API_URL_US;
 }
 
-function sendOne(ctx: SendContext<OpsgenieSettings>, notification: Notification, alias: string) {
-  const body = JSON.stringify(renderOpsgenieAlert(notification, alias, ctx.test));
+function sendOne(ctx: SendContext<OpsgenieSettings>, notification: Notification, fallbackAlias: string) {
+  const close = renderOpsgenieClose(notification, ctx.test);
+  const alerts = opsgenieUrl(ctx.env, ctx.settings.region).replace(/\/+$/, "");
+  const body = JSON.stringify(close ? close.body : renderOpsgenieAlert(notification, fallbackAlias, ctx.test));
   return sendHttp({
     fetch: ctx.fetch,
-    url: opsgenieUrl(ctx.env, ctx.settings.region),
+    url: close ? `${alerts}/${encodeURIComponent(close.alias)}/close?identifierType=alias` : alerts,
     method: "POST",
     headers: { Authorization: `GenieKey ${ctx.settings.api_key}`, "Content-Type": "application/json" },
     body,

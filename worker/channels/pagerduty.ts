@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { incidentOf } from "../domain/incident-key";
 import type { Notification } from "../domain/notification";
 import { type Urgency, urgencyOf, viewOf } from "./format";
 import { DEFAULT_TIMEOUT_MS, idempotencyKey, sendEach, sendHttp } from "./http";
@@ -27,7 +28,7 @@ const SEVERITY: Record<Urgency, "critical" | "error" | "warning" | "info"> = {
 const PAGERDUTY_LIMITS = { summary: 1024, dedupKey: 255, source: 255, component: 255, group: 255, class: 255 };
 
 function sectionOf(notification: Notification): Record<string, unknown> {
-  for (const name of ["security_issue", "hit", "scope_change", "system"]) {
+  for (const name of ["security_issue", "hit", "scope_change", "system", "threshold", "node"]) {
     const value = notification.details[name];
     if (value && typeof value === "object") return value as Record<string, unknown>;
   }
@@ -36,28 +37,43 @@ function sectionOf(notification: Notification): Record<string, unknown> {
 
 const str = (value: unknown) => (typeof value === "string" && value !== "" ? value : undefined);
 
-/** The Events API v2 "trigger" event for one notification (routing_key included). */
+/** The grouped-by host of a threshold notice, if it has one. */
+function groupHost(s: Record<string, unknown>): string | undefined {
+  return s.group && typeof s.group === "object" ? str((s.group as Record<string, unknown>).host) : undefined;
+}
+
+/**
+ * The Events API v2 event for one notification (routing_key included): a "trigger", or for a
+ * notification that resolves its incident (docs/channels.md#incidents) a "resolve" with the same
+ * dedup_key. `fallbackKey` (the delivery id) is the dedup_key of notifications without an incident
+ * key and of test sends, which must never touch a real incident.
+ */
 export function renderPagerdutyEvent(
   routingKey: string,
   notification: Notification,
-  dedupKey: string,
+  fallbackKey: string,
   publicUrl: string,
   test?: boolean,
 ) {
+  const incident = test ? undefined : incidentOf(notification);
+  const dedupKey = cut(incident?.incident_key ?? fallbackKey, PAGERDUTY_LIMITS.dedupKey);
+  if (incident?.incident_action === "resolve") {
+    return { routing_key: routingKey, event_action: "resolve" as const, dedup_key: dedupKey };
+  }
   const view = viewOf(notification, test);
   const s = sectionOf(notification);
   const heraldHost = new URL(publicUrl).hostname;
   return {
     routing_key: routingKey,
-    event_action: "trigger",
-    dedup_key: cut(dedupKey, PAGERDUTY_LIMITS.dedupKey),
+    event_action: "trigger" as const,
+    dedup_key: dedupKey,
     payload: {
       summary: cut(view.headline, PAGERDUTY_LIMITS.summary),
       // "The unique location of the affected system": the attacked host when there is one.
-      source: cut(str(s.host) ?? heraldHost, PAGERDUTY_LIMITS.source),
+      source: cut(str(s.host) ?? groupHost(s) ?? heraldHost, PAGERDUTY_LIMITS.source),
       severity: SEVERITY[urgencyOf(notification)],
       timestamp: notification.details.occurred_at,
-      component: cut(str(s.path) ?? str(s.object_type) ?? "herald", PAGERDUTY_LIMITS.component),
+      component: cut(str(s.path) ?? str(s.object_type) ?? str(s.name) ?? "herald", PAGERDUTY_LIMITS.component),
       group: cut(view.clientName || "herald", PAGERDUTY_LIMITS.group),
       class: cut(str(s.vuln_type) ?? str(s.attack_type) ?? view.notificationType, PAGERDUTY_LIMITS.class),
       // Events API v2 rejects events over 512 KB: no single string may dominate.
@@ -69,8 +85,8 @@ export function renderPagerdutyEvent(
   };
 }
 
-function sendOne(ctx: SendContext<PagerdutySettings>, notification: Notification, dedupKey: string) {
-  const event = renderPagerdutyEvent(ctx.settings.routing_key, notification, dedupKey, ctx.env.PUBLIC_URL, ctx.test);
+function sendOne(ctx: SendContext<PagerdutySettings>, notification: Notification, fallbackKey: string) {
+  const event = renderPagerdutyEvent(ctx.settings.routing_key, notification, fallbackKey, ctx.env.PUBLIC_URL, ctx.test);
   const body = JSON.stringify(event);
   return sendHttp({
     fetch: ctx.fetch,

@@ -1,5 +1,15 @@
 import { SYSTEM_EVENT_TYPES } from "./system-events";
 
+/** What triggers send (worker/domain/trigger-notifications.ts). */
+export const TRIGGER_NOTIFICATION_TYPES = [
+  "trigger_threshold",
+  "trigger_event",
+  "node_silent",
+  "node_recovered",
+] as const;
+/** An admin closed or reopened a security issue (worker/domain/security-issue-notifications.ts). */
+export const ISSUE_STATUS_NOTIFICATION_TYPES = ["security_issue_closed", "security_issue_reopened"] as const;
+
 /**
  * The canonical notification (docs/channels.md): what webhook, Splunk, Sumo Logic and InsightConnect
  * receive as is, and what every other channel renders from. Built once per (event, account)
@@ -14,6 +24,8 @@ export const NOTIFICATION_TYPES = [
   "report_weekly",
   "report_monthly",
   ...SYSTEM_EVENT_TYPES,
+  ...TRIGGER_NOTIFICATION_TYPES,
+  ...ISSUE_STATUS_NOTIFICATION_TYPES,
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
@@ -22,7 +34,11 @@ export interface NotificationDetails {
   notification_type: NotificationType;
   occurred_at: string;
   link: string;
-  /** One of these, by type: security_issue, hit (for new_hits and incident), scope_change, system, report. */
+  /**
+   * One of these, by type: security_issue, hit (for new_hits and incident), scope_change, system,
+   * report; trigger notices carry trigger plus threshold or node, and incident_key / incident_action
+   * (worker/domain/incident-key.ts).
+   */
   [section: string]: unknown;
 }
 

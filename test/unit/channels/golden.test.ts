@@ -2,7 +2,11 @@ import { describe, expect, it } from "vitest";
 import { type AnyChannel, CHANNELS } from "../../../worker/channels/catalog";
 import { renderEmail } from "../../../worker/channels/email-render";
 import { viewOf } from "../../../worker/channels/format";
-import type { NotificationType } from "../../../worker/domain/notification";
+import {
+  ISSUE_STATUS_NOTIFICATION_TYPES,
+  type NotificationType,
+  TRIGGER_NOTIFICATION_TYPES,
+} from "../../../worker/domain/notification";
 import { SYSTEM_EVENT_TYPES } from "../../../worker/domain/system-events";
 import {
   fixedId,
@@ -32,6 +36,8 @@ function typesFor(channel: AnyChannel): NotificationType[] {
   if (c.includes("scope_change")) types.push("scope_change");
   if (c.includes("system")) types.push(...SYSTEM_EVENT_TYPES);
   if (c.includes("reports")) types.push("report_daily", "report_weekly", "report_monthly");
+  // Triggers notify integrations of any type; issue status changes go wherever security issues may.
+  types.push(...TRIGGER_NOTIFICATION_TYPES, ...ISSUE_STATUS_NOTIFICATION_TYPES);
   return types;
 }
 

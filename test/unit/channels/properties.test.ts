@@ -12,7 +12,12 @@ import { renderSumologicBody } from "../../../worker/channels/sumologic";
 import { renderTelegramHtml, TELEGRAM_LIMITS } from "../../../worker/channels/telegram";
 import { clean, escapeAndCut, escapeHtmlChar, escapeSlackChar } from "../../../worker/channels/text";
 import { renderWebhookBody } from "../../../worker/channels/webhook";
-import type { Notification, NotificationType } from "../../../worker/domain/notification";
+import {
+  ISSUE_STATUS_NOTIFICATION_TYPES,
+  type Notification,
+  type NotificationType,
+  TRIGGER_NOTIFICATION_TYPES,
+} from "../../../worker/domain/notification";
 import { SYSTEM_EVENT_TYPES } from "../../../worker/domain/system-events";
 import { buildMime, encodeHeaderText } from "../../../worker/email/mime";
 import {
@@ -100,6 +105,8 @@ const TYPES: NotificationType[] = [
   "scope_change",
   ...SYSTEM_EVENT_TYPES,
   "report_daily",
+  ...TRIGGER_NOTIFICATION_TYPES,
+  ...ISSUE_STATUS_NOTIFICATION_TYPES,
 ];
 
 /** A sample notification whose every event string (and the account name) is hostile. */
@@ -115,7 +122,17 @@ function hostileNotification(type: NotificationType, values: string[]): Notifica
     return value;
   };
   const details = { ...base.details };
-  for (const key of ["security_issue", "hit", "scope_change", "system", "report"]) {
+  for (const key of [
+    "security_issue",
+    "hit",
+    "scope_change",
+    "system",
+    "report",
+    "trigger",
+    "threshold",
+    "node",
+    "actor",
+  ]) {
     if (details[key]) details[key] = poison(details[key]);
   }
   return { ...base, description: next(), details: { ...details, client_name: next() } };
@@ -169,7 +186,8 @@ describe("renderers under hostile input", () => {
           for (const tag of html.match(/<[a-z]+/g) ?? []) expect(["<b", "<i", "<pre", "<a"]).toContain(tag);
           // The headline and the link back to Herald are always there, however long the rest.
           expect(html.startsWith("<b>")).toBe(true);
-          expect(html).toContain(`<a href="${notification.details.link}">`);
+          // In the attribute, as HTML: "&" of a query string (the threshold notice's link) as "&amp;".
+          expect(html).toContain(`<a href="${notification.details.link.replaceAll("&", "&amp;")}">`);
         }
       }),
       RUNS,

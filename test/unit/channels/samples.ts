@@ -1,6 +1,16 @@
+import { securityIssueFingerprint } from "../../../worker/domain/incident-key";
 import type { Notification, NotificationType } from "../../../worker/domain/notification";
 import { buildNotification, type NotifiableEvent } from "../../../worker/domain/notify-build";
+import {
+  buildSecurityIssueClosedNotification,
+  buildSecurityIssueReopenedNotification,
+} from "../../../worker/domain/security-issue-notifications";
 import type { SystemEventType } from "../../../worker/domain/system-events";
+import {
+  buildNodeSilenceNotification,
+  buildThresholdNotification,
+  buildTriggerEventNotification,
+} from "../../../worker/domain/trigger-notifications";
 import { SAMPLE_SECURITY_ISSUE } from "../../../worker/integrations/test-samples";
 
 /**
@@ -179,6 +189,83 @@ function reportSample(type: keyof typeof REPORT_TITLES, options: SampleOptions, 
   };
 }
 
+const TRIGGER_ID = "0193a0b4-7a1e-7000-8000-0000000000a1";
+const NODE = { id: "0192f0a0-0000-7000-8000-000000000001", name: "edge-fra-1" };
+
+/** The security_issues row of the sample issue: closing it resolves the incident its report opened. */
+export const SAMPLE_ISSUE_ROW = {
+  id: "0193a0b4-5c6d-7e8f-9a0b-1c2d3e4f5a6b",
+  fingerprint: securityIssueFingerprint(SECURITY_ISSUE),
+  risk: SECURITY_ISSUE.risk,
+  title: SECURITY_ISSUE.title,
+  host: SECURITY_ISSUE.host,
+  path: SECURITY_ISSUE.path,
+  vulnType: SECURITY_ISSUE.vuln_type,
+};
+
+/** Trigger notices and issue status changes, built by the builders the evaluator and the issue API call. */
+function triggerSample(type: NotificationType, options: SampleOptions, now: number): Notification | undefined {
+  const context = { accountName: options.accountName, publicUrl: options.publicUrl };
+  const minute = 60_000;
+  switch (type) {
+    case "trigger_threshold":
+      return buildThresholdNotification({
+        ...context,
+        trigger: { id: TRIGGER_ID, name: "Attacks on payment hosts" },
+        group: { host: "pay.example.com" },
+        count: 142,
+        threshold: 100,
+        windowStart: now - 5 * minute,
+        windowEnd: now,
+        eventTypes: ["hit"],
+        filters: { hosts: ["*.example.com"] },
+        top: {
+          hosts: [{ key: "pay.example.com", count: 142 }],
+          attackTypes: [
+            { key: "sqli", count: 90 },
+            { key: "xss", count: 31 },
+            { key: "ptrav", count: 12 },
+            { key: "rce", count: 5 },
+            { key: "scanner", count: 3 },
+            { key: "xxe", count: 1 },
+          ],
+          sourceIps: [
+            { key: "203.0.113.45", count: 77 },
+            { key: "198.51.100.7", count: 40 },
+            { key: "2001:db8::1", count: 25 },
+          ],
+          countries: [
+            { key: "US", count: 80 },
+            { key: "DE", count: 62 },
+          ],
+        },
+      });
+    case "trigger_event":
+      return buildTriggerEventNotification(
+        sampleNotification("incident", options),
+        { id: TRIGGER_ID, name: "SQL injection on payment hosts" },
+        { host: "shop.example.com" },
+      );
+    case "node_silent":
+    case "node_recovered":
+      return buildNodeSilenceNotification({
+        ...context,
+        state: type === "node_silent" ? "silent" : "recovered",
+        trigger: { id: TRIGGER_ID, name: "Nodes that stop reporting" },
+        node: NODE,
+        lastEventAt: now - (type === "node_silent" ? 47 : 72) * minute,
+        silenceMinutes: 30,
+        at: now,
+      });
+    case "security_issue_closed":
+      return buildSecurityIssueClosedNotification(SAMPLE_ISSUE_ROW, "admin@acme.example", { ...context, at: now });
+    case "security_issue_reopened":
+      return buildSecurityIssueReopenedNotification(SAMPLE_ISSUE_ROW, "admin@acme.example", { ...context, at: now });
+    default:
+      return undefined;
+  }
+}
+
 /** One sample notification of a type. */
 export function sampleNotification(type: NotificationType, options: SampleOptions): Notification {
   const now = options.now ?? Date.now();
@@ -186,13 +273,15 @@ export function sampleNotification(type: NotificationType, options: SampleOption
   if (type === "report_daily" || type === "report_weekly" || type === "report_monthly") {
     return reportSample(type, options, id);
   }
+  const triggered = triggerSample(type, options, now);
+  if (triggered) return triggered;
   let event: NotifiableEvent;
   if (type === "security_issue") event = { id, type, risk: SECURITY_ISSUE.risk, occurredAt: now, data: SECURITY_ISSUE };
   else if (type === "new_hits") event = { id, type: "hit", occurredAt: now, data: HIT };
   else if (type === "incident") event = { id, type, occurredAt: now, data: INCIDENT };
   else if (type === "scope_change") event = { id, type, occurredAt: now, data: SCOPE_CHANGE };
   else {
-    const system = SYSTEM[type];
+    const system = SYSTEM[type as SystemEventType];
     event = {
       id,
       type: "system",

@@ -3,6 +3,7 @@ import { jsonBytes, splitBySize } from "../../../worker/channels/http";
 import { signPayload } from "../../../worker/channels/webhook";
 import {
   checkOpsgenie,
+  checkOpsgenieClose,
   checkPagerduty,
   checkSlack,
   checkSplunk,
@@ -70,6 +71,34 @@ describe("vendor contract checks reject bad requests", () => {
     expect(checkPagerduty(req({ ...ok, payload: { ...ok.payload, severity: "high" } }), key)).not.toEqual([]);
     expect(checkPagerduty(req({ ...ok, payload: { ...ok.payload, summary: "s".repeat(1025) } }), key)).not.toEqual([]);
     expect(checkPagerduty(req(ok), "X0123456789ABCDEF0123456789ABCDE")).not.toEqual([]);
+  });
+
+  it("PagerDuty resolve: needs the dedup_key of the alert, carries no payload", () => {
+    const key = "R0123456789ABCDEF0123456789ABCDE";
+    const resolve = { routing_key: key, event_action: "resolve", dedup_key: "herald:node-silence:1" };
+    expect(checkPagerduty(req(resolve), key)).toEqual([]);
+    const { dedup_key: _omitted, ...withoutKey } = resolve;
+    expect(checkPagerduty(req(withoutKey), key).join()).toMatch(/dedup_key/);
+    expect(checkPagerduty(req({ ...resolve, dedup_key: "" }), key)).not.toEqual([]);
+    expect(checkPagerduty(req({ ...resolve, event_action: "close" }), key)).not.toEqual([]);
+  });
+
+  it("Opsgenie close: path by alias, identifierType=alias, only user/source/note", () => {
+    const auth = { authorization: "GenieKey k" };
+    const path = `/v2/alerts/${encodeURIComponent("herald:security-issue:1")}/close`;
+    const close = (body: unknown, p = path, query = "?identifierType=alias") => ({ ...req(body, auth, p), query });
+    expect(checkOpsgenieClose(close({ user: "u", source: "Herald", note: "n" }), "k")).toEqual({
+      problems: [],
+      alias: "herald:security-issue:1",
+    });
+    expect(checkOpsgenieClose(close({}, path, ""), "k").problems.join()).toMatch(/identifierType/);
+    expect(checkOpsgenieClose(close({}, path, "?identifierType=id"), "k").problems).not.toEqual([]);
+    expect(checkOpsgenieClose(close({}, "/v2/alerts"), "k").problems).not.toEqual([]);
+    expect(checkOpsgenieClose(close({ message: "m" }), "k").problems).not.toEqual([]);
+    expect(checkOpsgenieClose(close({ user: "u".repeat(101) }), "k").problems).not.toEqual([]);
+    expect(
+      checkOpsgenieClose({ ...close({}), headers: { "content-type": "application/json" } }, "k").problems,
+    ).not.toEqual([]);
   });
 
   it("Splunk: path, auth, events without time", () => {

@@ -1,12 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { type AnyChannel, getChannel } from "../../../worker/channels/catalog";
 import type { SendContext } from "../../../worker/channels/types";
-import type { Notification, NotificationType } from "../../../worker/domain/notification";
+import {
+  ISSUE_STATUS_NOTIFICATION_TYPES,
+  type Notification,
+  type NotificationType,
+  TRIGGER_NOTIFICATION_TYPES,
+} from "../../../worker/domain/notification";
 import { SYSTEM_EVENT_TYPES } from "../../../worker/domain/system-events";
 import {
   canonicalNotification,
   checkInsightconnect,
   checkOpsgenie,
+  checkOpsgenieClose,
   checkPagerduty,
   checkSlack,
   checkSplunk,
@@ -32,6 +38,8 @@ const EVENT_TYPES: NotificationType[] = [
   "new_hits",
   "scope_change",
   ...SYSTEM_EVENT_TYPES,
+  ...TRIGGER_NOTIFICATION_TYPES,
+  ...ISSUE_STATUS_NOTIFICATION_TYPES,
 ];
 const REPORT_TYPES: NotificationType[] = ["report_daily", "report_weekly", "report_monthly"];
 
@@ -99,7 +107,9 @@ async function vendorProblems(type: string, req: RecordedRequest, ctx: SendConte
         ? checkTelegramSendDocument(req, s.bot_token!)
         : checkTelegramSendMessage(req, s.bot_token!);
     case "opsgenie":
-      return checkOpsgenie(req, s.api_key!);
+      return req.path.endsWith("/close")
+        ? checkOpsgenieClose(req, s.api_key!).problems
+        : checkOpsgenie(req, s.api_key!);
     case "pagerduty":
       return checkPagerduty(req, s.routing_key!);
     case "splunk":
