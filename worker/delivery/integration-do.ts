@@ -78,7 +78,6 @@ type AttemptOutcome = SendOutcome | (Extract<SendOutcome, { ok: false }> & { int
  */
 export class IntegrationDO extends DurableObject<Env> {
   private readonly store: DeliveryStore;
-  private readonly config: DeliveryConfig;
   private destroyed = false;
   /** Set when the target could not be loaded: sending waits until then. */
   private targetBackoffUntil = 0;
@@ -98,6 +97,8 @@ export class IntegrationDO extends DurableObject<Env> {
   loadReport: LoadReport = loadReportAttachment;
   /** The most missed events one resume() replays (tests lower it). */
   replayMaxEvents = MAX_REPLAYED_EVENTS;
+  /** The deployment's delivery settings (tests shorten the retry schedule, as RETRY_SCHEDULE may). */
+  config: DeliveryConfig;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
