@@ -6,21 +6,121 @@ import type { NotificationType, OutboxItem } from "../domain/notification";
 import type { Category } from "../domain/subscriptions";
 import { buildSystemEvent, type SystemEventRow, systemEventInsert } from "../domain/system-events";
 import type { Env } from "../env";
+import { loadWithRecipientContext } from "../integrations/send-target";
 import type { IntegrationRow } from "../integrations/store";
 import { uiLink } from "../lib/links";
 import { raiseSystemNotice } from "../notices/system-notice";
 import { enqueueItems } from "../outbox/enqueue";
-import type { DeadFollowup } from "./store";
+import type { DeadFollowup, DeliveryStore } from "./store";
 
 /**
  * What follows a delivery that died after its last retry (docs/delivery.md#dead-deliveries): a
  * `delivery_dead` notice, raised like the auto-disable notice (worker/notices/system-notice.ts),
  * at most once per integration per spacing; and its notifications handed to the integration's
- * fallback, once. The IntegrationDO keeps what is still to do in its `dead_followups` table.
+ * fallback, once. The IntegrationDO keeps what is still to do in its `dead_followups` table and
+ * runs `followUpDeadDeliveries` from its alarm.
  */
 
 /** At most one delivery_dead notice per integration this often; the deaths in between are counted in the next. */
 export const DEAD_NOTICE_SPACING_MS = 15 * 60_000;
+/** When D1, the notice or the fallback's outbox failed, the follow-up is tried again after this long. */
+const RETRY_MS = 30_000;
+
+/** The follow-up's keys in the object's `meta` table. */
+const META = {
+  /** When the last delivery_dead notice was raised (the next waits DEAD_NOTICE_SPACING_MS). */
+  noticeAt: "dead_notice_at",
+  /** A notice built but not yet raised (a DeadNotice as JSON): raised again, same event, until it is. */
+  notice: "dead_notice",
+  /** Not tried again before this time. */
+  retryAt: "dead_retry_at",
+} as const;
+
+/** What the follow-up needs of its IntegrationDO. */
+export interface FollowUpHost {
+  env: Env;
+  store: DeliveryStore;
+  clock: () => number;
+  integrationId: string | null;
+  transaction: (write: () => void) => void;
+  /** True once the integration's object was destroyed (deleted meanwhile). */
+  destroyed: () => boolean;
+}
+
+/**
+ * Runs from the object's alarm, paused or not, after deliveries died: hands their notifications
+ * to the fallback (once: the copies' ids are derived from the originals) and raises the notice
+ * for the deaths not yet announced when the spacing allows. A failure is retried after RETRY_MS;
+ * a fallback that cannot be reached does not hold back the notice.
+ */
+export async function followUpDeadDeliveries(host: FollowUpHost): Promise<void> {
+  const { env, store, integrationId } = host;
+  const now = host.clock();
+  if (Number(store.getMeta(META.retryAt) ?? 0) > now || !integrationId) return;
+  const followups = store.deadFollowups();
+  const toForward = followups.filter((f) => f.forward === 1);
+  const toAnnounce = followups.filter((f) => f.announce === 1);
+  const announceNow = toAnnounce.length > 0 && now >= nextNoticeAt(store);
+  let pending = store.getMeta(META.notice);
+  if (toForward.length === 0 && !announceNow && !pending) return;
+  try {
+    const loaded = await loadWithRecipientContext(createDb(env.DB), integrationId);
+    if (host.destroyed()) return;
+    if (!loaded) {
+      // Deleted: nobody to tell about it, nothing to hand over.
+      store.clearAllFollowups();
+      store.setMeta(META.notice, null);
+      return;
+    }
+    const row = loaded.integration;
+    const fallback = await loadFallback(env, row);
+    let handOverFailed = false;
+    for (const dead of toForward) {
+      try {
+        if (fallback) await handOver(env, fallback, store.itemsOf(dead.seq), integrationId);
+        store.markDeadForwarded(dead.seq);
+      } catch (error) {
+        console.error("hand-over to the fallback failed", { integrationId, error: String(error) });
+        handOverFailed = true;
+        break;
+      }
+    }
+    if (announceNow) {
+      const notice = JSON.stringify(buildDeadNotice(env, row, loaded.accountName, toAnnounce, fallback, now));
+      pending = notice;
+      host.transaction(() => {
+        store.setMeta(META.notice, notice);
+        store.setMeta(META.noticeAt, String(now));
+        store.markDeadAnnounced(toAnnounce.map((f) => f.seq));
+      });
+    }
+    if (pending) {
+      await raiseDeadNotice(env, JSON.parse(pending) as DeadNotice);
+      store.setMeta(META.notice, null);
+    }
+    store.clearSettledFollowups();
+    store.setMeta(META.retryAt, handOverFailed ? String(host.clock() + RETRY_MS) : null);
+  } catch (error) {
+    console.error("dead deliveries' follow-up failed", { integrationId, error: String(error) });
+    store.setMeta(META.retryAt, String(host.clock() + RETRY_MS));
+  }
+}
+
+/** When the object's alarm must run for the follow-up, or null (read on every scheduling: no join). */
+export function deadFollowupDue(store: DeliveryStore, now: number): number | null {
+  const waiting = store.deadFollowupsWaiting();
+  const due: number[] = [];
+  if (store.getMeta(META.notice) || waiting.forward) due.push(now);
+  if (waiting.announce) due.push(nextNoticeAt(store));
+  if (due.length === 0) return null;
+  return Math.max(Math.min(...due), Number(store.getMeta(META.retryAt) ?? 0));
+}
+
+/** The earliest time the next delivery_dead notice may be raised. */
+function nextNoticeAt(store: DeliveryStore): number {
+  const last = store.getMeta(META.noticeAt);
+  return last === null ? 0 : Number(last) + DEAD_NOTICE_SPACING_MS;
+}
 
 /** A notice built once and kept until raised, so a retry raises the same event (same id). */
 export interface DeadNotice {

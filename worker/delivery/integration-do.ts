@@ -1,6 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
 import type { SendOutcome } from "../channels/types";
-import { createDb } from "../db/client";
 import { bucketStartFor, shouldAutoDisable, windowTotals } from "../domain/failure-window";
 import type { OutboxItem } from "../domain/notification";
 import { retryDelayMs } from "../domain/retry-schedule";
@@ -11,20 +10,12 @@ import {
   type ResumeResult,
   recordAutoDisable,
 } from "../integrations/lifecycle";
-import { loadWithRecipientContext, resolveSendTarget, SecretsUnreadableError } from "../integrations/send-target";
+import { resolveSendTarget, SecretsUnreadableError } from "../integrations/send-target";
 import { uuidv7 } from "../lib/ids";
 import type { EnqueueResult } from "../outbox/enqueue";
 import { loadReportAttachment } from "../reports";
 import { type DeliveryConfig, readDeliveryConfig } from "./config";
-import {
-  buildDeadNotice,
-  DEAD_NOTICE_SPACING_MS,
-  type DeadNotice,
-  deathIsAnnounced,
-  handOver,
-  loadFallback,
-  raiseDeadNotice,
-} from "./dead-deliveries";
+import { deadFollowupDue, deathIsAnnounced, type FollowUpHost, followUpDeadDeliveries } from "./dead-deliveries";
 import { deliveryPage, healthView, type ListQuery } from "./log-view";
 import { MAX_REPLAYED_EVENTS, missedEventBatches } from "./replay-missed";
 import { invalidSettingsOutcome, type LoadReport, type ResolveTarget, type SendTarget, sendDelivery } from "./send";
@@ -56,12 +47,6 @@ const META = {
   pendingDisable: "pending_disable",
   disableRetryAt: "disable_retry_at",
   lastPrunedAt: "last_pruned_at",
-  /** When the last delivery_dead notice was raised (the next waits DEAD_NOTICE_SPACING_MS). */
-  deadNoticeAt: "dead_notice_at",
-  /** A delivery_dead notice built but not yet raised (a DeadNotice; retried by the alarm). */
-  deadNotice: "dead_notice",
-  /** When D1 failed the dead deliveries' follow-up: not tried again before this time. */
-  deadRetryAt: "dead_retry_at",
 } as const;
 
 /** An attempt's outcome as the engine records it: a channel's SendOutcome, or a lost one. */
@@ -249,7 +234,7 @@ export class IntegrationDO extends DurableObject<Env> {
       this.pruneIfDue(now);
       await this.retryPendingDisable(now);
       if (!this.isPaused()) await this.drain();
-      await this.followUpDeadDeliveries();
+      await followUpDeadDeliveries(this.deadFollowupHost());
     } finally {
       if (!this.destroyed) await this.scheduleNextAlarm();
     }
@@ -441,75 +426,6 @@ export class IntegrationDO extends DurableObject<Env> {
     }
   }
 
-  /**
-   * After deliveries died: hands their notifications to the fallback integration (once: the
-   * copies' ids are derived from the originals) and raises one delivery_dead notice, at most one
-   * per DEAD_NOTICE_SPACING_MS, counting the deaths since the last (docs/delivery.md). Runs whether
-   * or not sending is paused; when D1 fails, the alarm tries again after TARGET_RETRY_MS.
-   */
-  private async followUpDeadDeliveries() {
-    const now = this.clock();
-    if (Number(this.store.getMeta(META.deadRetryAt) ?? 0) > now) return;
-    const followups = this.store.deadFollowups();
-    const toForward = followups.filter((f) => f.forward === 1);
-    const toAnnounce = followups.filter((f) => f.announce === 1);
-    const announceNow = toAnnounce.length > 0 && now >= this.nextDeadNoticeAt();
-    let pending = this.store.getMeta(META.deadNotice);
-    if (toForward.length === 0 && !announceNow && !pending) return;
-    const integrationId = this.integrationId();
-    if (!integrationId) return;
-    try {
-      const loaded = await loadWithRecipientContext(createDb(this.env.DB), integrationId);
-      if (this.destroyed) return;
-      if (!loaded) {
-        // Deleted: nobody to tell about it, nothing to hand over.
-        this.store.clearAllFollowups();
-        this.store.setMeta(META.deadNotice, null);
-        return;
-      }
-      const row = loaded.integration;
-      const fallback = await loadFallback(this.env, row);
-      for (const dead of toForward) {
-        if (fallback) await handOver(this.env, fallback, this.store.itemsOf(dead.seq), integrationId);
-        this.store.markDeadForwarded(dead.seq);
-      }
-      if (announceNow) {
-        const notice = buildDeadNotice(this.env, row, loaded.accountName, toAnnounce, fallback, now);
-        pending = JSON.stringify(notice);
-        this.ctx.storage.transactionSync(() => {
-          this.store.setMeta(META.deadNotice, pending);
-          this.store.setMeta(META.deadNoticeAt, String(now));
-          this.store.markDeadAnnounced(toAnnounce.map((f) => f.seq));
-        });
-      }
-      if (pending) {
-        await raiseDeadNotice(this.env, JSON.parse(pending) as DeadNotice);
-        this.store.setMeta(META.deadNotice, null);
-      }
-      this.store.clearSettledFollowups();
-      this.store.setMeta(META.deadRetryAt, null);
-    } catch (error) {
-      console.error("dead deliveries' follow-up failed", { integrationId, error: String(error) });
-      this.store.setMeta(META.deadRetryAt, String(this.clock() + TARGET_RETRY_MS));
-    }
-  }
-
-  /** The earliest time the next delivery_dead notice may be raised. */
-  private nextDeadNoticeAt(): number {
-    const last = this.store.getMeta(META.deadNoticeAt);
-    return last === null ? 0 : Number(last) + DEAD_NOTICE_SPACING_MS;
-  }
-
-  /** When the alarm must run for dead deliveries' follow-up, or null. */
-  private deadFollowupDue(now: number): number | null {
-    const followups = this.store.deadFollowups();
-    const due: number[] = [];
-    if (this.store.getMeta(META.deadNotice) || followups.some((f) => f.forward === 1)) due.push(now);
-    if (followups.some((f) => f.announce === 1)) due.push(this.nextDeadNoticeAt());
-    if (due.length === 0) return null;
-    return Math.max(Math.min(...due), Number(this.store.getMeta(META.deadRetryAt) ?? 0));
-  }
-
   private pruneIfDue(now: number) {
     const last = Number(this.store.getMeta(META.lastPrunedAt) ?? 0);
     if (now - last < PRUNE_SPACING_MS) return;
@@ -539,7 +455,7 @@ export class IntegrationDO extends DurableObject<Env> {
     if (lease) candidates.push(this.draining ? Math.min(lease, now + IN_FLIGHT_ALARM_MS) : now);
     if (this.store.getMeta(META.pendingDisable))
       candidates.push(Number(this.store.getMeta(META.disableRetryAt) ?? now));
-    const deadFollowup = this.deadFollowupDue(now);
+    const deadFollowup = deadFollowupDue(this.store, now);
     if (deadFollowup !== null) candidates.push(deadFollowup);
     const oldest = this.store.oldestFinishedAt();
     if (oldest !== null) {
@@ -557,6 +473,18 @@ export class IntegrationDO extends DurableObject<Env> {
   }
 
   // --- state ------------------------------------------------------------------------------------
+
+  /** What the dead deliveries' follow-up (dead-deliveries.ts) works with. */
+  private deadFollowupHost(): FollowUpHost {
+    return {
+      env: this.env,
+      store: this.store,
+      clock: () => this.clock(),
+      integrationId: this.integrationId(),
+      transaction: (write) => this.ctx.storage.transactionSync(write),
+      destroyed: () => this.destroyed,
+    };
+  }
 
   /** After destroy(), a late call (fan-out racing the delete) starts from an empty outbox. */
   private reopen() {

@@ -399,6 +399,14 @@ export class DeliveryStore {
     );
   }
 
+  /** Whether any dead delivery waits to be announced or handed over (read on every alarm schedule: no join). */
+  deadFollowupsWaiting(): { announce: boolean; forward: boolean } {
+    const row = this.first<{ announce: number | null; forward: number | null }>(
+      "SELECT max(announce) AS announce, max(forward) AS forward FROM dead_followups",
+    );
+    return { announce: row?.announce === 1, forward: row?.forward === 1 };
+  }
+
   markDeadAnnounced(seqs: readonly number[]) {
     for (const seq of seqs) this.sql.exec("UPDATE dead_followups SET announce = 0 WHERE delivery_seq = ?", seq);
   }

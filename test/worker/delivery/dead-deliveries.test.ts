@@ -5,12 +5,14 @@
  * notifications handed to the integration's fallback once, in the fallback's format.
  */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { events, integrations } from "../../../worker/db/schema";
 import { DEAD_NOTICE_SPACING_MS, fallbackNotificationId } from "../../../worker/delivery/dead-deliveries";
 import type { IntegrationDO } from "../../../worker/delivery/integration-do";
 import type { SystemEventData } from "../../../worker/domain/system-events";
+import type { Env } from "../../../worker/env";
 import { db, seedAccount } from "../helpers";
 import { bucketName, hubRequests, hubUrl, mailTo, script } from "../hub";
 import {
@@ -186,6 +188,43 @@ describe("delivery_dead", () => {
     expect(await alarmOf(failing.stub)).toBe(firstAt + 30 * 86_400_000);
   });
 });
+
+describe("a follow-up that fails", () => {
+  it("is retried 30 s later and raises the notice once", async () => {
+    const acme = await seedAccount("Acme Dead Retry");
+    const subscriberBucket = bucketName("dead-retry-subscriber");
+    await createIntegration(acme.accountId, { settings: { url: hubUrl(subscriberBucket) }, events: { system: true } });
+    const failing = await failingTarget(acme.accountId, { bucketPrefix: "dead-retry" });
+    await failing.stub.enqueue(failing.id, [item("retry")]);
+    // D1 answers the sends' reads (the target is resolved before) but not the follow-up's.
+    await runInDurableObject(failing.stub, (instance: IntegrationDO) => {
+      const target = instance.resolveTarget;
+      const real = (instance as unknown as { env: Env }).env;
+      instance.resolveTarget = (_env, id) => target(real, id);
+      (instance as unknown as { env: Env }).env = { ...real, DB: unavailableD1() };
+    });
+    await untilNextDeath(failing.stub, failing.clock);
+    expect(await deadNotices(acme.accountId)).toHaveLength(0);
+    const diedAt = failing.clock.now;
+    expect(await alarmOf(failing.stub)).toBe(diedAt + 30_000);
+
+    await runInDurableObject(failing.stub, (instance: IntegrationDO) => {
+      (instance as unknown as { env: Env }).env = env;
+    });
+    await fireAlarm(failing.stub, failing.clock);
+    expect(await deadNotices(acme.accountId)).toHaveLength(1);
+    await runDurableObjectAlarm(failing.stub);
+    expect(await deadNotices(acme.accountId)).toHaveLength(1);
+    expect(await settle(() => hubRequests(subscriberBucket), 1)).toHaveLength(1);
+  });
+});
+
+/** A D1 binding whose every statement fails, as during an outage. */
+function unavailableD1(): D1Database {
+  const fail = () => Promise.reject(new Error("D1_ERROR: Network connection lost."));
+  const statement = { bind: () => statement, all: fail, run: fail, first: fail, raw: fail };
+  return { prepare: () => statement, batch: fail, exec: fail } as unknown as D1Database;
+}
 
 describe("the fallback integration", () => {
   it("receives a dead delivery's notifications once, in its own format, however often the hand-over runs", async () => {
