@@ -10,8 +10,9 @@ import { publishSystemEvents } from "../outbox/publish";
 
 /**
  * Notices Herald raises by itself about something an admin must act on (an integration disabled
- * automatically, a scheduled report given up, a delivery dead after its last retry): a `system` event to the account's integrations
- * that subscribe to `system`, and a direct email to every admin who does not get those.
+ * automatically, a scheduled report given up, a delivery dead after its last retry): a `system`
+ * event to the account's integrations that subscribe to `system`, and a direct email to every
+ * admin who does not get those.
  */
 
 /**

@@ -162,7 +162,7 @@ const routes = router
       method: "patch",
       path: "/{id}",
       tags: ["Integrations"],
-      summary: "Change name, settings or subscriptions; blank secrets keep their stored value",
+      summary: "Change name, settings, subscriptions or fallback; blank secrets keep their stored value",
       request: { params: IdParam, body: jsonBody(UpdateIntegrationBody) },
       responses: {
         200: jsonContent(CreateIntegrationResponse, "Updated (a regenerated signing secret is shown once)"),
