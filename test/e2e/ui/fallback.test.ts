@@ -9,8 +9,8 @@ import { buildUi, launchBrowser, openPage, type WatchedPage } from "./browser.ts
 /**
  * The fallback integration in real Chromium against Herald under wrangler dev
  * (docs/delivery.md#fallback): the admin names it in the integration form, a delivery dies, the
- * fallback receives its notification, the delivery_dead notice mailed to the admin links to the dead delivery
- * and the link opens it in the delivery log.
+ * fallback receives its notification, the delivery_dead notice mailed to the admin links to the
+ * dead delivery and the link opens it in the delivery log.
  */
 const WAIT = { timeout: 30_000 };
 
