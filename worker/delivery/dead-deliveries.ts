@@ -184,18 +184,27 @@ function categoryOf(type: NotificationType): Category {
 /**
  * The copies of a dead delivery's notifications for the fallback: same content (the fallback's
  * channel renders it in its own format when it sends), new ids. Left out: copies that already
- * came from a fallback hand-over (fallbacks do not cascade) and notifications the fallback's
- * system cannot carry (raw hits on a messenger).
+ * came from a fallback hand-over (fallbacks do not cascade), notifications the fallback's
+ * system cannot carry (raw hits on a messenger) and delivery_dead notices about the fallback's
+ * own deliveries (never sent to the integration whose delivery died).
  */
 export async function fallbackItems(
   items: readonly OutboxItem[],
   fromIntegrationId: string,
-  fallbackType: string,
+  fallback: Pick<Fallback, "id" | "type">,
 ): Promise<OutboxItem[]> {
-  const carries = getChannel(fallbackType)?.categories ?? [];
+  const carries = getChannel(fallback.type)?.categories ?? [];
+  const aboutFallback = (item: OutboxItem) => {
+    const { details } = item.notification;
+    if (details.notification_type !== "delivery_dead") return false;
+    const system = details.system as { subject?: Record<string, unknown> } | undefined;
+    return system?.subject?.integration_id === fallback.id;
+  };
   const originals = items.filter(
     (item) =>
-      item.fallbackFrom === undefined && carries.includes(categoryOf(item.notification.details.notification_type)),
+      item.fallbackFrom === undefined &&
+      carries.includes(categoryOf(item.notification.details.notification_type)) &&
+      !aboutFallback(item),
   );
   return Promise.all(
     originals.map(async (item) => ({
@@ -208,7 +217,7 @@ export async function fallbackItems(
 
 /** Queues a dead delivery's notifications in the fallback's outbox (deduplicated by id there). */
 export async function handOver(env: Env, fallback: Fallback, items: readonly OutboxItem[], fromIntegrationId: string) {
-  await enqueueItems(env, fallback.id, await fallbackItems(items, fromIntegrationId, fallback.type));
+  await enqueueItems(env, fallback.id, await fallbackItems(items, fromIntegrationId, fallback));
 }
 
 /** The link to one delivery in the UI: the integration's page, its delivery log open at that delivery. */

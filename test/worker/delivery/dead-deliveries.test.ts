@@ -9,10 +9,16 @@ import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { events, integrations } from "../../../worker/db/schema";
-import { DEAD_NOTICE_SPACING_MS, fallbackNotificationId } from "../../../worker/delivery/dead-deliveries";
+import {
+  DEAD_NOTICE_SPACING_MS,
+  fallbackItems,
+  fallbackNotificationId,
+} from "../../../worker/delivery/dead-deliveries";
 import type { IntegrationDO } from "../../../worker/delivery/integration-do";
-import type { SystemEventData } from "../../../worker/domain/system-events";
+import type { OutboxItem } from "../../../worker/domain/notification";
+import { buildSystemEvent, type SystemEventData } from "../../../worker/domain/system-events";
 import type { Env } from "../../../worker/env";
+import { eventOutboxItem } from "../../../worker/outbox/fan-out";
 import { db, seedAccount } from "../helpers";
 import { bucketName, hubRequests, hubUrl, mailTo, script } from "../hub";
 import {
@@ -273,6 +279,35 @@ describe("the fallback integration", () => {
       fallback_integration_name: "On-call Slack",
     });
     expect(notices[0]!.message).toContain('sent to the fallback integration "On-call Slack"');
+  });
+
+  it("hands over only what the fallback's system carries, never copies or notices about the fallback itself", async () => {
+    const fallback = { id: "fallback-integration", type: "slack" };
+    const notice = (about: string) =>
+      eventOutboxItem(
+        buildSystemEvent("acct", "delivery_dead", "Herald", "A delivery died.", { integration_id: about }),
+        "Acme",
+        "https://herald.test",
+      );
+    const issue = item("issue");
+    const hit: OutboxItem = {
+      ...item("hit"),
+      notification: {
+        ...item("hit").notification,
+        details: { ...item("hit").notification.details, notification_type: "new_hits" },
+      },
+    };
+    const alreadyCopied: OutboxItem = { ...item("copy"), fallbackFrom: "elsewhere" };
+    const aboutOther = notice("other-integration");
+    const aboutFallback = notice(fallback.id);
+
+    const copies = await fallbackItems([issue, hit, alreadyCopied, aboutOther, aboutFallback], "source", fallback);
+    expect(copies.map((c) => c.eventId)).toEqual([issue.eventId, aboutOther.eventId]);
+    expect(copies.every((c) => c.fallbackFrom === "source")).toBe(true);
+    expect(copies[0]!.notification).toEqual({
+      ...issue.notification,
+      id: await fallbackNotificationId("source", issue.notification.id),
+    });
   });
 
   it("does not hand on the copies a fallback received when they die in it too", async () => {
