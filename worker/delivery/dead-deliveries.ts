@@ -57,6 +57,8 @@ export async function followUpDeadDeliveries(host: FollowUpHost): Promise<void> 
   const { env, store, integrationId } = host;
   const now = host.clock();
   if (Number(store.getMeta(META.retryAt) ?? 0) > now || !integrationId) return;
+  const waiting = store.deadFollowupsWaiting();
+  if (!waiting.forward && !waiting.announce && !store.getMeta(META.notice)) return;
   const followups = store.deadFollowups();
   const toForward = followups.filter((f) => f.forward === 1);
   const toAnnounce = followups.filter((f) => f.announce === 1);
