@@ -170,6 +170,14 @@ describe("delivery end to end", () => {
     expect(deadIds.length).toBeGreaterThan(0);
     // The log agrees with what the receiver saw.
     expect(deliveries.reduce((n, d) => n + d.attempts.length, 0)).toBe(requests.length);
+    // The dead delivery is announced once to the system integration (docs/delivery.md#dead-deliveries).
+    const dead = deliveries.find((d) => d.state === "dead")!;
+    const deadNotice = await waitFor(
+      "the delivery_dead notice",
+      async () => hub.requests("notice").filter((r) => r.body.includes("delivery_dead") && r.body.includes(dead.id)),
+      (found) => found.length > 0,
+    );
+    expect(deadNotice).toHaveLength(1);
 
     let integration = (await admin.call("GET", `/api/integrations/${flakyId}`)).body.integration;
     expect(integration.status).toBe("enabled");

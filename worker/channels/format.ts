@@ -340,7 +340,7 @@ export function urgencyOf(notification: Notification): Urgency {
     return "info";
   }
   if (type === "new_hits") return section(notification, "hit")?.block_status === "blocked" ? "low" : "medium";
-  if (type === "integration_auto_disabled") return "medium";
+  if (type === "integration_auto_disabled" || type === "delivery_dead") return "medium";
   if (type === "scope_change") return "low";
   return "info";
 }

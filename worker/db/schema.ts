@@ -153,6 +153,11 @@ export const integrations = sqliteTable(
     events: text("events", { mode: "json" }).notNull(),
     /** personal_email integrations belong to one user. */
     userId: text("user_id"),
+    /**
+     * Another integration of the account that receives the notifications of this one's dead
+     * deliveries (docs/delivery.md#fallback). Cleared when that integration is deleted.
+     */
+    fallbackIntegrationId: text("fallback_integration_id"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },

@@ -15,6 +15,7 @@ import { uuidv7 } from "../lib/ids";
 import type { EnqueueResult } from "../outbox/enqueue";
 import { loadReportAttachment } from "../reports";
 import { type DeliveryConfig, readDeliveryConfig } from "./config";
+import { deadFollowupDue, deathIsAnnounced, type FollowUpHost, followUpDeadDeliveries } from "./dead-deliveries";
 import { deliveryPage, healthView, type ListQuery } from "./log-view";
 import { MAX_REPLAYED_EVENTS, missedEventBatches } from "./replay-missed";
 import { invalidSettingsOutcome, type LoadReport, type ResolveTarget, type SendTarget, sendDelivery } from "./send";
@@ -62,7 +63,6 @@ type AttemptOutcome = SendOutcome | (Extract<SendOutcome, { ok: false }> & { int
  */
 export class IntegrationDO extends DurableObject<Env> {
   private readonly store: DeliveryStore;
-  private readonly config: DeliveryConfig;
   private destroyed = false;
   /** Set when the target could not be loaded: sending waits until then. */
   private targetBackoffUntil = 0;
@@ -82,6 +82,8 @@ export class IntegrationDO extends DurableObject<Env> {
   loadReport: LoadReport = loadReportAttachment;
   /** The most missed events one resume() replays (tests lower it). */
   replayMaxEvents = MAX_REPLAYED_EVENTS;
+  /** The deployment's delivery settings (tests shorten the retry schedule, as RETRY_SCHEDULE may). */
+  config: DeliveryConfig;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -232,6 +234,7 @@ export class IntegrationDO extends DurableObject<Env> {
       this.pruneIfDue(now);
       await this.retryPendingDisable(now);
       if (!this.isPaused()) await this.drain();
+      await followUpDeadDeliveries(this.deadFollowupHost());
     } finally {
       if (!this.destroyed) await this.scheduleNextAlarm();
     }
@@ -339,8 +342,10 @@ export class IntegrationDO extends DurableObject<Env> {
         const delay = counted
           ? retryDelayMs(this.config.retryScheduleSeconds, delivery.failed_in_cycle + 1, outcome.retryAfterSeconds)
           : INTERRUPTED_RETRY_MS;
-        if (delay === null) this.store.markDead(claim.seq, now);
-        else this.store.markRetry(claim.seq, now, now + delay, counted);
+        if (delay === null) {
+          this.store.markDead(claim.seq, now);
+          this.store.addDeadFollowup(claim.seq, now, deathIsAnnounced(this.store.itemsOf(claim.seq)));
+        } else this.store.markRetry(claim.seq, now, now + delay, counted);
         const totals = windowTotals(this.store.buckets(), now, windowConfig);
         if (counted && shouldAutoDisable(totals, windowConfig)) {
           disable = {
@@ -432,7 +437,8 @@ export class IntegrationDO extends DurableObject<Env> {
 
   /**
    * Sets the one alarm to the earliest due time — the head delivery's retry or lease, queued
-   * notifications (now), a pending D1 disable, the next retention prune — or deletes it.
+   * notifications (now), a pending D1 disable, dead deliveries to announce or hand over, the next
+   * retention prune — or deletes it.
    */
   private async scheduleNextAlarm() {
     if (this.destroyed) return;
@@ -449,6 +455,8 @@ export class IntegrationDO extends DurableObject<Env> {
     if (lease) candidates.push(this.draining ? Math.min(lease, now + IN_FLIGHT_ALARM_MS) : now);
     if (this.store.getMeta(META.pendingDisable))
       candidates.push(Number(this.store.getMeta(META.disableRetryAt) ?? now));
+    const deadFollowup = deadFollowupDue(this.store, now);
+    if (deadFollowup !== null) candidates.push(deadFollowup);
     const oldest = this.store.oldestFinishedAt();
     if (oldest !== null) {
       const last = Number(this.store.getMeta(META.lastPrunedAt) ?? 0);
@@ -465,6 +473,18 @@ export class IntegrationDO extends DurableObject<Env> {
   }
 
   // --- state ------------------------------------------------------------------------------------
+
+  /** What the dead deliveries' follow-up (dead-deliveries.ts) works with. */
+  private deadFollowupHost(): FollowUpHost {
+    return {
+      env: this.env,
+      store: this.store,
+      clock: () => this.clock(),
+      integrationId: this.integrationId(),
+      transaction: (write) => this.ctx.storage.transactionSync(write),
+      destroyed: () => this.destroyed,
+    };
+  }
 
   /** After destroy(), a late call (fan-out racing the delete) starts from an empty outbox. */
   private reopen() {

@@ -14,6 +14,9 @@
  *   attempts(id, delivery_seq, number, planned_at, started_at, latency_ms, ok, status, ...)
  *   window_buckets(start, total, failed)
  *                                    requests per time bucket for the rolling failure window
+ *   dead_followups(delivery_seq, died_at, announce, forward)
+ *                                    dead deliveries not yet announced (delivery_dead) or handed to
+ *                                    the fallback integration (worker/delivery/dead-deliveries.ts)
  */
 import type { SendOutcome } from "../channels/types";
 import { type WindowBucket, windowStart } from "../domain/failure-window";
@@ -70,6 +73,12 @@ const SCHEMA = [
   `CREATE INDEX IF NOT EXISTS attempts_delivery_idx ON attempts (delivery_seq, id)`,
   `CREATE INDEX IF NOT EXISTS attempts_time_idx ON attempts (started_at)`,
   `CREATE TABLE IF NOT EXISTS window_buckets (start INTEGER PRIMARY KEY, total INTEGER NOT NULL, failed INTEGER NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS dead_followups (
+    delivery_seq INTEGER PRIMARY KEY,
+    died_at INTEGER NOT NULL,
+    announce INTEGER NOT NULL,
+    forward INTEGER NOT NULL
+  )`,
 ];
 
 /** Request bodies beyond this are cut in the log: a batch of hits can be large, the log need not be. */
@@ -103,6 +112,18 @@ export interface AttemptRow {
   error: string | null;
   retry_after: number | null;
   request_body: string;
+}
+
+/** A dead delivery waiting for its notice (`announce`) or its hand-over to the fallback (`forward`). */
+export interface DeadFollowup {
+  seq: number;
+  id: string;
+  died_at: number;
+  announce: number;
+  forward: number;
+  notifications: number;
+  attempts: number;
+  last_error: string | null;
 }
 
 /** A delivery claimed for sending: the lease is held until `leaseUntil` or until its outcome is recorded. */
@@ -354,6 +375,56 @@ export class DeliveryStore {
       now,
       seq,
     );
+  }
+
+  // --- dead deliveries' follow-up ---------------------------------------------------------------
+
+  /** Remembers a delivery that just died: to announce (unless `announce` is false) and to forward. */
+  addDeadFollowup(seq: number, now: number, announce: boolean) {
+    this.sql.exec(
+      "INSERT OR IGNORE INTO dead_followups (delivery_seq, died_at, announce, forward) VALUES (?, ?, ?, 1)",
+      seq,
+      now,
+      announce ? 1 : 0,
+    );
+  }
+
+  /** The dead deliveries still to announce or forward, oldest first, with their last error. */
+  deadFollowups(): DeadFollowup[] {
+    return this.rows<DeadFollowup>(
+      `SELECT f.delivery_seq AS seq, d.id, f.died_at, f.announce, f.forward, d.notification_count AS notifications,
+         d.requests AS attempts,
+         (SELECT a.error FROM attempts a WHERE a.delivery_seq = d.seq ORDER BY a.id DESC LIMIT 1) AS last_error
+       FROM dead_followups f JOIN deliveries d ON d.seq = f.delivery_seq ORDER BY f.delivery_seq`,
+    );
+  }
+
+  /** Whether any dead delivery waits to be announced or handed over (read on every alarm schedule: no join). */
+  deadFollowupsWaiting(): { announce: boolean; forward: boolean } {
+    const row = this.first<{ announce: number | null; forward: number | null }>(
+      "SELECT max(announce) AS announce, max(forward) AS forward FROM dead_followups",
+    );
+    return { announce: row?.announce === 1, forward: row?.forward === 1 };
+  }
+
+  markDeadAnnounced(seqs: readonly number[]) {
+    for (const seq of seqs) this.sql.exec("UPDATE dead_followups SET announce = 0 WHERE delivery_seq = ?", seq);
+  }
+
+  markDeadForwarded(seq: number) {
+    this.sql.exec("UPDATE dead_followups SET forward = 0 WHERE delivery_seq = ?", seq);
+  }
+
+  /** Forgets follow-ups with nothing left to do (or whose delivery is gone). */
+  clearSettledFollowups() {
+    this.sql.exec(
+      `DELETE FROM dead_followups WHERE (announce = 0 AND forward = 0)
+       OR NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.seq = dead_followups.delivery_seq)`,
+    );
+  }
+
+  clearAllFollowups() {
+    this.sql.exec("DELETE FROM dead_followups");
   }
 
   /** Deliveries whose lease ran out without an outcome: the object was reset mid-request. */

@@ -69,4 +69,9 @@ export interface OutboxItem {
   eventId?: string;
   /** Set for report notifications: the channel loads the PDF by this id when it sends. */
   reportId?: string;
+  /**
+   * Set on a copy handed to a fallback integration: the integration whose dead delivery carried
+   * the original. Such a copy is never handed on again when it dies too (docs/delivery.md#fallback).
+   */
+  fallbackFrom?: string;
 }

@@ -36,6 +36,7 @@ const SYSTEM_SUMMARIES: Record<string, string> = {
   node_revoked: "Node revoked",
   scheduled_report_failed: "Scheduled report failed",
   notifications_held_back: "Late events stored without notifications",
+  delivery_dead: "Delivery failed after its last retry",
 };
 
 /** The plain-text description's fields, in reading order (labels people understand). */

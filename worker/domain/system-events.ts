@@ -17,6 +17,7 @@ export const SYSTEM_EVENT_TYPES = [
   "node_revoked",
   "scheduled_report_failed",
   "notifications_held_back",
+  "delivery_dead",
 ] as const;
 export type SystemEventType = (typeof SYSTEM_EVENT_TYPES)[number];
 
@@ -62,6 +63,17 @@ export function buildSystemEvent(
       subject,
     },
   };
+}
+
+/**
+ * The integration a notice is about when that integration must not carry it: a `delivery_dead`
+ * notice goes to every `system` subscriber but the integration whose delivery died (it is the one
+ * failing). Null for every other event.
+ */
+export function integrationNotToNotify(event: { systemType?: string | null; data: unknown }): string | null {
+  if (event.systemType !== "delivery_dead") return null;
+  const subject = (event.data as Partial<SystemEventData> | null)?.subject;
+  return typeof subject?.integration_id === "string" ? subject.integration_id : null;
 }
 
 /** The insert for a system event, to batch atomically with the change that raised it. */

@@ -72,6 +72,7 @@ export function toIntegrationJson(row: IntegrationRow, channel: AnyChannel, open
     events: (row.events ?? {}) as EventSubscriptions,
     secrets_status: opened.unreadable ? ("needs_reentry" as const) : ("ok" as const),
     ...(row.userId && { user_id: row.userId }),
+    fallback_integration_id: row.fallbackIntegrationId ?? null,
     created_at: iso(row.createdAt),
     updated_at: iso(row.updatedAt),
   };

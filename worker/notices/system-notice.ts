@@ -3,15 +3,16 @@ import { escapeHtml } from "../channels/text";
 import { createDb } from "../db/client";
 import { integrations, users } from "../db/schema";
 import { type EventSubscriptions, subscribesTo } from "../domain/subscriptions";
-import type { SystemEventRow } from "../domain/system-events";
+import { integrationNotToNotify, type SystemEventRow } from "../domain/system-events";
 import { sendMail } from "../email/send";
 import type { Env } from "../env";
 import { publishSystemEvents } from "../outbox/publish";
 
 /**
  * Notices Herald raises by itself about something an admin must act on (an integration disabled
- * automatically, a scheduled report given up): a `system` event to the account's integrations
- * that subscribe to `system`, and a direct email to every admin who does not get those.
+ * automatically, a scheduled report given up, a delivery dead after its last retry): a `system`
+ * event to the account's integrations that subscribe to `system`, and a direct email to every
+ * admin who does not get those.
  */
 
 /**
@@ -24,7 +25,8 @@ export async function raiseSystemNotice(
   mail: { subject: string; text: string },
 ): Promise<void> {
   await publishSystemEvents(env, event.accountId, [event]);
-  await notifyAdmins(env, { to: await adminsWithoutSystemEmail(env, event.accountId), ...mail });
+  const to = await adminsWithoutSystemEmail(env, event.accountId, integrationNotToNotify(event));
+  await notifyAdmins(env, { to, ...mail });
 }
 
 /**
@@ -48,16 +50,23 @@ async function notifyAdmins(env: Env, notice: { to: string[]; subject: string; t
 /**
  * The addresses of the account's admins who need a `system` notice by direct email: every admin
  * except those whose enabled personal email integration subscribes to `system` (that one carries
- * the notice already: not twice).
+ * the notice already: not twice), unless that integration is the one the notice must not go to
+ * (`integrationNotToNotify`: its own delivery died).
  */
-async function adminsWithoutSystemEmail(env: Env, accountId: string): Promise<string[]> {
+async function adminsWithoutSystemEmail(env: Env, accountId: string, notVia: string | null): Promise<string[]> {
   const admins = await createDb(env.DB)
-    .select({ email: users.email, personalStatus: integrations.status, personalEvents: integrations.events })
+    .select({
+      email: users.email,
+      personalId: integrations.id,
+      personalStatus: integrations.status,
+      personalEvents: integrations.events,
+    })
     .from(users)
     .leftJoin(integrations, and(eq(integrations.userId, users.id), eq(integrations.type, "personal_email")))
     .where(and(eq(users.accountId, accountId), eq(users.role, "admin")));
   const getsSystemEvents = (admin: (typeof admins)[number]) =>
     admin.personalStatus === "enabled" &&
+    admin.personalId !== notVia &&
     subscribesTo((admin.personalEvents ?? {}) as EventSubscriptions, { type: "system" });
   return admins.filter((admin) => !getsSystemEvents(admin)).map((admin) => admin.email);
 }

@@ -4,6 +4,7 @@ import { accounts, events, findableById, integrations } from "../db/schema";
 import type { OutboxItem } from "../domain/notification";
 import { buildNotification, type NotifiableEvent } from "../domain/notify-build";
 import { type EventSubscriptions, type MatchableEvent, subscribesTo } from "../domain/subscriptions";
+import { integrationNotToNotify } from "../domain/system-events";
 import type { Env } from "../env";
 import { enqueuePlan } from "./enqueue";
 
@@ -25,6 +26,7 @@ const isEnabled = (target: FanOutTarget) => target.untilSeq === undefined || tar
 /** Does the target take this row? A disabled one only up to its marker (a row without seq is new). */
 function takes(target: FanOutTarget, row: NotifiableEvent): boolean {
   if (!subscribesTo(target.events, { type: row.type, risk: row.risk })) return false;
+  if (row.type === "system" && integrationNotToNotify(row) === target.id) return false;
   return isEnabled(target) || (row.seq !== undefined && row.seq <= (target.untilSeq as number));
 }
 

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import { apiTokens, integrations, ROLES, users } from "../db/schema";
 import { buildSystemEvent, systemEventInsert } from "../domain/system-events";
+import { clearFallbackReferencesToUser } from "../integrations/fallback";
 import { destroyOutbox } from "../integrations/lifecycle";
 import { personalEmailRow } from "../integrations/personal-email";
 import { ApiError, notFound } from "../lib/errors";
@@ -240,7 +241,8 @@ const routes = router
           role: user.role,
         },
       );
-      const [removedIntegrations] = await db.batch([
+      const [, removedIntegrations] = await db.batch([
+        clearFallbackReferencesToUser(db, principal.accountId, id),
         db
           .delete(integrations)
           .where(and(eq(integrations.userId, id), eq(integrations.accountId, principal.accountId)))

@@ -118,6 +118,24 @@ const SYSTEM: Record<SystemEventType, { message: string; subject: Record<string,
       notify_max_age_seconds: 3600,
     },
   },
+  delivery_dead: {
+    message:
+      '3 deliveries of integration "SIEM bridge" (Webhook) died after their last retry (12 notifications); the last one after 17 attempts: HTTP 503: upstream unavailable. The notifications were sent to the fallback integration "SOC alerts".',
+    subject: {
+      integration_id: "0192f0a0-0000-7000-8000-0000000000aa",
+      integration_name: "SIEM bridge",
+      integration_type: "webhook",
+      deliveries_died: 3,
+      delivery_id: "0192f0a0-0000-7000-8000-0000000000dd",
+      notifications: 12,
+      attempts: 17,
+      last_error: "HTTP 503: upstream unavailable",
+      delivery_link:
+        "https://herald.example.com/integrations/0192f0a0-0000-7000-8000-0000000000aa?delivery=0192f0a0-0000-7000-8000-0000000000dd",
+      fallback_integration_id: "0192f0a0-0000-7000-8000-0000000000bb",
+      fallback_integration_name: "SOC alerts",
+    },
+  },
 };
 
 const REPORT_TITLES = { report_daily: "Daily", report_weekly: "Weekly", report_monthly: "Monthly" } as const;

@@ -3,6 +3,7 @@ import { and, eq, inArray, or, type SQL, sql } from "drizzle-orm";
 import { CHANNELS } from "../../channels/catalog";
 import { integrations } from "../../db/schema";
 import { systemEventInsert } from "../../domain/system-events";
+import { clearFallbackReferences, validateFallback } from "../../integrations/fallback";
 import { destroyOutbox } from "../../integrations/lifecycle";
 import { redactSettings } from "../../integrations/secret-fields";
 import { prepareCreateSettings, prepareUpdateSettings } from "../../integrations/settings-input";
@@ -93,6 +94,9 @@ const routes = router
       const errors: FieldError[] = [
         ...(prepared.ok ? [] : prepared.errors),
         ...validateSubscriptions(channel, body.events),
+        ...(body.fallback_integration_id
+          ? await validateFallback(db, principal.accountId, null, body.fallback_integration_id)
+          : []),
       ];
       if (!prepared.ok || errors.length) throw validationError(errors);
 
@@ -113,6 +117,7 @@ const routes = router
         secrets: sealed.secrets,
         events: body.events,
         userId: null,
+        fallbackIntegrationId: body.fallback_integration_id,
         createdAt: now,
         updatedAt: now,
       };
@@ -128,6 +133,7 @@ const routes = router
             name: body.name,
             settings: redactSettings(prepared.settings, channel.secretFields),
             events: body.events,
+            ...(body.fallback_integration_id && { fallback_integration_id: body.fallback_integration_id }),
           },
         }),
         systemEventInsert(db, event),
@@ -156,7 +162,7 @@ const routes = router
       method: "patch",
       path: "/{id}",
       tags: ["Integrations"],
-      summary: "Change name, settings or subscriptions; blank secrets keep their stored value",
+      summary: "Change name, settings, subscriptions or fallback; blank secrets keep their stored value",
       request: { params: IdParam, body: jsonBody(UpdateIntegrationBody) },
       responses: {
         200: jsonContent(CreateIntegrationResponse, "Updated (a regenerated signing secret is shown once)"),
@@ -171,6 +177,8 @@ const routes = router
       refuseUserManaged(channel, "changed by an admin");
       const previous = await openSettings(c.env, row);
       const errors: FieldError[] = body.events ? validateSubscriptions(channel, body.events) : [];
+      if (body.fallback_integration_id)
+        errors.push(...(await validateFallback(db, principal.accountId, row.id, body.fallback_integration_id)));
       let settings = previous.settings;
       let generated: Record<string, string> = {};
       if (body.settings !== undefined) {
@@ -192,11 +200,14 @@ const routes = router
         events: body.events ?? row.events,
         settings: resealed?.settings ?? row.settings,
         secrets: resealed ? resealed.secrets : row.secrets,
+        fallbackIntegrationId:
+          body.fallback_integration_id === undefined ? row.fallbackIntegrationId : body.fallback_integration_id,
         updatedAt: now,
       };
       const changed = [
         ...(next.name !== row.name ? ["name"] : []),
         ...(JSON.stringify(next.events) !== JSON.stringify(row.events) ? ["events"] : []),
+        ...(next.fallbackIntegrationId !== row.fallbackIntegrationId ? ["fallback_integration_id"] : []),
         ...changedSettingKeys(previous.settings, settings).map((k) => `settings.${k}`),
       ];
       await db.batch([
@@ -207,6 +218,7 @@ const routes = router
             events: next.events,
             settings: next.settings,
             secrets: next.secrets,
+            fallbackIntegrationId: next.fallbackIntegrationId,
             updatedAt: now,
           })
           .where(and(eq(integrations.id, row.id), eq(integrations.accountId, principal.accountId))),
@@ -220,6 +232,9 @@ const routes = router
             changed,
             ...(body.settings !== undefined ? { settings: redactSettings(settings, channel.secretFields) } : {}),
             ...(body.events ? { events: body.events } : {}),
+            ...(body.fallback_integration_id !== undefined
+              ? { fallback_integration_id: body.fallback_integration_id }
+              : {}),
           },
         }),
       ]);
@@ -246,6 +261,7 @@ const routes = router
       refuseUserManaged(channel, "deleted");
       const event = integrationEvent(c, "integration_deleted", row, channel, "deleted");
       await db.batch([
+        clearFallbackReferences(db, principal.accountId, row.id),
         db
           .delete(integrations)
           .where(and(eq(integrations.id, row.id), eq(integrations.accountId, principal.accountId))),

@@ -26,6 +26,9 @@ export const IntegrationSchema = z
       description: '"needs_reentry" when the stored secrets cannot be decrypted (moved, or key removed)',
     }),
     user_id: z.string().optional().openapi({ description: "personal_email: the user it mails" }),
+    fallback_integration_id: z.string().nullable().openapi({
+      description: "The integration of the account that receives the notifications of this one's dead deliveries",
+    }),
     created_at: z.string(),
     updated_at: z.string(),
   })
@@ -34,6 +37,10 @@ export const IntegrationSchema = z
 export const IntegrationEnvelope = z.object({ integration: IntegrationSchema });
 
 const Name = z.string().trim().min(1, "Must not be empty.").max(100, "At most 100 characters.");
+const FallbackInput = z.string().trim().min(1, "Must not be empty.").max(64).nullable().openapi({
+  description:
+    "Another integration of the account that receives the notifications of this one's dead deliveries; null for none. It must not have a fallback itself",
+});
 const SettingsInput = z
   .record(z.string(), z.unknown())
   .openapi({ description: "Per type, see GET /api/integration-types; secrets in clear on input" });
@@ -44,6 +51,7 @@ export const CreateIntegrationBody = z
     name: Name,
     settings: SettingsInput.default({}),
     events: EventsSchema.default({}),
+    fallback_integration_id: FallbackInput.default(null),
   })
   .openapi("CreateIntegrationRequest");
 
@@ -64,6 +72,7 @@ export const UpdateIntegrationBody = z
       description: "Keys given replace the stored ones; a secret left blank, absent or masked keeps its value",
     }),
     events: EventsSchema.optional(),
+    fallback_integration_id: FallbackInput.optional(),
   })
   .openapi("UpdateIntegrationRequest");
 

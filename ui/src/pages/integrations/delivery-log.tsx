@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { LoadMore, usePagedList } from "../../components/paged-list";
 import {
   ConfirmDialog,
@@ -13,7 +13,7 @@ import {
 } from "../../components/ui";
 import { call, client, type OkBody } from "../../lib/api";
 import { formatMs } from "../../lib/format";
-import { Link } from "../../lib/router";
+import { Link, useLocation } from "../../lib/router";
 import { useInterval } from "../../lib/use-resource";
 
 type Page = OkBody<Awaited<ReturnType<(typeof client.api.integrations)[":id"]["deliveries"]["$get"]>>>;
@@ -38,7 +38,9 @@ export function DeliveryLog({
   refreshKey: number;
   disabled: boolean;
 }) {
-  const [state, setState] = useState<StateFilter>("");
+  // A delivery_dead notice links here with ?delivery=<id>: open on the dead ones, that one unfolded.
+  const linked = useLocation().query.get("delivery");
+  const [state, setState] = useState<StateFilter>(linked ? "dead" : "");
   const [notice, setNotice] = useState<string | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
   const [confirmDead, setConfirmDead] = useState(false);
@@ -57,6 +59,10 @@ export function DeliveryLog({
   useInterval(() => void first.reload(), 4_000);
 
   const deadShown = deliveries.some((d) => d.state === "dead");
+  const linkedShown = deliveries.some((d) => d.id === linked);
+  useEffect(() => {
+    if (linkedShown) document.getElementById(`delivery-${linked}`)?.scrollIntoView({ block: "center" });
+  }, [linkedShown, linked]);
 
   const replay = async (delivery: Delivery) => {
     setActionError(null);
@@ -126,7 +132,7 @@ export function DeliveryLog({
           footer={<LoadMore list={log} label="Show older deliveries" />}
         >
           {deliveries.map((d) => (
-            <DeliveryRow key={d.id} delivery={d} onReplay={() => void replay(d)} />
+            <DeliveryRow key={d.id} delivery={d} linked={d.id === linked} onReplay={() => void replay(d)} />
           ))}
         </DataTable>
       )}
@@ -158,11 +164,11 @@ const STATE_PILL: Record<string, "ok" | "warn" | "bad" | "off"> = {
   dropped: "off",
 };
 
-function DeliveryRow({ delivery, onReplay }: { delivery: Delivery; onReplay: () => void }) {
+function DeliveryRow({ delivery, linked, onReplay }: { delivery: Delivery; linked: boolean; onReplay: () => void }) {
   const last = delivery.attempts[delivery.attempts.length - 1];
   const [first, ...rest] = delivery.notifications;
   return (
-    <tr>
+    <tr id={`delivery-${delivery.id}`} class={linked ? "row-linked" : undefined}>
       <td>
         <Time value={delivery.created_at} />
         {delivery.replay_of && <div class="muted small">Replay</div>}
@@ -172,7 +178,7 @@ function DeliveryRow({ delivery, onReplay }: { delivery: Delivery; onReplay: () 
           {first?.event_id ? <Link href={`/events/${first.event_id}`}>{first.summary}</Link> : (first?.summary ?? "—")}
           {rest.length > 0 && <span class="muted small"> and {rest.length} more</span>}
         </div>
-        <details class="attempts-details">
+        <details class="attempts-details" open={linked}>
           <summary>
             {delivery.requests} request{delivery.requests === 1 ? "" : "s"}
           </summary>

@@ -2,6 +2,7 @@ import { useState } from "preact/hooks";
 import { describedBy, ErrorBanner, Field } from "../../components/ui";
 import { ApiError, call, client } from "../../lib/api";
 import type { CatalogType, Integration, Subscriptions, TestResults } from "./api-types";
+import { FallbackField } from "./fallback-field";
 import { initialValues, type JsonSchema, SchemaFields, type SettingsValue, toSettings } from "./schema-form";
 import { cleanSubscriptions, defaultSubscriptions, SubscriptionFields } from "./subscriptions";
 import { TestResultsView } from "./test-results";
@@ -30,6 +31,7 @@ export function IntegrationForm({
   const [name, setName] = useState(existing?.name ?? defaultName(type));
   const [values, setValues] = useState<SettingsValue>(() => initialValues(schema, existing?.settings));
   const [events, setEvents] = useState<Subscriptions>(existing?.events ?? defaultSubscriptions(type.categories));
+  const [fallback, setFallback] = useState<string | null>(existing?.fallback_integration_id ?? null);
   const [busy, setBusy] = useState<"save" | "test" | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [testResults, setTestResults] = useState<TestResults["results"] | null>(null);
@@ -41,7 +43,13 @@ export function IntegrationForm({
   const unplaced =
     error instanceof ApiError
       ? error.details.filter(
-          (d) => !(d.field === "name" || d.field.startsWith("settings.") || d.field.startsWith("events")),
+          (d) =>
+            !(
+              d.field === "name" ||
+              d.field === "fallback_integration_id" ||
+              d.field.startsWith("settings.") ||
+              d.field.startsWith("events")
+            ),
         )
       : [];
   const showBanner = error && (!(error instanceof ApiError) || error.details.length === 0 || unplaced.length > 0);
@@ -51,6 +59,7 @@ export function IntegrationForm({
     name: name.trim(),
     settings: toSettings(schema, values),
     events: cleanSubscriptions(events),
+    fallback_integration_id: fallback,
   });
 
   const save = async () => {
@@ -137,6 +146,15 @@ export function IntegrationForm({
         <h2 id="events-heading">Events</h2>
         <p class="field-hint">What this integration receives. Only what {type.title} supports is offered.</p>
         <SubscriptionFields categories={type.categories} value={events} onChange={setEvents} error={eventsError} />
+      </section>
+      <section class="form-section" aria-labelledby="fallback-heading">
+        <h2 id="fallback-heading">When a delivery fails</h2>
+        <FallbackField
+          integrationId={existing?.id}
+          value={fallback}
+          onChange={setFallback}
+          error={fieldErrors.fallback_integration_id}
+        />
       </section>
       {testResults && <TestResultsView results={testResults} />}
       <div class="form-actions">
