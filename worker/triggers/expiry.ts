@@ -24,11 +24,12 @@ export async function silenceExpiryStep(_controller: unknown, env: Pick<Env, "DB
   const [first, ...rest] = due.flatMap((row) => {
     const details = JSON.stringify({ name: row.name, ended_at: iso(row.endsAt), silenced_count: row.silencedCount });
     return [
-      db.run(sql`INSERT INTO ${auditLog}
-          (id, account_id, actor_type, actor_id, actor_label, action, target_type, target_id, details, ip, created_at)
-        SELECT ${uuidv7(now)}, ${row.accountId}, 'system', NULL, 'Herald', 'silence.expired', 'silence', ${row.id},
-          ${details}, NULL, ${now}
-        FROM ${silences} WHERE ${silences.id} = ${row.id} AND ${silences.expiryAuditedAt} IS NULL`),
+      // Columns in audit_log's order (worker/db/schema.ts), selected only while the mark is unset.
+      db.insert(auditLog).select(
+        sql`SELECT ${uuidv7(now)}, ${row.accountId}, 'system', NULL, 'Herald', 'silence.expired', 'silence',
+          ${row.id}, ${details}, NULL, ${now}
+        FROM ${silences} WHERE ${silences.id} = ${row.id} AND ${silences.expiryAuditedAt} IS NULL`,
+      ),
       db
         .update(silences)
         .set({ expiryAuditedAt: now })
