@@ -61,3 +61,32 @@ export type TriggerNotice =
       silentSince: number;
       recoveredAt: number;
     });
+
+/** FNV-1a, 64 bits, hex: a short stable digest of a group key for ids (not a security hash). */
+function digest(text: string): string {
+  let hash = 0xcbf29ce484222325n;
+  for (const byte of new TextEncoder().encode(text)) {
+    hash ^= BigInt(byte);
+    hash = (hash * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return hash.toString(16).padStart(16, "0");
+}
+
+/**
+ * The notification id of a notice, stable for the same trigger, group and window (or episode),
+ * so a re-evaluation never sends twice and incident systems get one incident per window. A
+ * trigger_event notice takes the event's id: the outbox, which de-duplicates by notification id,
+ * then keeps one notification when a subscription sends the same event (docs/triggers.md).
+ */
+export function noticeId(notice: TriggerNotice): string {
+  switch (notice.kind) {
+    case "trigger_event":
+      return notice.event.id;
+    case "trigger_threshold":
+      return `trigger-${notice.triggerId}-${digest(notice.groupKey)}-${notice.windowStart}`;
+    case "node_silent":
+      return `node-silent-${notice.triggerId}-${notice.nodeId}-${notice.lastSeenAt ?? "never"}`;
+    case "node_recovered":
+      return `node-recovered-${notice.triggerId}-${notice.nodeId}-${notice.silentSince}`;
+  }
+}

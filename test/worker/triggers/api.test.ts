@@ -191,3 +191,24 @@ describe("triggers API", () => {
     expect((await json(await api(acme.admin, "GET", "/api/triggers"))).triggers).toEqual([]);
   });
 });
+
+describe("triggers and silences in the OpenAPI document", () => {
+  it("lists their paths and schemas", async () => {
+    const doc = await json(await api(null, "GET", "/api/openapi.json"));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        "/api/triggers",
+        "/api/triggers/preview",
+        "/api/triggers/{id}",
+        "/api/silences",
+        "/api/silences/preview",
+        "/api/silences/{id}",
+      ]),
+    );
+    expect(Object.keys(doc.components.schemas)).toEqual(
+      expect.arrayContaining(["Trigger", "CreateTriggerRequest", "TriggerPreview", "Silence", "SilencePreview"]),
+    );
+    const condition = doc.components.schemas.Trigger.properties.condition;
+    expect(JSON.stringify(condition)).toContain("node_silence");
+  });
+});

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { Silence } from "../../../worker/domain/silences";
 import type { Trigger } from "../../../worker/domain/triggers";
 import { type KnownNode, TriggerEvaluator } from "../../../worker/triggers/evaluator";
+import { noticeId } from "../../../worker/triggers/notices";
 import { MINUTE, silence, storedHit, storedSystemEvent, T0, trigger } from "./fixtures";
 
 /** Runs `body` with an evaluator over the SQLite of a fresh Durable Object (as the ingest object will). */
@@ -144,6 +145,21 @@ describe("trigger evaluator: threshold", () => {
       expect(run(evaluator, [t], [from("198.51.100.2")], T0).notices.map((n) => n.groupKey)).toEqual([
         "source_ip=198.51.100.2",
       ]);
+    });
+  });
+
+  it("gives each window of each group its own stable notice id", async () => {
+    await withEvaluator((evaluator) => {
+      const t = threshold({ condition: { kind: "threshold", count: 1, window_minutes: 5 }, group_by: ["host"] });
+      const first = run(evaluator, [t], [storedHit(T0), storedHit(T0, { host: "shop.example.com" })], T0).notices;
+      const ids = first.map(noticeId);
+      expect(new Set(ids).size).toBe(2);
+      expect(ids[0]).toMatch(new RegExp(`^trigger-${t.id}-[0-9a-f]{16}-${T0 - 4 * MINUTE}$`));
+      const later = run(evaluator, [t], [storedHit(T0 + 5 * MINUTE)], T0 + 5 * MINUTE).notices;
+      expect(later.map(noticeId)[0]).toBe(ids[0]?.replace(`-${T0 - 4 * MINUTE}`, `-${T0 + MINUTE}`));
+      // An each_event notice takes the event's id, shared with the subscription's notification.
+      const [each] = run(evaluator, [trigger()], [storedHit(T0)], T0).notices;
+      expect(each && noticeId(each)).toBe(each?.kind === "trigger_event" ? each.event.id : "");
     });
   });
 
