@@ -121,19 +121,35 @@ export function silenceActiveAt(silence: SilenceWindow, instantMs: number, timeZ
   return (on(weekday) && minute >= from) || (on(weekday - 1) && minute < to);
 }
 
-/** A silence prepared for many events: filters compiled once. */
+/** A silence prepared for many events: filters compiled once, the recurrence read once per minute. */
 export interface CompiledSilence {
   id: string;
-  window: SilenceWindow;
   matches: (event: StoredEvent) => boolean;
+  activeAt: (instantMs: number, timeZone: string) => boolean;
 }
 
 export function compileSilences(
   silences: readonly Pick<Silence, "id" | "filters" | "starts_at" | "ends_at" | "recurrence">[],
-) {
-  return silences.map(
-    (silence): CompiledSilence => ({ id: silence.id, window: silence, matches: compileFilters(silence.filters) }),
-  );
+): CompiledSilence[] {
+  return silences.map((silence) => {
+    const startsAt = Date.parse(silence.starts_at);
+    const endsAt = Date.parse(silence.ends_at);
+    // A weekly window starts and ends on whole minutes: one Intl reading per minute and zone.
+    let memo = { minute: Number.NaN, timeZone: "", active: false };
+    return {
+      id: silence.id,
+      matches: compileFilters(silence.filters),
+      activeAt: (instantMs, timeZone) => {
+        if (instantMs < startsAt || instantMs >= endsAt) return false;
+        if (!silence.recurrence) return true;
+        const minute = Math.floor(instantMs / 60_000);
+        if (memo.minute !== minute || memo.timeZone !== timeZone) {
+          memo = { minute, timeZone, active: silenceActiveAt(silence, instantMs, timeZone) };
+        }
+        return memo.active;
+      },
+    };
+  });
 }
 
 /**
@@ -143,7 +159,7 @@ export function compileSilences(
 export function silencingIds(silences: readonly CompiledSilence[], event: StoredEvent, timeZone: string): string[] {
   if (event.data.type === "system") return [];
   return silences
-    .filter((silence) => silenceActiveAt(silence.window, event.occurredAt, timeZone) && silence.matches(event))
+    .filter((silence) => silence.activeAt(event.occurredAt, timeZone) && silence.matches(event))
     .map((silence) => silence.id);
 }
 

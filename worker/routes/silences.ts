@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, eq } from "drizzle-orm";
+import { and, count, eq, gt } from "drizzle-orm";
 import type { Context } from "hono";
 import { silences } from "../db/schema";
 import {
@@ -11,9 +11,17 @@ import {
 } from "../domain/silences";
 import { scanAccountEvents } from "../events/scan";
 import { announceControlChange } from "../ingest/control-change";
-import { notFound, validationError } from "../lib/errors";
+import { ApiError, notFound, validationError } from "../lib/errors";
 import { uuidv7 } from "../lib/ids";
-import { type AppEnv, createRouter, errorResponses, jsonBody, jsonContent, rateLimitedResponse } from "../lib/router";
+import {
+  type AppEnv,
+  createRouter,
+  ErrorSchema,
+  errorResponses,
+  jsonBody,
+  jsonContent,
+  rateLimitedResponse,
+} from "../lib/router";
 import { HOUR_MS } from "../lib/time";
 import { loadAccount, requireAdmin, requireAuth } from "../security/auth";
 import { limitPerAccount } from "../security/rate-limit";
@@ -29,6 +37,8 @@ import { PREVIEW_HOURS, PREVIEW_MAX_EVENTS } from "./triggers";
  */
 
 const PREVIEW_LIMIT = { max: 60, windowMs: HOUR_MS, what: "previews" };
+/** Every live silence is checked against every event on the ingest path. */
+export const MAX_LIVE_SILENCES_PER_ACCOUNT = 100;
 const SilenceJson = SilenceSchema.openapi("Silence");
 const IdParam = z.object({ id: z.string().min(1).max(64) });
 const PreviewResponse = z
@@ -104,7 +114,11 @@ const routes = router
       summary: "Create a silence (admin)",
       middleware: [requireAdmin] as const,
       request: { body: jsonBody(CreateSilenceBody.openapi("CreateSilenceRequest")) },
-      responses: { 201: jsonContent(z.object({ silence: SilenceJson }), "Created"), ...errorResponses },
+      responses: {
+        201: jsonContent(z.object({ silence: SilenceJson }), "Created"),
+        ...errorResponses,
+        409: jsonContent(ErrorSchema, `The account already has ${MAX_LIVE_SILENCES_PER_ACCOUNT} silences not ended`),
+      },
     }),
     async (c) => {
       const db = c.get("db");
@@ -112,6 +126,17 @@ const routes = router
       const body = c.req.valid("json");
       await checkNodes(c, body);
       const now = Date.now();
+      const [live] = await db
+        .select({ n: count() })
+        .from(silences)
+        .where(and(eq(silences.accountId, principal.accountId), gt(silences.endsAt, now)));
+      if ((live?.n ?? 0) >= MAX_LIVE_SILENCES_PER_ACCOUNT) {
+        throw new ApiError(
+          409,
+          "limit_reached",
+          `An account has at most ${MAX_LIVE_SILENCES_PER_ACCOUNT} silences that have not ended; delete one first.`,
+        );
+      }
       const row: SilenceRow = {
         id: uuidv7(now),
         accountId: principal.accountId,

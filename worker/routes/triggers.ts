@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, eq } from "drizzle-orm";
+import { and, count, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { triggers } from "../db/schema";
 import {
@@ -13,9 +13,17 @@ import {
 } from "../domain/triggers";
 import { scanAccountEvents } from "../events/scan";
 import { announceControlChange } from "../ingest/control-change";
-import { notFound, validationError } from "../lib/errors";
+import { ApiError, notFound, validationError } from "../lib/errors";
 import { uuidv7 } from "../lib/ids";
-import { type AppEnv, createRouter, errorResponses, jsonBody, jsonContent, rateLimitedResponse } from "../lib/router";
+import {
+  type AppEnv,
+  createRouter,
+  ErrorSchema,
+  errorResponses,
+  jsonBody,
+  jsonContent,
+  rateLimitedResponse,
+} from "../lib/router";
 import { HOUR_MS } from "../lib/time";
 import { loadAccount, requireAdmin, requireAuth } from "../security/auth";
 import { limitPerAccount } from "../security/rate-limit";
@@ -28,10 +36,12 @@ import { auditByCaller } from "./caller-audit";
  * them. Every change is audited and announced to the account's ingest object, which evaluates them.
  */
 
+/** Every trigger runs against every event on the ingest path: the count keeps that cost bounded. */
+export const MAX_TRIGGERS_PER_ACCOUNT = 100;
 export const PREVIEW_HOURS = 24;
 export const PREVIEW_MAX_EVENTS = 200_000;
 /** Previews scan up to 200 000 events each: enough for editing a form, not for a loop. */
-const PREVIEW_LIMIT = { max: 60, windowMs: HOUR_MS, what: "previews" };
+export const PREVIEW_LIMIT = { max: 60, windowMs: HOUR_MS, what: "previews" };
 
 const TriggerJson = TriggerSchema.openapi("Trigger");
 const IdParam = z.object({ id: z.string().min(1).max(64) });
@@ -133,13 +143,28 @@ const routes = router
       summary: "Create a trigger (admin)",
       middleware: [requireAdmin] as const,
       request: { body: jsonBody(CreateTriggerBody.openapi("CreateTriggerRequest")) },
-      responses: { 201: jsonContent(z.object({ trigger: TriggerJson }), "Created"), ...errorResponses },
+      responses: {
+        201: jsonContent(z.object({ trigger: TriggerJson }), "Created"),
+        ...errorResponses,
+        409: jsonContent(ErrorSchema, `The account already has ${MAX_TRIGGERS_PER_ACCOUNT} triggers`),
+      },
     }),
     async (c) => {
       const db = c.get("db");
       const principal = c.get("principal");
       const body = c.req.valid("json");
       await checkReferences(c, body);
+      const [existing] = await db
+        .select({ n: count() })
+        .from(triggers)
+        .where(eq(triggers.accountId, principal.accountId));
+      if ((existing?.n ?? 0) >= MAX_TRIGGERS_PER_ACCOUNT) {
+        throw new ApiError(
+          409,
+          "limit_reached",
+          `An account has at most ${MAX_TRIGGERS_PER_ACCOUNT} triggers; delete or change one instead.`,
+        );
+      }
       const now = Date.now();
       const trigger = newTrigger(body, uuidv7(now), now, principal.label);
       await db.batch([

@@ -97,6 +97,7 @@ export function evaluateBatch(
       if (!trigger.enabled) continue;
       const base = { triggerId: trigger.id, triggerName: trigger.name, integrationIds: trigger.integration_ids };
       const throttled = (group: string) => {
+        if (compiled.throttleMs === 0) return false;
         const last = state.lastFired(trigger.id, group);
         return last !== null && now - last < compiled.throttleMs;
       };
@@ -105,7 +106,7 @@ export function evaluateBatch(
         if (event.data.type !== "system") continue;
         if (condition.system_types.length > 0 && !condition.system_types.includes(event.data.system_type)) continue;
         if (throttled("")) continue;
-        state.setFired(trigger.id, "", now);
+        if (compiled.throttleMs > 0) state.setFired(trigger.id, "", now);
         outcome.notices.push({ kind: "trigger_event", ...base, groupKey: "", group: {}, firedAt: now, event });
         continue;
       }
@@ -114,7 +115,8 @@ export function evaluateBatch(
       const key = groupKey(trigger.group_by, event);
       if (condition.kind === "each_event") {
         if (throttled(key)) continue;
-        state.setFired(trigger.id, key, now);
+        // Without a throttle nothing reads the mark: no write per event.
+        if (compiled.throttleMs > 0) state.setFired(trigger.id, key, now);
         const group = groupOf(trigger.group_by, event);
         outcome.notices.push({ kind: "trigger_event", ...base, groupKey: key, group, firedAt: now, event });
         continue;

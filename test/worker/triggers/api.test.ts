@@ -1,6 +1,8 @@
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { auditLog } from "../../../worker/db/schema";
+import { auditLog, triggers } from "../../../worker/db/schema";
+import { uuidv7 } from "../../../worker/lib/ids";
+import { MAX_TRIGGERS_PER_ACCOUNT, PREVIEW_LIMIT } from "../../../worker/routes/triggers";
 import { api, db, json, login } from "../helpers";
 import { createNode, hit, integration, postEvents, tenant } from "../ingest/support";
 
@@ -189,6 +191,45 @@ describe("triggers API", () => {
     expect(each).toMatchObject({ would_fire: 4, groups: [{ key: "", fired: 4 }] });
     // Nothing was stored by the previews.
     expect((await json(await api(acme.admin, "GET", "/api/triggers"))).triggers).toEqual([]);
+  });
+});
+
+describe("trigger limits", () => {
+  it(`refuses a trigger past ${MAX_TRIGGERS_PER_ACCOUNT} per account with 409`, async () => {
+    const { acme, threshold, integrationId } = await setup();
+    const now = Date.now();
+    const rows = Array.from({ length: MAX_TRIGGERS_PER_ACCOUNT }, (_, i) => ({
+      id: uuidv7(now + i),
+      accountId: acme.accountId,
+      name: `t${i}`,
+      enabled: true,
+      condition: { kind: "each_event" },
+      filters: {},
+      groupBy: [],
+      throttleMinutes: 0,
+      integrationIds: [integrationId],
+      createdAt: now,
+      updatedAt: now,
+      createdBy: "seed",
+    }));
+    // D1 binds at most 100 parameters per statement: 8 rows of 12 columns at a time.
+    for (let i = 0; i < rows.length; i += 8)
+      await db()
+        .insert(triggers)
+        .values(rows.slice(i, i + 8));
+    const refused = await api(acme.admin, "POST", "/api/triggers", threshold);
+    expect(refused.status).toBe(409);
+    expect((await json(refused)).error.code).toBe("limit_reached");
+  });
+
+  it(`refuses previews past ${PREVIEW_LIMIT.max} an hour with 429`, async () => {
+    const { acme, threshold } = await setup();
+    for (let i = 0; i < PREVIEW_LIMIT.max; i++) {
+      expect((await api(acme.admin, "POST", "/api/triggers/preview", threshold)).status).toBe(200);
+    }
+    const refused = await api(acme.admin, "POST", "/api/triggers/preview", threshold);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("Retry-After"))).toBeGreaterThan(0);
   });
 });
 

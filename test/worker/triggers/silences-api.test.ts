@@ -2,6 +2,8 @@ import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { auditLog, silences } from "../../../worker/db/schema";
+import { uuidv7 } from "../../../worker/lib/ids";
+import { MAX_LIVE_SILENCES_PER_ACCOUNT } from "../../../worker/routes/silences";
 import { silenceExpiryStep } from "../../../worker/triggers/expiry";
 import { api, db, json, login } from "../helpers";
 import { createNode, hit, postEvents, tenant } from "../ingest/support";
@@ -99,6 +101,33 @@ describe("silences API", () => {
     expect(res.status).toBe(200);
     expect(await json(res)).toEqual({ window_hours: 24, events_scanned: 5, truncated: false, would_mute: 2 });
     expect((await json(await api(acme.admin, "GET", "/api/silences"))).silences).toEqual([]);
+  });
+
+  it(`refuses a silence past ${MAX_LIVE_SILENCES_PER_ACCOUNT} not yet ended with 409; ended ones do not count`, async () => {
+    const acme = await tenant();
+    const now = Date.now();
+    const row = (i: number, endsAt: number) => ({
+      id: uuidv7(now + i),
+      accountId: acme.accountId,
+      name: `s${i}`,
+      filters: {},
+      startsAt: now - 2 * HOUR,
+      endsAt,
+      createdAt: now,
+      updatedAt: now,
+      createdBy: "seed",
+    });
+    const rows = Array.from({ length: MAX_LIVE_SILENCES_PER_ACCOUNT - 1 }, (_, i) => row(i, now + HOUR));
+    rows.push(row(1000, now - HOUR));
+    // D1 binds at most 100 parameters per statement.
+    for (let i = 0; i < rows.length; i += 7)
+      await db()
+        .insert(silences)
+        .values(rows.slice(i, i + 7));
+    expect((await api(acme.admin, "POST", "/api/silences", pentest(0, HOUR))).status).toBe(201);
+    const refused = await api(acme.admin, "POST", "/api/silences", pentest(0, HOUR));
+    expect(refused.status).toBe(409);
+    expect((await json(refused)).error.code).toBe("limit_reached");
   });
 
   it("the minute cron audits a silence's end once", async () => {
