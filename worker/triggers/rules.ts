@@ -53,12 +53,13 @@ function groupOf(groupBy: readonly GroupByField[], event: StoredEvent) {
   return Object.fromEntries(groupBy.map((field) => [field, groupValue(field, event)]));
 }
 
-/** The events list showing a threshold window: the trigger's single-valued filters and the group. */
+/** The events list showing a threshold window: the group, and the filters the list can express exactly. */
 function eventsQuery(trigger: Trigger, group: Record<string, string>, fromMs: number, toMs: number) {
   const query: Record<string, string> = { from: iso(fromMs), to: iso(toMs) };
   const { filters } = trigger;
   if (filters.event_types?.length === 1) query.type = filters.event_types[0] as string;
-  if (filters.min_risk) query.risk = filters.min_risk;
+  // The list filters on one exact risk: only a minimum of "critical" is one.
+  if (filters.min_risk === "critical") query.risk = "critical";
   const attack = group.attack_type ?? (filters.attack_types?.length === 1 ? filters.attack_types[0] : undefined);
   if (attack && attack !== "-") query.attack_type = attack;
   const exactHost = filters.hosts?.length === 1 && !filters.hosts[0]?.startsWith("*.") ? filters.hosts[0] : undefined;

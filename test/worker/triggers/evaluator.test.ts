@@ -175,6 +175,28 @@ describe("trigger evaluator: threshold", () => {
         eventsQuery: { type: "hit", host: "pay.example.com", attack_type: "sqli" },
         group: { host: "pay.example.com", attack_type: "sqli" },
       });
+      // The list filters on one exact risk: a minimum of "high" cannot be a link parameter.
+      const issue = {
+        ...storedHit(T0),
+        data: {
+          type: "security_issue",
+          occurred_at: "",
+          risk: "critical",
+          title: "SQLi",
+          vuln_type: "sqli",
+          host: "a",
+          method: "GET",
+          path: "/",
+        },
+      } as ReturnType<typeof storedHit>;
+      const high = threshold({
+        condition: { kind: "threshold", count: 1, window_minutes: 5 },
+        filters: { min_risk: "high" },
+      });
+      const critical = { ...high, id: "critical", filters: { min_risk: "critical" as const } };
+      const [highNotice, criticalNotice] = run(evaluator, [high, critical], [issue], T0).notices;
+      expect(highNotice?.kind === "trigger_threshold" && highNotice.eventsQuery.risk).toBeUndefined();
+      expect(criticalNotice?.kind === "trigger_threshold" && criticalNotice.eventsQuery.risk).toBe("critical");
     });
   });
 
