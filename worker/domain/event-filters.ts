@@ -113,8 +113,20 @@ export function hostMatches(pattern: string, host: string): boolean {
   return host === pattern;
 }
 
+/** Fields read once per event, however many triggers and silences look at it. */
+const fieldsCache = new WeakMap<StoredEvent, ReturnType<typeof readFields>>();
+
 /** The fields of a node event the filters read, whatever its type (undefined when the type has none). */
 export function eventFields(event: StoredEvent) {
+  let fields = fieldsCache.get(event);
+  if (fields === undefined) {
+    fields = readFields(event);
+    fieldsCache.set(event, fields);
+  }
+  return fields;
+}
+
+function readFields(event: StoredEvent) {
   const data = event.data;
   switch (data.type) {
     case "security_issue":
@@ -150,6 +162,18 @@ type Fields = NonNullable<ReturnType<typeof eventFields>> & {
   responseStatus?: number;
   application?: string;
 };
+
+/** Source addresses parsed once each: a batch repeats few addresses across many events and rules. */
+const ipCache = new Map<string, ReturnType<typeof parseIp>>();
+function parsedIp(text: string) {
+  let ip = ipCache.get(text);
+  if (ip === undefined) {
+    ip = parseIp(text);
+    if (ipCache.size >= 10_000) ipCache.clear();
+    ipCache.set(text, ip);
+  }
+  return ip;
+}
 
 /** One test per field that is set: an event matches when it passes all of them. */
 type Check = (fields: Fields, event: StoredEvent) => boolean;
@@ -188,7 +212,7 @@ export function compileFilters(filters: EventFilters): (event: StoredEvent) => b
       : null,
     ranges.length
       ? (f: Fields) => {
-          const ip = f.remoteAddr === undefined ? null : parseIp(f.remoteAddr);
+          const ip = f.remoteAddr === undefined ? null : parsedIp(f.remoteAddr);
           return ip !== null && ranges.some((range) => rangeContains(range, ip));
         }
       : null,

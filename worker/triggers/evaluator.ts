@@ -4,7 +4,7 @@ import type { Trigger } from "../domain/triggers";
 import { MINUTE_MS } from "../lib/time";
 import type { TriggerNotice } from "./notices";
 import { type BatchOutcome, type CompiledTrigger, compileTrigger, evaluateBatch, MAX_WINDOW_MS } from "./rules";
-import { SqlWindowState } from "./window-state";
+import { WindowStore } from "./window-state";
 
 /**
  * Evaluates an account's triggers and silences on the ingest path (docs/triggers.md), inside the
@@ -41,7 +41,7 @@ const SCHEMA = [
 const PRUNE_EVERY_MS = MINUTE_MS;
 
 export class TriggerEvaluator {
-  private readonly state: SqlWindowState;
+  private readonly state: WindowStore;
   private versions: Map<string, string> | null = null;
   private readonly compiledTriggers = new Map<string, { version: string; compiled: CompiledTrigger }>();
   private compiledSilences: { key: string; compiled: CompiledSilence[] } | null = null;
@@ -49,7 +49,7 @@ export class TriggerEvaluator {
 
   constructor(private readonly sql: SqlStorage) {
     for (const statement of SCHEMA) sql.exec(statement);
-    this.state = new SqlWindowState(sql);
+    this.state = new WindowStore(sql);
   }
 
   /**
@@ -71,6 +71,7 @@ export class TriggerEvaluator {
     }
     const compiled = triggers.filter((t) => t.enabled).map((t) => this.compiled(t));
     const outcome = evaluateBatch(this.state, compiled, this.silences(silences), timeZone, events, () => now);
+    this.state.flush();
     for (const [id, count] of Object.entries(outcome.silencedBySilence)) {
       this.sql.exec(
         `INSERT INTO trigger_silenced (silence_id, count) VALUES (?, ?)

@@ -3,7 +3,7 @@ import { compileSilences, type Silence, silencingIds } from "../domain/silences"
 import type { Trigger } from "../domain/triggers";
 import { MINUTE_MS } from "../lib/time";
 import { compileTrigger, evaluateBatch } from "./rules";
-import { MemoryWindowState } from "./window-state";
+import { WindowStore } from "./window-state";
 
 /**
  * What a candidate trigger or silence would have done over past events (docs/triggers.md#preview):
@@ -20,7 +20,7 @@ export interface TriggerPreview {
 export const MAX_PREVIEW_GROUPS = 50;
 
 export class TriggerPreviewer {
-  private readonly state = new MemoryWindowState();
+  private readonly state = new WindowStore(null);
   private readonly compiled;
   private readonly fired = new Map<string, number>();
   /** node-silence: per node, the last event seen so far. */

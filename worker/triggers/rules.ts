@@ -38,7 +38,19 @@ export interface BatchOutcome {
   silencedEventIds: string[];
 }
 
+/** An event's tally is the same for every threshold trigger that counts it. */
+const tallies = new WeakMap<StoredEvent, Tally>();
+
 function tallyOf(event: StoredEvent): Tally {
+  let tally = tallies.get(event);
+  if (!tally) {
+    tally = readTally(event);
+    tallies.set(event, tally);
+  }
+  return tally;
+}
+
+function readTally(event: StoredEvent): Tally {
   const fields = eventFields(event) as Record<string, string | number | undefined> | null;
   const tally: Tally = {};
   if (typeof fields?.host === "string") tally.hosts = fields.host;

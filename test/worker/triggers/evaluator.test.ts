@@ -200,6 +200,21 @@ describe("trigger evaluator: threshold", () => {
     });
   });
 
+  it("stores the restart after a notice and the throttle mark, as a restarted object reads them", async () => {
+    await withEvaluator((evaluator, sql) => {
+      const unthrottled = threshold({ throttle_minutes: 0 });
+      const throttled = threshold({ throttle_minutes: 30 });
+      const three = () => [storedHit(T0), storedHit(T0), storedHit(T0)];
+      expect(run(evaluator, [unthrottled, throttled], three(), T0).notices).toHaveLength(2);
+      const restarted = new TriggerEvaluator(sql);
+      // Counts restarted for both: two more events are not three.
+      expect(run(restarted, [unthrottled, throttled], [storedHit(T0), storedHit(T0)], T0).notices).toHaveLength(0);
+      const third = run(restarted, [unthrottled, throttled], [storedHit(T0)], T0);
+      // The throttled trigger remembers its notice across the restart.
+      expect(third.notices.map((n) => n.triggerId)).toEqual([unthrottled.id]);
+    });
+  });
+
   it("keeps counts in the object's SQLite, and starts afresh when the trigger changes", async () => {
     await withEvaluator((evaluator, sql) => {
       const t = threshold();
