@@ -28,7 +28,7 @@ import { HOUR_MS } from "../lib/time";
 import { loadAccount, requireAdmin, requireAuth } from "../security/auth";
 import { limitPerAccount } from "../security/rate-limit";
 import { TriggerPreviewer } from "../triggers/preview";
-import { foreignReferences, type TriggerRow, toTrigger } from "../triggers/store";
+import { foreignReferences, loadAccountTriggers, type TriggerRow, toTrigger } from "../triggers/store";
 import { auditByCaller } from "./caller-audit";
 
 /**
@@ -126,13 +126,7 @@ const routes = router
       responses: { 200: jsonContent(z.object({ triggers: z.array(TriggerJson) }), "The triggers"), ...errorResponses },
     }),
     async (c) => {
-      const rows = await c
-        .get("db")
-        .select()
-        .from(triggers)
-        .where(eq(triggers.accountId, c.get("principal").accountId))
-        .orderBy(triggers.createdAt);
-      return c.json({ triggers: rows.map(toTrigger) }, 200);
+      return c.json({ triggers: await loadAccountTriggers(c.get("db"), c.get("principal").accountId) }, 200);
     },
   )
   .openapi(

@@ -63,6 +63,21 @@ export async function loadLiveSilences(db: Db, accountId: string, now = Date.now
   return rows.map((row) => toSilence(row, now));
 }
 
+/**
+ * Copies the evaluator's totals (`TriggerEvaluator.silencedCounts`) to the silences' rows, for the
+ * API's `silenced_count`. Totals, not increments: writing them twice is harmless.
+ */
+export async function recordSilencedCounts(db: Db, accountId: string, counts: Record<string, number>) {
+  const updates = Object.entries(counts).map(([id, count]) =>
+    db
+      .update(silences)
+      .set({ silencedCount: count })
+      .where(and(eq(silences.id, id), eq(silences.accountId, accountId))),
+  );
+  const [first, ...rest] = updates;
+  if (first) await db.batch([first, ...rest]);
+}
+
 /** Field errors for integration and node ids that are not the account's (another account's look the same). */
 export async function foreignReferences(
   db: Db,

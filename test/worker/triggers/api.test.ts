@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { auditLog, triggers } from "../../../worker/db/schema";
 import { uuidv7 } from "../../../worker/lib/ids";
 import { MAX_TRIGGERS_PER_ACCOUNT, PREVIEW_LIMIT } from "../../../worker/routes/triggers";
-import { api, db, json, login } from "../helpers";
+import { api, call, db, json, login } from "../helpers";
 import { createNode, hit, integration, postEvents, tenant } from "../ingest/support";
 
 async function auditActions(accountId: string, targetId: string) {
@@ -62,6 +62,36 @@ describe("triggers API", () => {
       expect((await api(session, "DELETE", `/api/triggers/${trigger.id}`)).status).toBe(403);
     }
     expect((await json(await api(acme.admin, "GET", `/api/triggers/${trigger.id}`))).trigger).toEqual(trigger);
+  });
+
+  it("API tokens follow their role: an admin token changes triggers, a read-only token only reads", async () => {
+    const { acme, threshold } = await setup();
+    const bearer = async (role: string) => {
+      const { secret } = await json(await api(acme.admin, "POST", "/api/tokens", { name: role, role }));
+      return (method: string, path: string, body?: unknown) =>
+        call(path, {
+          method,
+          headers: { Authorization: `Bearer ${secret}`, "Content-Type": "application/json" },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+    };
+    const admin = await bearer("admin");
+    const reader = await bearer("read_only");
+    const created = await admin("POST", "/api/triggers", threshold);
+    expect(created.status).toBe(201);
+    const { trigger } = await json(created);
+    expect(trigger.created_by).toBe("token:admin");
+    expect((await reader("GET", "/api/triggers")).status).toBe(200);
+    expect((await reader("PATCH", `/api/triggers/${trigger.id}`, { enabled: false })).status).toBe(403);
+    expect(
+      (
+        await reader("POST", "/api/silences", {
+          name: "x",
+          starts_at: trigger.created_at,
+          ends_at: "2100-01-01T00:00:00Z",
+        })
+      ).status,
+    ).toBe(403);
   });
 
   it("refuses integrations and nodes of another account, naming the field", async () => {

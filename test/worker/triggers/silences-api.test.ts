@@ -5,6 +5,7 @@ import { auditLog, silences } from "../../../worker/db/schema";
 import { uuidv7 } from "../../../worker/lib/ids";
 import { MAX_LIVE_SILENCES_PER_ACCOUNT } from "../../../worker/routes/silences";
 import { silenceExpiryStep } from "../../../worker/triggers/expiry";
+import { loadLiveSilences, recordSilencedCounts } from "../../../worker/triggers/store";
 import { api, db, json, login } from "../helpers";
 import { createNode, hit, postEvents, tenant } from "../ingest/support";
 
@@ -128,6 +129,26 @@ describe("silences API", () => {
     const refused = await api(acme.admin, "POST", "/api/silences", pentest(0, HOUR));
     expect(refused.status).toBe(409);
     expect((await json(refused)).error.code).toBe("limit_reached");
+  });
+
+  it("the ingest object's view: live silences, and muted counts copied back to the API", async () => {
+    const acme = await tenant();
+    const ended = await json(await api(acme.admin, "POST", "/api/silences", pentest(-2 * HOUR, HOUR)));
+    const live = await json(await api(acme.admin, "POST", "/api/silences", pentest(-HOUR, 2 * HOUR)));
+    const other = await tenant("Other");
+    const foreign = await json(await api(other.admin, "POST", "/api/silences", pentest(-HOUR, 2 * HOUR)));
+    expect((await loadLiveSilences(db(), acme.accountId)).map((s) => s.id)).toEqual([live.silence.id]);
+    await recordSilencedCounts(db(), acme.accountId, { [live.silence.id]: 7, [foreign.silence.id]: 9 });
+    await recordSilencedCounts(db(), acme.accountId, { [live.silence.id]: 7 });
+    const listed = (await json(await api(acme.admin, "GET", "/api/silences"))).silences;
+    expect(listed.map((s: { id: string; silenced_count: number }) => [s.id, s.silenced_count])).toEqual([
+      [ended.silence.id, 0],
+      [live.silence.id, 7],
+    ]);
+    // Another account's silence is not touched through this account.
+    expect(
+      (await json(await api(other.admin, "GET", `/api/silences/${foreign.silence.id}`))).silence.silenced_count,
+    ).toBe(0);
   });
 
   it("the minute cron audits a silence's end once", async () => {
