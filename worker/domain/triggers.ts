@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { EventFiltersSchema, eventFields, hasFilters, type StoredEvent } from "./event-filters";
+import { SYSTEM_EVENT_TYPES } from "./system-events";
 
 /**
  * Triggers (docs/triggers.md): the API shapes as zod schemas — the one source of validation, of
@@ -45,8 +46,9 @@ export const TriggerConditionSchema = z.discriminatedUnion(
       .object({
         kind: z.literal("system_event"),
         system_types: z
-          .array(z.string().trim().min(1, "Must not be empty.").max(64, "At most 64 characters."))
-          .max(50, "At most 50 system event types."),
+          .array(z.enum(SYSTEM_EVENT_TYPES, `Must be one of ${SYSTEM_EVENT_TYPES.join(", ")}.`))
+          .max(SYSTEM_EVENT_TYPES.length)
+          .refine((types) => new Set(types).size === types.length, "List each type once."),
       })
       .strict(),
   ],

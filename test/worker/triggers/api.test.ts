@@ -130,6 +130,14 @@ describe("triggers API", () => {
       [{ condition: { kind: "node_silence", node_id: null, silence_minutes: 5 } }, "group_by"],
       [{ condition: { kind: "system_event", system_types: [] }, group_by: [] }, "filters"],
       [{ group_by: ["host", "host"] }, "group_by"],
+      [
+        {
+          condition: { kind: "system_event", system_types: ["user_created", "coffee_break"] },
+          filters: {},
+          group_by: [],
+        },
+        "condition.system_types.1",
+      ],
       [{ group_by: ["country"] }, "group_by.0"],
       [{ throttle_minutes: -1 }, "throttle_minutes"],
       [{ integration_ids: [] }, "integration_ids"],
