@@ -16,6 +16,8 @@ import meNotifications from "./routes/me-notifications";
 import nodes from "./routes/nodes";
 import reports from "./routes/reports";
 import securityIssues from "./routes/security-issues";
+import silences from "./routes/silences";
+import triggers from "./routes/triggers";
 import users from "./routes/users";
 import { limitBodySize } from "./security/body-limits";
 
@@ -101,6 +103,8 @@ export function createApp() {
     .route("/api/security-issues", securityIssues)
     .route("/v1/events", ingest)
     .route("/api/reports", reports)
+    .route("/api/triggers", triggers)
+    .route("/api/silences", silences)
     .route("/api/docs", docs);
 
   app.doc31("/api/openapi.json", (c) => ({

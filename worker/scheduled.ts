@@ -4,11 +4,12 @@ import { reencryptStep } from "./integrations/reencrypt";
 import { reportScheduleStep } from "./reports/schedule";
 import { retentionStep } from "./retention";
 import { housekeepingStep } from "./security/housekeeping";
+import { silenceExpiryStep } from "./triggers/expiry";
 
 /** A step of a cron. Each is idempotent: a cron firing twice does no harm. */
 type ScheduledStep = (controller: ScheduledController, env: Env, ctx: ExecutionContext) => Promise<void>;
 
-/** The cron of wrangler.toml that runs only the sweep; every other cron (the hourly one) runs every step. */
+/** The every-minute cron of wrangler.toml runs only the steps marked everyMinute; the hourly one runs every step. */
 export const SWEEP_CRON = "* * * * *";
 
 /** The cron's steps, run side by side; one failing does not stop the others. */
@@ -18,6 +19,7 @@ const steps: { name: string; run: ScheduledStep; everyMinute?: true }[] = [
   { name: "scheduled-reports", run: reportScheduleStep },
   { name: "expired-sessions-and-counters", run: housekeepingStep },
   { name: "sweep-unnotified-events", run: sweepStep, everyMinute: true },
+  { name: "audit-expired-silences", run: silenceExpiryStep, everyMinute: true },
 ];
 
 export async function runScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {

@@ -423,3 +423,60 @@ export const reportDayTops = sqliteTable(
     index("report_day_tops_computed_idx").on(t.computedAt),
   ],
 );
+
+/**
+ * Triggers (docs/triggers.md): admin-defined rules that notify chosen integrations. The JSON
+ * columns hold the API's validated shapes (worker/domain/triggers.ts); the per-account ingest
+ * object evaluates them, so nothing reads this table on the ingest path.
+ */
+export const triggers = sqliteTable(
+  "triggers",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    enabled: integer("enabled", { mode: "boolean" }).notNull(),
+    condition: text("condition", { mode: "json" }).notNull(),
+    filters: text("filters", { mode: "json" }).notNull(),
+    groupBy: text("group_by", { mode: "json" }).notNull(),
+    throttleMinutes: integer("throttle_minutes").notNull(),
+    integrationIds: text("integration_ids", { mode: "json" }).notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    /** Email or token name of the creator, kept when the user is deleted. */
+    createdBy: text("created_by").notNull(),
+  },
+  (t) => [index("triggers_account_idx").on(t.accountId, t.createdAt)],
+);
+
+/** Silences (docs/triggers.md#silences): matching events are stored and reported, not notified. */
+export const silences = sqliteTable(
+  "silences",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    comment: text("comment"),
+    filters: text("filters", { mode: "json" }).notNull(),
+    startsAt: integer("starts_at").notNull(),
+    endsAt: integer("ends_at").notNull(),
+    /** {days, from, to} in the account's zone, or NULL for one continuous window. */
+    recurrence: text("recurrence", { mode: "json" }),
+    /** Events muted so far, copied here from the ingest object's counts. */
+    silencedCount: integer("silenced_count").notNull().default(0),
+    /** When the minute cron wrote the silence_expired audit entry (once per silence). */
+    expiryAuditedAt: integer("expiry_audited_at"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    createdBy: text("created_by").notNull(),
+  },
+  (t) => [
+    index("silences_account_idx").on(t.accountId, t.startsAt),
+    // Only silences whose expiry is not yet audited: what the minute cron looks at.
+    index("silences_expiry_idx").on(t.endsAt).where(sql`${t.expiryAuditedAt} IS NULL`),
+  ],
+);

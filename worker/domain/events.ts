@@ -13,13 +13,13 @@ const MAX_PAYLOAD_BYTES = 4096;
 /** Clocks drift: a node may be a little ahead of us, never more than this. */
 const MAX_FUTURE_SKEW_MS = 5 * 60_000;
 
-const NODE_EVENT_TYPES = ["security_issue", "hit", "incident", "scope_change"] as const;
-const BLOCK_STATUSES = ["blocked", "monitored"] as const;
+export const NODE_EVENT_TYPES = ["security_issue", "hit", "incident", "scope_change"] as const;
+export const BLOCK_STATUSES = ["blocked", "monitored"] as const;
 const SCOPE_CHANGES = ["added", "removed"] as const;
 const SCOPE_OBJECT_TYPES = ["host", "ip", "port", "domain", "service"] as const;
 
 /** ISO 3166-1 alpha-2: the officially assigned codes. */
-const COUNTRY_CODES = new Set(
+export const COUNTRY_CODES = new Set(
   (
     "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW " +
     "BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI " +

@@ -1,0 +1,238 @@
+import type { StoredEvent } from "../domain/event-filters";
+import { type CompiledSilence, compileSilences, type Silence } from "../domain/silences";
+import type { Trigger } from "../domain/triggers";
+import { MINUTE_MS } from "../lib/time";
+import type { TriggerNotice } from "./notices";
+import { type BatchOutcome, type CompiledTrigger, compileTrigger, evaluateBatch, MAX_WINDOW_MS } from "./rules";
+import { WindowStore } from "./window-state";
+
+/**
+ * Evaluates an account's triggers and silences on the ingest path (docs/triggers.md), inside the
+ * account's ingest object: all state is in that object's SQLite (tables prefixed `trigger_`) and
+ * it does no other I/O, so it never slows ingest with a network round trip.
+ *
+ * The object passes the account's current triggers, silences and time zone with each call (it
+ * caches them and refreshes them when `announceControlChange` tells it to); a trigger whose
+ * `updated_at` changed starts counting afresh.
+ */
+
+/** A node as the object knows it, for node-silence triggers. */
+export interface KnownNode {
+  id: string;
+  name: string;
+  createdAt: number;
+  revoked?: boolean;
+}
+
+export interface EvaluateResult extends BatchOutcome {}
+
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS trigger_versions (trigger_id TEXT PRIMARY KEY, updated_at TEXT NOT NULL) WITHOUT ROWID`,
+  `CREATE TABLE IF NOT EXISTS trigger_silenced (silence_id TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID`,
+  `CREATE TABLE IF NOT EXISTS trigger_node_seen (node_id TEXT PRIMARY KEY, last_seen_at INTEGER NOT NULL) WITHOUT ROWID`,
+  // One row per (trigger, node) silence episode that was notified; deleted with the recovery notice.
+  `CREATE TABLE IF NOT EXISTS trigger_node_episodes (
+    trigger_id TEXT NOT NULL, node_id TEXT NOT NULL, silent_since INTEGER NOT NULL, notified_at INTEGER NOT NULL,
+    PRIMARY KEY (trigger_id, node_id)
+  ) WITHOUT ROWID`,
+];
+
+/** Prune old buckets at most this often: once a minute is plenty for 24-hour windows. */
+const PRUNE_EVERY_MS = MINUTE_MS;
+
+export class TriggerEvaluator {
+  private readonly state: WindowStore;
+  private versions: Map<string, string> | null = null;
+  private readonly compiledTriggers = new Map<string, { version: string; compiled: CompiledTrigger }>();
+  private compiledSilences: { key: string; compiled: CompiledSilence[] } | null = null;
+  private lastPruneAt = 0;
+
+  constructor(private readonly sql: SqlStorage) {
+    for (const statement of SCHEMA) sql.exec(statement);
+    this.state = new WindowStore(sql);
+  }
+
+  /**
+   * One batch of stored events (node and system events, in the order they were stored): the
+   * notices to send and what the silences muted. Muted events reach neither triggers nor, through
+   * `silencedEventIds`, plain integration subscriptions.
+   */
+  evaluate(
+    triggers: readonly Trigger[],
+    silences: readonly Silence[],
+    timeZone: string,
+    events: readonly StoredEvent[],
+    now: number,
+  ): EvaluateResult {
+    this.sync(triggers);
+    if (now - this.lastPruneAt >= PRUNE_EVERY_MS) {
+      this.state.prune(Math.floor((now - MAX_WINDOW_MS) / MINUTE_MS) - 1, now - MAX_WINDOW_MS);
+      this.lastPruneAt = now;
+    }
+    const compiled = triggers.filter((t) => t.enabled).map((t) => this.compiled(t));
+    const outcome = evaluateBatch(this.state, compiled, this.silences(silences), timeZone, events, () => now);
+    this.state.flush();
+    for (const [id, count] of Object.entries(outcome.silencedBySilence)) {
+      this.sql.exec(
+        `INSERT INTO trigger_silenced (silence_id, count) VALUES (?, ?)
+         ON CONFLICT (silence_id) DO UPDATE SET count = count + excluded.count`,
+        id,
+        count,
+      );
+    }
+    return outcome;
+  }
+
+  /** Events muted so far, per silence id (the object copies them to the silences' silenced_count). */
+  silencedCounts(): Record<string, number> {
+    const rows = this.sql.exec<{ silence_id: string; count: number }>("SELECT silence_id, count FROM trigger_silenced");
+    return Object.fromEntries(rows.toArray().map((row) => [row.silence_id, row.count]));
+  }
+
+  /** A node posted (its request's arrival time, not its events' occurred_at). */
+  recordNodeSeen(nodeId: string, at: number) {
+    this.sql.exec(
+      `INSERT INTO trigger_node_seen (node_id, last_seen_at) VALUES (?, ?)
+       ON CONFLICT (node_id) DO UPDATE SET last_seen_at = MAX(last_seen_at, excluded.last_seen_at)`,
+      nodeId,
+      at,
+    );
+  }
+
+  /**
+   * The earliest instant `checkSilence` has something to say: a node-silence deadline, or a
+   * recovery not yet announced (already due). Null when nothing is pending: the object's alarm.
+   */
+  dueAt(triggers: readonly Trigger[], nodes: readonly KnownNode[]): number | null {
+    this.sync(triggers);
+    let due: number | null = null;
+    for (const { trigger, node, lastSeen, episode } of this.silenceTargets(triggers, nodes)) {
+      const at = episode
+        ? lastSeen !== null && lastSeen > episode.silent_since
+          ? lastSeen
+          : null
+        : (lastSeen ?? node.createdAt) + silenceMinutes(trigger) * MINUTE_MS;
+      if (at !== null && (due === null || at < due)) due = at;
+    }
+    return due;
+  }
+
+  /** Node-silence notices due at `now`: silent once per episode, recovered when the node posts again. */
+  checkSilence(triggers: readonly Trigger[], nodes: readonly KnownNode[], now: number): TriggerNotice[] {
+    this.sync(triggers);
+    const notices: TriggerNotice[] = [];
+    for (const { trigger, node, lastSeen, episode } of this.silenceTargets(triggers, nodes)) {
+      const base = {
+        triggerId: trigger.id,
+        triggerName: trigger.name,
+        integrationIds: trigger.integration_ids,
+        groupKey: `node=${node.id}`,
+        group: { node: node.id },
+        firedAt: now,
+        nodeId: node.id,
+        nodeName: node.name,
+      };
+      if (episode) {
+        if (lastSeen === null || lastSeen <= episode.silent_since) continue;
+        this.sql.exec("DELETE FROM trigger_node_episodes WHERE trigger_id = ? AND node_id = ?", trigger.id, node.id);
+        notices.push({ kind: "node_recovered", ...base, silentSince: episode.silent_since, recoveredAt: lastSeen });
+        continue;
+      }
+      const since = lastSeen ?? node.createdAt;
+      if (now < since + silenceMinutes(trigger) * MINUTE_MS) continue;
+      this.sql.exec(
+        "INSERT INTO trigger_node_episodes (trigger_id, node_id, silent_since, notified_at) VALUES (?, ?, ?, ?)",
+        trigger.id,
+        node.id,
+        since,
+        now,
+      );
+      notices.push({ kind: "node_silent", ...base, lastSeenAt: lastSeen, silenceMinutes: silenceMinutes(trigger) });
+    }
+    return notices;
+  }
+
+  private *silenceTargets(triggers: readonly Trigger[], nodes: readonly KnownNode[]) {
+    const live = nodes.filter((node) => !node.revoked);
+    const silenceTriggers = triggers.filter((t) => t.enabled && t.condition.kind === "node_silence");
+    if (silenceTriggers.length === 0) return;
+    const seen = new Map(
+      this.sql
+        .exec<{ node_id: string; last_seen_at: number }>("SELECT node_id, last_seen_at FROM trigger_node_seen")
+        .toArray()
+        .map((row) => [row.node_id, row.last_seen_at]),
+    );
+    const episodes = new Map(
+      this.sql
+        .exec<{ trigger_id: string; node_id: string; silent_since: number }>(
+          "SELECT trigger_id, node_id, silent_since FROM trigger_node_episodes",
+        )
+        .toArray()
+        .map((row) => [`${row.trigger_id}\n${row.node_id}`, row]),
+    );
+    for (const trigger of silenceTriggers) {
+      const condition = trigger.condition;
+      if (condition.kind !== "node_silence") continue;
+      for (const node of live) {
+        if (condition.node_id !== null && condition.node_id !== node.id) continue;
+        yield {
+          trigger,
+          node,
+          lastSeen: seen.get(node.id) ?? null,
+          episode: episodes.get(`${trigger.id}\n${node.id}`),
+        };
+      }
+    }
+  }
+
+  /** Forgets the state of deleted triggers and of triggers changed since they were last seen. */
+  private sync(triggers: readonly Trigger[]) {
+    if (!this.versions) {
+      const rows = this.sql.exec<{ trigger_id: string; updated_at: string }>(
+        "SELECT trigger_id, updated_at FROM trigger_versions",
+      );
+      this.versions = new Map(rows.toArray().map((row) => [row.trigger_id, row.updated_at]));
+    }
+    const current = new Map(triggers.map((t) => [t.id, t.updated_at]));
+    for (const [id, version] of this.versions) {
+      if (current.get(id) === version) continue;
+      this.forget(id);
+    }
+    for (const [id, version] of current) {
+      if (this.versions.get(id) === version) continue;
+      this.sql.exec(
+        `INSERT INTO trigger_versions (trigger_id, updated_at) VALUES (?, ?)
+         ON CONFLICT (trigger_id) DO UPDATE SET updated_at = excluded.updated_at`,
+        id,
+        version,
+      );
+      this.versions.set(id, version);
+    }
+  }
+
+  private forget(triggerId: string) {
+    this.state.forget(triggerId);
+    this.sql.exec("DELETE FROM trigger_node_episodes WHERE trigger_id = ?", triggerId);
+    this.sql.exec("DELETE FROM trigger_versions WHERE trigger_id = ?", triggerId);
+    this.versions?.delete(triggerId);
+    this.compiledTriggers.delete(triggerId);
+  }
+
+  private compiled(trigger: Trigger): CompiledTrigger {
+    const cached = this.compiledTriggers.get(trigger.id);
+    if (cached?.version === trigger.updated_at) return cached.compiled;
+    const compiled = compileTrigger(trigger);
+    this.compiledTriggers.set(trigger.id, { version: trigger.updated_at, compiled });
+    return compiled;
+  }
+
+  private silences(silences: readonly Silence[]): CompiledSilence[] {
+    const key = silences.map((s) => `${s.id}@${s.updated_at}`).join(",");
+    if (this.compiledSilences?.key !== key) this.compiledSilences = { key, compiled: compileSilences(silences) };
+    return this.compiledSilences.compiled;
+  }
+}
+
+function silenceMinutes(trigger: Trigger): number {
+  return trigger.condition.kind === "node_silence" ? trigger.condition.silence_minutes : 0;
+}

@@ -1,0 +1,269 @@
+import type { TopEntry, WindowTops } from "./notices";
+
+/**
+ * The counting state of triggers: per-minute buckets per (trigger, group) with small tallies of
+ * the window's tops, and when each (trigger, group) last notified. One implementation for the
+ * live evaluator (kept in the SQLite of the per-account object) and the preview (memory only, no
+ * side effects), so both run the same rules (worker/triggers/rules.ts).
+ */
+
+export const TOP_DIMENSIONS = ["hosts", "attackTypes", "sourceIps", "countries"] as const;
+export type TopDimension = (typeof TOP_DIMENSIONS)[number];
+/** The values of one event for each dimension (absent when the event has none). */
+export type Tally = Partial<Record<TopDimension, string>>;
+/** Per dimension, value → count (Maps: counting is on the ingest path; JSON only when stored). */
+type BucketTops = Partial<Record<TopDimension, Map<string, number>>>;
+
+/**
+ * Distinct values kept per dimension and minute: a minute of a spray from 10 000 addresses keeps
+ * the first 20 seen (and their counts), so a bucket stays a few hundred bytes.
+ */
+export const MAX_TALLY_KEYS = 20;
+export const TOP_SIZE = 5;
+
+export interface WindowState {
+  /** Counts one event in its minute. */
+  add(triggerId: string, group: string, minute: number, tally: Tally): void;
+  /** Events counted in minutes [fromMinute, toMinute]. */
+  count(triggerId: string, group: string, fromMinute: number, toMinute: number): number;
+  tops(triggerId: string, group: string, fromMinute: number, toMinute: number): WindowTops;
+  /** Forgets the group's counts: events that made one notice never count towards the next. */
+  clear(triggerId: string, group: string): void;
+  lastFired(triggerId: string, group: string): number | null;
+  setFired(triggerId: string, group: string, at: number): void;
+}
+
+function addToTops(tops: BucketTops, tally: Tally) {
+  for (const dimension of TOP_DIMENSIONS) {
+    const value = tally[dimension];
+    if (value === undefined) continue;
+    let counts = tops[dimension];
+    if (!counts) {
+      counts = new Map();
+      tops[dimension] = counts;
+    }
+    const current = counts.get(value);
+    if (current !== undefined) counts.set(value, current + 1);
+    else if (counts.size < MAX_TALLY_KEYS) counts.set(value, 1);
+  }
+}
+
+function topsToJson(tops: BucketTops): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(tops).map(([d, counts]) => [d, Object.fromEntries(counts)])));
+}
+
+function topsFromJson(text: string): BucketTops {
+  const parsed = JSON.parse(text) as Record<string, Record<string, number>>;
+  return Object.fromEntries(Object.entries(parsed).map(([d, counts]) => [d, new Map(Object.entries(counts))]));
+}
+
+function mergeTops(buckets: Iterable<BucketTops>): WindowTops {
+  const sums = Object.fromEntries(TOP_DIMENSIONS.map((d) => [d, new Map<string, number>()])) as Record<
+    TopDimension,
+    Map<string, number>
+  >;
+  for (const bucket of buckets) {
+    for (const dimension of TOP_DIMENSIONS) {
+      for (const [value, count] of bucket[dimension] ?? []) {
+        sums[dimension].set(value, (sums[dimension].get(value) ?? 0) + count);
+      }
+    }
+  }
+  const top = (map: Map<string, number>): TopEntry[] =>
+    [...map]
+      .map(([value, count]) => ({ value, count }))
+      .sort((a, b) => b.count - a.count || a.value.localeCompare(b.value))
+      .slice(0, TOP_SIZE);
+  return {
+    hosts: top(sums.hosts),
+    attackTypes: top(sums.attackTypes),
+    sourceIps: top(sums.sourceIps),
+    countries: top(sums.countries),
+  };
+}
+
+interface Bucket {
+  count: number;
+  tops: BucketTops;
+  dirty: boolean;
+}
+
+interface GroupState {
+  buckets: Map<number, Bucket>;
+  /** Its rows must be deleted before the dirty buckets are written (a notice restarted it). */
+  cleared: boolean;
+  /** The last window summed, kept up to date by `add`: most events of a batch share a window. */
+  lastWindow: { from: number; to: number; sum: number } | null;
+}
+
+export const WINDOW_STATE_SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS trigger_buckets (
+    trigger_id TEXT NOT NULL, group_key TEXT NOT NULL, minute INTEGER NOT NULL,
+    count INTEGER NOT NULL, tops TEXT NOT NULL,
+    PRIMARY KEY (trigger_id, group_key, minute)
+  ) WITHOUT ROWID`,
+  `CREATE INDEX IF NOT EXISTS trigger_buckets_minute_idx ON trigger_buckets (minute)`,
+  `CREATE TABLE IF NOT EXISTS trigger_fired (
+    trigger_id TEXT NOT NULL, group_key TEXT NOT NULL, fired_at INTEGER NOT NULL,
+    PRIMARY KEY (trigger_id, group_key)
+  ) WITHOUT ROWID`,
+];
+
+/** Groups kept in memory between batches; past it the first loaded are dropped (re-read when needed). */
+export const MAX_CACHED_GROUPS = 10_000;
+
+/**
+ * Buckets and throttle marks in memory, read from SQLite the first time a group is touched and
+ * written back by `flush()` once per batch (one row per changed minute, not per event). In a
+ * Durable Object the batch's writes and the flush run in one synchronous stretch, which the
+ * runtime commits at once. Without `sql` (the preview) it never touches storage.
+ */
+export class WindowStore implements WindowState {
+  private readonly groups = new Map<string, GroupState>();
+  private readonly fired = new Map<string, { at: number | null; dirty: boolean }>();
+
+  constructor(private readonly sql: SqlStorage | null) {
+    if (sql) for (const statement of WINDOW_STATE_SCHEMA) sql.exec(statement);
+  }
+
+  private group(triggerId: string, group: string): GroupState {
+    const key = `${triggerId}\n${group}`;
+    let state = this.groups.get(key);
+    if (state) return state;
+    state = { buckets: new Map(), cleared: false, lastWindow: null };
+    if (this.sql) {
+      const rows = this.sql.exec<{ minute: number; count: number; tops: string }>(
+        "SELECT minute, count, tops FROM trigger_buckets WHERE trigger_id = ? AND group_key = ?",
+        triggerId,
+        group,
+      );
+      for (const row of rows) {
+        state.buckets.set(row.minute, { count: row.count, tops: topsFromJson(row.tops), dirty: false });
+      }
+    }
+    this.groups.set(key, state);
+    return state;
+  }
+
+  add(triggerId: string, group: string, minute: number, tally: Tally) {
+    const state = this.group(triggerId, group);
+    let bucket = state.buckets.get(minute);
+    if (!bucket) {
+      bucket = { count: 0, tops: {}, dirty: true };
+      state.buckets.set(minute, bucket);
+    }
+    bucket.count++;
+    bucket.dirty = true;
+    addToTops(bucket.tops, tally);
+    const last = state.lastWindow;
+    if (last && minute >= last.from && minute <= last.to) last.sum++;
+  }
+
+  count(triggerId: string, group: string, fromMinute: number, toMinute: number) {
+    const state = this.group(triggerId, group);
+    const last = state.lastWindow;
+    if (last && last.from === fromMinute && last.to === toMinute) return last.sum;
+    let sum = 0;
+    for (const [minute, bucket] of state.buckets) if (minute >= fromMinute && minute <= toMinute) sum += bucket.count;
+    state.lastWindow = { from: fromMinute, to: toMinute, sum };
+    return sum;
+  }
+
+  tops(triggerId: string, group: string, fromMinute: number, toMinute: number) {
+    const buckets = [...this.group(triggerId, group).buckets]
+      .filter(([minute]) => minute >= fromMinute && minute <= toMinute)
+      .map(([, bucket]) => bucket.tops);
+    return mergeTops(buckets);
+  }
+
+  clear(triggerId: string, group: string) {
+    const state = this.group(triggerId, group);
+    state.buckets.clear();
+    state.cleared = true;
+    state.lastWindow = null;
+  }
+
+  lastFired(triggerId: string, group: string) {
+    const key = `${triggerId}\n${group}`;
+    let mark = this.fired.get(key);
+    if (!mark) {
+      const row = this.sql
+        ?.exec<{ fired_at: number }>(
+          "SELECT fired_at FROM trigger_fired WHERE trigger_id = ? AND group_key = ?",
+          triggerId,
+          group,
+        )
+        .toArray()[0];
+      mark = { at: row?.fired_at ?? null, dirty: false };
+      this.fired.set(key, mark);
+    }
+    return mark.at;
+  }
+
+  setFired(triggerId: string, group: string, at: number) {
+    this.fired.set(`${triggerId}\n${group}`, { at, dirty: true });
+  }
+
+  /** Writes what the batch changed to SQLite, then keeps the cache bounded. */
+  flush() {
+    const sql = this.sql;
+    if (!sql) return;
+    for (const [key, state] of this.groups) {
+      const [triggerId, group] = key.split("\n") as [string, string];
+      if (state.cleared) {
+        sql.exec("DELETE FROM trigger_buckets WHERE trigger_id = ? AND group_key = ?", triggerId, group);
+        state.cleared = false;
+      }
+      for (const [minute, bucket] of state.buckets) {
+        if (!bucket.dirty) continue;
+        sql.exec(
+          `INSERT INTO trigger_buckets (trigger_id, group_key, minute, count, tops) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (trigger_id, group_key, minute) DO UPDATE SET count = excluded.count, tops = excluded.tops`,
+          triggerId,
+          group,
+          minute,
+          bucket.count,
+          topsToJson(bucket.tops),
+        );
+        bucket.dirty = false;
+      }
+    }
+    for (const [key, mark] of this.fired) {
+      if (!mark.dirty || mark.at === null) continue;
+      const [triggerId, group] = key.split("\n") as [string, string];
+      sql.exec(
+        `INSERT INTO trigger_fired (trigger_id, group_key, fired_at) VALUES (?, ?, ?)
+         ON CONFLICT (trigger_id, group_key) DO UPDATE SET fired_at = excluded.fired_at`,
+        triggerId,
+        group,
+        mark.at,
+      );
+      mark.dirty = false;
+    }
+    for (const key of this.groups.keys()) {
+      if (this.groups.size <= MAX_CACHED_GROUPS) break;
+      this.groups.delete(key);
+    }
+    if (this.fired.size > MAX_CACHED_GROUPS) this.fired.clear();
+  }
+
+  /** Drops buckets before `beforeMinute` and throttle marks older than `beforeMs` (after a flush). */
+  prune(beforeMinute: number, beforeMs: number) {
+    this.sql?.exec("DELETE FROM trigger_buckets WHERE minute < ?", beforeMinute);
+    this.sql?.exec("DELETE FROM trigger_fired WHERE fired_at < ?", beforeMs);
+    for (const state of this.groups.values()) {
+      for (const minute of state.buckets.keys()) if (minute < beforeMinute) state.buckets.delete(minute);
+      state.lastWindow = null;
+    }
+    for (const [key, mark] of this.fired) if (mark.at !== null && mark.at < beforeMs) this.fired.delete(key);
+  }
+
+  /** Forgets every count and throttle mark of a trigger (deleted, or its definition changed). */
+  forget(triggerId: string) {
+    this.sql?.exec("DELETE FROM trigger_buckets WHERE trigger_id = ?", triggerId);
+    this.sql?.exec("DELETE FROM trigger_fired WHERE trigger_id = ?", triggerId);
+    const prefix = `${triggerId}\n`;
+    for (const key of this.groups.keys()) if (key.startsWith(prefix)) this.groups.delete(key);
+    for (const key of this.fired.keys()) if (key.startsWith(prefix)) this.fired.delete(key);
+  }
+}
