@@ -5,6 +5,7 @@ import type { NameOf } from "../lib/rule-text";
 import { useSession } from "../lib/session";
 import { type AccountChoices, loadAccountChoices } from "../lib/triggers-api";
 import { type Resource, useResource } from "../lib/use-resource";
+import { type Submission, useSubmission } from "./form";
 import { ConfirmDialog, ErrorBanner, Notice, PageHeader, Spinner } from "./ui";
 
 /** Pieces the Triggers and Silences pages share: every role reads them, only admins change them. */
@@ -157,6 +158,23 @@ export function RuleFormPage<T>({
   );
 }
 
+/** A form's save and preview; `shown` is the one that ran last, whose errors the form shows. */
+export function useSaveAndPreview(
+  save: () => Promise<void>,
+  preview: () => Promise<void>,
+): { save: Submission; preview: Submission; shown: Submission } {
+  const [last, setLast] = useState<"save" | "preview">("save");
+  const saving = useSubmission(async () => {
+    setLast("save");
+    await save();
+  });
+  const previewing = useSubmission(async () => {
+    setLast("preview");
+    await preview();
+  });
+  return { save: saving, preview: previewing, shown: last === "save" ? saving : previewing };
+}
+
 /** Save, Preview (over the last 24 hours of stored events) and Cancel, with the preview's answer. */
 export function RuleFormActions({
   saving,
@@ -175,7 +193,11 @@ export function RuleFormActions({
 }) {
   return (
     <>
-      {previewText && <Notice>{previewText}</Notice>}
+      {previewText && (
+        <Notice>
+          <span>{previewText}</span>
+        </Notice>
+      )}
       <div class="form-actions">
         <button type="submit" class="btn btn-primary" disabled={saving || previewing}>
           {saving ? "Saving…" : submitLabel}

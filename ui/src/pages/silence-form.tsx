@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { draftOf, EventFilterFields, type FilterDraft, toFilters } from "../components/event-filters";
-import { CheckboxGroup, errorAt, FormError, InputField, useSubmission } from "../components/form";
-import { RuleFormActions, RuleFormPage } from "../components/rule-page";
+import { CheckboxGroup, errorAt, FormError, InputField } from "../components/form";
+import { RuleFormActions, RuleFormPage, useSaveAndPreview } from "../components/rule-page";
 import { call } from "../lib/api";
 import { plural } from "../lib/format";
 import { navigate } from "../lib/router";
@@ -82,22 +82,27 @@ function SilenceForm({ choices, existing }: { choices: AccountChoices; existing?
     recurrence: recurs ? { days: WEEKDAYS.filter((d) => days.includes(d)), from, to } : null,
   });
 
-  const save = useSubmission(async () => {
-    const answer = existing
-      ? await call(rulesApi.silences[":id"].$patch({ param: { id: existing.id }, json: body() }))
-      : await call(rulesApi.silences.$post({ json: body() }));
-    navigate(`/silences/${answer.silence.id}`);
-  });
-  const previewing = useSubmission(async () => {
-    setPreview(null);
-    setPreview(await call(rulesApi.silences.preview.$post({ json: body() })));
-  });
-  const failed = save.error ? save : previewing;
-  const errors = failed.fields;
+  const {
+    save,
+    preview: previewing,
+    shown,
+  } = useSaveAndPreview(
+    async () => {
+      const answer = existing
+        ? await call(rulesApi.silences[":id"].$patch({ param: { id: existing.id }, json: body() }))
+        : await call(rulesApi.silences.$post({ json: body() }));
+      navigate(`/silences/${answer.silence.id}`);
+    },
+    async () => {
+      setPreview(null);
+      setPreview(await call(rulesApi.silences.preview.$post({ json: body() })));
+    },
+  );
+  const errors = shown.fields;
 
   return (
     <form class="card" noValidate onSubmit={save.submit}>
-      <FormError submission={failed} />
+      <FormError submission={shown} />
       <InputField id="silence-name" label="Name" error={errors.name} value={name} onValue={setName} />
       <InputField
         id="silence-comment"
@@ -135,14 +140,16 @@ function SilenceForm({ choices, existing }: { choices: AccountChoices; existing?
         </label>
         {recurs && (
           <>
-            <CheckboxGroup
-              legend="Days"
-              name="recurrence-days"
-              options={WEEKDAYS.map((day) => ({ value: day, label: WEEKDAY_LABELS[day] }))}
-              checked={days}
-              onChange={setDays}
-              error={errorAt(errors, "recurrence.days")}
-            />
+            <div class="field">
+              <CheckboxGroup
+                legend="Days"
+                name="recurrence-days"
+                options={WEEKDAYS.map((day) => ({ value: day, label: WEEKDAY_LABELS[day] }))}
+                checked={days}
+                onChange={setDays}
+                error={errorAt(errors, "recurrence.days")}
+              />
+            </div>
             <div class="grid-2">
               <InputField
                 id="recurrence-from"

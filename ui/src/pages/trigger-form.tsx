@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { draftOf, EventFilterFields, type FilterDraft, toFilters } from "../components/event-filters";
-import { CheckboxGroup, errorAt, FormError, InputField, useSubmission } from "../components/form";
-import { RuleFormActions, RuleFormPage } from "../components/rule-page";
+import { CheckboxGroup, errorAt, FormError, InputField } from "../components/form";
+import { RuleFormActions, RuleFormPage, useSaveAndPreview } from "../components/rule-page";
 import { describedBy, Field } from "../components/ui";
 import { call } from "../lib/api";
 import { plural } from "../lib/format";
@@ -105,22 +105,27 @@ function TriggerForm({ choices, existing }: { choices: AccountChoices; existing?
     integration_ids: integrationIds,
   });
 
-  const save = useSubmission(async () => {
-    const answer = existing
-      ? await call(rulesApi.triggers[":id"].$patch({ param: { id: existing.id }, json: body() }))
-      : await call(rulesApi.triggers.$post({ json: body() }));
-    navigate(`/triggers/${answer.trigger.id}`);
-  });
-  const previewing = useSubmission(async () => {
-    setPreview(null);
-    setPreview(await call(rulesApi.triggers.preview.$post({ json: body() })));
-  });
-  const failed = save.error ? save : previewing;
-  const errors = failed.fields;
+  const {
+    save,
+    preview: previewing,
+    shown,
+  } = useSaveAndPreview(
+    async () => {
+      const answer = existing
+        ? await call(rulesApi.triggers[":id"].$patch({ param: { id: existing.id }, json: body() }))
+        : await call(rulesApi.triggers.$post({ json: body() }));
+      navigate(`/triggers/${answer.trigger.id}`);
+    },
+    async () => {
+      setPreview(null);
+      setPreview(await call(rulesApi.triggers.preview.$post({ json: body() })));
+    },
+  );
+  const errors = shown.fields;
 
   return (
     <form class="card" noValidate onSubmit={save.submit}>
-      <FormError submission={failed} />
+      <FormError submission={shown} />
       <InputField id="trigger-name" label="Name" error={errors.name} value={name} onValue={setName} />
       <label class="check">
         <input type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.currentTarget.checked)} />
@@ -129,24 +134,26 @@ function TriggerForm({ choices, existing }: { choices: AccountChoices; existing?
 
       <section class="form-section" aria-labelledby="condition-heading">
         <h2 id="condition-heading">Condition</h2>
-        <fieldset class="field">
-          <legend class="sr-only">Condition kind</legend>
-          {KINDS.map((option) => (
-            <label class="check check-top" key={option.kind}>
-              <input
-                type="radio"
-                name="condition-kind"
-                value={option.kind}
-                checked={kind === option.kind}
-                onChange={() => setKind(option.kind)}
-              />
-              <span>
-                {option.label}
-                <span class="check-hint">{option.hint}</span>
-              </span>
-            </label>
-          ))}
-        </fieldset>
+        <div class="field">
+          <fieldset>
+            <legend class="sr-only">Condition kind</legend>
+            {KINDS.map((option) => (
+              <label class="check check-top" key={option.kind}>
+                <input
+                  type="radio"
+                  name="condition-kind"
+                  value={option.kind}
+                  checked={kind === option.kind}
+                  onChange={() => setKind(option.kind)}
+                />
+                <span>
+                  {option.label}
+                  <span class="check-hint">{option.hint}</span>
+                </span>
+              </label>
+            ))}
+          </fieldset>
+        </div>
         {kind === "threshold" && (
           <div class="grid-2">
             <InputField
@@ -200,15 +207,17 @@ function TriggerForm({ choices, existing }: { choices: AccountChoices; existing?
           </div>
         )}
         {kind === "system_event" && (
-          <CheckboxGroup
-            legend="System events"
-            hint="None ticked: every system event."
-            name="system-types"
-            options={Object.entries(SYSTEM_TYPE_LABELS).map(([type, label]) => ({ value: type, label }))}
-            checked={systemTypes}
-            onChange={setSystemTypes}
-            error={errorAt(errors, "condition.system_types")}
-          />
+          <div class="field">
+            <CheckboxGroup
+              legend="System events"
+              hint="None ticked: every system event."
+              name="system-types"
+              options={Object.entries(SYSTEM_TYPE_LABELS).map(([type, label]) => ({ value: type, label }))}
+              checked={systemTypes}
+              onChange={setSystemTypes}
+              error={errorAt(errors, "condition.system_types")}
+            />
+          </div>
         )}
       </section>
 
@@ -217,32 +226,36 @@ function TriggerForm({ choices, existing }: { choices: AccountChoices; existing?
           <h2 id="filters-heading">Which events</h2>
           <p class="field-hint">Every filter is optional; an event must match all that are set.</p>
           <EventFilterFields value={filters} onChange={setFilters} errors={errors} nodes={choices.nodes} />
-          <CheckboxGroup
-            legend="Group by"
-            hint="Each group counts, fires and is throttled on its own."
-            name="group-by"
-            options={GROUP_BY.map((g) => ({ value: g, label: GROUP_BY_LABELS[g] }))}
-            checked={groupBy}
-            onChange={setGroupBy}
-            error={errorAt(errors, "group_by")}
-          />
+          <div class="field">
+            <CheckboxGroup
+              legend="Group by"
+              hint="Each group counts, fires and is throttled on its own."
+              name="group-by"
+              options={GROUP_BY.map((g) => ({ value: g, label: GROUP_BY_LABELS[g] }))}
+              checked={groupBy}
+              onChange={setGroupBy}
+              error={errorAt(errors, "group_by")}
+            />
+          </div>
         </section>
       )}
 
       <section class="form-section" aria-labelledby="notify-heading">
         <h2 id="notify-heading">Notify</h2>
-        <CheckboxGroup
-          legend="Integrations"
-          hint="1 to 20. An event that a trigger and an integration's own subscription both send arrives once."
-          name="integrations"
-          options={choices.integrations.map((i) => ({
-            value: i.id,
-            label: `${i.name}${i.status === "enabled" ? "" : " (disabled)"}`,
-          }))}
-          checked={integrationIds}
-          onChange={setIntegrationIds}
-          error={errorAt(errors, "integration_ids")}
-        />
+        <div class="field">
+          <CheckboxGroup
+            legend="Integrations"
+            hint="1 to 20. An event that a trigger and an integration's own subscription both send arrives once."
+            name="integrations"
+            options={choices.integrations.map((i) => ({
+              value: i.id,
+              label: `${i.name}${i.status === "enabled" ? "" : " (disabled)"}`,
+            }))}
+            checked={integrationIds}
+            onChange={setIntegrationIds}
+            error={errorAt(errors, "integration_ids")}
+          />
+        </div>
         <InputField
           id="trigger-throttle"
           label="Throttle (minutes)"

@@ -16,6 +16,10 @@ function integrationsText(trigger: Trigger, integrationName: NameOf): string {
     : plural(trigger.integration_ids.length, "integration");
 }
 
+/** Node silence and system events have no event filters or groups. */
+const countsEvents = (trigger: Trigger) =>
+  trigger.condition.kind === "each_event" || trigger.condition.kind === "threshold";
+
 function EnabledPill({ enabled }: { enabled: boolean }) {
   return enabled ? <StatusPill status="ok">Enabled</StatusPill> : <StatusPill status="off">Disabled</StatusPill>;
 }
@@ -63,7 +67,7 @@ export function TriggersPage() {
                 <div class="cell-title">
                   <Link href={`/triggers/${trigger.id}`}>{trigger.name}</Link>
                 </div>
-                <div class="muted small">{filtersText(trigger.filters, nodeName)}</div>
+                {countsEvents(trigger) && <div class="muted small">{filtersText(trigger.filters, nodeName)}</div>}
               </td>
               <td>{conditionText(trigger, nodeName)}</td>
               <td class="small">{integrationsText(trigger, integrationName)}</td>
@@ -114,10 +118,14 @@ export function TriggerPage({ params }: { params: { id: string } }) {
         <dl class="facts">
           <dt>Condition</dt>
           <dd>{conditionText(t, nodeName)}</dd>
-          <dt>Events</dt>
-          <dd>{filtersText(t.filters, nodeName)}</dd>
-          <dt>Grouped by</dt>
-          <dd>{t.group_by.length ? t.group_by.map((g) => GROUP_BY_LABELS[g]).join(", ") : "Not grouped"}</dd>
+          {countsEvents(t) && (
+            <>
+              <dt>Events</dt>
+              <dd>{filtersText(t.filters, nodeName)}</dd>
+              <dt>Grouped by</dt>
+              <dd>{t.group_by.length ? t.group_by.map((g) => GROUP_BY_LABELS[g]).join(", ") : "Not grouped"}</dd>
+            </>
+          )}
           <dt>Throttle</dt>
           <dd>{throttleText(t)}</dd>
           <dt>Notifies</dt>
