@@ -2,10 +2,10 @@ import type { ClientResponse } from "hono/client";
 import { call, client } from "./api";
 
 /**
- * Shapes of the triggers and silences API (README "Triggers and silences"), written by hand
- * until those routes are on the Worker's AppType. Every call below goes through the same `hc`
- * client as the rest of the UI; once the routes are merged, `rulesApi` becomes `client.api` (one
- * line) and these types can be taken from the routes like pages/integrations/api-types.ts does.
+ * Shapes of the triggers and silences API, written by hand until those routes are on the Worker's
+ * AppType (README, UI). Every call goes through the same `hc` client as the rest of the UI: once
+ * the routes are merged, `rulesApi` becomes `client.api` (one line), and these types can be taken
+ * from the routes the way pages/integrations/api-types.ts does.
  */
 export const EVENT_TYPES = ["security_issue", "hit", "incident", "scope_change"] as const;
 export const RISKS = ["info", "low", "medium", "high", "critical"] as const;
