@@ -1,7 +1,6 @@
 import type { SystemEventType } from "../../../worker/domain/system-events";
 import { formatNumber } from "./format";
-import type { EventFilters, EventType, GroupBy, Recurrence, Trigger, Weekday } from "./triggers-api";
-import { WEEKDAYS } from "./triggers-api";
+import type { EventFilters, EventType, GroupBy, Recurrence, Trigger, Weekday } from "./rule-shapes";
 
 /** Triggers and silences in words, for lists and detail pages: "≥ 100 hits in 5 min per host". */
 
@@ -127,7 +126,9 @@ export function filtersText(filters: EventFilters, nodeName: NameOf): string {
 
 /** "Every Mon, Fri 18:00–22:00", with a note when the window runs past midnight. */
 export function recurrenceText(recurrence: Recurrence): string {
-  const days = WEEKDAYS.filter((d) => recurrence.days.includes(d)).map((d) => WEEKDAY_LABELS[d]);
+  const days = Object.entries(WEEKDAY_LABELS)
+    .filter(([day]) => recurrence.days.includes(day as Weekday))
+    .map(([, label]) => label);
   const overnight = recurrence.to <= recurrence.from ? " (into the next day)" : "";
   return `Every ${days.join(", ")} ${recurrence.from}–${recurrence.to}${overnight}`;
 }
