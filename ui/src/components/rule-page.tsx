@@ -13,6 +13,8 @@ import { ConfirmDialog, ErrorBanner, Notice, PageHeader, Spinner } from "./ui";
 export interface Choices {
   /** The admin's integrations and nodes; null for other roles, who may read neither. */
   resource: Resource<AccountChoices | null>;
+  /** Loaded (or failed): names are shown at once rather than ids first and names a moment later. */
+  settled: boolean;
   integrationName: NameOf;
   nodeName: NameOf;
 }
@@ -23,6 +25,7 @@ export function useAccountChoices(): Choices {
   const choices = resource.data;
   return {
     resource,
+    settled: choices !== undefined || resource.error !== undefined,
     integrationName: (id) => choices?.integrations.find((i) => i.id === id)?.name,
     nodeName: (id) => choices?.nodes.find((n) => n.id === id)?.name,
   };
@@ -59,6 +62,7 @@ export function RuleListHeader({
 /** A detail page: breadcrumb, heading, and for admins Edit and Delete (asked first). */
 export function RuleDetail<T extends { name: string }>({
   resource,
+  choices,
   listHref,
   listTitle,
   noun,
@@ -68,6 +72,7 @@ export function RuleDetail<T extends { name: string }>({
   children,
 }: {
   resource: Resource<T>;
+  choices: Choices;
   listHref: string;
   listTitle: string;
   noun: string;
@@ -84,7 +89,7 @@ export function RuleDetail<T extends { name: string }>({
       <p class="breadcrumb">
         <Link href={listHref}>{listTitle}</Link> /
       </p>
-      {resource.loading && !item ? (
+      {(resource.loading && !item) || !choices.settled ? (
         <Spinner />
       ) : !item ? (
         <ErrorBanner error={resource.error} retry={resource.reload} />

@@ -36,7 +36,7 @@ export function SilencesPage() {
   const { me, isAdmin } = useSession();
   const timeZone = me.account.time_zone;
   const silences = useResource(() => call(rulesApi.silences.$get()), []);
-  const { resource: choices, nodeName } = useAccountChoices();
+  const { resource: choices, settled, nodeName } = useAccountChoices();
   const list = silences.data?.silences;
 
   return (
@@ -48,7 +48,7 @@ export function SilencesPage() {
         newLabel="New silence"
       />
       <ErrorBanner error={silences.error ?? choices.error} retry={silences.error ? silences.reload : choices.reload} />
-      {silences.loading && !list ? (
+      {(silences.loading && !list) || !settled ? (
         <Spinner label="Loading silences…" />
       ) : list && list.length === 0 ? (
         <EmptyState title="No silences">
@@ -98,11 +98,13 @@ export function SilencePage({ params }: { params: { id: string } }) {
   const id = params.id;
   const { me } = useSession();
   const silence = useResource(async () => (await call(rulesApi.silences[":id"].$get({ param: { id } }))).silence, [id]);
-  const { nodeName } = useAccountChoices();
+  const choices = useAccountChoices();
+  const { nodeName } = choices;
 
   return (
     <RuleDetail
       resource={silence}
+      choices={choices}
       listHref="/silences"
       listTitle="Silences"
       noun="silence"

@@ -28,7 +28,7 @@ function EnabledPill({ enabled }: { enabled: boolean }) {
 export function TriggersPage() {
   const { isAdmin } = useSession();
   const triggers = useResource(() => call(rulesApi.triggers.$get()), []);
-  const { resource: choices, integrationName, nodeName } = useAccountChoices();
+  const { resource: choices, settled, integrationName, nodeName } = useAccountChoices();
   const list = triggers.data?.triggers;
 
   return (
@@ -40,7 +40,7 @@ export function TriggersPage() {
         newLabel="New trigger"
       />
       <ErrorBanner error={triggers.error ?? choices.error} retry={triggers.error ? triggers.reload : choices.reload} />
-      {triggers.loading && !list ? (
+      {(triggers.loading && !list) || !settled ? (
         <Spinner label="Loading triggers…" />
       ) : list && list.length === 0 ? (
         <EmptyState title="No triggers yet">
@@ -93,11 +93,13 @@ export function TriggersPage() {
 export function TriggerPage({ params }: { params: { id: string } }) {
   const id = params.id;
   const trigger = useResource(async () => (await call(rulesApi.triggers[":id"].$get({ param: { id } }))).trigger, [id]);
-  const { integrationName, nodeName } = useAccountChoices();
+  const choices = useAccountChoices();
+  const { integrationName, nodeName } = choices;
 
   return (
     <RuleDetail
       resource={trigger}
+      choices={choices}
       listHref="/triggers"
       listTitle="Triggers"
       noun="trigger"
