@@ -5,7 +5,7 @@ import { RuleFormActions, RuleFormPage, useSaveAndPreview } from "../components/
 import { describedBy, Field } from "../components/ui";
 import { call } from "../lib/api";
 import { plural } from "../lib/format";
-import { navigate } from "../lib/router";
+import { Link, navigate } from "../lib/router";
 import { GROUP_BY_LABELS, SYSTEM_TYPE_LABELS } from "../lib/rule-text";
 import {
   type AccountChoices,
@@ -242,6 +242,11 @@ function TriggerForm({ choices, existing }: { choices: AccountChoices; existing?
 
       <section class="form-section" aria-labelledby="notify-heading">
         <h2 id="notify-heading">Notify</h2>
+        {choices.integrations.length === 0 && (
+          <p class="field-hint">
+            The account has no integrations yet: <Link href="/integrations/new">add one</Link> first.
+          </p>
+        )}
         <div class="field">
           <CheckboxGroup
             legend="Integrations"
