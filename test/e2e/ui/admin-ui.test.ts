@@ -115,7 +115,18 @@ describe("admin UI in Chromium", () => {
       await page.getByRole("heading", { name: block }).waitFor(WAIT);
     }
     const nav = page.getByRole("navigation", { name: "Main" });
-    for (const item of ["Integrations", "Triggers", "Silences", "Nodes", "Users", "Audit log", "Events", "Reports"]) {
+    const items = [
+      "Integrations",
+      "Triggers",
+      "Silences",
+      "Nodes",
+      "Users",
+      "Audit log",
+      "Events",
+      "Reports",
+      "Profile",
+    ];
+    for (const item of items) {
       expect(await nav.getByRole("link", { name: item, exact: true }).count()).toBe(1);
     }
   });
