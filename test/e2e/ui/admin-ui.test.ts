@@ -9,7 +9,8 @@ import { buildUi, launchBrowser, openPage, screenshot, type WatchedPage } from "
 /**
  * The admin's whole path through the UI in real Chromium against Herald under wrangler dev:
  * add a webhook integration, test and save it, watch deliveries, see it auto-disabled by a
- * failing receiver, re-enable and replay; an analyst sees no admin pages. Under
+ * failing receiver, re-enable and replay; create a threshold trigger and a recurring silence;
+ * an analyst sees no admin pages, and reads triggers and silences without changing them. Under
  * `npm run screenshots` it also writes the README's screenshots to docs/screenshots/.
  */
 const BUCKET = "ui-webhook";
