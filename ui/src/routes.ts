@@ -9,6 +9,10 @@ import { NodesPage } from "./pages/nodes";
 import { ProfilePage } from "./pages/profile";
 import { ReportPage, ReportsPage } from "./pages/reports";
 import { SecurityIssuesPage } from "./pages/security-issues";
+import { SilenceEditPage, SilenceNewPage } from "./pages/silence-form";
+import { SilencePage, SilencesPage } from "./pages/silences";
+import { TriggerEditPage, TriggerNewPage } from "./pages/trigger-form";
+import { TriggerPage, TriggersPage } from "./pages/triggers";
 import { UsersPage } from "./pages/users";
 
 export interface RouteDef {
@@ -23,6 +27,15 @@ export const ROUTES: RouteDef[] = [
   { pattern: "/integrations/new", page: IntegrationNewPage, adminOnly: true },
   { pattern: "/integrations/:id", page: IntegrationDetailPage, adminOnly: true },
   { pattern: "/integrations/:id/edit", page: IntegrationEditPage, adminOnly: true },
+  // Every role reads triggers and silences; only admins create or change them.
+  { pattern: "/triggers", page: TriggersPage },
+  { pattern: "/triggers/new", page: TriggerNewPage, adminOnly: true },
+  { pattern: "/triggers/:id", page: TriggerPage },
+  { pattern: "/triggers/:id/edit", page: TriggerEditPage, adminOnly: true },
+  { pattern: "/silences", page: SilencesPage },
+  { pattern: "/silences/new", page: SilenceNewPage, adminOnly: true },
+  { pattern: "/silences/:id", page: SilencePage },
+  { pattern: "/silences/:id/edit", page: SilenceEditPage, adminOnly: true },
   { pattern: "/events", page: EventsPage },
   { pattern: "/events/:id", page: EventPage },
   { pattern: "/security-issues", page: SecurityIssuesPage },
@@ -54,6 +67,8 @@ export const NAV: { title: string; items: NavItem[] }[] = [
     title: "Settings",
     items: [
       { href: "/integrations", label: "Integrations", adminOnly: true },
+      { href: "/triggers", label: "Triggers" },
+      { href: "/silences", label: "Silences" },
       { href: "/nodes", label: "Nodes", adminOnly: true },
       { href: "/users", label: "Users", adminOnly: true },
       { href: "/tokens", label: "API tokens", adminOnly: true },

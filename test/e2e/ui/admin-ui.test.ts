@@ -9,7 +9,8 @@ import { buildUi, launchBrowser, openPage, screenshot, type WatchedPage } from "
 /**
  * The admin's whole path through the UI in real Chromium against Herald under wrangler dev:
  * add a webhook integration, test and save it, watch deliveries, see it auto-disabled by a
- * failing receiver, re-enable and replay; an analyst sees no admin pages. Under
+ * failing receiver, re-enable and replay; create a threshold trigger and a recurring silence;
+ * an analyst sees no admin pages, and reads triggers and silences without changing them. Under
  * `npm run screenshots` it also writes the README's screenshots to docs/screenshots/.
  */
 const BUCKET = "ui-webhook";
@@ -115,7 +116,18 @@ describe("admin UI in Chromium", () => {
       await page.getByRole("heading", { name: block }).waitFor(WAIT);
     }
     const nav = page.getByRole("navigation", { name: "Main" });
-    for (const item of ["Integrations", "Nodes", "Users", "Audit log", "Events", "Reports", "Profile"]) {
+    const items = [
+      "Integrations",
+      "Triggers",
+      "Silences",
+      "Nodes",
+      "Users",
+      "Audit log",
+      "Events",
+      "Reports",
+      "Profile",
+    ];
+    for (const item of items) {
       expect(await nav.getByRole("link", { name: item, exact: true }).count()).toBe(1);
     }
   });
@@ -344,6 +356,141 @@ describe("admin UI in Chromium", () => {
     expect((await withToken(secret, "/api/events")).status).toBe(401);
   });
 
+  it("creates a threshold trigger: field errors in place, a preview over the stored events, listed in words", async () => {
+    const nav = page.getByRole("navigation", { name: "Main" });
+    await nav.getByRole("link", { name: "Triggers", exact: true }).click();
+    await page.getByRole("heading", { name: "Triggers", level: 1 }).waitFor(WAIT);
+    await page.getByText("No triggers yet").waitFor(WAIT);
+    await page.getByRole("link", { name: "New trigger" }).click();
+    await page.getByRole("heading", { name: "New trigger", level: 1 }).waitFor(WAIT);
+
+    await page.getByLabel("Name", { exact: true }).fill("Hit flood per host");
+    await page.getByLabel("Threshold").check();
+    await page.getByLabel("At least (events)").fill("3");
+    await page.getByLabel("Within (minutes)").fill("120");
+    await page.getByLabel("Hits (attacks)").check();
+    await page.getByRole("group", { name: "Group by" }).getByLabel("host", { exact: true }).check();
+    await page.getByLabel("Throttle (minutes)").fill("30");
+
+    // No integration chosen: the API's error stands next to the integrations.
+    await page.getByRole("button", { name: "Create trigger" }).click();
+    await page.getByRole("group", { name: "Integrations" }).getByRole("alert").waitFor(WAIT);
+    expect(admin.problems.filter((p) => /status of 400/.test(p))).toHaveLength(1);
+    admin.problems.splice(0);
+    await page.getByLabel("SIEM webhook").check();
+
+    // The 40 hits of the report step, about 14 per host spread over six hours: 3 within two hours fire.
+    await page.getByRole("button", { name: "Preview" }).click();
+    const preview = page.getByText(/^Would have fired/);
+    await preview.waitFor(WAIT);
+    expect(await preview.textContent()).toMatch(
+      /Would have fired [1-9]\d* times? in the last 24 h \(groups: .*shop\.example\.com/,
+    );
+    await page.getByLabel("At least (events)").fill("100");
+    await page.getByLabel("Within (minutes)").fill("5");
+    await page.getByRole("button", { name: "Preview" }).click();
+    await expect.poll(() => preview.textContent(), WAIT).toContain("Would have fired 0 times in the last 24 h");
+    await screenshot(page, "trigger-form");
+
+    await page.getByRole("button", { name: "Create trigger" }).click();
+    await page.getByRole("heading", { name: "Hit flood per host", level: 1 }).waitFor(WAIT);
+    expect(await page.locator("dl.facts").textContent()).toContain("SIEM webhook");
+
+    await nav.getByRole("link", { name: "Triggers", exact: true }).click();
+    const row = page.locator("tbody tr", { hasText: "Hit flood per host" });
+    await row.waitFor(WAIT);
+    const text = (await row.textContent()) ?? "";
+    for (const part of [
+      "≥ 100 hits in 5 min per host",
+      "SIEM webhook",
+      "At most once per 30 min per group",
+      "Enabled",
+    ]) {
+      expect(text).toContain(part);
+    }
+    await screenshot(page, "triggers");
+    // What the form sent is what the API stored.
+    const stored = await api.call<{ triggers: Record<string, unknown>[] }>("GET", "/api/triggers");
+    expect(stored.body.triggers).toMatchObject([
+      {
+        name: "Hit flood per host",
+        enabled: true,
+        condition: { kind: "threshold", count: 100, window_minutes: 5 },
+        filters: { event_types: ["hit"] },
+        group_by: ["host"],
+        throttle_minutes: 30,
+        integration_ids: [integrationId],
+      },
+    ]);
+  });
+
+  it("creates a recurring silence in the account's time zone, previews it and lists it with its state", async () => {
+    const me = await api.call<{ account: { time_zone: string } }>("GET", "/api/me");
+    const timeZone = me.body.account.time_zone;
+    const dayFromNow = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+    const startsAt = `${dayFromNow(2)}T09:00`;
+    const endsAt = `${dayFromNow(30)}T18:00`;
+
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Silences", exact: true }).click();
+    await page.getByRole("heading", { name: "Silences", level: 1 }).waitFor(WAIT);
+    await page.getByText("No silences").waitFor(WAIT);
+    await page.getByRole("link", { name: "New silence" }).click();
+    await page.getByRole("heading", { name: "New silence", level: 1 }).waitFor(WAIT);
+    await page.getByLabel("Name", { exact: true }).fill("Staging pentest");
+    await page.getByLabel("Comment").fill("Quarterly test by the red team");
+    await page.getByLabel("Starts").fill(startsAt);
+    await page.getByLabel("Ends").fill(endsAt);
+    await page.getByLabel("Repeat weekly").check();
+    await page.getByRole("group", { name: "Days" }).getByLabel("Fri").check();
+    await page.getByLabel("From", { exact: true }).fill("18:00");
+    await page.getByLabel("To", { exact: true }).fill("22:00");
+    await page.getByLabel("Hosts").fill("*.staging.example.com");
+    await page.getByLabel("Source IPs").fill("198.51.100.0/24");
+
+    // No stored event came from the pentesters' range.
+    await page.getByRole("button", { name: "Preview" }).click();
+    await page.getByText("Would have muted 0 events in the last 24 h").waitFor(WAIT);
+    await page.getByRole("button", { name: "Create silence" }).click();
+    await page.getByRole("heading", { name: "Staging pentest", level: 1 }).waitFor(WAIT);
+
+    await page.getByRole("link", { name: "Silences", exact: true }).first().click();
+    const row = page.locator("tbody tr", { hasText: "Staging pentest" });
+    await row.waitFor(WAIT);
+    const text = (await row.textContent()) ?? "";
+    for (const part of ["Scheduled", "Every Fri 18:00–22:00", "hosts *.staging.example.com", "from 198.51.100.0/24"]) {
+      expect(text).toContain(part);
+    }
+    expect(await row.locator("td.num").textContent()).toBe("0");
+    await screenshot(page, "silences");
+
+    // The times typed are wall-clock times of the account's zone, whatever the browser's zone.
+    const wallClock = (iso: string) =>
+      new Intl.DateTimeFormat("sv-SE", {
+        timeZone,
+        year: "numeric",
+        month: "2-digit",
+        day: "2-digit",
+        hour: "2-digit",
+        minute: "2-digit",
+      })
+        .format(new Date(iso))
+        .replace(" ", "T");
+    const stored = await api.call<{ silences: { starts_at: string; ends_at: string }[] }>("GET", "/api/silences");
+    expect(stored.body.silences).toMatchObject([
+      {
+        name: "Staging pentest",
+        comment: "Quarterly test by the red team",
+        filters: { hosts: ["*.staging.example.com"], source_ips: ["198.51.100.0/24"] },
+        recurrence: { days: ["fri"], from: "18:00", to: "22:00" },
+        state: "scheduled",
+        silenced_count: 0,
+      },
+    ]);
+    expect(stored.body.silences.map((s) => [wallClock(s.starts_at), wallClock(s.ends_at)])).toEqual([
+      [startsAt, endsAt],
+    ]);
+  });
+
   it("works at phone width", async () => {
     const phone = await openPage(browser, { width: 390, height: 844 });
     await phone.page.goto(`${herald.url}/login`);
@@ -406,6 +553,60 @@ describe("admin UI in Chromium", () => {
     });
     expect(closing.status).toBe(403);
     await p.context().close();
+  });
+
+  it("shows an analyst the triggers and silences, with no control to change them", async () => {
+    const analyst = await openPage(browser);
+    const p = analyst.page;
+    await p.goto(`${herald.url}/login`);
+    await p.getByLabel("Email").fill("analyst@demo.herald.local");
+    await p.getByLabel("Password").fill("analyst-password-1");
+    await p.getByRole("button", { name: "Sign in" }).click();
+    await p.getByRole("heading", { name: "Events", level: 1 }).waitFor(WAIT);
+    const nav = p.getByRole("navigation", { name: "Main" });
+
+    await nav.getByRole("link", { name: "Triggers", exact: true }).click();
+    const trigger = p.locator("tbody tr", { hasText: "Hit flood per host" });
+    await trigger.waitFor(WAIT);
+    // Analysts may not read integrations: the row says how many it notifies.
+    expect(await trigger.textContent()).toContain("≥ 100 hits in 5 min per host");
+    expect(await trigger.textContent()).toContain("1 integration");
+    expect(await p.getByRole("link", { name: "New trigger" }).count()).toBe(0);
+    expect(await p.getByRole("link", { name: "Edit" }).count()).toBe(0);
+    await trigger.getByRole("link", { name: "Hit flood per host" }).click();
+    await p.getByRole("heading", { name: "Hit flood per host", level: 1 }).waitFor(WAIT);
+    expect(await p.locator("dl.facts dd").allTextContents()).toEqual([
+      "≥ 100 hits in 5 min per host",
+      "hits",
+      "host",
+      "At most once per 30 min per group",
+      "1 integration",
+    ]);
+    expect(await p.getByRole("link", { name: "Edit" }).count()).toBe(0);
+    expect(await p.getByRole("button", { name: "Delete" }).count()).toBe(0);
+    await p.goto(`${herald.url}/triggers/new`);
+    await p.getByRole("heading", { name: "Administrators only" }).waitFor(WAIT);
+
+    await nav.getByRole("link", { name: "Silences", exact: true }).click();
+    const silence = p.locator("tbody tr", { hasText: "Staging pentest" });
+    await silence.waitFor(WAIT);
+    expect(await silence.textContent()).toContain("Every Fri 18:00–22:00");
+    expect(await p.getByRole("link", { name: "New silence" }).count()).toBe(0);
+    expect(await p.getByRole("link", { name: "Edit" }).count()).toBe(0);
+    await silence.getByRole("link", { name: "Staging pentest" }).click();
+    await p.getByRole("heading", { name: "Staging pentest", level: 1 }).waitFor(WAIT);
+    expect(await p.getByRole("button", { name: "Delete" }).count()).toBe(0);
+    // The pages read nothing the analyst may not: no 403 in the console.
+    expect(analyst.problems).toEqual([]);
+    await p.context().close();
+
+    const session = await signIn(herald.url, "analyst@demo.herald.local", "analyst-password-1");
+    const triggers = await session.call<{ triggers: { id: string }[] }>("GET", "/api/triggers");
+    expect(triggers.status).toBe(200);
+    const id = triggers.body.triggers[0]?.id;
+    expect((await session.call("PATCH", `/api/triggers/${id}`, { enabled: false })).status).toBe(403);
+    expect((await session.call("DELETE", `/api/triggers/${id}`)).status).toBe(403);
+    expect((await session.call("GET", "/api/silences")).status).toBe(200);
   });
 
   it("serves Swagger UI at /api/docs under the strict CSP", async () => {

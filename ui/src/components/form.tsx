@@ -32,6 +32,11 @@ export function useSubmission(action: () => Promise<void>): Submission {
   return { busy, error, fields: error instanceof ApiError ? error.fieldErrors() : {}, submit };
 }
 
+/** The error of a field or of anything inside it ("filters.hosts" also takes "filters.hosts.2"). */
+export function errorAt(fields: Record<string, string>, key: string): string | undefined {
+  return fields[key] ?? Object.entries(fields).find(([field]) => field.startsWith(`${key}.`))?.[1];
+}
+
 /** The submission's error as a banner, unless its field errors already stand next to their fields. */
 export function FormError({ submission }: { submission: Submission }) {
   const { error, fields } = submission;
@@ -56,7 +61,7 @@ export function InputField({
   error?: string;
   value: string;
   onValue: (value: string) => void;
-  type?: "email" | "password" | "date";
+  type?: "email" | "password" | "date" | "number" | "time" | "datetime-local";
   autoComplete?: string;
   required?: boolean;
 }) {
@@ -122,5 +127,54 @@ export function RoleOptions({ roles }: { roles: readonly string[] }) {
         </option>
       ))}
     </>
+  );
+}
+
+/** A fieldset of checkboxes that picks a subset of `options`, in the order they are ticked. */
+export function CheckboxGroup<T extends string>({
+  legend,
+  hint,
+  name,
+  options,
+  checked,
+  onChange,
+  error,
+}: {
+  legend: string;
+  hint?: string;
+  name: string;
+  options: { value: T; label: ComponentChildren }[];
+  checked: readonly T[];
+  onChange: (checked: T[]) => void;
+  error?: string;
+}) {
+  const toggle = (item: T, on: boolean): T[] => {
+    const next = new Set(checked);
+    if (on) next.add(item);
+    else next.delete(item);
+    return [...next];
+  };
+  return (
+    <fieldset class="subscription-group">
+      <legend class="fieldset-legend">{legend}</legend>
+      {hint && <p class="field-hint">{hint}</p>}
+      {options.map((option) => (
+        <label class="check" key={option.value}>
+          <input
+            type="checkbox"
+            name={name}
+            value={option.value}
+            checked={checked.includes(option.value)}
+            onChange={(e) => onChange(toggle(option.value, e.currentTarget.checked))}
+          />
+          {option.label}
+        </label>
+      ))}
+      {error && (
+        <p class="field-error" role="alert">
+          {error}
+        </p>
+      )}
+    </fieldset>
   );
 }

@@ -1,4 +1,4 @@
-import type { ComponentChildren } from "preact";
+import { CheckboxGroup } from "../../components/form";
 import type { Subscriptions } from "./api-types";
 
 const RISKS = ["critical", "high", "medium", "low", "info"] as const;
@@ -84,48 +84,6 @@ export function SubscriptionFields({
       )}
       {error && <p class="field-error">{error}</p>}
     </div>
-  );
-}
-
-/** A fieldset of checkboxes that picks a subset of `options`, in the order they are ticked. */
-function CheckboxGroup<T extends string>({
-  legend,
-  hint,
-  name,
-  options,
-  checked,
-  onChange,
-}: {
-  legend: string;
-  hint: string;
-  name: string;
-  options: { value: T; label: ComponentChildren }[];
-  checked: readonly T[];
-  onChange: (checked: T[]) => void;
-}) {
-  const toggle = (item: T, on: boolean): T[] => {
-    const next = new Set(checked);
-    if (on) next.add(item);
-    else next.delete(item);
-    return [...next];
-  };
-  return (
-    <fieldset class="subscription-group">
-      <legend class="fieldset-legend">{legend}</legend>
-      <p class="field-hint">{hint}</p>
-      {options.map((option) => (
-        <label class="check" key={option.value}>
-          <input
-            type="checkbox"
-            name={name}
-            value={option.value}
-            checked={checked.includes(option.value)}
-            onChange={(e) => onChange(toggle(option.value, e.currentTarget.checked))}
-          />
-          {option.label}
-        </label>
-      ))}
-    </fieldset>
   );
 }
 

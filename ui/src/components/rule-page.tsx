@@ -1,0 +1,220 @@
+import type { ComponentChildren } from "preact";
+import { useState } from "preact/hooks";
+import { Link, navigate } from "../lib/router";
+import type { NameOf } from "../lib/rule-text";
+import { useSession } from "../lib/session";
+import { type AccountChoices, loadAccountChoices } from "../lib/triggers-api";
+import { type Resource, useResource } from "../lib/use-resource";
+import { type Submission, useSubmission } from "./form";
+import { ConfirmDialog, ErrorBanner, Notice, PageHeader, Spinner } from "./ui";
+
+/** Pieces the Triggers and Silences pages share: every role reads them, only admins change them. */
+
+export interface Choices {
+  /** The admin's integrations and nodes; null for other roles, who may read neither. */
+  resource: Resource<AccountChoices | null>;
+  /** Loaded (or failed): names are shown at once rather than ids first and names a moment later. */
+  settled: boolean;
+  integrationName: NameOf;
+  nodeName: NameOf;
+}
+
+export function useAccountChoices(): Choices {
+  const { isAdmin } = useSession();
+  const resource = useResource(() => loadAccountChoices(isAdmin), [isAdmin]);
+  const choices = resource.data;
+  return {
+    resource,
+    settled: choices !== undefined || resource.error !== undefined,
+    integrationName: (id) => choices?.integrations.find((i) => i.id === id)?.name,
+    nodeName: (id) => choices?.nodes.find((n) => n.id === id)?.name,
+  };
+}
+
+/** A list page's header; admins also get the button that creates one. */
+export function RuleListHeader({
+  title,
+  subtitle,
+  newHref,
+  newLabel,
+}: {
+  title: string;
+  subtitle: string;
+  newHref: string;
+  newLabel: string;
+}) {
+  const { isAdmin } = useSession();
+  return (
+    <PageHeader
+      title={title}
+      subtitle={subtitle}
+      actions={
+        isAdmin && (
+          <Link href={newHref} class="btn btn-primary">
+            {newLabel}
+          </Link>
+        )
+      }
+    />
+  );
+}
+
+/** A detail page: breadcrumb, heading, and for admins Edit and Delete (asked first). */
+export function RuleDetail<T extends { name: string }>({
+  resource,
+  choices,
+  listHref,
+  listTitle,
+  noun,
+  editHref,
+  onDelete,
+  subtitle,
+  children,
+}: {
+  resource: Resource<T>;
+  choices: Choices;
+  listHref: string;
+  listTitle: string;
+  noun: string;
+  editHref: string;
+  onDelete: () => Promise<void>;
+  subtitle?: (item: T) => ComponentChildren;
+  children: (item: T) => ComponentChildren;
+}) {
+  const { isAdmin } = useSession();
+  const [deleting, setDeleting] = useState(false);
+  const item = resource.data;
+  return (
+    <>
+      <p class="breadcrumb">
+        <Link href={listHref}>{listTitle}</Link> /
+      </p>
+      {(resource.loading && !item) || !choices.settled ? (
+        <Spinner />
+      ) : !item ? (
+        <ErrorBanner error={resource.error} retry={resource.reload} />
+      ) : (
+        <>
+          <PageHeader
+            title={item.name}
+            subtitle={subtitle?.(item)}
+            actions={
+              isAdmin && (
+                <>
+                  <Link href={editHref} class="btn">
+                    Edit
+                  </Link>
+                  <button type="button" class="btn btn-danger-ghost" onClick={() => setDeleting(true)}>
+                    Delete
+                  </button>
+                </>
+              )
+            }
+          />
+          <section class="card">{children(item)}</section>
+          <ConfirmDialog
+            open={deleting}
+            title={`Delete ${noun}?`}
+            body={
+              <p>
+                <strong>{item.name}</strong> is deleted for good. The deletion is kept in the audit log.
+              </p>
+            }
+            confirmLabel={`Delete ${noun}`}
+            onClose={() => setDeleting(false)}
+            onConfirm={async () => {
+              await onDelete();
+              navigate(listHref);
+            }}
+          />
+        </>
+      )}
+    </>
+  );
+}
+
+/** The new/edit page around a form: breadcrumb, heading, and the data the form needs. */
+export function RuleFormPage<T>({
+  title,
+  listHref,
+  listTitle,
+  resource,
+  children,
+}: {
+  title: string;
+  listHref: string;
+  listTitle: string;
+  resource: Resource<T>;
+  children: (data: T) => ComponentChildren;
+}) {
+  return (
+    <>
+      <p class="breadcrumb">
+        <Link href={listHref}>{listTitle}</Link> /
+      </p>
+      <PageHeader title={title} />
+      <ErrorBanner error={resource.error} retry={resource.reload} />
+      {resource.loading && !resource.data ? (
+        <Spinner />
+      ) : resource.data !== undefined ? (
+        <div class="narrow-form">{children(resource.data)}</div>
+      ) : null}
+    </>
+  );
+}
+
+/** A form's save and preview; `shown` is the one that ran last, whose errors the form shows. */
+export function useSaveAndPreview(
+  save: () => Promise<void>,
+  preview: () => Promise<void>,
+): { save: Submission; preview: Submission; shown: Submission } {
+  const [last, setLast] = useState<"save" | "preview">("save");
+  const saving = useSubmission(async () => {
+    setLast("save");
+    await save();
+  });
+  const previewing = useSubmission(async () => {
+    setLast("preview");
+    await preview();
+  });
+  return { save: saving, preview: previewing, shown: last === "save" ? saving : previewing };
+}
+
+/** Save, Preview (over the last 24 hours of stored events) and Cancel, with the preview's answer. */
+export function RuleFormActions({
+  saving,
+  previewing,
+  submitLabel,
+  onPreview,
+  onCancel,
+  previewText,
+}: {
+  saving: boolean;
+  previewing: boolean;
+  submitLabel: string;
+  onPreview: () => void;
+  onCancel: () => void;
+  previewText: ComponentChildren | null;
+}) {
+  return (
+    <>
+      {previewText && (
+        <Notice>
+          <span>{previewText}</span>
+        </Notice>
+      )}
+      <div class="form-actions">
+        <button type="submit" class="btn btn-primary" disabled={saving || previewing}>
+          {saving ? "Saving…" : submitLabel}
+        </button>
+        <button type="button" class="btn" disabled={saving || previewing} onClick={onPreview}>
+          {previewing ? "Previewing…" : "Preview"}
+        </button>
+        <span class="spacer" />
+        <button type="button" class="btn" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </>
+  );
+}
