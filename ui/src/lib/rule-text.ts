@@ -49,6 +49,7 @@ export const SYSTEM_TYPE_LABELS: Record<SystemEventType, string> = {
   node_revoked: "Node token revoked",
   scheduled_report_failed: "Scheduled report failed",
   notifications_held_back: "Notifications held back",
+  delivery_dead: "A delivery died after its last retry",
 };
 
 const systemTypeLabel = (type: string) => SYSTEM_TYPE_LABELS[type as SystemEventType] ?? type.replace(/_/g, " ");
