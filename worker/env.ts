@@ -1,10 +1,13 @@
 import type { IntegrationDO } from "./delivery/integration-do";
+import type { AccountIngestDO } from "./ingest/account-do";
 import type { ReportJob } from "./reports/schedule";
 
 /** Bindings and deployment settings (wrangler.toml [vars] and secrets). All vars are strings. */
 export interface Env {
   DB: D1Database;
   INTEGRATION_DO: DurableObjectNamespace<IntegrationDO>;
+  /** One object per account: its ingest, seq, security issues (docs/data-plane.md). */
+  ACCOUNT_DO: DurableObjectNamespace<AccountIngestDO>;
   ASSETS?: Fetcher;
   SEND_EMAIL?: SendEmail;
   /** Scheduled report jobs (Cloudflare Queues); without it the cron builds a few reports itself. */

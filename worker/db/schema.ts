@@ -292,6 +292,24 @@ export const heldBackNotices = sqliteTable("held_back_notices", {
   lastNoticeAt: integer("last_notice_at"),
 });
 
+/**
+ * System events written atomically with the change that raised them, until the account's
+ * AccountIngestDO has stored them with the account's events (worker/outbox/publish.ts); rows older
+ * than 30 s are published again by the minute cron.
+ */
+export const systemEventOutbox = sqliteTable(
+  "system_event_outbox",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    occurredAt: integer("occurred_at").notNull(),
+    systemType: text("system_type").notNull(),
+    data: text("data", { mode: "json" }).notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("system_event_outbox_created_idx").on(t.createdAt)],
+);
+
 export const REPORT_FREQUENCIES = ["daily", "weekly", "monthly"] as const;
 export type ReportFrequency = (typeof REPORT_FREQUENCIES)[number];
 

@@ -3,7 +3,7 @@ import { createDb } from "../db/client";
 import { type AutoDisableReason, type DisableReason, events, integrations } from "../db/schema";
 import { auditInsert, SYSTEM_ACTOR } from "../domain/audit";
 import { parseFailureWindowConfig } from "../domain/failure-window";
-import { buildSystemEvent, type SystemEventRow, systemEventInsert } from "../domain/system-events";
+import { buildSystemEvent, type SystemEventRow, systemEventOutboxInsert } from "../domain/system-events";
 import type { Env } from "../env";
 import { uiLink } from "../lib/links";
 import type { Principal } from "../lib/principal";
@@ -81,7 +81,7 @@ export async function disableIntegration(
       },
       input.ip,
     ),
-    systemEventInsert(db, input.event),
+    systemEventOutboxInsert(db, input.event),
   ]);
   if (input.pauseOutbox) await pauseOutbox(env, row.id);
   if (input.adminMail) await raiseSystemNotice(env, input.event, input.adminMail);
@@ -148,7 +148,7 @@ export async function enableIntegration(
       },
       input.ip,
     ),
-    systemEventInsert(db, input.event),
+    systemEventOutboxInsert(db, input.event),
   ]);
   const disabledAt = row.disabledAt ?? row.updatedAt;
   const outcome = await resumeOutbox(env, row.id, {

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq, isNull } from "drizzle-orm";
 import { nodes } from "../db/schema";
-import { buildSystemEvent, systemEventInsert } from "../domain/system-events";
+import { buildSystemEvent, systemEventOutboxInsert } from "../domain/system-events";
 import { NODE_TOKEN_PREFIX } from "../ingest/node-auth";
 import { notFound } from "../lib/errors";
 import { randomToken, uuidv7 } from "../lib/ids";
@@ -113,7 +113,7 @@ const routes = router
       );
       await db.batch([
         db.insert(nodes).values(row),
-        systemEventInsert(db, event),
+        systemEventOutboxInsert(db, event),
         auditByCaller(c, {
           action: "node.created",
           targetType: "node",
@@ -159,7 +159,7 @@ const routes = router
           .set({ revokedAt: now })
           .where(and(eq(nodes.id, id), eq(nodes.accountId, principal.accountId), isNull(nodes.revokedAt)))
           .returning({ id: nodes.id }),
-        systemEventInsert(db, event),
+        systemEventOutboxInsert(db, event),
         auditByCaller(c, {
           action: "node.revoked",
           targetType: "node",

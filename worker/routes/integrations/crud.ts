@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq, inArray, or, type SQL, sql } from "drizzle-orm";
 import { CHANNELS } from "../../channels/catalog";
 import { integrations } from "../../db/schema";
-import { systemEventInsert } from "../../domain/system-events";
+import { systemEventOutboxInsert } from "../../domain/system-events";
 import { destroyOutbox } from "../../integrations/lifecycle";
 import { redactSettings } from "../../integrations/secret-fields";
 import { prepareCreateSettings, prepareUpdateSettings } from "../../integrations/settings-input";
@@ -130,7 +130,7 @@ const routes = router
             events: body.events,
           },
         }),
-        systemEventInsert(db, event),
+        systemEventOutboxInsert(db, event),
       ]);
       await publishSystemEvents(c.env, principal.accountId, [event]);
       const integration = toIntegrationJson(row, channel, { settings: prepared.settings, unreadable: false });
@@ -255,7 +255,7 @@ const routes = router
           targetId: row.id,
           details: { type: row.type, name: row.name },
         }),
-        systemEventInsert(db, event),
+        systemEventOutboxInsert(db, event),
       ]);
       await destroyOutbox(c.env, row.id);
       await publishSystemEvents(c.env, principal.accountId, [event]);
