@@ -203,7 +203,7 @@ export class AccountIngestDO extends DurableObject<Env> {
     return { stored };
   }
 
-  async alarm(): Promise<void> {
+  override async alarm(): Promise<void> {
     const now = Date.now();
     await this.flushMarks();
     await finishUnprocessed(this, now, notifyMaxAge(this.env));

@@ -52,7 +52,7 @@ export async function fanOut(account: AccountIngestDO, control: ControlSnapshot,
     control.targets,
     rows.map((r) => r.event),
     control.accountName,
-    account.env.PUBLIC_URL,
+    account.environment.PUBLIC_URL,
   );
   try {
     await enqueuePlan(account.env, plan);

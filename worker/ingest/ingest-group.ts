@@ -105,6 +105,8 @@ export async function writeGroup(account: AccountIngestDO, calls: GroupCall[]): 
   const accepted = calls.map(() => 0);
   const heldBack = new Map<string, number[]>();
   const now = Date.now();
+  const byCall = new Map<number, Prepared[]>();
+  for (const p of prepared) appendTo(byCall, p.call, p);
   for (let i = 0; i < calls.length; i++) {
     if (outcomes[i]) continue;
     if (failed.has(i) || full.has(i)) {
@@ -112,13 +114,14 @@ export async function writeGroup(account: AccountIngestDO, calls: GroupCall[]): 
       continue;
     }
     const call = calls[i] as GroupCall;
-    const rows = prepared.filter((p) => p.call === i);
+    const rows = byCall.get(i) ?? [];
+    let fresh = 0;
     const issues: { event: Extract<NodeEvent, { type: "security_issue" }>; occurredAt: number }[] = [];
     for (const p of rows) {
       const result = p.result as ShardInsertedRow;
       const shard = (p.route as ShardRoute).name;
       if (result.fresh) {
-        accepted[i]++;
+        fresh++;
         if (p.late && anyEnabledTargetWants(control.targets, matchable(p.event))) {
           appendTo(heldBack, call.nodeId, p.occurredAt);
         }
@@ -140,7 +143,8 @@ export async function writeGroup(account: AccountIngestDO, calls: GroupCall[]): 
       }
     }
     account.store.upsertIssues(issues);
-    account.store.countNode(call.nodeId, accepted[i] as number, call.receivedAt);
+    account.store.countNode(call.nodeId, fresh, call.receivedAt);
+    accepted[i] = fresh;
   }
 
   // Counted before fan-out, which may fail: a re-send stores nothing new and counts nothing again.

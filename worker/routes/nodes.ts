@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq, isNull } from "drizzle-orm";
 import { nodes } from "../db/schema";
 import { buildSystemEvent, systemEventOutboxInsert } from "../domain/system-events";
+import { announceControlChange } from "../ingest/control-change";
 import { NODE_TOKEN_PREFIX } from "../ingest/node-auth";
 import { notFound } from "../lib/errors";
 import { randomToken, uuidv7 } from "../lib/ids";
@@ -121,6 +122,7 @@ const routes = router
           details: { name, token_prefix: row.tokenPrefix },
         }),
       ]);
+      await announceControlChange(c.env, principal.accountId);
       await publishSystemEvents(c.env, principal.accountId, [event]);
       return c.json({ node: toNode(row), token }, 201);
     },
@@ -168,6 +170,8 @@ const routes = router
         }),
       ]);
       if (revoked.length === 0) throw notFound("node");
+      // The token stops working at the account object's next request.
+      await announceControlChange(c.env, principal.accountId);
       await publishSystemEvents(c.env, principal.accountId, [event]);
       return c.body(null, 204);
     },

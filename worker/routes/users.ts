@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import { apiTokens, integrations, ROLES, users } from "../db/schema";
 import { buildSystemEvent, systemEventOutboxInsert } from "../domain/system-events";
+import { announceControlChange } from "../ingest/control-change";
 import { destroyOutbox } from "../integrations/lifecycle";
 import { personalEmailRow } from "../integrations/personal-email";
 import { ApiError, notFound } from "../lib/errors";
@@ -135,6 +136,7 @@ const routes = router
         }),
         systemEventOutboxInsert(db, event),
       ]);
+      await announceControlChange(c.env, principal.accountId);
       await publishSystemEvents(c.env, principal.accountId, [event]);
       return c.json({ user: toUser(user), one_time_password: oneTimePassword }, 201);
     },
@@ -261,6 +263,7 @@ const routes = router
         systemEventOutboxInsert(db, event),
       ]);
       // Their personal email's outbox goes with it (its Durable Object's storage is dropped).
+      await announceControlChange(c.env, principal.accountId);
       await Promise.all(removedIntegrations.map((row) => destroyOutbox(c.env, row.id)));
       await publishSystemEvents(c.env, principal.accountId, [event]);
       return c.body(null, 204);

@@ -3,6 +3,7 @@ import { and, eq, inArray, or, type SQL, sql } from "drizzle-orm";
 import { CHANNELS } from "../../channels/catalog";
 import { integrations } from "../../db/schema";
 import { systemEventOutboxInsert } from "../../domain/system-events";
+import { announceControlChange } from "../../ingest/control-change";
 import { destroyOutbox } from "../../integrations/lifecycle";
 import { redactSettings } from "../../integrations/secret-fields";
 import { prepareCreateSettings, prepareUpdateSettings } from "../../integrations/settings-input";
@@ -132,6 +133,7 @@ const routes = router
         }),
         systemEventOutboxInsert(db, event),
       ]);
+      await announceControlChange(c.env, principal.accountId);
       await publishSystemEvents(c.env, principal.accountId, [event]);
       const integration = toIntegrationJson(row, channel, { settings: prepared.settings, unreadable: false });
       return c.json({ integration, ...onceSecrets(prepared.generated) }, 201);
@@ -223,6 +225,7 @@ const routes = router
           },
         }),
       ]);
+      if (changed.includes("events")) await announceControlChange(c.env, principal.accountId);
       const integration = toIntegrationJson(next, channel, {
         settings,
         unreadable: previous.unreadable && body.settings === undefined,
@@ -257,6 +260,7 @@ const routes = router
         }),
         systemEventOutboxInsert(db, event),
       ]);
+      await announceControlChange(c.env, principal.accountId);
       await destroyOutbox(c.env, row.id);
       await publishSystemEvents(c.env, principal.accountId, [event]);
       return c.body(null, 204);
