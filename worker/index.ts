@@ -5,6 +5,7 @@ import { runScheduled } from "./scheduled";
 
 export { IntegrationDO } from "./delivery/integration-do";
 export { AccountIngestDO } from "./ingest/account-do";
+export { EventShardDO } from "./events/shard-do";
 
 const app = createApp();
 
