@@ -9,6 +9,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { NodeEvent } from "../domain/events";
 import { notifyMaxAge } from "../domain/notify-age";
 import type { Env } from "../env";
+import { refreshShardCounters } from "../events/directory";
 import { eventShardObject } from "../events/objects";
 import type { ShardEventKey } from "../events/shard-types";
 import { MINUTE_MS } from "../lib/time";
@@ -69,7 +70,7 @@ export class AccountIngestDO extends DurableObject<Env> {
     super(ctx, env);
     this.environment = env;
     this.store = new AccountStore(ctx.storage.sql);
-    this.directory = new ShardDirectory(env, this.accountId);
+    this.directory = new ShardDirectory(env, () => this.accountId);
   }
 
   /** The account this object serves (its name: idFromName(accountId)). */
@@ -261,24 +262,18 @@ export class AccountIngestDO extends DurableObject<Env> {
 
   /** Pushes shard sizes to the directory (at most once a minute: the alarm). */
   private async flushShardSizes(now: number): Promise<void> {
-    if (this.shardSizes.size === 0) return;
     const taken = [...this.shardSizes];
     this.shardSizes.clear();
-    const d1 = this.env.DB;
-    try {
-      await d1.batch(
-        taken.map(([name, size]) =>
-          d1
-            .prepare(
-              "UPDATE event_shards SET events = ?2, bytes = ?3, max_seq = max(coalesce(max_seq, 0), ?4), updated_at = ?5 WHERE name = ?1",
-            )
-            .bind(name, size.events, size.bytes, size.maxSeq, now),
-        ),
-      );
-    } catch (error) {
-      console.error("updating the shard directory failed", { error: String(error) });
-      for (const [name, size] of taken) if (!this.shardSizes.has(name)) this.shardSizes.set(name, size);
-    }
+    await Promise.all(
+      taken.map(async ([name, size]) => {
+        try {
+          await refreshShardCounters(this.env.DB, name, size, now);
+        } catch (error) {
+          console.error("updating the shard directory failed", { shard: name, error: String(error) });
+          if (!this.shardSizes.has(name)) this.shardSizes.set(name, size);
+        }
+      }),
+    );
   }
 
   /**

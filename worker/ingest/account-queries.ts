@@ -4,6 +4,7 @@
  */
 import type { EventSubscriptions } from "../domain/subscriptions";
 import { subscribesTo } from "../domain/subscriptions";
+import { forgetShards } from "../events/directory";
 import { eventShardObject } from "../events/objects";
 import type { StoredShardEvent } from "../events/shard-types";
 import { enqueueItems } from "../outbox/enqueue";
@@ -113,7 +114,7 @@ export function accountQueries(account: AccountIngestDO) {
         const shard = eventShardObject(account.environment, name);
         account.store.archiveAndForget(name, await shard.counters());
         await shard.destroy();
-        await d1.prepare("DELETE FROM event_shards WHERE name = ?1").bind(name).run();
+        await forgetShards(d1, [name]);
         account.directory.forget(name);
         account.pendingMarks.delete(name);
         account.shardSizes.delete(name);

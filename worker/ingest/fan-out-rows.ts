@@ -55,7 +55,7 @@ export async function fanOut(account: AccountIngestDO, control: ControlSnapshot,
     account.environment.PUBLIC_URL,
   );
   try {
-    await enqueuePlan(account.env, plan);
+    await enqueuePlan(account.environment, plan);
   } catch (error) {
     console.error("notification queueing failed", { accountId: account.accountId, error: String(error) });
     return false;

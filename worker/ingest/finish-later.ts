@@ -68,7 +68,7 @@ export async function recordSystemEvents(account: AccountIngestDO, rows: SystemE
     if (result.full) throw new Error(`shard ${name} is full`);
     const route = routes[indexes[0] as number];
     const written = indexes.map((i) => seqs[i] as number);
-    account.store.recordShardWrite(name, route?.periodStart ?? 0, Math.min(...written), Math.max(...written), now);
+    account.store.recordShardWrite(name, route?.period.start ?? 0, Math.min(...written), Math.max(...written), now);
     account.shardSizes.set(name, { events: result.events, bytes: result.bytes, maxSeq: Math.max(...written) });
     result.rows.forEach((inserted, k) => {
       const row = rows[indexes[k] as number] as SystemEventInput;

@@ -209,7 +209,7 @@ async function insertByShard(
         rows.forEach((p, i) => (p.result = result.rows[i]));
         const seqs = rows.map((p) => p.seq);
         const route = rows[0]?.route as ShardRoute;
-        account.store.recordShardWrite(name, route.periodStart, Math.min(...seqs), Math.max(...seqs), Date.now());
+        account.store.recordShardWrite(name, route.period.start, Math.min(...seqs), Math.max(...seqs), Date.now());
         account.shardSizes.set(name, { events: result.events, bytes: result.bytes, maxSeq: Math.max(...seqs) });
       } catch (error) {
         console.error("shard insert failed", { shard: name, error: String(error) });
