@@ -16,9 +16,9 @@ import { MINUTE_MS } from "../lib/time";
 import { type AccountQueries, accountQueries } from "./account-queries";
 import { AccountStore, type IssueQuery } from "./account-store";
 import { type ControlSnapshot, loadControlSnapshot } from "./control-snapshot";
+import { finishUnprocessed, recordSystemEvents, type SystemEventInput } from "./finish-later";
 import { type GroupOutcome, writeGroup } from "./ingest-group";
 import { RATE_WINDOW_MS, secondsLeftInWindow, windowStartOf } from "./node-auth";
-import { finishUnprocessed, recordSystemEvents, type SystemEventInput } from "./finish-later";
 import { ShardDirectory } from "./shard-routing";
 
 export interface IngestCall {
@@ -132,12 +132,17 @@ export class AccountIngestDO extends DurableObject<Env> {
       }
       let outcomes: GroupOutcome[];
       try {
-        outcomes = await writeGroup(this, group.map((w) => w.call));
+        outcomes = await writeGroup(
+          this,
+          group.map((w) => w.call),
+        );
       } catch (error) {
         console.error("ingest group failed", { accountId: this.accountId, error: String(error) });
         outcomes = group.map(() => ({ outcome: "unavailable", reason: "storage" }) as const);
       }
-      group.forEach((w, i) => w.resolve(outcomes[i] ?? { outcome: "unavailable", reason: "storage" }));
+      group.forEach((w, i) => {
+        w.resolve(outcomes[i] ?? { outcome: "unavailable", reason: "storage" });
+      });
       await this.scheduleAlarm();
     }
   }

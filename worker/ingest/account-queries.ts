@@ -56,7 +56,9 @@ export function accountQueries(account: AccountIngestDO) {
      * linked, so their notification links resolve.
      */
     async replay(integrationId: string, afterSeq: number, untilSeq: number): Promise<ReplayOutcome> {
-      const row = await account.environment.DB.prepare("SELECT events FROM integrations WHERE id = ?1 AND account_id = ?2")
+      const row = await account.environment.DB.prepare(
+        "SELECT events FROM integrations WHERE id = ?1 AND account_id = ?2",
+      )
         .bind(integrationId, account.accountId)
         .first<{ events: string }>();
       const control = await account.currentControl();
@@ -80,7 +82,15 @@ export function accountQueries(account: AccountIngestDO) {
               integrationId,
               taken.map((e) =>
                 eventOutboxItem(
-                  { id: e.id, seq: e.seq, type: e.type, risk: e.risk, occurredAt: e.occurredAt, systemType: e.systemType, data: JSON.parse(e.data) },
+                  {
+                    id: e.id,
+                    seq: e.seq,
+                    type: e.type,
+                    risk: e.risk,
+                    occurredAt: e.occurredAt,
+                    systemType: e.systemType,
+                    data: JSON.parse(e.data),
+                  },
                   control.accountName,
                   account.environment.PUBLIC_URL,
                 ),

@@ -44,7 +44,9 @@ export async function recordSystemEvents(account: AccountIngestDO, rows: SystemE
   const now = Date.now();
   await account.directory.register(routes, now);
   const byShard = new Map<string, number[]>();
-  routes.forEach((route, i) => byShard.set(route.name, [...(byShard.get(route.name) ?? []), i]));
+  routes.forEach((route, i) => {
+    byShard.set(route.name, [...(byShard.get(route.name) ?? []), i]);
+  });
   let stored = 0;
   const unfinished: Unfinished[] = [];
   const toFinish: Unfinished[] = [];

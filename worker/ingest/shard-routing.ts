@@ -5,9 +5,10 @@
  * An AccountIngestDO keeps the fanouts it has seen and the shards it has registered, so the
  * directory is read once per period and written once per shard.
  */
+
+import type { Env } from "../env";
 import { periodFanout, registerShards } from "../events/directory";
 import { type Period, periodOf, readShardConfig, shardName, subShardOf } from "../events/shard-names";
-import type { Env } from "../env";
 
 export interface ShardRoute {
   name: string;
