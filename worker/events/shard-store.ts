@@ -120,6 +120,19 @@ const ROLLED_UP_DIMENSIONS = JSON.stringify([
 const COLUMNS = `seq, id, occurred_at, received_at, node_id, type, system_type, risk, attack_type, host, path,
   remote_addr, remote_country, block_status, data, processed`;
 
+/** The reads other than the list, by name (exported for EXPLAIN QUERY PLAN in tests). */
+export const SHARD_READS = {
+  byKey: `SELECT ${COLUMNS} FROM events WHERE occurred_at = ? AND id = ?`,
+  /** No index on the id alone (a random key, docs/data-plane.md#what-each-index-costs): a walk of this shard's key index. */
+  latestById: `SELECT ${COLUMNS} FROM events WHERE id = ? ORDER BY occurred_at DESC LIMIT 1`,
+  scopeChanges: `SELECT id, occurred_at, data->>'change' AS change, data->>'object_type' AS object_type,
+    data->>'value' AS value
+    FROM events WHERE type = 'scope_change' AND occurred_at >= ? AND occurred_at < ?
+    ORDER BY occurred_at DESC, id DESC LIMIT ?`,
+  unprocessed: `SELECT ${COLUMNS} FROM events WHERE processed = 0 AND received_at < ? ORDER BY received_at LIMIT ?`,
+  afterSeq: `SELECT ${COLUMNS} FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`,
+};
+
 interface EventRow extends Record<string, SqlStorageValue> {
   seq: number;
   id: string;
@@ -303,16 +316,8 @@ export class ShardStore {
   get(query: ShardGetQuery): StoredShardEvent | null {
     const row =
       query.occurredAt === undefined
-        ? this.sql
-            .exec<EventRow>(`SELECT ${COLUMNS} FROM events WHERE id = ? ORDER BY occurred_at DESC LIMIT 1`, query.id)
-            .toArray()[0]
-        : this.sql
-            .exec<EventRow>(
-              `SELECT ${COLUMNS} FROM events WHERE occurred_at = ? AND id = ?`,
-              query.occurredAt,
-              query.id,
-            )
-            .toArray()[0];
+        ? this.sql.exec<EventRow>(SHARD_READS.latestById, query.id).toArray()[0]
+        : this.sql.exec<EventRow>(SHARD_READS.byKey, query.occurredAt, query.id).toArray()[0];
     return row ? toStored(row) : null;
   }
 
@@ -389,14 +394,7 @@ export class ShardStore {
         change: string | null;
         object_type: string | null;
         value: string | null;
-      }>(
-        `SELECT id, occurred_at, data->>'change' AS change, data->>'object_type' AS object_type, data->>'value' AS value
-        FROM events WHERE type = 'scope_change' AND occurred_at >= ? AND occurred_at < ?
-        ORDER BY occurred_at DESC, id DESC LIMIT ?`,
-        query.from,
-        query.to,
-        query.limit,
-      )
+      }>(SHARD_READS.scopeChanges, query.from, query.to, query.limit)
       .toArray()
       .map((row) => ({
         id: row.id,
@@ -409,25 +407,13 @@ export class ShardStore {
 
   /** Oldest received first. */
   unprocessed(query: UnprocessedQuery): StoredShardEvent[] {
-    return this.sql
-      .exec<EventRow>(
-        `SELECT ${COLUMNS} FROM events WHERE processed = 0 AND received_at < ? ORDER BY received_at LIMIT ?`,
-        query.receivedBefore,
-        query.limit,
-      )
-      .toArray()
-      .map(toStored);
+    return this.sql.exec<EventRow>(SHARD_READS.unprocessed, query.receivedBefore, query.limit).toArray().map(toStored);
   }
 
   /** In seq order. */
   afterSeq(query: AfterSeqQuery): StoredShardEvent[] {
     return this.sql
-      .exec<EventRow>(
-        `SELECT ${COLUMNS} FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`,
-        query.afterSeq,
-        query.untilSeq,
-        query.limit,
-      )
+      .exec<EventRow>(SHARD_READS.afterSeq, query.afterSeq, query.untilSeq, query.limit)
       .toArray()
       .map(toStored);
   }
