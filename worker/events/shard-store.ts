@@ -133,6 +133,29 @@ export const SHARD_READS = {
   afterSeq: `SELECT ${COLUMNS} FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`,
 };
 
+/**
+ * Rollup reads: ?1 event types, ?2 dimensions (JSON arrays), ?3–?4 the hour range. The type and
+ * dimension lists lead the join (CROSS JOIN keeps that order), so each pair is one primary-key range.
+ */
+export const ROLLUP_READS = {
+  rows: `SELECT r.hour, r.event_type, r.dimension, r.key, r.count
+    FROM json_each(?1) AS t CROSS JOIN json_each(?2) AS d CROSS JOIN rollups AS r
+    WHERE r.event_type = t.value AND r.dimension = d.value AND r.hour >= ?3 AND r.hour < ?4
+    ORDER BY r.hour, r.event_type, r.dimension, r.key`,
+  /** ?5: the top this many keys per dimension, and how many keys each has. */
+  tops: `SELECT dimension, key, total, keys FROM (
+    SELECT dimension, key, total,
+      row_number() OVER (PARTITION BY dimension ORDER BY total DESC, key) AS rank,
+      count(*) OVER (PARTITION BY dimension) AS keys
+    FROM (
+      SELECT d.value AS dimension, r.key AS key, sum(r.count) AS total
+      FROM json_each(?1) AS t CROSS JOIN json_each(?2) AS d CROSS JOIN rollups AS r
+      WHERE r.event_type = t.value AND r.dimension = d.value AND r.hour >= ?3 AND r.hour < ?4
+      GROUP BY d.value, r.key
+    )
+  ) WHERE rank <= ?5 ORDER BY dimension, rank`,
+};
+
 interface EventRow extends Record<string, SqlStorageValue> {
   seq: number;
   id: string;
@@ -324,10 +347,7 @@ export class ShardStore {
   rollups(query: RollupQuery): RollupRow[] {
     return this.sql
       .exec<{ hour: number; event_type: string; dimension: string; key: string; count: number }>(
-        `SELECT r.hour, r.event_type, r.dimension, r.key, r.count
-        FROM json_each(?1) AS t CROSS JOIN json_each(?2) AS d CROSS JOIN rollups AS r
-        WHERE r.event_type = t.value AND r.dimension = d.value AND r.hour >= ?3 AND r.hour < ?4
-        ORDER BY r.hour, r.event_type, r.dimension, r.key`,
+        ROLLUP_READS.rows,
         JSON.stringify(query.eventTypes ?? NODE_EVENT_TYPES),
         JSON.stringify(query.dimensions),
         query.fromHour,
@@ -346,17 +366,7 @@ export class ShardStore {
   rollupTops(query: RollupTopsQuery): RollupTopRow[] {
     return this.sql
       .exec<{ dimension: string; key: string; total: number; keys: number }>(
-        `SELECT dimension, key, total, keys FROM (
-          SELECT dimension, key, total,
-            row_number() OVER (PARTITION BY dimension ORDER BY total DESC, key) AS rank,
-            count(*) OVER (PARTITION BY dimension) AS keys
-          FROM (
-            SELECT d.value AS dimension, r.key AS key, sum(r.count) AS total
-            FROM json_each(?1) AS t CROSS JOIN json_each(?2) AS d CROSS JOIN rollups AS r
-            WHERE r.event_type = t.value AND r.dimension = d.value AND r.hour >= ?3 AND r.hour < ?4
-            GROUP BY d.value, r.key
-          )
-        ) WHERE rank <= ?5 ORDER BY dimension, rank`,
+        ROLLUP_READS.tops,
         JSON.stringify(query.eventTypes),
         JSON.stringify(query.dimensions),
         query.fromHour,
@@ -367,23 +377,9 @@ export class ShardStore {
       .map((row) => ({ ...row, dimension: row.dimension as RollupTopRow["dimension"] }));
   }
 
-  /** Every rollup row of these dimensions (the archive of a shard about to be dropped). */
-  counters(dimensions: readonly string[]): RollupRow[] {
-    return this.sql
-      .exec<{ hour: number; event_type: string; dimension: string; key: string; count: number }>(
-        `SELECT r.hour, r.event_type, r.dimension, r.key, r.count
-        FROM json_each(?1) AS d CROSS JOIN rollups AS r WHERE r.dimension = d.value
-        ORDER BY r.hour, r.event_type, r.dimension, r.key`,
-        JSON.stringify(dimensions),
-      )
-      .toArray()
-      .map((row) => ({
-        hour: row.hour,
-        eventType: row.event_type as RollupRow["eventType"],
-        dimension: row.dimension as RollupRow["dimension"],
-        key: row.key,
-        count: row.count,
-      }));
+  /** Every rollup row of these dimensions, all hours (the archive of a shard about to be dropped). */
+  counters(dimensions: RollupQuery["dimensions"]): RollupRow[] {
+    return this.rollups({ fromHour: Number.MIN_SAFE_INTEGER, toHour: Number.MAX_SAFE_INTEGER, dimensions });
   }
 
   scopeChanges(query: ScopeChangeQuery): ScopeChangeRow[] {

@@ -6,7 +6,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { EventShardDO } from "../../../worker/events/shard-do";
-import { listStatement, SHARD_READS } from "../../../worker/events/shard-store";
+import { listStatement, ROLLUP_READS, SHARD_READS } from "../../../worker/events/shard-store";
 import type { ShardInsertRow, ShardListQuery, StoredShardEvent } from "../../../worker/events/shard-types";
 import { at, DAY0, freshShard, hit, scopeChange, securityIssue, seq } from "./support";
 
@@ -193,6 +193,22 @@ describe("rollups", () => {
       { dimension: "attack_type", key: "sqli", total: 3, keys: 2 },
       { dimension: "host", key: "a.example", total: 2, keys: 2 },
     ]);
+    // Each (type, dimension) pair is one primary-key range: the many keys of other dimensions are not read.
+    const plans = await runInDurableObject(shard, (_i: EventShardDO, state) =>
+      Object.values(ROLLUP_READS).map((sql) =>
+        state.storage.sql
+          .exec<{ detail: string }>(
+            `EXPLAIN QUERY PLAN ${sql}`,
+            ...['["hit"]', '["host"]', 0, 1, 5].slice(0, sql.includes("?5") ? 5 : 4),
+          )
+          .toArray()
+          .map((row) => row.detail),
+      ),
+    );
+    for (const plan of plans) {
+      expect(plan).toContain("SEARCH r USING PRIMARY KEY (event_type=? AND dimension=? AND hour>? AND hour<?)");
+      expect(plan.join("; ")).not.toMatch(/SCAN r\b/);
+    }
     // The archive keeps the low-cardinality dimensions only.
     const counters = await shard.counters();
     expect(new Set(counters.map((r) => r.dimension))).toEqual(
