@@ -4,6 +4,7 @@
  * filters and cursor (each an index range), lookups, replay, retention and the size limit.
  */
 import { runInDurableObject } from "cloudflare:test";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { EventShardDO } from "../../../worker/events/shard-do";
 import { listStatement, ROLLUP_READS, SHARD_READS } from "../../../worker/events/shard-store";
@@ -292,6 +293,63 @@ describe("list", () => {
       ).toEqual(expected.map((r) => r.id));
       expect(pages.slice(0, -1).every((page) => page.length === 7)).toBe(true);
     }
+  });
+
+  it("pages any filter, time range and page size like a sorted copy (property)", async () => {
+    const shard = freshShard();
+    // Few instants and ids that sort in every order: many ties on occurred_at, cursors between them.
+    const rows = Array.from({ length: 150 }, (_, i) => {
+      const occurredAt = at(i % 9, (i * 7) % 3);
+      const row = [hit, securityIssue, scopeChange][i % 3 === 0 ? 1 : i % 5 === 0 ? 2 : 0]?.({
+        occurredAt,
+        host: ["a.example", "b.example", "c.example"][i % 3],
+        attackType: ["sqli", "xss"][i % 2],
+        nodeId: ["node-1", "node-2", "node-3"][i % 3],
+        risk: i % 2 ? "low" : "high",
+      }) as ShardInsertRow;
+      return row;
+    });
+    await shard.insert({ rows, markProcessed: true });
+    const values = {
+      type: fc.constantFrom("hit" as const, "security_issue" as const, "scope_change" as const),
+      host: fc.constantFrom("a.example", "b.example", "none.example"),
+      attackType: fc.constantFrom("sqli", "xss"),
+      risk: fc.constantFrom("low", "high"),
+      nodeId: fc.constantFrom("node-1", "node-3"),
+    };
+    // At most two equality filters (more would leave most cases empty), and sometimes a time range.
+    const filters = fc
+      .tuple(
+        fc.subarray(Object.keys(values) as (keyof typeof values)[], { maxLength: 2 }),
+        fc.option(fc.integer({ min: 0, max: 9 }).map((h) => at(h))),
+        fc.option(fc.integer({ min: 1, max: 10 }).map((h) => at(h, 1))),
+      )
+      .chain(([keys, from, to]) =>
+        fc.tuple(...keys.map((key) => values[key].map((value) => [key, value] as const))).map((pairs) => ({
+          ...Object.fromEntries(pairs),
+          ...(from === null ? {} : { from }),
+          ...(to === null ? {} : { to }),
+        })),
+      ) as fc.Arbitrary<NonNullable<ShardListQuery["filters"]>>;
+    await fc.assert(
+      fc.asyncProperty(filters, fc.integer({ min: 1, max: 40 }), async (f, limit) => {
+        const wanted = rows
+          .filter(
+            (r) =>
+              (f.type === undefined || r.type === f.type) &&
+              (f.host === undefined || r.host === f.host) &&
+              (f.attackType === undefined || r.attackType === f.attackType) &&
+              (f.risk === undefined || r.risk === f.risk) &&
+              (f.nodeId === undefined || r.nodeId === f.nodeId) &&
+              (f.from === undefined || r.occurredAt >= f.from) &&
+              (f.to === undefined || r.occurredAt < f.to),
+          )
+          .sort(listOrder);
+        const pages = await allPages(shard, { filters: f, limit });
+        expect(pages.flat().map((e) => e.id)).toEqual(wanted.map((r) => r.id));
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it("gives the stored columns back", async () => {
