@@ -80,7 +80,7 @@ const BY_KEY = `SELECT seq, processed, data FROM events WHERE occurred_at = ? AN
  * dimension in one statement: each row crossed with the dimension list gives its key, or NULL where
  * the dimension does not apply. Dimensions as in worker/db/schema.ts (event_rollups), plus `node`.
  */
-const ROLL_UP = `WITH fresh AS MATERIALIZED (
+export const ROLL_UP = `WITH fresh AS MATERIALIZED (
   SELECT type, occurred_at - occurred_at % ${HOUR_MS} AS hour, risk, attack_type, host, path, remote_addr,
     remote_country, block_status, node_id,
     CASE WHEN type = 'scope_change' THEN (data->>'change') || ':' || (data->>'object_type') END AS scope_key

@@ -6,7 +6,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { EventShardDO } from "../../../worker/events/shard-do";
-import { ROLLUP_READS } from "../../../worker/events/shard-store";
+import { ROLL_UP, ROLLUP_READS } from "../../../worker/events/shard-store";
 import type { ShardInsertRow } from "../../../worker/events/shard-types";
 import { at, DAY0, freshShard, hit, keyOf, scopeChange, securityIssue, seq } from "./support";
 
@@ -194,6 +194,19 @@ describe("rollups", () => {
       new Set(["total", "attack_type", "block_status", "country", "risk", "scope_change", "node"]),
     );
     expect(counters.filter((r) => r.dimension === "total").reduce((n, r) => n + r.count, 0)).toBe(6);
+  });
+
+  it("reads back only the rows just inserted, by rowid: the cost of an insert does not grow with the shard", async () => {
+    const shard = freshShard();
+    await shard.insert({ rows: [hit({ occurredAt: at(1) })] });
+    const plan = await runInDurableObject(shard, (_i: EventShardDO, state) =>
+      state.storage.sql
+        .exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${ROLL_UP}`, "[1]", '["total"]')
+        .toArray()
+        .map((row) => row.detail),
+    );
+    expect(plan).toContain("SEARCH events USING INTEGER PRIMARY KEY (rowid=?)");
+    expect(plan.join("; ")).not.toMatch(/SCAN events/);
   });
 
   it("system events are stored but not rolled up", async () => {
