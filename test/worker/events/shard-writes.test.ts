@@ -101,6 +101,20 @@ describe("insert", () => {
     expect(await shard.get(keyOf(other))).toBeNull();
     expect((await shard.stats()).events).toBe(1);
   });
+  it("refuses an event outside the period its name gives, and stores nothing of that call", async () => {
+    const shard = freshShard(); // named for 2036-01-01T00:00Z
+    const inside = hit({ occurredAt: at(23, 59) });
+    await runInDurableObject(shard, async (instance: EventShardDO) => {
+      for (const occurredAt of [at(24), at(0) - 1]) {
+        await expect(instance.insert({ rows: [inside, hit({ occurredAt })] })).rejects.toThrow(/not of its period/);
+      }
+    });
+    expect(await shard.stats()).toMatchObject({ events: 0 });
+    expect(await shard.insert({ rows: [inside, hit({ occurredAt: at(0) })] })).toMatchObject({
+      full: false,
+      events: 2,
+    });
+  });
 });
 
 describe("rollups", () => {
