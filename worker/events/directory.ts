@@ -178,19 +178,27 @@ export async function splitPeriod(
 }
 
 /**
- * The shard holding the event with this key, if its period has one: the period's shard whose `sub`
- * is the id's sub-shard under the period's fanout (worker/events/shard-names.ts).
+ * Of an account's registered shards (e.g. `shardsOverlapping` over a batch's time span), the one
+ * that holds the event with this key: its period's shard whose `sub` is the id's sub-shard under the
+ * period's fanout (worker/events/shard-names.ts). Null when the event's period has no such shard.
  */
+export function shardOfEvent(shards: ShardEntry[], key: { id: string; occurredAt: number }): ShardEntry | null {
+  const period = shards.find((s) => s.periodStart <= key.occurredAt && key.occurredAt < s.periodEnd);
+  if (!period) return null;
+  const sub = subShardOf(key.id, period.fanout);
+  return (
+    shards.find((s) => s.periodStart === period.periodStart && s.periodEnd === period.periodEnd && s.sub === sub) ??
+    null
+  );
+}
+
+/** The shard that can hold the event with this key (shardOfEvent over its period's shards). */
 export async function locateEvent(
   d1: D1Database,
   accountId: string,
   key: { id: string; occurredAt: number },
 ): Promise<ShardEntry | null> {
-  const shards = await shardsOverlapping(d1, accountId, key.occurredAt, key.occurredAt + 1);
-  const fanout = shards[0]?.fanout;
-  if (fanout === undefined) return null;
-  const sub = subShardOf(key.id, fanout);
-  return shards.find((s) => s.sub === sub) ?? null;
+  return shardOfEvent(await shardsOverlapping(d1, accountId, key.occurredAt, key.occurredAt + 1), key);
 }
 
 /** Shards of every account whose period ended at or before `endedBy`, oldest first. */

@@ -11,6 +11,7 @@ import {
   periodFanout,
   refreshShardCounters,
   registerShards,
+  shardOfEvent,
   shardsOverlapping,
   splitPeriod,
 } from "../../../worker/events/directory";
@@ -138,6 +139,10 @@ describe("event shard directory", () => {
       `${a}/2036-01-10T13:00Z/${subShardOf(id, 8)}`,
     );
     expect(await periodFanout(env.DB, a, { start: cutover, end: day(0).end }, GIB)).toBe(8);
+    // The same routing in memory, over the day's shards read once.
+    expect(shardOfEvent(inDay, { id, occurredAt: cutover - 1 })?.name).toBe(first);
+    expect(shardOfEvent(inDay, { id, occurredAt: day(0).end - 1 })?.sub).toBe(subShardOf(id, 8));
+    expect(shardOfEvent(inDay, { id, occurredAt: day(0).end })).toBeNull();
     // Splitting again at or after the end, or a period without shards: nothing happens.
     expect(await splitPeriod(env.DB, a, day(0).start, cutover + HOUR_MS, 8, 3)).toEqual([]);
     expect(await splitPeriod(env.DB, a, day(5).start, day(5).start + HOUR_MS, 8, 3)).toEqual([]);
