@@ -70,7 +70,7 @@ export class AccountIngestDO extends DurableObject<Env> {
   /** Per shard, events finished (fanned out) whose processed mark is not written yet. */
   readonly pendingMarks = new Map<string, Map<string, ShardEventKey>>();
   /** Per shard, the size it reported last, until pushed to the directory. */
-  readonly shardSizes = new Map<string, { events: number; bytes: number; maxSeq: number }>();
+  readonly shardSizes = new Map<string, { events: number; bytes: number; maxSeq: number; periodStart: number }>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -286,6 +286,7 @@ export class AccountIngestDO extends DurableObject<Env> {
       taken.map(async ([name, size]) => {
         try {
           await refreshShardCounters(this.env.DB, name, size, now);
+          await this.directory.splitIfGrown(size.periodStart, size.bytes, now);
         } catch (error) {
           console.error("updating the shard directory failed", { shard: name, error: String(error) });
           if (!this.shardSizes.has(name)) this.shardSizes.set(name, size);

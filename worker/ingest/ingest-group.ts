@@ -233,7 +233,12 @@ async function insertByShard(
         const seqs = rows.map((p) => p.seq);
         const route = rows[0]?.route as ShardRoute;
         account.store.recordShardWrite(name, route.period.start, Math.min(...seqs), Math.max(...seqs), Date.now());
-        account.shardSizes.set(name, { events: result.events, bytes: result.bytes, maxSeq: Math.max(...seqs) });
+        account.shardSizes.set(name, {
+          events: result.events,
+          bytes: result.bytes,
+          maxSeq: Math.max(...seqs),
+          periodStart: route.period.start,
+        });
       } catch (error) {
         console.error("shard insert failed", { shard: name, error: String(error) });
         await marked;
