@@ -14,12 +14,6 @@ export const accounts = sqliteTable("accounts", {
   name: text("name").notNull(),
   timeZone: text("time_zone").notNull().default("UTC"),
   createdAt: integer("created_at").notNull(),
-  /**
-   * Bumped by triggers (migration 0005) whenever one of the account's integrations is created,
-   * deleted, enabled, disabled or re-subscribed: ingest caches the account's fan-out targets and
-   * refuses to write with a stale copy (worker/ingest/node-auth.ts).
-   */
-  integrationsVersion: integer("integrations_version").notNull().default(0),
 });
 
 export const users = sqliteTable(
@@ -171,16 +165,14 @@ export const EVENT_TYPES = ["security_issue", "hit", "incident", "scope_change",
 export type StoredEventType = (typeof EVENT_TYPES)[number];
 
 /**
- * Events from nodes and Herald's own system events. The columns are what the event list filters on
- * and what reports group by; the full validated event is kept in `data`.
+ * Events as D1 held them before they moved into Durable Objects (docs/data-plane.md): renamed by
+ * migration 0011 and kept only until the resumable import moves them into the shards; nothing
+ * writes to it any more.
  */
 export const events = sqliteTable(
-  "events",
+  "legacy_events",
   {
-    /**
-     * Insertion order, never reused (AUTOINCREMENT): rows are stored in this order, and each ingest
-     * transaction rolls up the node events after event_rollup_cursor.last_seq (worker/ingest/store.ts).
-     */
+    /** Insertion order, never reused (AUTOINCREMENT). */
     seq: integer("seq").primaryKey({ autoIncrement: true }),
     accountId: text("account_id").notNull(),
     /**
@@ -202,16 +194,9 @@ export const events = sqliteTable(
     /** System events: user_created, integration_auto_disabled, ... */
     systemType: text("system_type"),
     data: text("data", { mode: "json" }).notNull(),
-    /**
-     * Random id of the ingest request that inserted the row: the same db.batch() derives security
-     * issues from exactly the rows it inserted (a replayed event never counts twice).
-     */
+    /** Random id of the ingest request that inserted the row (ingest before the move). */
     ingestId: integer("ingest_id"),
-    /**
-     * When its notifications were queued in every matching IntegrationDO (set at insert when no
-     * integration matches). NULL after a crash between the D1 commit and the enqueue: a re-sent
-     * batch then fans these events out again (the outbox dedupes by notification id).
-     */
+    /** When its notifications were queued in every matching IntegrationDO (NULL: never). */
     notifiedAt: integer("notified_at"),
     /**
      * 1 when the event can be found by its id alone (events_lookup_id_idx): every event except
@@ -229,8 +214,7 @@ export const events = sqliteTable(
     index("events_account_type_time_idx").on(t.accountId, t.type, t.occurredAt),
     index("events_received_idx").on(t.receivedAt),
     index("events_lookup_id_idx").on(t.accountId, t.id).where(sql`${t.lookupById} = 1`),
-    // Only the events still waiting for fan-out (a few, briefly): what the sweep looks for
-    // (worker/delivery/sweep.ts). Rows leave it when they are marked notified.
+    // The events never marked notified (the D1 sweep before the move looked for them).
     index("events_unnotified_idx").on(t.receivedAt).where(sql`${t.notifiedAt} IS NULL`),
   ],
 );
@@ -240,44 +224,6 @@ export const events = sqliteTable(
  * a partial index serves a query only when the query repeats its WHERE literally.
  */
 export const findableById = sql`${events.lookupById} = 1`;
-
-/**
- * Hourly counters maintained at ingest so reports never scan raw events.
- * dimension: "total" | "type" | "attack_type" | "block_status" | "host" | "path" | "remote_addr"
- * | "country" | "risk" | "scope_change"; key: the value within that dimension ("" for total).
- *
- * Maintained by worker/ingest/store.ts for node events only (system events are not rolled up),
- * counting each stored event once (replays never count), `hour` = UTC hour of `occurred_at`:
- * - every type (security_issue, hit, incident, scope_change): "total", key "" — the count by
- *   type is the "total" row of each event_type ("type" is not written: it would repeat it);
- * - hit and incident: "attack_type", "block_status" (blocked | monitored), "host", "path"
- *   (the path alone, without host or query), "remote_addr", "country" (ISO alpha-2, upper case;
- *   only when the node sent remote_country);
- * - security_issue: "risk" (critical | high | medium | low | info), "host";
- * - scope_change: "scope_change", key "<change>:<object_type>" (e.g. "added:host", "removed:port").
- */
-export const eventRollups = sqliteTable(
-  "event_rollups",
-  {
-    accountId: text("account_id").notNull(),
-    /** Start of the UTC hour, epoch milliseconds. */
-    hour: integer("hour").notNull(),
-    eventType: text("event_type").notNull(),
-    dimension: text("dimension").notNull(),
-    key: text("key").notNull(),
-    count: integer("count").notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.accountId, t.hour, t.eventType, t.dimension, t.key] })],
-);
-
-/**
- * One row (id 1): the last events.seq already counted in event_rollups and nodes.events_count.
- * Every ingest transaction counts the node events after it and moves it, in the same transaction.
- */
-export const eventRollupCursor = sqliteTable("event_rollup_cursor", {
-  id: integer("id").primaryKey(),
-  lastSeq: integer("last_seq").notNull(),
-});
 
 /**
  * Per node: events too old to notify (NOTIFY_MAX_AGE) not yet announced in a system notice, and
@@ -296,6 +242,53 @@ export const heldBackNotices = sqliteTable("held_back_notices", {
   since: integer("since"),
   lastNoticeAt: integer("last_notice_at"),
 });
+
+/**
+ * System events written atomically with the change that raised them, until the account's
+ * AccountIngestDO has stored them with the account's events (worker/outbox/publish.ts); rows older
+ * than 30 s are published again by the minute cron.
+ */
+export const systemEventOutbox = sqliteTable(
+  "system_event_outbox",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    occurredAt: integer("occurred_at").notNull(),
+    systemType: text("system_type").notNull(),
+    data: text("data", { mode: "json" }).notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("system_event_outbox_created_idx").on(t.createdAt)],
+);
+
+/**
+ * The directory of event shards (docs/data-plane.md#directory-d1): one row per EventShardDO, named
+ * `<account>/<period start>/<sub>` (worker/events/shard-names.ts). Written by the account's ingest
+ * object before its first write to a shard; readers list an account's shards here, retention finds
+ * expired ones. The counters are refreshed from the shard now and then, not at every write.
+ */
+export const eventShards = sqliteTable(
+  "event_shards",
+  {
+    name: text("name").primaryKey(),
+    accountId: text("account_id").notNull(),
+    /** The period of occurred_at the shard holds: [period_start, period_end). */
+    periodStart: integer("period_start").notNull(),
+    periodEnd: integer("period_end").notNull(),
+    sub: integer("sub").notNull(),
+    /** Sub-shards of this period (a power of two, the same for every shard of the period). */
+    fanout: integer("fanout").notNull(),
+    events: integer("events").notNull().default(0),
+    bytes: integer("bytes").notNull().default(0),
+    maxSeq: integer("max_seq"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("event_shards_account_period_idx").on(t.accountId, t.periodStart),
+    index("event_shards_period_end_idx").on(t.periodEnd),
+  ],
+);
 
 export const REPORT_FREQUENCIES = ["daily", "weekly", "monthly"] as const;
 export type ReportFrequency = (typeof REPORT_FREQUENCIES)[number];
@@ -366,13 +359,12 @@ export const auditLog = sqliteTable(
 export const SECURITY_ISSUE_STATUSES = ["open", "closed"] as const;
 
 /**
- * Security issues as reported by nodes, one row per distinct issue (same vuln_type, host,
- * method, path and parameter), upserted at ingest: reports count the open ones by risk. Admins
- * close an issue once it is fixed; reported again, it is open again (and notified as new).
- * `id` is the event id that first reported the issue; `last_event_id` the latest one.
+ * Security issues as D1 held them before they moved into each account's AccountIngestDO
+ * (worker/ingest/account-store.ts): renamed by migration 0011 and kept only until the import
+ * moves them; nothing writes to it any more.
  */
 export const securityIssues = sqliteTable(
-  "security_issues",
+  "legacy_security_issues",
   {
     accountId: text("account_id").notNull(),
     /** "<vuln_type>|<host>|<METHOD>|<path>|<parameter>", lower-cased host and vuln_type. */

@@ -4,7 +4,7 @@ import { createDb } from "../db/client";
 import { integrations } from "../db/schema";
 import type { NotificationType, OutboxItem } from "../domain/notification";
 import type { Category } from "../domain/subscriptions";
-import { buildSystemEvent, type SystemEventRow, systemEventInsert } from "../domain/system-events";
+import { buildSystemEvent, type SystemEventRow, systemEventOutboxInsert } from "../domain/system-events";
 import type { Env } from "../env";
 import { loadWithRecipientContext } from "../integrations/send-target";
 import type { IntegrationRow } from "../integrations/store";
@@ -283,11 +283,11 @@ export function buildDeadNotice(
 /**
  * Stores and raises the notice: to the account's `system` integrations but the one whose
  * delivery died, and by email to the admins who do not get those (raiseSystemNotice, the rule of
- * the auto-disable notice). Safe to repeat: the event keeps its id, a second insert is refused.
+ * the auto-disable notice). Safe to repeat: the event keeps its id: a second outbox insert is refused, or stored again and de-duplicated by its shard and the outboxes.
  */
 export async function raiseDeadNotice(env: Env, notice: DeadNotice): Promise<void> {
   try {
-    await systemEventInsert(createDb(env.DB), notice.event);
+    await systemEventOutboxInsert(createDb(env.DB), notice.event);
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
     // Stored by an earlier try whose answer was lost: raise it, not a second event.

@@ -4,7 +4,6 @@ import { accounts, events, integrations } from "../db/schema";
 import type { OutboxItem } from "../domain/notification";
 import { type EventSubscriptions, subscribedEventsCondition } from "../domain/subscriptions";
 import type { Env } from "../env";
-import { type EventKey, makeFindableById } from "../ingest/store";
 import { eventOutboxItem } from "../outbox/fan-out";
 
 const PAGE_SIZE = 500;
@@ -55,9 +54,6 @@ export async function* missedEventBatches(
     const truncated = rows.length > room;
     const page = truncated ? rows.slice(0, room) : rows;
     if (page.length > 0) {
-      // Their notifications link to /events/<id>: hits nobody wanted at ingest were not findable by id.
-      const unlinked = page.filter((row) => row.lookupById === 0).map((row): EventKey => [row.id, row.occurredAt]);
-      if (unlinked.length > 0) await makeFindableById(env.DB, integration.accountId, unlinked).run();
       queued += page.length;
       after = page[page.length - 1]!.seq;
       yield page.map((row) => eventOutboxItem(row, account.name, env.PUBLIC_URL));

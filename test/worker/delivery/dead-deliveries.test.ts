@@ -285,7 +285,10 @@ describe("the fallback integration", () => {
     const fallback = { id: "fallback-integration", type: "slack" };
     const notice = (about: string) =>
       eventOutboxItem(
-        buildSystemEvent("acct", "delivery_dead", "Herald", "A delivery died.", { integration_id: about }),
+        {
+          ...buildSystemEvent("acct", "delivery_dead", "Herald", "A delivery died.", { integration_id: about }),
+          type: "system",
+        },
         "Acme",
         "https://herald.test",
       );

@@ -2,7 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq, inArray, or, type SQL, sql } from "drizzle-orm";
 import { CHANNELS } from "../../channels/catalog";
 import { integrations } from "../../db/schema";
-import { systemEventInsert } from "../../domain/system-events";
+import { systemEventOutboxInsert } from "../../domain/system-events";
+import { announceControlChange } from "../../ingest/control-change";
 import { clearFallbackReferences, validateFallback } from "../../integrations/fallback";
 import { destroyOutbox } from "../../integrations/lifecycle";
 import { redactSettings } from "../../integrations/secret-fields";
@@ -136,8 +137,9 @@ const routes = router
             ...(body.fallback_integration_id && { fallback_integration_id: body.fallback_integration_id }),
           },
         }),
-        systemEventInsert(db, event),
+        systemEventOutboxInsert(db, event),
       ]);
+      await announceControlChange(c.env, principal.accountId);
       await publishSystemEvents(c.env, principal.accountId, [event]);
       const integration = toIntegrationJson(row, channel, { settings: prepared.settings, unreadable: false });
       return c.json({ integration, ...onceSecrets(prepared.generated) }, 201);
@@ -238,6 +240,7 @@ const routes = router
           },
         }),
       ]);
+      if (changed.includes("events")) await announceControlChange(c.env, principal.accountId);
       const integration = toIntegrationJson(next, channel, {
         settings,
         unreadable: previous.unreadable && body.settings === undefined,
@@ -271,8 +274,9 @@ const routes = router
           targetId: row.id,
           details: { type: row.type, name: row.name },
         }),
-        systemEventInsert(db, event),
+        systemEventOutboxInsert(db, event),
       ]);
+      await announceControlChange(c.env, principal.accountId);
       await destroyOutbox(c.env, row.id);
       await publishSystemEvents(c.env, principal.accountId, [event]);
       return c.body(null, 204);
