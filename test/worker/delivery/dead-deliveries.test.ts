@@ -6,9 +6,9 @@
  */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { events, integrations } from "../../../worker/db/schema";
+import { integrations } from "../../../worker/db/schema";
 import {
   DEAD_NOTICE_SPACING_MS,
   fallbackItems,
@@ -21,6 +21,7 @@ import type { Env } from "../../../worker/env";
 import { eventOutboxItem } from "../../../worker/outbox/fan-out";
 import { db, seedAccount } from "../helpers";
 import { bucketName, hubRequests, hubUrl, mailTo, script } from "../hub";
+import { storedEvents } from "../ingest/support";
 import {
   alarmOf,
   createIntegration,
@@ -61,12 +62,10 @@ async function untilNextDeath(stub: Stub, clock: TestClock) {
 
 /** The account's delivery_dead events, oldest first. */
 async function deadNotices(accountId: string) {
-  const rows = await db()
-    .select()
-    .from(events)
-    .where(and(eq(events.accountId, accountId), eq(events.systemType, "delivery_dead")))
-    .orderBy(events.seq);
-  return rows.map((row) => ({ id: row.id, ...(row.data as SystemEventData) }));
+  const rows = (await storedEvents(accountId))
+    .filter((row) => row.systemType === "delivery_dead")
+    .sort((a, b) => a.seq - b.seq);
+  return rows.map((row) => ({ id: row.id, ...(JSON.parse(row.data) as SystemEventData) }));
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
