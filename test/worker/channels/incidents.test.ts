@@ -1,15 +1,12 @@
-import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { getChannel } from "../../../worker/channels/catalog";
 import type { SendContext } from "../../../worker/channels/types";
-import { securityIssues } from "../../../worker/db/schema";
 import type { Notification } from "../../../worker/domain/notification";
 import { buildSecurityIssueClosedNotification } from "../../../worker/domain/security-issue-notifications";
 import { checkOpsgenie, checkOpsgenieClose, checkPagerduty } from "../../support/vendor-contracts";
 import { sample, secretsFor, TEST_SETTINGS, testEnv } from "../../unit/channels/fixtures";
-import { db } from "../helpers";
 import { bucketName, hubRequests, hubUrl } from "../hub";
-import { createNode, integration, postEvents, queued, securityIssue, tenant } from "../ingest/support";
+import { accountObject, createNode, integration, postEvents, queued, securityIssue, tenant } from "../ingest/support";
 
 /**
  * docs/channels.md#incidents through the real channel send path to the receiver hub on 127.0.0.1:
@@ -81,15 +78,15 @@ describe("incident systems resolve what they opened", () => {
     expect((await postEvents(node.token, { events: [reported] })).status).toBe(202);
     const queuedItem = (await queued(hook)).get(String(reported.id));
     expect(queuedItem).toBeDefined();
-    const [row] = await db()
-      .select()
-      .from(securityIssues)
-      .where(and(eq(securityIssues.accountId, acme.accountId), eq(securityIssues.id, String(reported.id))));
-    expect(row).toBeDefined();
+    const stored = (await accountObject(acme.accountId).securityIssues({ status: "all", limit: 10 })).find(
+      (issue) => issue.id === String(reported.id),
+    );
+    expect(stored).toBeDefined();
+    const row = { ...stored!, vulnType: stored!.vuln_type };
 
     const pd = incidentSystem("pagerduty");
     expect(await pd.send(queuedItem!.notification as Notification)).toMatchObject({ ok: true });
-    const closed = buildSecurityIssueClosedNotification(row!, "admin@acme.example", {
+    const closed = buildSecurityIssueClosedNotification(row, "admin@acme.example", {
       accountName: "Acme",
       publicUrl: "https://herald.example.com",
       at: Date.now(),
