@@ -1,0 +1,344 @@
+/**
+ * The upgrade from events in D1 (worker/legacy-import.ts, docs/data-plane.md "Upgrading from
+ * events in D1"): rows seeded into the tables migration 0011 renamed are moved into the account
+ * objects and shards in bounded runs, each exactly once, without notifications, keeping their seq;
+ * a run cut short between the import and the delete changes nothing in the end; the tables go.
+ * Own storage (vitest.config.ts): the step drops tables every other file would see.
+ */
+import { createExecutionContext, createScheduledController, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { eventShardObject } from "../../../worker/events/objects";
+import { importLegacyEvents, type LegacyImportRun } from "../../../worker/legacy-import";
+import { DAY_MS, HOUR_MS } from "../../../worker/lib/time";
+import { runScheduled, SWEEP_CRON } from "../../../worker/scheduled";
+import { api, call, json } from "../helpers";
+import {
+  accountObject,
+  createNode,
+  hit,
+  incident,
+  integration,
+  postEvents,
+  queued,
+  rollups,
+  scopeChange,
+  securityIssue,
+  storedEvents,
+  tenant,
+} from "../ingest/support";
+
+const LEGACY_TABLES = ["legacy_events", "legacy_security_issues"];
+
+/** The legacy tables' own DDL as migration 0011 left it, to set them up again after a run dropped them. */
+let legacyDdl: string[] = [];
+
+async function legacyTablesLeft(): Promise<string[]> {
+  const { results } = await env.DB.prepare(
+    `SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('legacy_events', 'legacy_security_issues') ORDER BY name`,
+  ).all<{ name: string }>();
+  return results.map((r) => r.name);
+}
+
+beforeAll(async () => {
+  const { results } = await env.DB.prepare(
+    `SELECT sql FROM sqlite_master WHERE tbl_name IN ('legacy_events', 'legacy_security_issues') AND sql IS NOT NULL
+     ORDER BY type DESC`,
+  ).all<{ sql: string }>();
+  legacyDdl = results.map((r) => r.sql);
+  expect(await legacyTablesLeft()).toEqual(LEGACY_TABLES);
+});
+
+beforeEach(async () => {
+  if ((await legacyTablesLeft()).length === 0) await env.DB.batch(legacyDdl.map((s) => env.DB.prepare(s)));
+});
+
+const at = (ms: number) => new Date(ms).toISOString();
+/** Noon UTC `days` ago: a day's events stay in one daily shard. */
+const noon = (days: number, minutes = 0) => {
+  const today = Date.now() - (Date.now() % DAY_MS);
+  return today - days * DAY_MS + 12 * HOUR_MS + minutes * 60_000;
+};
+
+/**
+ * Writes an event as the D1 ingest stored it (worker/db/schema.ts `legacy_events`), answering its
+ * D1 seq. `findable` is `lookup_by_id` (0: a hit no integration wanted).
+ */
+async function legacyEvent(
+  accountId: string,
+  event: Record<string, unknown>,
+  options: { nodeId?: string | null; findable?: boolean } = {},
+): Promise<number> {
+  const type = String(event.type);
+  const hitLike = type === "hit" || type === "incident";
+  const occurredAt = Date.parse(String(event.occurred_at));
+  const row = await env.DB.prepare(
+    `INSERT INTO legacy_events (account_id, id, node_id, type, occurred_at, received_at, risk, attack_type, host, path,
+      remote_addr, remote_country, block_status, system_type, data, notified_at, lookup_by_id)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) RETURNING seq`,
+  )
+    .bind(
+      accountId,
+      String(event.id),
+      options.nodeId ?? null,
+      type,
+      occurredAt,
+      occurredAt + 1000,
+      type === "security_issue" ? String(event.risk) : null,
+      hitLike ? String(event.attack_type) : null,
+      type === "scope_change" || type === "system" ? null : String(event.host),
+      type === "scope_change" || type === "system" ? null : String(event.path),
+      hitLike ? String(event.remote_addr) : null,
+      hitLike ? String(event.remote_country ?? "") || null : null,
+      hitLike ? String(event.block_status) : null,
+      type === "system" ? String(event.system_type) : null,
+      JSON.stringify(event),
+      occurredAt + 2000,
+      options.findable === false ? 0 : 1,
+    )
+    .first<{ seq: number }>();
+  return row?.seq as number;
+}
+
+function systemEvent(occurredAt: number): Record<string, unknown> {
+  return {
+    id: crypto.randomUUID(),
+    type: "system",
+    system_type: "user_created",
+    occurred_at: at(occurredAt),
+    user: { email: "new@example.test" },
+  };
+}
+
+async function legacyIssue(
+  accountId: string,
+  report: Record<string, unknown>,
+  state: { firstSeen: number; lastSeen: number; closedAt?: number; closedBy?: string },
+): Promise<void> {
+  const fingerprint = [
+    report.vuln_type,
+    String(report.host).toLowerCase(),
+    report.method,
+    report.path,
+    report.parameter ?? "",
+  ].join("|");
+  await env.DB.prepare(
+    `INSERT INTO legacy_security_issues (account_id, fingerprint, id, last_event_id, risk, title, host, path, vuln_type,
+      status, first_seen, last_seen, closed_at, closed_by)
+     VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)`,
+  )
+    .bind(
+      accountId,
+      fingerprint,
+      String(report.id),
+      String(report.risk),
+      String(report.title),
+      String(report.host),
+      String(report.path),
+      String(report.vuln_type),
+      state.closedAt ? "closed" : "open",
+      state.firstSeen,
+      state.lastSeen,
+      state.closedAt ?? null,
+      state.closedBy ?? null,
+    )
+    .run();
+}
+
+/** Runs the step with a small batch until both tables are gone; answers every run. */
+async function importUntilDone(batch: number): Promise<LegacyImportRun[]> {
+  const runs: LegacyImportRun[] = [];
+  for (let i = 0; i < 100; i++) {
+    const run = await importLegacyEvents(env, { batch });
+    runs.push(run);
+    if (run.done) return runs;
+  }
+  throw new Error("the import did not finish in 100 runs");
+}
+
+const lastSeq = (accountId: string) => runInDurableObject(accountObject(accountId), async (o) => o.store.lastSeq());
+
+/** One event through the account's link (`/events/<id>`): where a notification link leads. */
+async function findById(accountId: string, id: string) {
+  const linked = await accountObject(accountId).findLinked(id);
+  return linked ? eventShardObject(env, linked.shard).get({ id, occurredAt: linked.occurredAt }) : null;
+}
+
+const totals = async (accountId: string) =>
+  (await rollups(accountId))
+    .filter((r) => r.dimension === "total")
+    .map((r) => `${r.hour}|${r.eventType}|${r.count}`)
+    .sort();
+
+async function health() {
+  return json<{
+    legacy_import: { in_progress: boolean; security_issues_remaining: number; events_remaining_at_most: number };
+  }>(await call("/api/health"));
+}
+
+describe("the import of events left in D1", () => {
+  it("drops the empty legacy tables at the first minute cron of a fresh install", async () => {
+    expect((await health()).legacy_import.in_progress).toBe(true);
+    await runScheduled(createScheduledController({ cron: SWEEP_CRON }), env, createExecutionContext());
+    expect(await legacyTablesLeft()).toEqual([]);
+    expect((await health()).legacy_import).toEqual({
+      in_progress: false,
+      security_issues_remaining: 0,
+      events_remaining_at_most: 0,
+    });
+  });
+
+  it("moves two accounts' events and issues in bounded runs, each exactly once, keeping seqs, notifying no one", async () => {
+    const acme = await tenant("Acme Legacy");
+    const globex = await tenant("Globex Legacy");
+    // The rows are in D1 before anything touches the account objects, as on the day of the upgrade.
+    const node = { id: `node-${acme.accountId}` };
+
+    const sqli = securityIssue({ occurred_at: at(noon(3)), risk: "high", title: "SQLi in login" });
+    const xss = securityIssue({
+      occurred_at: at(noon(2)),
+      vuln_type: "xss",
+      path: "/search",
+      parameter: "q",
+      title: "XSS in search",
+    });
+    const acmeEvents: { event: Record<string, unknown>; findable?: boolean; node?: string | null }[] = [
+      { event: hit({ occurred_at: at(noon(3, 1)) }) },
+      { event: hit({ occurred_at: at(noon(3, 2)), attack_type: "xss" }), findable: false },
+      { event: sqli },
+      { event: xss },
+      { event: incident({ occurred_at: at(noon(2, 5)) }) },
+      { event: scopeChange({ occurred_at: at(noon(1, 7)) }) },
+      { event: hit({ occurred_at: at(noon(1, 9)), host: "api.example.com" }) },
+      { event: hit({ occurred_at: at(Date.now() - 3 * HOUR_MS) }) },
+      { event: systemEvent(noon(1, 3)), node: null },
+    ];
+    const shared = hit({ occurred_at: at(noon(2, 11)) });
+    const expired = hit({ occurred_at: at(Date.now() - 95 * DAY_MS) });
+    const seqs = new Map<string, number>();
+    await legacyEvent(acme.accountId, expired, { nodeId: node.id });
+    for (const { event, findable, node: nodeId } of acmeEvents) {
+      seqs.set(
+        String(event.id),
+        await legacyEvent(acme.accountId, event, { nodeId: nodeId === undefined ? node.id : nodeId, findable }),
+      );
+    }
+    // The same event id in both accounts: each keeps its own.
+    seqs.set(`acme:${shared.id}`, await legacyEvent(acme.accountId, shared, { nodeId: node.id }));
+    const globexEvents = [hit({ occurred_at: at(noon(2, 20)) }), hit({ occurred_at: at(noon(1, 20)) }), shared];
+    for (const event of globexEvents)
+      await legacyEvent(globex.accountId, event, { nodeId: `node-${globex.accountId}` });
+    const closedAt = noon(2, 30);
+    await legacyIssue(acme.accountId, sqli, { firstSeen: noon(5), lastSeen: noon(3) });
+    await legacyIssue(acme.accountId, xss, {
+      firstSeen: noon(2),
+      lastSeen: noon(2),
+      closedAt,
+      closedBy: "admin@acme.test",
+    });
+    await legacyIssue(globex.accountId, securityIssue({ occurred_at: at(noon(4)) }), {
+      firstSeen: noon(4),
+      lastSeen: noon(4),
+    });
+    const maxLegacySeq = Math.max(...seqs.values());
+
+    const sender = await createNode(acme.admin);
+    // Subscribed to everything: an import that notified would show here.
+    const hook = await integration(acme.accountId, {
+      hit: true,
+      incident: true,
+      scope_change: true,
+      system: true,
+      security_issue: ["critical", "high", "medium", "low", "info"],
+    });
+
+    // A node re-sent one of them after the upgrade, before the import got there: stored once, counted once.
+    // Its seq continues past D1's: no seq of an event still waiting in D1 is handed out twice.
+    const resent = acmeEvents[6]?.event as Record<string, unknown>;
+    expect((await postEvents(sender.token, { events: [resent] })).status).toBe(202);
+    const resentSeq = (await storedEvents(acme.accountId)).find((e) => e.id === resent.id)?.seq;
+    expect(resentSeq).toBeGreaterThan(maxLegacySeq);
+
+    const before = await health();
+    expect(before.legacy_import.in_progress).toBe(true);
+    expect(before.legacy_import.security_issues_remaining).toBe(3);
+    expect(before.legacy_import.events_remaining_at_most).toBe(14);
+
+    const runs = await importUntilDone(4);
+    expect(runs.length).toBeGreaterThan(3);
+    for (const run of runs) expect(run.issues + run.events + run.expired).toBeLessThanOrEqual(4);
+    expect(runs.reduce((n, r) => n + r.issues, 0)).toBe(3);
+    expect(runs.reduce((n, r) => n + r.events, 0)).toBe(13);
+    expect(runs.reduce((n, r) => n + r.expired, 0)).toBe(1);
+    expect(runs.every((r) => r.failedAccounts === 0)).toBe(true);
+    expect(await legacyTablesLeft()).toEqual([]);
+    expect((await health()).legacy_import.in_progress).toBe(false);
+
+    // Every event once, with its D1 seq (the re-sent one keeps the seq ingest gave it), processed.
+    // (Herald's own system events of the nodes and the integration created above are there too.)
+    const expectedIds = [...acmeEvents.map((e) => String(e.event.id)), String(shared.id)].sort();
+    const stored = (await storedEvents(acme.accountId)).filter((e) => expectedIds.includes(e.id));
+    expect(stored.map((e) => e.id).sort()).toEqual(expectedIds);
+    for (const event of stored) {
+      expect(event.processed).toBe(true);
+      if (event.id !== resent.id) expect(event.seq).toBe(seqs.get(event.id) ?? seqs.get(`acme:${event.id}`));
+    }
+    const system = stored.find((e) => e.type === "system");
+    expect(system).toMatchObject({ systemType: "user_created", nodeId: null });
+    expect(stored.find((e) => e.id === expired.id)).toBeUndefined();
+    const globexStored = (await storedEvents(globex.accountId)).filter((e) => e.type !== "system");
+    expect(globexStored.map((e) => e.id).sort()).toEqual(globexEvents.map((e) => String(e.id)).sort());
+    expect(await lastSeq(acme.accountId)).toBeGreaterThanOrEqual(maxLegacySeq);
+
+    // Nobody was notified of what they had been notified of (or not) in D1.
+    expect((await queued(hook)).size).toBe(0);
+
+    // Findable by id where D1 found them by id; the hit no integration wanted only by its time.
+    expect((await findById(acme.accountId, String(sqli.id)))?.type).toBe("security_issue");
+    expect((await findById(acme.accountId, String(system?.id)))?.type).toBe("system");
+    expect(await findById(acme.accountId, String(acmeEvents[1]?.event.id))).toBeNull();
+
+    // Rollups: each event counted once in its hour (the re-sent one too), system events not at all.
+    const hourOf = (e: Record<string, unknown>) =>
+      Date.parse(String(e.occurred_at)) - (Date.parse(String(e.occurred_at)) % HOUR_MS);
+    const expectedTotals = new Map<string, number>();
+    for (const { event } of [...acmeEvents, { event: shared }]) {
+      if (event.type === "system") continue;
+      const key = `${hourOf(event)}|${event.type}`;
+      expectedTotals.set(key, (expectedTotals.get(key) ?? 0) + 1);
+    }
+    expect(await totals(acme.accountId)).toEqual([...expectedTotals].map(([k, n]) => `${k}|${n}`).sort());
+    const attackTypes = (await rollups(acme.accountId)).filter((r) => r.dimension === "attack_type");
+    expect(attackTypes.reduce((n, r) => n + r.count, 0)).toBe(6);
+
+    // Security issues through the API: status, closing and first/last seen exactly as in D1.
+    const issues = (await json(await api(acme.admin, "GET", "/api/security-issues?status=all"))).issues;
+    expect(issues).toEqual([
+      expect.objectContaining({
+        id: xss.id,
+        status: "closed",
+        first_seen: at(noon(2)),
+        last_seen: at(noon(2)),
+        closed_at: at(closedAt),
+        closed_by: "admin@acme.test",
+      }),
+      expect.objectContaining({
+        id: sqli.id,
+        status: "open",
+        risk: "high",
+        first_seen: at(noon(5)),
+        last_seen: at(noon(3)),
+        closed_at: null,
+      }),
+    ]);
+    const [xssRow] = (await accountObject(acme.accountId).securityIssues({ status: "closed", limit: 10 })) ?? [];
+    expect(xssRow).toMatchObject({ method: xss.method, parameter: "q", discovered_by: xss.discovered_by });
+    const globexIssues = (await json(await api(globex.admin, "GET", "/api/security-issues?status=all"))).issues;
+    expect(globexIssues).toHaveLength(1);
+
+    // Ingest after the import continues past the imported seqs.
+    expect((await postEvents(sender.token, { events: [hit()] })).status).toBe(202);
+    const newest = (await storedEvents(acme.accountId)).reduce((a, b) => (a.seq > b.seq ? a : b));
+    expect(newest.seq).toBeGreaterThan(maxLegacySeq);
+  });
+});
