@@ -49,9 +49,12 @@ beforeAll(async () => {
   expect(await legacyTablesLeft()).toEqual(LEGACY_TABLES);
 });
 
-beforeEach(async () => {
+/** The legacy tables as migration 0011 left them (a finished import dropped them). */
+async function restoreLegacyTables(): Promise<void> {
   if ((await legacyTablesLeft()).length === 0) await env.DB.batch(legacyDdl.map((s) => env.DB.prepare(s)));
-});
+}
+
+beforeEach(restoreLegacyTables);
 
 const at = (ms: number) => new Date(ms).toISOString();
 /** Noon UTC `days` ago: a day's events stay in one daily shard. */
@@ -341,4 +344,126 @@ describe("the import of events left in D1", () => {
     const newest = (await storedEvents(acme.accountId)).reduce((a, b) => (a.seq > b.seq ? a : b));
     expect(newest.seq).toBeGreaterThan(maxLegacySeq);
   });
+
+  it("ends the same when a run is cut short between the import and the delete", async () => {
+    const uninterrupted = await tenant("Straight");
+    const uninterruptedIds = await seedFixedCorpus(uninterrupted.accountId);
+    await importUntilDone(2);
+    await restoreLegacyTables();
+
+    const interrupted = await tenant("Interrupted");
+    const ids = await seedFixedCorpus(interrupted.accountId);
+    const crash = (table: string) => async (at: string) => {
+      if (at === table) throw new Error(`crash before deleting from ${table}`);
+    };
+    // The issues reached the account object, then the run died: they are still in D1.
+    await expect(
+      importLegacyEvents(env, { batch: 3, beforeDelete: crash("legacy_security_issues") }),
+    ).rejects.toThrow();
+    expect(await legacyCount("legacy_security_issues")).toBe(1);
+    // Then the same for a batch of events.
+    await importLegacyEvents(env, { batch: 1 });
+    await expect(importLegacyEvents(env, { batch: 3, beforeDelete: crash("legacy_events") })).rejects.toThrow();
+    expect(await legacyCount("legacy_events")).toBe(ids.length);
+    expect((await storedEvents(interrupted.accountId)).filter((e) => ids.includes(e.id))).toHaveLength(3);
+
+    await importUntilDone(3);
+    expect(await legacyTablesLeft()).toEqual([]);
+    expect(await endState(interrupted, ids)).toEqual(await endState(uninterrupted, uninterruptedIds));
+  });
+
+  it("does not take an issue twice: a reopen between the crash and the next run holds", async () => {
+    const acme = await tenant("Reopened");
+    const report = securityIssue({ occurred_at: at(noon(2)) });
+    await legacyIssue(acme.accountId, report, {
+      firstSeen: noon(2),
+      lastSeen: noon(2),
+      closedAt: noon(1),
+      closedBy: "a@b.test",
+    });
+    await expect(
+      importLegacyEvents(env, {
+        beforeDelete: () => {
+          throw new Error("crash before the delete");
+        },
+      }),
+    ).rejects.toThrow();
+    const reopened = await api(acme.admin, "PATCH", `/api/security-issues/${report.id}`, { status: "open" });
+    expect(reopened.status).toBe(200);
+    await importUntilDone(10);
+    const issues = (await json(await api(acme.admin, "GET", "/api/security-issues?status=all"))).issues;
+    expect(issues).toEqual([expect.objectContaining({ id: report.id, status: "open", closed_at: null })]);
+  });
+
+  it("keeps a disabled integration's seq marker meaningful: the replay after the import queues exactly what it missed", async () => {
+    const acme = await tenant("Marker");
+    const nodeId = `node-${acme.accountId}`;
+    const beforeDisable = [hit({ occurred_at: at(noon(2, 1)) }), hit({ occurred_at: at(noon(2, 2)) })];
+    const afterDisable = [
+      hit({ occurred_at: at(noon(1, 1)) }),
+      incident({ occurred_at: at(noon(1, 2)) }),
+      hit({ occurred_at: at(noon(1, 3)) }),
+    ];
+    let marker = 0;
+    for (const event of beforeDisable) marker = await legacyEvent(acme.accountId, event, { nodeId });
+    for (const event of afterDisable) await legacyEvent(acme.accountId, event, { nodeId });
+    // Disabled in D1 days ago, after the first two events: D1 recorded their seq as its marker.
+    const hook = await integration(acme.accountId, { hit: true }, "disabled");
+    await env.DB.prepare("UPDATE integrations SET disabled_after_seq = ?1 WHERE id = ?2").bind(marker, hook).run();
+
+    await importUntilDone(2);
+    const node = await createNode(acme.admin);
+    const afterImport = hit();
+    expect((await postEvents(node.token, { events: [afterImport] })).status).toBe(202);
+
+    const until = await lastSeq(acme.accountId);
+    const outcome = await accountObject(acme.accountId).replay(hook, marker, until);
+    const replayed = [...(await queued(hook)).values()].map((item) => item.eventId).sort();
+    const missedHits = [afterDisable[0], afterDisable[2], afterImport].map((e) => String(e?.id)).sort();
+    expect(replayed).toEqual(missedHits);
+    expect(outcome).toEqual({ replayed: 3, truncated: false });
+  });
 });
+
+async function legacyCount(table: "legacy_events" | "legacy_security_issues"): Promise<number> {
+  return (await env.DB.prepare(`SELECT count(*) AS n FROM ${table}`).first<{ n: number }>())?.n ?? 0;
+}
+
+/** The same rows for any account (an event id is unique within its account only), answering their ids. */
+async function seedFixedCorpus(accountId: string): Promise<string[]> {
+  const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
+  const issue = securityIssue({ id: id(1), occurred_at: at(noon(2)), path: "/search", parameter: "q" });
+  const events = [
+    hit({ id: id(2), occurred_at: at(noon(2, 1)), remote_addr: "198.51.100.1" }),
+    hit({ id: id(3), occurred_at: at(noon(2, 2)), remote_addr: "198.51.100.2", attack_type: "xss" }),
+    issue,
+    incident({ id: id(4), occurred_at: at(noon(1, 3)), remote_addr: "198.51.100.3", security_issue_id: id(1) }),
+    scopeChange({ id: id(5), occurred_at: at(noon(1, 4)) }),
+    { ...systemEvent(noon(1, 5)), id: id(6) },
+    hit({ id: id(7), occurred_at: at(noon(1, 6)), remote_addr: "198.51.100.4" }),
+  ];
+  for (const event of events) {
+    await legacyEvent(accountId, event, { nodeId: event.type === "system" ? null : "node-legacy" });
+  }
+  await legacyIssue(accountId, issue, {
+    firstSeen: noon(3),
+    lastSeen: noon(2),
+    closedAt: noon(1),
+    closedBy: "a@b.test",
+  });
+  return events.map((e) => String(e.id));
+}
+
+/** What readers see of the account's imported rows; seqs as their order (D1 gave each corpus its own). */
+async function endState(account: { accountId: string; admin: Parameters<typeof api>[0] }, ids: string[]) {
+  const events = (await storedEvents(account.accountId))
+    .filter((e) => ids.includes(e.id))
+    .sort((a, b) => a.seq - b.seq)
+    .map(({ seq: _seq, ...event }) => event);
+  const counts = (await rollups(account.accountId)).map(
+    (r) => `${r.hour}|${r.eventType}|${r.dimension}|${r.key}|${r.count}`,
+  );
+  const issues = (await json(await api(account.admin, "GET", "/api/security-issues?status=all"))).issues;
+  const linked = await Promise.all(ids.map(async (id) => (await findById(account.accountId, id))?.occurredAt ?? null));
+  return { events, counts: counts.sort(), issues, linked };
+}
