@@ -19,3 +19,10 @@ CREATE TABLE `system_event_outbox` (
 );
 --> statement-breakpoint
 CREATE INDEX `system_event_outbox_created_idx` ON `system_event_outbox` (`created_at`);
+--> statement-breakpoint
+-- Ingest no longer caches targets by integrations_version: the account object is told of every
+-- change (worker/ingest/control-change.ts).
+DROP TRIGGER `integrations_version_on_insert`;--> statement-breakpoint
+DROP TRIGGER `integrations_version_on_delete`;--> statement-breakpoint
+DROP TRIGGER `integrations_version_on_update`;--> statement-breakpoint
+ALTER TABLE `accounts` DROP COLUMN `integrations_version`;

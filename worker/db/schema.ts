@@ -14,12 +14,6 @@ export const accounts = sqliteTable("accounts", {
   name: text("name").notNull(),
   timeZone: text("time_zone").notNull().default("UTC"),
   createdAt: integer("created_at").notNull(),
-  /**
-   * Bumped by triggers (migration 0005) whenever one of the account's integrations is created,
-   * deleted, enabled, disabled or re-subscribed: ingest caches the account's fan-out targets and
-   * refuses to write with a stale copy (worker/ingest/node-auth.ts).
-   */
-  integrationsVersion: integer("integrations_version").notNull().default(0),
 });
 
 export const users = sqliteTable(

@@ -61,6 +61,8 @@ export class AccountIngestDO extends DurableObject<Env> {
   /** Per node, requests counted in the current fixed minute. */
   readonly rateWindows = new Map<string, { windowStart: number; count: number }>();
   private readonly waiting: Waiting[] = [];
+  /** The alarm's clock. Tests move it (runInDurableObject) to run the sweep a minute or hours on. */
+  clock: () => number = () => Date.now();
   private inFlight: Promise<void> | null = null;
   /** Per shard, events finished (fanned out) whose processed mark is not written yet. */
   readonly pendingMarks = new Map<string, Map<string, ShardEventKey>>();
@@ -214,7 +216,7 @@ export class AccountIngestDO extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    const now = Date.now();
+    const now = this.clock();
     await this.flushMarks();
     await finishUnprocessed(this, now, notifyMaxAge(this.env));
     await this.flushMarks();

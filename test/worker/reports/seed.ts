@@ -4,7 +4,6 @@
  */
 import { env } from "cloudflare:workers";
 import { decodePDFRawStream, PDFArray, PDFDocument, PDFRawStream } from "pdf-lib";
-import { markEventsCounted } from "../../../worker/ingest/store";
 import { uuidv7 } from "../../../worker/lib/ids";
 
 export const at = (iso: string) => Date.parse(iso);
@@ -114,8 +113,7 @@ export async function seedIssue(accountId: string, issue: IssueSeed): Promise<st
       ).bind(accountId, id, at(issue.firstSeen), issue.risk, host, path, JSON.stringify(data)),
     );
   }
-  // Seeded with their rollups written by hand: a later ingest in the same test must not count them again.
-  await env.DB.batch([...statements, markEventsCounted(env.DB)]);
+  await env.DB.batch(statements);
   return id;
 }
 
@@ -133,7 +131,6 @@ export async function seedScopeChange(
       `INSERT INTO events (account_id, id, node_id, type, occurred_at, received_at, data)
        VALUES (?1, ?2, NULL, 'scope_change', ?3, ?3, ?4)`,
     ).bind(accountId, id, at(occurredAt), JSON.stringify(data)),
-    markEventsCounted(env.DB),
   ]);
 }
 
