@@ -15,6 +15,9 @@ import { DAY_MS } from "./lib/time";
 /** Rows (issues and events together) moved per run unless LEGACY_IMPORT_BATCH says otherwise. */
 export const DEFAULT_LEGACY_IMPORT_BATCH = 5000;
 const LEGACY_TABLES = ["legacy_security_issues", "legacy_events"] as const;
+/** Account objects called side by side, and at most per run. */
+const ACCOUNTS_AT_ONCE = 8;
+const ACCOUNTS_PER_RUN = 200;
 
 export interface LegacyImportOptions {
   now?: number;
@@ -57,6 +60,7 @@ export async function importLegacyEvents(env: Env, options: LegacyImportOptions 
   if (tables.size === 0) return { ...run, done: true };
   const batch = options.batch ?? legacyImportBatch(env);
   let room = batch;
+  let issuesLeft = false;
 
   if (tables.has("legacy_security_issues")) {
     const issues = await readIssues(env.DB, tables.has("legacy_events"), room);
@@ -65,9 +69,11 @@ export async function importLegacyEvents(env: Env, options: LegacyImportOptions 
     await options.beforeDelete?.("legacy_security_issues");
     await deleteIssues(env.DB, taken);
     run.issues = taken.length;
+    issuesLeft = room === 0 || taken.length < issues.length;
   }
 
-  if (room > 0 && tables.has("legacy_events")) {
+  // Events only once every issue moved: an issue is in its account object before any of its reports.
+  if (!issuesLeft && tables.has("legacy_events")) {
     const days = Number(env.EVENT_RETENTION_DAYS);
     const cutoff = (options.now ?? Date.now()) - (Number.isFinite(days) && days > 0 ? days : 90) * DAY_MS;
     const rows = await readEvents(env.DB, room);
@@ -264,8 +270,10 @@ async function readEvents(d1: D1Database, limit: number): Promise<EventRow[]> {
 }
 
 /**
- * Hands each account's rows to its account object, accounts side by side; answers the rows the
- * objects confirmed. An account that failed keeps its rows in D1 (logged, counted in the run).
+ * Hands each account's rows to its account object, a few accounts at a time and at most
+ * ACCOUNTS_PER_RUN of them (one call each: a run stays far below a Worker's subrequest limit);
+ * answers the rows the objects confirmed. Rows of accounts past the cap wait for the next run; an
+ * account that failed keeps its rows in D1 (logged, counted in the run).
  */
 async function sendByAccount<R extends { accountId: string }>(
   env: Env,
@@ -273,32 +281,39 @@ async function sendByAccount<R extends { accountId: string }>(
   batchOf: (rows: R[]) => Parameters<ReturnType<typeof accountIngestObject>["importLegacy"]>[0],
   run: LegacyImportRun,
 ): Promise<R[]> {
-  const byAccount = new Map<string, R[]>();
-  for (const row of rows) byAccount.set(row.accountId, [...(byAccount.get(row.accountId) ?? []), row]);
-  const results = await Promise.allSettled(
-    [...byAccount].map(async ([accountId, group]) => {
-      await accountIngestObject(env, accountId).importLegacy(batchOf(group));
-      return group;
-    }),
-  );
+  const byAccount = groupByAccount(rows, (row) => row);
+  const accounts = [...byAccount].slice(0, ACCOUNTS_PER_RUN);
   const taken: R[] = [];
-  results.forEach((result, i) => {
-    if (result.status === "fulfilled") taken.push(...result.value);
-    else {
+  for (let i = 0; i < accounts.length; i += ACCOUNTS_AT_ONCE) {
+    const slice = accounts.slice(i, i + ACCOUNTS_AT_ONCE);
+    const results = await Promise.allSettled(
+      slice.map(([accountId, group]) => accountIngestObject(env, accountId).importLegacy(batchOf(group))),
+    );
+    results.forEach((result, k) => {
+      const [accountId, group] = slice[k] as [string, R[]];
+      if (result.status === "fulfilled") {
+        taken.push(...group);
+        return;
+      }
       run.failedAccounts++;
-      console.error("legacy import: an account's rows were not taken", {
-        accountId: [...byAccount.keys()][i],
-        error: String(result.reason),
-      });
-    }
-  });
+      console.error("legacy import: an account's rows were not taken", { accountId, error: String(result.reason) });
+    });
+  }
   return taken;
 }
 
+function groupByAccount<R extends { accountId: string }, T>(rows: R[], pick: (row: R) => T): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const row of rows) {
+    const group = groups.get(row.accountId);
+    if (group) group.push(pick(row));
+    else groups.set(row.accountId, [pick(row)]);
+  }
+  return groups;
+}
+
 async function deleteIssues(d1: D1Database, rows: IssueRow[]): Promise<void> {
-  const byAccount = new Map<string, string[]>();
-  for (const row of rows)
-    byAccount.set(row.accountId, [...(byAccount.get(row.accountId) ?? []), row.issue.fingerprint]);
+  const byAccount = groupByAccount(rows, (row) => row.issue.fingerprint);
   if (byAccount.size === 0) return;
   await d1.batch(
     [...byAccount].map(([accountId, fingerprints]) =>

@@ -269,6 +269,8 @@ describe("the import of events left in D1", () => {
 
     const runs = await importUntilDone(4);
     expect(runs.length).toBeGreaterThan(3);
+    // Issues first (all of them fit the first run), then events in seq order: the expired one first.
+    expect(runs[0]).toMatchObject({ issues: 3, events: 0, expired: 1 });
     for (const run of runs) expect(run.issues + run.events + run.expired).toBeLessThanOrEqual(4);
     expect(runs.reduce((n, r) => n + r.issues, 0)).toBe(3);
     expect(runs.reduce((n, r) => n + r.events, 0)).toBe(13);
@@ -393,6 +395,36 @@ describe("the import of events left in D1", () => {
     await importUntilDone(10);
     const issues = (await json(await api(acme.admin, "GET", "/api/security-issues?status=all"))).issues;
     expect(issues).toEqual([expect.objectContaining({ id: report.id, status: "open", closed_at: null })]);
+  });
+
+  it("merges an issue a node reported again after the upgrade, before the import reached it", async () => {
+    const acme = await tenant("Merged");
+    const firstReport = securityIssue({ occurred_at: at(noon(4)), risk: "medium", title: "Old title" });
+    await legacyIssue(acme.accountId, firstReport, {
+      firstSeen: noon(4),
+      lastSeen: noon(3),
+      closedAt: noon(2),
+      closedBy: "admin@merged.test",
+    });
+    const node = await createNode(acme.admin);
+    // Seen again after it was closed: open again, with the new report's risk and title.
+    const again = securityIssue({ occurred_at: at(Date.now() - 2 * HOUR_MS), risk: "critical", title: "New title" });
+    expect((await postEvents(node.token, { events: [again] })).status).toBe(202);
+
+    await importUntilDone(10);
+    const issues = (await json(await api(acme.admin, "GET", "/api/security-issues?status=all"))).issues;
+    expect(issues).toEqual([
+      expect.objectContaining({
+        id: firstReport.id,
+        last_event_id: again.id,
+        status: "open",
+        risk: "critical",
+        title: "New title",
+        first_seen: at(noon(4)),
+        last_seen: again.occurred_at,
+        closed_at: null,
+      }),
+    ]);
   });
 
   it("keeps a disabled integration's seq marker meaningful: the replay after the import queues exactly what it missed", async () => {
