@@ -18,11 +18,18 @@ const LEGACY_TABLES = ["legacy_security_issues", "legacy_events"] as const;
 /** Account objects called side by side, and at most per run. */
 const ACCOUNTS_AT_ONCE = 8;
 const ACCOUNTS_PER_RUN = 200;
+/**
+ * Event data read per run: an event may be up to 1 MiB (the ingest body limit), and a D1 result
+ * holds at most 50 MB; the account objects get it in calls of this size at most.
+ */
+const READ_BYTES = 8 * 1024 * 1024;
 
 export interface LegacyImportOptions {
   now?: number;
   /** Rows per run (LEGACY_IMPORT_BATCH). */
   batch?: number;
+  /** Event data read per run (READ_BYTES). */
+  readBytes?: number;
   /** Called after the account objects confirmed a batch, before its rows leave D1 (tests inject a crash here). */
   beforeDelete?: (table: (typeof LEGACY_TABLES)[number]) => Promise<void> | void;
 }
@@ -76,7 +83,7 @@ export async function importLegacyEvents(env: Env, options: LegacyImportOptions 
   if (!issuesLeft && tables.has("legacy_events")) {
     const days = Number(env.EVENT_RETENTION_DAYS);
     const cutoff = (options.now ?? Date.now()) - (Number.isFinite(days) && days > 0 ? days : 90) * DAY_MS;
-    const rows = await readEvents(env.DB, room);
+    const rows = await readEvents(env.DB, room, options.readBytes ?? READ_BYTES);
     const expired = rows.filter((r) => r.event.occurredAt < cutoff);
     const kept = rows.filter((r) => r.event.occurredAt >= cutoff);
     const taken = await sendByAccount(env, kept, (group) => ({ events: group.map((r) => r.event) }), run);
@@ -237,14 +244,18 @@ interface RawEvent {
   lookup_by_id: number;
 }
 
-async function readEvents(d1: D1Database, limit: number): Promise<EventRow[]> {
+async function readEvents(d1: D1Database, limit: number, readBytes: number): Promise<EventRow[]> {
+  // Cut at `readBytes` of event data (the row that crosses it included, so a run always moves one).
   const { results } = await d1
     .prepare(
-      `SELECT seq, account_id, id, node_id, type, system_type, occurred_at, received_at, risk, attack_type, host, path,
-        remote_addr, remote_country, block_status, data, lookup_by_id
-      FROM legacy_events ORDER BY seq LIMIT ?1`,
+      `SELECT * FROM (
+        SELECT seq, account_id, id, node_id, type, system_type, occurred_at, received_at, risk, attack_type, host,
+          path, remote_addr, remote_country, block_status, data, lookup_by_id,
+          sum(length(CAST(data AS BLOB))) OVER (ORDER BY seq) - length(CAST(data AS BLOB)) AS bytes_before
+        FROM (SELECT * FROM legacy_events ORDER BY seq LIMIT ?1)
+      ) WHERE bytes_before < ?2 ORDER BY seq`,
     )
-    .bind(limit)
+    .bind(limit, readBytes)
     .all<RawEvent>();
   return results.map((r) => {
     const event: LegacyEvent = {

@@ -397,6 +397,19 @@ describe("the import of events left in D1", () => {
     expect(issues).toEqual([expect.objectContaining({ id: report.id, status: "open", closed_at: null })]);
   });
 
+  it("reads at most so many bytes of event data per run, and at least one event", async () => {
+    const acme = await tenant("Bulky");
+    const big = (n: number) => hit({ occurred_at: at(noon(1, n)), payload: "x".repeat(3000) });
+    const events = [big(1), big(2), big(3), big(4)];
+    for (const event of events) await legacyEvent(acme.accountId, event, { nodeId: "node-bulky" });
+    // 4,000 bytes: the first event, and the second that crosses the limit.
+    expect(await importLegacyEvents(env, { readBytes: 4000 })).toMatchObject({ events: 2 });
+    expect(await importLegacyEvents(env, { readBytes: 1 })).toMatchObject({ events: 1 });
+    expect(await importLegacyEvents(env, { readBytes: 1 })).toMatchObject({ events: 1, done: true });
+    const stored = (await storedEvents(acme.accountId)).filter((e) => e.type === "hit");
+    expect(stored.map((e) => e.id).sort()).toEqual(events.map((e) => String(e.id)).sort());
+  });
+
   it("merges an issue a node reported again after the upgrade, before the import reached it", async () => {
     const acme = await tenant("Merged");
     const firstReport = securityIssue({ occurred_at: at(noon(4)), risk: "medium", title: "Old title" });
