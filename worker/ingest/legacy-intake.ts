@@ -207,6 +207,7 @@ async function takeEvents(account: AccountIngestDO, sql: SqlStorage, events: Leg
         events: result.events,
         bytes: result.bytes,
         maxSeq: Math.max(known?.maxSeq ?? 0, ...seqs),
+        periodStart: group.route.period.start,
       });
       linkFindable(
         sql,
