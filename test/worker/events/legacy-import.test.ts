@@ -330,6 +330,23 @@ describe("the import of events left in D1", () => {
     ]);
   });
 
+  it("starts a new account object's seqs past its integrations' D1 markers once the tables are gone", async () => {
+    expect((await importUntilDone(10)).at(-1)?.done).toBe(true);
+    const acme = await tenant("Late starter");
+    // Disabled in D1 after seq 500 of the old numbering; the account object does not exist yet.
+    await env.DB.prepare(
+      `INSERT INTO integrations (id, account_id, type, name, status, disabled_after_seq, settings, events, created_at, updated_at)
+       VALUES (?1, ?2, 'webhook', 'old hook', 'disabled', 500, '{}', '{"hit":true}', ?3, ?3)`,
+    )
+      .bind(crypto.randomUUID(), acme.accountId, Date.now())
+      .run();
+    const node = await createNode(acme.admin);
+    const event = hit();
+    expect((await postEvents(node.token, { events: [event] })).status).toBe(202);
+    const stored = (await storedEvents(acme.accountId)).find((e) => e.id === event.id);
+    expect(stored?.seq).toBeGreaterThan(500);
+  });
+
   it("keeps a disabled integration's seq marker meaningful: the replay after the import queues exactly what it missed", async () => {
     const acme = await tenant("Marker");
     const nodeId = `node-${acme.accountId}`;
