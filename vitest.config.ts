@@ -18,6 +18,7 @@ const ACCOUNT_WIDE_FILES = [
   "test/worker/reports/schedule.test.ts",
   "test/worker/triggers/silences-api.test.ts",
   "test/worker/ingest/account-object.test.ts",
+  "test/worker/events/legacy-import.test.ts",
 ];
 
 // Tests in test/worker and test/unit run inside workerd with the real bindings of wrangler.toml

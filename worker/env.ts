@@ -38,6 +38,8 @@ export interface Env {
   EVENT_SHARD_TARGET_BYTES?: string;
   /** A shard this large refuses new events (default 4 GiB). */
   EVENT_SHARD_MAX_BYTES?: string;
+  /** Rows the upgrade's import moves from D1 into the account objects per minute (default 5000). */
+  LEGACY_IMPORT_BATCH?: string;
   DELIVERY_LOG_RETENTION_DAYS: string;
   NODE_RATE_LIMIT_PER_MINUTE: string;
   /** Events older than this when they arrive are stored but not notified (seconds or 90s, 30m, 1h, 2d; 0 = no limit). */

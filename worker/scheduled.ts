@@ -1,6 +1,7 @@
 import { sweepStep } from "./delivery/sweep";
 import type { Env } from "./env";
 import { reencryptStep } from "./integrations/reencrypt";
+import { legacyImportStep } from "./legacy-import";
 import { reportScheduleStep } from "./reports/schedule";
 import { retentionStep } from "./retention";
 import { housekeepingStep } from "./security/housekeeping";
@@ -20,6 +21,7 @@ const steps: { name: string; run: ScheduledStep; everyMinute?: true }[] = [
   { name: "expired-sessions-and-counters", run: housekeepingStep },
   { name: "system-event-outbox-and-held-back-notices", run: sweepStep, everyMinute: true },
   { name: "audit-expired-silences", run: silenceExpiryStep, everyMinute: true },
+  { name: "legacy-event-import", run: legacyImportStep, everyMinute: true },
 ];
 
 export async function runScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {

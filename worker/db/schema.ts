@@ -166,7 +166,7 @@ export type StoredEventType = (typeof EVENT_TYPES)[number];
 
 /**
  * Events as D1 held them before they moved into Durable Objects (docs/data-plane.md): renamed by
- * migration 0011 and kept only until the resumable import moves them into the shards; nothing
+ * migration 0013 and kept only until the resumable import moves them into the shards; nothing
  * writes to it any more.
  */
 export const events = sqliteTable(
@@ -360,7 +360,7 @@ export const SECURITY_ISSUE_STATUSES = ["open", "closed"] as const;
 
 /**
  * Security issues as D1 held them before they moved into each account's AccountIngestDO
- * (worker/ingest/account-store.ts): renamed by migration 0011 and kept only until the import
+ * (worker/ingest/account-store.ts): renamed by migration 0013 and kept only until the import
  * moves them; nothing writes to it any more.
  */
 export const securityIssues = sqliteTable(

@@ -17,6 +17,7 @@ import { AccountStore, type IssueQuery } from "./account-store";
 import { type ControlSnapshot, loadControlSnapshot } from "./control-snapshot";
 import { finishUnprocessed, recordSystemEvents, type SystemEventInput } from "./finish-later";
 import { type GroupOutcome, writeGroup } from "./ingest-group";
+import { continueLegacySeqs, type LegacyBatch, takeLegacyBatch } from "./legacy-intake";
 import { RATE_WINDOW_MS, secondsLeftInWindow, windowStartOf } from "./node-auth";
 import { ShardDirectory } from "./shard-routing";
 
@@ -82,6 +83,9 @@ export class AccountIngestDO extends DurableObject<Env> {
     this.environment = env;
     this.store = new AccountStore(ctx.storage.sql);
     this.directory = new ShardDirectory(env, () => this.accountId);
+    // Upgraded from events in D1: seqs continue past theirs (worker/ingest/legacy-intake.ts).
+    const name = ctx.id.name;
+    if (name) void ctx.blockConcurrencyWhile(() => continueLegacySeqs(ctx.storage.sql, env, name));
   }
 
   /** The account this object serves (its name: idFromName(accountId)). */
@@ -371,5 +375,10 @@ export class AccountIngestDO extends DurableObject<Env> {
 
   dropExpiredShards(before: number) {
     return this.queries.dropExpiredShards(before);
+  }
+
+  /** Rows moved from D1 by the upgrade's import (worker/legacy-import.ts). */
+  importLegacy(batch: LegacyBatch) {
+    return takeLegacyBatch(this, this.ctx.storage.sql, batch);
   }
 }
