@@ -92,7 +92,7 @@ function loadTriggers(integrationId: string, nodeIds: string[]): Record<string, 
                 ...base,
                 condition: { kind: "node_silence", node_id: nodeIds[i % nodeIds.length], silence_minutes: 600 },
               }
-            : { ...base, condition: { kind: "system_event", system_types: ["report_failed"] } },
+            : { ...base, condition: { kind: "system_event", system_types: ["scheduled_report_failed"] } },
         );
     }
   }
