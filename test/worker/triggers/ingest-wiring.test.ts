@@ -5,7 +5,18 @@ import { accountIngestObject } from "../../../worker/ingest/account-object";
 import { createIntegration } from "../delivery/fixtures";
 import { api, json, type Session } from "../helpers";
 import { bucketName, hubRequests, hubUrl, waitForRequests } from "../hub";
-import { createNode, hit, integration, postEvents, queued, securityIssue, storedIds, tenant } from "../ingest/support";
+import {
+  createNode,
+  hit,
+  integration,
+  OUTBOX_TABLE,
+  postEvents,
+  queued,
+  securityIssue,
+  storedIds,
+  stub,
+  tenant,
+} from "../ingest/support";
 
 /**
  * Triggers and silences on the real ingest path (docs/triggers.md#evaluation): events posted to
@@ -39,6 +50,13 @@ async function outboxTypes(integrationId: string) {
 }
 
 const accountObject = (accountId: string) => accountIngestObject(env, accountId);
+
+/** Breaks (or repairs) an integration's outbox the way a storage fault would. */
+async function renameOutbox(integrationId: string, from: string, to: string) {
+  await runInDurableObject(stub(integrationId), (_instance, state) => {
+    state.storage.sql.exec(`ALTER TABLE ${from} RENAME TO ${to}`);
+  });
+}
 
 async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -157,6 +175,22 @@ describe("triggers on the ingest path", () => {
     expect((await api(acme.admin, "DELETE", `/api/integrations/${live}`)).status).toBe(204);
     const read = await json(await api(acme.admin, "GET", `/api/triggers/${trigger.id}`));
     expect(read.trigger.integration_ids).toEqual([paused]);
+  });
+
+  it("a trigger notice whose enqueue failed is queued again by the account object's alarm", async () => {
+    const acme = await tenant();
+    const node = await createNode(acme.admin);
+    const receiver = await integration(acme.accountId, {});
+    await createTrigger(acme.admin, { integration_ids: [receiver] });
+    await stub(receiver).enqueue(receiver, []); // builds the outbox's tables
+    await renameOutbox(receiver, OUTBOX_TABLE, `${OUTBOX_TABLE}_broken`);
+    const event = hit();
+    // Only a trigger wants it: the node's request is answered (a re-send would not fire again).
+    await post(node.token, [event]);
+    await renameOutbox(receiver, `${OUTBOX_TABLE}_broken`, OUTBOX_TABLE);
+    expect(await outboxTypes(receiver)).toEqual([]);
+    await runDurableObjectAlarm(accountObject(acme.accountId));
+    expect((await outboxTypes(receiver)).map((o) => [o.eventId, o.type])).toEqual([[event.id, "trigger_event"]]);
   });
 
   it("a system-event trigger notifies on the account's system events", async () => {
