@@ -23,6 +23,7 @@ async function queue(account: AccountIngestDO, plan: ItemPlan): Promise<void> {
 /** Runs in the object's alarm, before it sets the next one. Never throws. */
 export async function runTriggerAlarm(account: AccountIngestDO, now: number): Promise<void> {
   try {
+    account.triggers.persist(now);
     const control = await account.currentControl();
     if (!control) return;
     const context = { accountName: control.accountName, publicUrl: account.environment.PUBLIC_URL };

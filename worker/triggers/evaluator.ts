@@ -39,6 +39,13 @@ const SCHEMA = [
 
 /** Prune old buckets at most this often: once a minute is plenty for 24-hour windows. */
 const PRUNE_EVERY_MS = MINUTE_MS;
+/**
+ * Counts reach SQLite at most this often (and at once when a batch fires, and on the object's
+ * alarm): under load most batches touch the same groups' current minute, so this writes each
+ * changed bucket about once a second instead of once per batch. An object that dies in between
+ * loses at most that second of counts; throttle marks and restarts go with the firing batch.
+ */
+const FLUSH_EVERY_MS = 1000;
 
 export class TriggerEvaluator {
   private readonly state: WindowStore;
@@ -46,6 +53,7 @@ export class TriggerEvaluator {
   private readonly compiledTriggers = new Map<string, { version: string; compiled: CompiledTrigger }>();
   private compiledSilences: { key: string; compiled: CompiledSilence[] } | null = null;
   private lastPruneAt = 0;
+  private lastFlushAt = 0;
 
   constructor(private readonly sql: SqlStorage) {
     for (const statement of SCHEMA) sql.exec(statement);
@@ -71,7 +79,7 @@ export class TriggerEvaluator {
     }
     const compiled = triggers.filter((t) => t.enabled).map((t) => this.compiled(t));
     const outcome = evaluateBatch(this.state, compiled, this.silences(silences), timeZone, events, () => now);
-    this.state.flush();
+    if (outcome.notices.length > 0 || now - this.lastFlushAt >= FLUSH_EVERY_MS) this.persist(now);
     for (const [id, count] of Object.entries(outcome.silencedBySilence)) {
       this.sql.exec(
         `INSERT INTO trigger_silenced (silence_id, count) VALUES (?, ?)
@@ -81,6 +89,12 @@ export class TriggerEvaluator {
       );
     }
     return outcome;
+  }
+
+  /** Writes the counts and throttle marks not yet in SQLite (the object's alarm calls it too). */
+  persist(now: number) {
+    this.state.flush();
+    this.lastFlushAt = now;
   }
 
   /** Events muted so far, per silence id (the object copies them to the silences' silenced_count). */

@@ -128,6 +128,11 @@ export class TriggerHook {
     return candidates.length > 0 ? Math.min(...candidates) : null;
   }
 
+  /** Counts kept in memory since the evaluator's last write, written now (the alarm's run). */
+  persist(now: number) {
+    this.evaluatorValue?.persist(now);
+  }
+
   /** Node-silence notices due at `now` (the alarm's run). */
   dueNotices(control: ControlSnapshot, context: NotificationContext, now: number): ItemPlan {
     if (!hasNodeSilence(control.triggers)) return new Map();

@@ -18,6 +18,8 @@ export interface CompiledTrigger {
   trigger: Trigger;
   matches: (event: StoredEvent) => boolean;
   throttleMs: number;
+  /** Triggers with the same group-by share an event's group key (computed once per event). */
+  groupBySignature: string;
 }
 
 export function compileTrigger(trigger: Trigger): CompiledTrigger {
@@ -25,6 +27,7 @@ export function compileTrigger(trigger: Trigger): CompiledTrigger {
     trigger,
     matches: compileFilters(trigger.filters),
     throttleMs: trigger.throttle_minutes * MINUTE_MS,
+    groupBySignature: trigger.group_by.join(","),
   };
 }
 
@@ -93,8 +96,10 @@ export function evaluateBatch(
   nowOf: (event: StoredEvent) => number,
 ): BatchOutcome {
   const outcome: BatchOutcome = { notices: [], silenced: 0, silencedBySilence: {}, silencedEventIds: [] };
+  const keys = new Map<string, string>();
   for (const event of events) {
     const now = nowOf(event);
+    keys.clear();
     const isSystem = event.data.type === "system";
     if (!isSystem) {
       const muting = silencingIds(silences, event, timeZone);
@@ -125,7 +130,11 @@ export function evaluateBatch(
       }
       if (isSystem || (condition.kind !== "each_event" && condition.kind !== "threshold")) continue;
       if (!compiled.matches(event)) continue;
-      const key = groupKey(trigger.group_by, event);
+      let key = keys.get(compiled.groupBySignature);
+      if (key === undefined) {
+        key = groupKey(trigger.group_by, event);
+        keys.set(compiled.groupBySignature, key);
+      }
       if (condition.kind === "each_event") {
         if (throttled(key)) continue;
         // Without a throttle nothing reads the mark: no write per event.

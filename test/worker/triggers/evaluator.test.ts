@@ -224,6 +224,9 @@ describe("trigger evaluator: threshold", () => {
       run(restarted, [t], [storedHit(T0 + 10 * MINUTE), storedHit(T0 + 10 * MINUTE)], T0 + 10 * MINUTE);
       const edited = { ...t, updated_at: "2026-11-27T10:10:00.000Z" };
       expect(run(restarted, [edited], [storedHit(T0 + 10 * MINUTE)], T0 + 10 * MINUTE).notices).toHaveLength(0);
+      // Counts reach SQLite at most once a second (same clock here: not yet), or when told to.
+      expect(sql.exec("SELECT COUNT(*) AS n FROM trigger_buckets WHERE trigger_id = ?", t.id).one().n).toBe(0);
+      restarted.persist(T0 + 10 * MINUTE);
       const rows = sql.exec("SELECT COUNT(*) AS n FROM trigger_buckets WHERE trigger_id = ?", t.id).one();
       expect(rows.n).toBe(1);
       run(restarted, [], [], T0 + 10 * MINUTE);
