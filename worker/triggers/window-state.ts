@@ -264,7 +264,7 @@ export class WindowStore implements WindowState {
     this.dirtyGroups.clear();
     for (const key of this.dirtyFired) {
       const mark = this.fired.get(key);
-      if (!mark || !mark.dirty || mark.at === null) continue;
+      if (!mark?.dirty || mark.at === null) continue;
       const [triggerId, group] = key.split("\n") as [string, string];
       sql.exec(
         `INSERT INTO trigger_fired (trigger_id, group_key, fired_at) VALUES (?, ?, ?)
