@@ -117,25 +117,51 @@ export async function benchTriggers(): Promise<BenchResult[]> {
     if (created.status !== 201) throw new Error(`creating the webhook failed: ${created.status}`);
     const integrationId = created.body.integration.id;
 
-    // 1. Ingest with and without 50 triggers, same account, same load.
-    const without = await runLoad(herald.url, tokens, 100, MEASURE_MS);
+    // 1. Ingest with and without 50 triggers, same account, same load, in the order
+    // without–with–with–without (the machine is shared: a drift in its load cancels out).
+    const ids: string[] = [];
     for (const trigger of loadTriggers(integrationId, nodeIds)) {
-      const res = await admin.call("POST", "/api/triggers", trigger);
+      const res = await admin.call<{ trigger: { id: string } }>("POST", "/api/triggers", {
+        ...trigger,
+        enabled: false,
+      });
       if (res.status !== 201) throw new Error(`creating a trigger failed: ${res.status} ${JSON.stringify(res.body)}`);
+      ids.push(res.body.trigger.id);
     }
-    const withTriggers = await runLoad(herald.url, tokens, 100, MEASURE_MS);
-    const ratio = withTriggers.eventsPerSecond / without.eventsPerSecond;
+    const setEnabled = async (enabled: boolean) => {
+      for (const id of ids) {
+        const res = await admin.call("PATCH", `/api/triggers/${id}`, { enabled });
+        if (res.status !== 200) throw new Error(`changing a trigger failed: ${res.status}`);
+      }
+    };
+    const half = MEASURE_MS / 2;
+    const without1 = await runLoad(herald.url, tokens, 100, half);
+    await setEnabled(true);
+    const with1 = await runLoad(herald.url, tokens, 100, half);
+    const with2 = await runLoad(herald.url, tokens, 100, half);
+    await setEnabled(false);
+    const without2 = await runLoad(herald.url, tokens, 100, half);
+    const mean = (a: number, b: number) => (a + b) / 2;
+    const withRate = mean(with1.eventsPerSecond, with2.eventsPerSecond);
+    const withoutRate = mean(without1.eventsPerSecond, without2.eventsPerSecond);
+    const ratio = withRate / withoutRate;
     results.push(
       {
-        name: "batch=100, 10 nodes, 50 triggers: events/s accepted (baseline: no triggers)",
-        value: withTriggers.eventsPerSecond,
+        name: "batch=100, 10 nodes, 50 triggers: events/s accepted (baseline: the triggers disabled)",
+        value: withRate,
         unit: "events/s",
-        baseline: without.eventsPerSecond,
+        baseline: withoutRate,
         target: "≥ 0.9 × without",
         met: ratio >= 0.9,
       },
-      { name: "50 triggers: latency p99", value: withTriggers.p99, unit: "ms", baseline: without.p99 },
+      {
+        name: "50 triggers: latency p99",
+        value: Math.max(with1.p99, with2.p99),
+        unit: "ms",
+        baseline: Math.max(without1.p99, without2.p99),
+      },
     );
+    await setEnabled(true);
 
     // 2. Threshold crossing → notice at the receiver.
     const threshold = await admin.call("POST", "/api/triggers", {

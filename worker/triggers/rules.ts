@@ -83,6 +83,16 @@ function eventsQuery(trigger: Trigger, group: Record<string, string>, fromMs: nu
   return query;
 }
 
+function noticeBase(trigger: Trigger) {
+  return { triggerId: trigger.id, triggerName: trigger.name, integrationIds: trigger.integration_ids };
+}
+
+function isThrottled(state: WindowState, compiled: CompiledTrigger, group: string, now: number): boolean {
+  if (compiled.throttleMs === 0) return false;
+  const last = state.lastFired(compiled.trigger.id, group);
+  return last !== null && now - last < compiled.throttleMs;
+}
+
 /**
  * Runs one batch. `nowOf(event)` is the clock throttles read: the live evaluator's now, or the
  * event's own time in the preview (which replays the past).
@@ -113,19 +123,21 @@ export function evaluateBatch(
     for (const compiled of triggers) {
       const { trigger } = compiled;
       if (!trigger.enabled) continue;
-      const base = { triggerId: trigger.id, triggerName: trigger.name, integrationIds: trigger.integration_ids };
-      const throttled = (group: string) => {
-        if (compiled.throttleMs === 0) return false;
-        const last = state.lastFired(trigger.id, group);
-        return last !== null && now - last < compiled.throttleMs;
-      };
+      // No allocation before a match: this loop runs once per event and trigger on the ingest path.
       const condition = trigger.condition;
       if (condition.kind === "system_event") {
         if (event.data.type !== "system") continue;
         if (condition.system_types.length > 0 && !condition.system_types.includes(event.data.system_type)) continue;
-        if (throttled("")) continue;
+        if (isThrottled(state, compiled, "", now)) continue;
         if (compiled.throttleMs > 0) state.setFired(trigger.id, "", now);
-        outcome.notices.push({ kind: "trigger_event", ...base, groupKey: "", group: {}, firedAt: now, event });
+        outcome.notices.push({
+          kind: "trigger_event",
+          ...noticeBase(trigger),
+          groupKey: "",
+          group: {},
+          firedAt: now,
+          event,
+        });
         continue;
       }
       if (isSystem || (condition.kind !== "each_event" && condition.kind !== "threshold")) continue;
@@ -136,11 +148,18 @@ export function evaluateBatch(
         keys.set(compiled.groupBySignature, key);
       }
       if (condition.kind === "each_event") {
-        if (throttled(key)) continue;
+        if (isThrottled(state, compiled, key, now)) continue;
         // Without a throttle nothing reads the mark: no write per event.
         if (compiled.throttleMs > 0) state.setFired(trigger.id, key, now);
         const group = groupOf(trigger.group_by, event);
-        outcome.notices.push({ kind: "trigger_event", ...base, groupKey: key, group, firedAt: now, event });
+        outcome.notices.push({
+          kind: "trigger_event",
+          ...noticeBase(trigger),
+          groupKey: key,
+          group,
+          firedAt: now,
+          event,
+        });
         continue;
       }
       const minute = Math.floor(event.occurredAt / MINUTE_MS);
@@ -148,13 +167,13 @@ export function evaluateBatch(
       state.add(trigger.id, key, minute, tallyOf(event));
       const fromMinute = minute - condition.window_minutes + 1;
       const count = state.count(trigger.id, key, fromMinute, minute);
-      if (count < condition.count || throttled(key)) continue;
+      if (count < condition.count || isThrottled(state, compiled, key, now)) continue;
       const group = groupOf(trigger.group_by, event);
       const windowStart = fromMinute * MINUTE_MS;
       const windowEnd = (minute + 1) * MINUTE_MS;
       outcome.notices.push({
         kind: "trigger_threshold",
-        ...base,
+        ...noticeBase(trigger),
         groupKey: key,
         group,
         firedAt: now,
