@@ -135,6 +135,7 @@ export async function benchTriggers(): Promise<BenchResult[]> {
       }
     };
     const half = MEASURE_MS / 2;
+    await runLoad(herald.url, tokens, 100, half); // warm-up, not counted: the first run is slower
     const without1 = await runLoad(herald.url, tokens, 100, half);
     await setEnabled(true);
     const with1 = await runLoad(herald.url, tokens, 100, half);
