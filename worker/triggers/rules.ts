@@ -165,12 +165,16 @@ export function evaluateBatch(
       const minute = Math.floor(event.occurredAt / MINUTE_MS);
       if (event.occurredAt < now - MAX_WINDOW_MS) continue;
       state.add(trigger.id, key, minute, tallyOf(event));
-      const fromMinute = minute - condition.window_minutes + 1;
-      const count = state.count(trigger.id, key, fromMinute, minute);
+      // The window ending at the group's latest minute when it still holds this event: a batch
+      // listed newest first (or a late event) crosses the threshold there, not at its own minute.
+      const newest = state.newestMinute(trigger.id, key) ?? minute;
+      const endMinute = newest - minute < condition.window_minutes ? newest : minute;
+      const fromMinute = endMinute - condition.window_minutes + 1;
+      const count = state.count(trigger.id, key, fromMinute, endMinute);
       if (count < condition.count || isThrottled(state, compiled, key, now)) continue;
       const group = groupOf(trigger.group_by, event);
       const windowStart = fromMinute * MINUTE_MS;
-      const windowEnd = (minute + 1) * MINUTE_MS;
+      const windowEnd = (endMinute + 1) * MINUTE_MS;
       outcome.notices.push({
         kind: "trigger_threshold",
         ...noticeBase(trigger),
@@ -182,7 +186,7 @@ export function evaluateBatch(
         windowMinutes: condition.window_minutes,
         windowStart,
         windowEnd,
-        top: state.tops(trigger.id, key, fromMinute, minute),
+        top: state.tops(trigger.id, key, fromMinute, endMinute),
         eventsQuery: eventsQuery(trigger, group, windowStart, windowEnd),
       });
       state.clear(trigger.id, key);

@@ -24,6 +24,8 @@ export const TOP_SIZE = 5;
 export interface WindowState {
   /** Counts one event in its minute. */
   add(triggerId: string, group: string, minute: number, tally: Tally): void;
+  /** The group's latest minute with a count (null when it has none). */
+  newestMinute(triggerId: string, group: string): number | null;
   /** Events counted in minutes [fromMinute, toMinute]. */
   count(triggerId: string, group: string, fromMinute: number, toMinute: number): number;
   tops(triggerId: string, group: string, fromMinute: number, toMinute: number): WindowTops;
@@ -96,6 +98,8 @@ interface GroupState {
   buckets: Map<number, Bucket>;
   /** Its rows must be deleted before the dirty buckets are written (a notice restarted it). */
   cleared: boolean;
+  /** Its latest minute with a count. */
+  newest: number | null;
   /** The last window summed, kept up to date by `add`: most events of a batch share a window. */
   lastWindow: { from: number; to: number; sum: number } | null;
 }
@@ -150,7 +154,7 @@ export class WindowStore implements WindowState {
       this.last = state;
       return state;
     }
-    state = { triggerId, group, dirty: false, buckets: new Map(), cleared: false, lastWindow: null };
+    state = { triggerId, group, dirty: false, buckets: new Map(), cleared: false, newest: null, lastWindow: null };
     if (this.sql) {
       const rows = this.sql.exec<{ minute: number; count: number; tops: string }>(
         "SELECT minute, count, tops FROM trigger_buckets WHERE trigger_id = ? AND group_key = ?",
@@ -159,6 +163,7 @@ export class WindowStore implements WindowState {
       );
       for (const row of rows) {
         state.buckets.set(row.minute, { count: row.count, tops: topsFromJson(row.tops), dirty: false });
+        if (state.newest === null || row.minute > state.newest) state.newest = row.minute;
       }
     }
     ofTrigger.set(group, state);
@@ -183,9 +188,14 @@ export class WindowStore implements WindowState {
     }
     bucket.count++;
     bucket.dirty = true;
+    if (state.newest === null || minute > state.newest) state.newest = minute;
     addToTops(bucket.tops, tally);
     const last = state.lastWindow;
     if (last && minute >= last.from && minute <= last.to) last.sum++;
+  }
+
+  newestMinute(triggerId: string, group: string) {
+    return this.group(triggerId, group).newest;
   }
 
   count(triggerId: string, group: string, fromMinute: number, toMinute: number) {
@@ -208,6 +218,7 @@ export class WindowStore implements WindowState {
   clear(triggerId: string, group: string) {
     const state = this.group(triggerId, group);
     state.buckets.clear();
+    state.newest = null;
     state.cleared = true;
     this.touched(state);
     state.lastWindow = null;

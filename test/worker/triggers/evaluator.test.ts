@@ -215,6 +215,18 @@ describe("trigger evaluator: threshold", () => {
     });
   });
 
+  it("fires on a batch listed newest first across a minute boundary, in the window of its latest minute", async () => {
+    await withEvaluator((evaluator) => {
+      const t = threshold();
+      // 10:01:05, 10:00:50, 10:00:40: the last one counted sits in the earlier minute.
+      const events = [storedHit(T0 + 65_000), storedHit(T0 + 50_000), storedHit(T0 + 40_000)];
+      const result = run(evaluator, [t], events, T0 + 2 * MINUTE);
+      expect(result.notices).toMatchObject([
+        { kind: "trigger_threshold", count: 3, windowStart: T0 - 3 * MINUTE, windowEnd: T0 + 2 * MINUTE },
+      ]);
+    });
+  });
+
   it("keeps counts in the object's SQLite, and starts afresh when the trigger changes", async () => {
     await withEvaluator((evaluator, sql) => {
       const t = threshold();
