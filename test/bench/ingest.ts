@@ -66,7 +66,12 @@ interface LoadResult {
 }
 
 /** `NODES` loops posting back to back for `durationMs` after a warm-up; counts only 202s. */
-async function runLoad(url: string, tokens: string[], batchSize: number, durationMs: number): Promise<LoadResult> {
+export async function runLoad(
+  url: string,
+  tokens: string[],
+  batchSize: number,
+  durationMs: number,
+): Promise<LoadResult> {
   const latencies: number[] = [];
   let accepted = 0;
   let errors = 0;

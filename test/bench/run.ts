@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the benchmarks of ingestion, delivery and reports, each against a baseline
+ * `npm run bench`: the benchmarks of ingestion, delivery, triggers and reports, each against a baseline
  * measured in the same run (these machines are noisy: read the ratios, not the absolute numbers),
  * then a memory soak (soak.ts).
  * `npm run bench -- ingest` runs one section.
@@ -15,6 +15,7 @@ process.env.X_LOCAL_OBSERVABILITY ??= "false";
 const sections: { name: string; load: () => Promise<() => Promise<BenchResult[]>> }[] = [
   { name: "ingest", load: async () => (await import("./ingest.ts")).benchIngest },
   { name: "delivery", load: async () => (await import("./delivery.ts")).benchDelivery },
+  { name: "triggers", load: async () => (await import("./triggers.ts")).benchTriggers },
   { name: "report", load: async () => (await import("./report.ts")).benchReport },
   { name: "soak", load: async () => (await import("./soak.ts")).benchSoak },
 ];

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Trigger } from "../../ui/src/lib/rule-shapes";
 import { conditionText, durationText, filtersText, recurrenceText, throttleText } from "../../ui/src/lib/rule-text";
 import { isoToZonedInput, zonedInputToIso } from "../../ui/src/lib/zoned-time";
+import type { SystemEventType } from "../../worker/domain/system-events";
 
 /** The UI's Triggers and Silences pages: the words a list shows, and the account-zone times a form sends. */
 const noNames = () => undefined;
@@ -44,7 +45,13 @@ describe("a trigger in words", () => {
     );
     expect(
       conditionText(
-        trigger({ condition: { kind: "system_event", system_types: ["integration_auto_disabled", "new_type"] } }),
+        // A type a newer Worker may know: named from its id.
+        trigger({
+          condition: {
+            kind: "system_event",
+            system_types: ["integration_auto_disabled", "new_type"] as SystemEventType[],
+          },
+        }),
         noNames,
       ),
     ).toBe("System events: Integration disabled automatically, new type");

@@ -100,8 +100,11 @@ describe("PATCH /api/security-issues/{id}", () => {
     list = await json(await api(acme.admin, "GET", "/api/security-issues"));
     expect(list.issues).toMatchObject([{ id: first?.id, status: "open", closed_at: null, last_event_id: again?.id }]);
 
-    const notified = [...(await queued(hook)).keys()];
+    const outbox = [...(await queued(hook)).values()];
+    const notified = outbox.flatMap((item) => (item.eventId ? [item.eventId] : []));
     expect(notified.sort()).toEqual([first?.id, again?.id].sort());
     expect(notified).not.toContain(late?.id);
+    // The integration that got the issue heard of its closing too.
+    expect(outbox.map((item) => item.notification.details.notification_type)).toContain("security_issue_closed");
   });
 });

@@ -222,7 +222,10 @@ export function compileFilters(filters: EventFilters): (event: StoredEvent) => b
   ].filter((check): check is Check => check !== null);
   return (event) => {
     const fields = eventFields(event) as Fields | null;
-    return fields !== null && checks.every((check) => check(fields, event));
+    if (fields === null) return false;
+    // A plain loop: this runs once per event and trigger on the ingest path.
+    for (const check of checks) if (!check(fields, event)) return false;
+    return true;
   };
 }
 

@@ -12,6 +12,8 @@ import { refreshShardCounters } from "../events/directory";
 import { eventShardObject } from "../events/objects";
 import type { ShardEventKey } from "../events/shard-types";
 import { MINUTE_MS } from "../lib/time";
+import { issueStatusChanged, runTriggerAlarm } from "../triggers/account-alarm";
+import { TriggerHook } from "../triggers/ingest-hook";
 import { type AccountQueries, accountQueries } from "./account-queries";
 import { AccountStore, type IssueQuery } from "./account-store";
 import { type ControlSnapshot, loadControlSnapshot } from "./control-snapshot";
@@ -56,6 +58,8 @@ interface Waiting {
 export class AccountIngestDO extends DurableObject<Env> {
   readonly store: AccountStore;
   readonly directory: ShardDirectory;
+  /** Triggers and silences on the ingest path (worker/triggers/ingest-hook.ts). */
+  readonly triggers: TriggerHook;
   /** The bindings, for the helpers this object's work is split into (ingest-group.ts, finish-later.ts). */
   readonly environment: Env;
   private accountIdValue: string | null = null;
@@ -71,8 +75,8 @@ export class AccountIngestDO extends DurableObject<Env> {
   private inFlight: Promise<void> | null = null;
   /** The groups being written right now (a control change waits for them, not for the whole queue). */
   private readonly groupsInFlight = new Set<Promise<void>>();
-  /** The alarm is known to be set (saves reading it after every group). */
-  private alarmSet = false;
+  /** When the alarm is known to be set (saves reading it after every group). */
+  private alarmAt: number | null = null;
   /** Per shard, events finished (fanned out) whose processed mark is not written yet. */
   readonly pendingMarks = new Map<string, Map<string, ShardEventKey>>();
   /** Per shard, the size it reported last, until pushed to the directory. */
@@ -82,6 +86,7 @@ export class AccountIngestDO extends DurableObject<Env> {
     super(ctx, env);
     this.environment = env;
     this.store = new AccountStore(ctx.storage.sql);
+    this.triggers = new TriggerHook(ctx.storage.sql);
     this.directory = new ShardDirectory(env, () => this.accountId);
     // Upgraded from events in D1: seqs continue past theirs (worker/ingest/legacy-intake.ts).
     const name = ctx.id.name;
@@ -213,6 +218,12 @@ export class AccountIngestDO extends DurableObject<Env> {
     this.snapshot = null;
     const committedSeq = this.store.lastSeq();
     await Promise.all(this.groupsInFlight);
+    // A new node-silence trigger (or node) may need the alarm before any node posts again.
+    this.ctx.waitUntil(
+      this.currentControl()
+        .then(() => this.scheduleAlarm())
+        .catch((error: unknown) => console.error("rescheduling after a control change failed", String(error))),
+    );
     return { committedSeq };
   }
 
@@ -243,8 +254,9 @@ export class AccountIngestDO extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    this.alarmSet = false;
+    this.alarmAt = null;
     const now = this.clock();
+    await runTriggerAlarm(this, now);
     await this.flushMarks();
     await finishUnprocessed(this, now, notifyMaxAge(this.env));
     await this.flushMarks();
@@ -255,16 +267,23 @@ export class AccountIngestDO extends DurableObject<Env> {
 
   /** Keeps the alarm set while anything is left to mark, push or finish. */
   async scheduleAlarm(): Promise<void> {
-    // Known set: no storage read per group (the alarm clears the flag when it runs).
-    if (this.alarmSet) return;
-    if ((await this.ctx.storage.getAlarm()) !== null) {
-      this.alarmSet = true;
+    // Trigger work (node-silence deadlines, retries, silenced counts) may need it sooner.
+    const triggersDue = this.triggers.dueAt(this.snapshot, this.clock());
+    const sooner = (at: number | null) => triggersDue !== null && (at === null || triggersDue < at);
+    // Known set: no storage read per group (the alarm clears it when it runs).
+    if (this.alarmAt !== null && !sooner(this.alarmAt)) return;
+    const current = await this.ctx.storage.getAlarm();
+    if (current !== null && !sooner(current)) {
+      this.alarmAt = current;
       return;
     }
     const recent = this.store.shardsWrittenSince(Date.now() - 2 * ALARM_SPACING_MS).length > 0;
-    if (this.pendingMarks.size > 0 || this.shardSizes.size > 0 || recent) {
-      await this.ctx.storage.setAlarm(Date.now() + ALARM_SPACING_MS);
-      this.alarmSet = true;
+    let at: number | null = null;
+    if (this.pendingMarks.size > 0 || this.shardSizes.size > 0 || recent) at = Date.now() + ALARM_SPACING_MS;
+    if (sooner(at)) at = triggersDue;
+    if (at !== null) {
+      await this.ctx.storage.setAlarm(at);
+      this.alarmAt = at;
     }
   }
 
@@ -357,12 +376,18 @@ export class AccountIngestDO extends DurableObject<Env> {
     return this.queries.securityIssues(query);
   }
 
-  closeIssue(id: string, by: string, at: number) {
-    return this.store.setIssueStatus(id, "closed", at, by);
+  /** Closes an issue; the integrations that got it hear of it (a resolve for incident systems). */
+  async closeIssue(id: string, by: string, at: number) {
+    const issue = this.store.setIssueStatus(id, "closed", at, by);
+    if (issue) await issueStatusChanged(this, "closed", issue, by, at);
+    return issue;
   }
 
-  reopenIssue(id: string) {
-    return this.store.setIssueStatus(id, "open", Date.now(), null);
+  async reopenIssue(id: string, by = "an admin") {
+    const at = Date.now();
+    const issue = this.store.setIssueStatus(id, "open", at, null);
+    if (issue) await issueStatusChanged(this, "reopened", issue, by, at);
+    return issue;
   }
 
   issuesForReport(query: Parameters<AccountQueries["issuesForReport"]>[0]) {

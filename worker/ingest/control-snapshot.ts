@@ -3,13 +3,23 @@
  * nodes (by token hash, with revocation), its fan-out targets, its name and time zone. Loaded once
  * and kept until a control change (`announceControlChange`, worker/ingest/control-change.ts) drops it.
  */
+import type { Silence } from "../domain/silences";
 import type { EventSubscriptions } from "../domain/subscriptions";
+import type { Trigger } from "../domain/triggers";
 import type { FanOutTarget } from "../outbox/fan-out";
+import {
+  type RawSilenceRow,
+  type RawTriggerRow,
+  silenceFromRaw,
+  snapshotTriggerStatements,
+  triggerFromRaw,
+} from "../triggers/store";
 
 export interface SnapshotNode {
   id: string;
   name: string;
   revoked: boolean;
+  createdAt: number;
   /** D1's counters when loaded: the object's own counters start from them. */
   eventsCount: number;
   lastSeenAt: number | null;
@@ -22,6 +32,9 @@ export interface ControlSnapshot {
   nodesById: Map<string, SnapshotNode>;
   /** Enabled integrations, and disabled ones with their marker (worker/outbox/fan-out.ts). */
   targets: FanOutTarget[];
+  /** Enabled triggers and the silences not yet ended (worker/triggers/ingest-hook.ts). */
+  triggers: Trigger[];
+  silences: Silence[];
 }
 
 interface NodeRow {
@@ -29,6 +42,7 @@ interface NodeRow {
   name: string;
   token_hash: string;
   revoked_at: number | null;
+  created_at: number;
   events_count: number;
   last_seen_at: number | null;
 }
@@ -43,10 +57,13 @@ interface TargetRow {
 
 /** The account's snapshot in one D1 round trip; null when the account does not exist. */
 export async function loadControlSnapshot(d1: D1Database, accountId: string): Promise<ControlSnapshot | null> {
-  const [account, nodes, targets] = await d1.batch([
+  const now = Date.now();
+  const [account, nodes, targets, triggers, silences] = await d1.batch([
     d1.prepare("SELECT name, time_zone FROM accounts WHERE id = ?1").bind(accountId),
     d1
-      .prepare("SELECT id, name, token_hash, revoked_at, events_count, last_seen_at FROM nodes WHERE account_id = ?1")
+      .prepare(
+        "SELECT id, name, token_hash, revoked_at, created_at, events_count, last_seen_at FROM nodes WHERE account_id = ?1",
+      )
       .bind(accountId),
     d1
       .prepare(
@@ -54,6 +71,7 @@ export async function loadControlSnapshot(d1: D1Database, accountId: string): Pr
          WHERE account_id = ?1 AND (status = 'enabled' OR disabled_after_seq IS NOT NULL)`,
       )
       .bind(accountId),
+    ...snapshotTriggerStatements(d1, accountId, now),
   ]);
   const accountRow = account?.results[0] as { name: string; time_zone: string } | undefined;
   if (!accountRow) return null;
@@ -68,12 +86,15 @@ export async function loadControlSnapshot(d1: D1Database, accountId: string): Pr
       untilSeq: row.status === "enabled" ? null : row.disabled_after_seq,
       disabledAt: row.status === "enabled" ? null : row.disabled_at,
     })),
+    triggers: ((triggers?.results ?? []) as RawTriggerRow[]).map(triggerFromRaw),
+    silences: ((silences?.results ?? []) as RawSilenceRow[]).map((row) => silenceFromRaw(row, now)),
   };
   for (const row of (nodes?.results ?? []) as NodeRow[]) {
     const node: SnapshotNode = {
       id: row.id,
       name: row.name,
       revoked: row.revoked_at !== null,
+      createdAt: row.created_at,
       eventsCount: Number(row.events_count),
       lastSeenAt: row.last_seen_at,
     };

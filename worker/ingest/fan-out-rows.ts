@@ -8,6 +8,7 @@ import type { NodeEvent } from "../domain/events";
 import type { NotifiableEvent } from "../domain/notify-build";
 import { enqueuePlan } from "../outbox/enqueue";
 import { anyTargetMayWant, planFanOut } from "../outbox/fan-out";
+import { type ItemPlan, mergePlans } from "../triggers/ingest-hook";
 import type { AccountIngestDO } from "./account-do";
 import type { ControlSnapshot } from "./control-snapshot";
 
@@ -44,19 +45,30 @@ export function needsNotification(
  * Queues these events' notifications in every integration that takes them (one enqueue per
  * integration for all of them) and links the queued ones. False when any queueing failed: nothing
  * is marked, a re-send or the alarm queues them again (outboxes dedupe by notification id).
+ * `triggerItems` (worker/triggers/ingest-hook.ts) go in the same enqueue; when it fails they are
+ * kept for the alarm, since a re-send's events are no longer fresh and would not fire again.
  */
-export async function fanOut(account: AccountIngestDO, control: ControlSnapshot, rows: Unfinished[]): Promise<boolean> {
-  if (rows.length === 0) return true;
-  const plan = planFanOut(
-    control.targets,
-    rows.map((r) => r.event),
-    control.accountName,
-    account.environment.PUBLIC_URL,
+export async function fanOut(
+  account: AccountIngestDO,
+  control: ControlSnapshot,
+  rows: Unfinished[],
+  triggerItems?: ItemPlan,
+): Promise<boolean> {
+  if (rows.length === 0 && !triggerItems?.size) return true;
+  const plan = mergePlans(
+    planFanOut(
+      control.targets,
+      rows.map((r) => r.event),
+      control.accountName,
+      account.environment.PUBLIC_URL,
+    ),
+    triggerItems,
   );
   try {
     await enqueuePlan(account.environment, plan);
   } catch (error) {
     console.error("notification queueing failed", { accountId: account.accountId, error: String(error) });
+    if (triggerItems?.size) account.triggers.defer(triggerItems);
     return false;
   }
   const queued = new Set<string>();

@@ -11,9 +11,16 @@ import { eventShardObject } from "../events/objects";
 import type { StoredShardEvent } from "../events/shard-types";
 import { DAY_MS, MINUTE_MS } from "../lib/time";
 import { anyEnabledTargetWants, anyTargetMayWant } from "../outbox/fan-out";
+import type { HookEvent } from "../triggers/ingest-hook";
 import type { AccountIngestDO } from "./account-do";
+import type { ControlSnapshot } from "./control-snapshot";
 import { fanOut, finish, needsNotification, type Unfinished } from "./fan-out-rows";
 import { addHeldBack, summarizeHeldBack } from "./held-back";
+
+const context = (account: AccountIngestDO, control: ControlSnapshot) => ({
+  accountName: control.accountName,
+  publicUrl: account.environment.PUBLIC_URL,
+});
 
 /** Younger rows may still be on their way through the request or call that stored them. */
 export const SWEEP_MIN_AGE_MS = MINUTE_MS;
@@ -48,6 +55,7 @@ export async function recordSystemEvents(account: AccountIngestDO, rows: SystemE
     byShard.set(route.name, [...(byShard.get(route.name) ?? []), i]);
   });
   let stored = 0;
+  const triggerEvents: HookEvent[] = [];
   const unfinished: Unfinished[] = [];
   const toFinish: Unfinished[] = [];
   for (const [name, indexes] of byShard) {
@@ -79,8 +87,6 @@ export async function recordSystemEvents(account: AccountIngestDO, rows: SystemE
     });
     result.rows.forEach((inserted, k) => {
       const row = rows[indexes[k] as number] as SystemEventInput;
-      if (inserted.fresh) stored++;
-      if (inserted.processed || (!inserted.fresh && inserted.data === undefined)) return;
       const event: NotifiableEvent = {
         id: row.id,
         seq: inserted.seq,
@@ -89,11 +95,21 @@ export async function recordSystemEvents(account: AccountIngestDO, rows: SystemE
         systemType: row.systemType,
         data: row.data,
       };
+      if (inserted.fresh) stored++;
+      if (inserted.fresh && !systemTooOld(row.occurredAt, now)) {
+        triggerEvents.push({
+          stored: { id: row.id, nodeId: null, occurredAt: row.occurredAt, data: row.data },
+          notifiable: event,
+        });
+      }
+      if (inserted.processed || (!inserted.fresh && inserted.data === undefined)) return;
       const notify = needsNotification(account, control, event, systemTooOld(row.occurredAt, now));
       (notify ? unfinished : toFinish).push({ shard: name, event });
     });
   }
-  const queued = await fanOut(account, control, unfinished);
+  // System-event triggers (worker/triggers/ingest-hook.ts), in the same enqueue.
+  const triggered = account.triggers.evaluate(control, triggerEvents, new Map(), context(account, control), now);
+  const queued = await fanOut(account, control, unfinished, triggered.plan);
   finish(account, queued ? [...unfinished, ...toFinish] : toFinish);
   return stored;
 }

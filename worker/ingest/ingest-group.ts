@@ -12,6 +12,7 @@ import { eventShardObject } from "../events/objects";
 import type { ShardInsertedRow, ShardInsertRow } from "../events/shard-types";
 import { MINUTE_MS } from "../lib/time";
 import { anyEnabledTargetWants, anyTargetMayWant } from "../outbox/fan-out";
+import type { HookEvent } from "../triggers/ingest-hook";
 import type { AccountIngestDO, IngestCall, IngestOutcome } from "./account-do";
 import { fanOut, finish, needsNotification, type Unfinished } from "./fan-out-rows";
 import { addHeldBack, summarizeHeldBack } from "./held-back";
@@ -122,6 +123,7 @@ export async function writeGroup(
   const now = Date.now();
   const nodeCounts = new Map<string, { fresh: number; seenAt: number }>();
   const byCall = new Map<number, Prepared[]>();
+  const triggerEvents: HookEvent[] = [];
   for (const p of prepared) appendTo(byCall, p.call, p);
   for (let i = 0; i < calls.length; i++) {
     if (outcomes[i]) continue;
@@ -141,8 +143,12 @@ export async function writeGroup(
         if (p.late && anyEnabledTargetWants(control.targets, matchable(p.event))) {
           appendTo(heldBack, call.nodeId, p.occurredAt);
         }
-        if (result.processed) continue;
         const event = notifiable(p.event, result.seq, p.occurredAt);
+        if (!p.late) {
+          const stored = { id: p.event.id, nodeId: call.nodeId, occurredAt: p.occurredAt, data: p.event };
+          triggerEvents.push({ stored, notifiable: event });
+        }
+        if (result.processed) continue;
         let notify = p.wanted && !p.late;
         if (p.event.type === "security_issue") {
           if (notify) notify = account.store.isNewIssue(p.event, p.occurredAt);
@@ -167,6 +173,17 @@ export async function writeGroup(
     accepted[i] = fresh;
   }
 
+  // Triggers and silences see the fresh events (worker/triggers/ingest-hook.ts); muted ones are not notified.
+  const triggered = account.triggers.evaluate(
+    control,
+    triggerEvents,
+    new Map([...nodeCounts].map(([nodeId, counted]) => [nodeId, counted.seenAt])),
+    { accountName: control.accountName, publicUrl: account.environment.PUBLIC_URL },
+    now,
+  );
+  if (triggered.muted.size > 0) {
+    for (const u of unfinished.splice(0)) (triggered.muted.has(u.row.event.id) ? toFinish : unfinished).push(u);
+  }
   stored();
   // Counted before fan-out, which may fail: a re-send stores nothing new and counts nothing again.
   for (const [nodeId, times] of heldBack) {
@@ -187,6 +204,7 @@ export async function writeGroup(
     account,
     control,
     unfinished.map((u) => u.row),
+    triggered.plan,
   );
   if (queued)
     finish(

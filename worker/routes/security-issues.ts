@@ -109,7 +109,9 @@ const routes = router
       const { status } = c.req.valid("json");
       const closing = status === "closed";
       const account = accountIngestObject(c.env, principal.accountId);
-      const issue = closing ? await account.closeIssue(id, principal.label, Date.now()) : await account.reopenIssue(id);
+      const issue = closing
+        ? await account.closeIssue(id, principal.label, Date.now())
+        : await account.reopenIssue(id, principal.label);
       if (!issue) throw notFound("security issue");
       // Audited once the issue changed (the issue lives in the account object, the log in D1).
       await auditByCaller(c, {

@@ -37,8 +37,27 @@ const SCHEMA = [
   ) WITHOUT ROWID`,
 ];
 
+/**
+ * A node's last-seen time reaches SQLite at most this often (a node posts many times a second;
+ * node-silence deadlines are minutes): after a restart a deadline may come that much early.
+ */
+const SEEN_WRITE_EVERY_MS = 10_000;
+
+interface Episode {
+  trigger_id: string;
+  node_id: string;
+  silent_since: number;
+}
+
 /** Prune old buckets at most this often: once a minute is plenty for 24-hour windows. */
 const PRUNE_EVERY_MS = MINUTE_MS;
+/**
+ * Counts reach SQLite at most this often (and at once when a batch fires, and on the object's
+ * alarm): under load most batches touch the same groups' current minute, so this writes each
+ * changed bucket about once a second instead of once per batch. An object that dies in between
+ * loses at most that second of counts; throttle marks and restarts go with the firing batch.
+ */
+const FLUSH_EVERY_MS = 1000;
 
 export class TriggerEvaluator {
   private readonly state: WindowStore;
@@ -46,6 +65,10 @@ export class TriggerEvaluator {
   private readonly compiledTriggers = new Map<string, { version: string; compiled: CompiledTrigger }>();
   private compiledSilences: { key: string; compiled: CompiledSilence[] } | null = null;
   private lastPruneAt = 0;
+  private lastFlushAt = 0;
+  /** Node last-seen times and open silence episodes, read from SQLite once, then kept here. */
+  private seen: Map<string, { at: number; written: number }> | null = null;
+  private episodes: Map<string, Episode> | null = null;
 
   constructor(private readonly sql: SqlStorage) {
     for (const statement of SCHEMA) sql.exec(statement);
@@ -71,7 +94,7 @@ export class TriggerEvaluator {
     }
     const compiled = triggers.filter((t) => t.enabled).map((t) => this.compiled(t));
     const outcome = evaluateBatch(this.state, compiled, this.silences(silences), timeZone, events, () => now);
-    this.state.flush();
+    if (outcome.notices.length > 0 || now - this.lastFlushAt >= FLUSH_EVERY_MS) this.persist(now);
     for (const [id, count] of Object.entries(outcome.silencedBySilence)) {
       this.sql.exec(
         `INSERT INTO trigger_silenced (silence_id, count) VALUES (?, ?)
@@ -83,6 +106,12 @@ export class TriggerEvaluator {
     return outcome;
   }
 
+  /** Writes the counts and throttle marks not yet in SQLite (the object's alarm calls it too). */
+  persist(now: number) {
+    this.state.flush();
+    this.lastFlushAt = now;
+  }
+
   /** Events muted so far, per silence id (the object copies them to the silences' silenced_count). */
   silencedCounts(): Record<string, number> {
     const rows = this.sql.exec<{ silence_id: string; count: number }>("SELECT silence_id, count FROM trigger_silenced");
@@ -91,12 +120,45 @@ export class TriggerEvaluator {
 
   /** A node posted (its request's arrival time, not its events' occurred_at). */
   recordNodeSeen(nodeId: string, at: number) {
+    const seen = this.seenTimes();
+    const known = seen.get(nodeId);
+    if (known && at <= known.at) return;
+    const write = !known || at - known.written >= SEEN_WRITE_EVERY_MS || this.hasEpisode(nodeId);
+    seen.set(nodeId, { at, written: write ? at : known.written });
+    if (!write) return;
     this.sql.exec(
       `INSERT INTO trigger_node_seen (node_id, last_seen_at) VALUES (?, ?)
        ON CONFLICT (node_id) DO UPDATE SET last_seen_at = MAX(last_seen_at, excluded.last_seen_at)`,
       nodeId,
       at,
     );
+  }
+
+  private seenTimes() {
+    this.seen ??= new Map(
+      this.sql
+        .exec<{ node_id: string; last_seen_at: number }>("SELECT node_id, last_seen_at FROM trigger_node_seen")
+        .toArray()
+        .map((row) => [row.node_id, { at: row.last_seen_at, written: row.last_seen_at }]),
+    );
+    return this.seen;
+  }
+
+  private openEpisodes() {
+    this.episodes ??= new Map(
+      this.sql
+        .exec<Episode & Record<string, SqlStorageValue>>(
+          "SELECT trigger_id, node_id, silent_since FROM trigger_node_episodes",
+        )
+        .toArray()
+        .map((row) => [`${row.trigger_id}\n${row.node_id}`, { ...row }]),
+    );
+    return this.episodes;
+  }
+
+  private hasEpisode(nodeId: string): boolean {
+    for (const episode of this.openEpisodes().values()) if (episode.node_id === nodeId) return true;
+    return false;
   }
 
   /**
@@ -135,6 +197,7 @@ export class TriggerEvaluator {
       if (episode) {
         if (lastSeen === null || lastSeen <= episode.silent_since) continue;
         this.sql.exec("DELETE FROM trigger_node_episodes WHERE trigger_id = ? AND node_id = ?", trigger.id, node.id);
+        this.openEpisodes().delete(`${trigger.id}\n${node.id}`);
         notices.push({ kind: "node_recovered", ...base, silentSince: episode.silent_since, recoveredAt: lastSeen });
         continue;
       }
@@ -147,6 +210,11 @@ export class TriggerEvaluator {
         since,
         now,
       );
+      this.openEpisodes().set(`${trigger.id}\n${node.id}`, {
+        trigger_id: trigger.id,
+        node_id: node.id,
+        silent_since: since,
+      });
       notices.push({ kind: "node_silent", ...base, lastSeenAt: lastSeen, silenceMinutes: silenceMinutes(trigger) });
     }
     return notices;
@@ -156,20 +224,8 @@ export class TriggerEvaluator {
     const live = nodes.filter((node) => !node.revoked);
     const silenceTriggers = triggers.filter((t) => t.enabled && t.condition.kind === "node_silence");
     if (silenceTriggers.length === 0) return;
-    const seen = new Map(
-      this.sql
-        .exec<{ node_id: string; last_seen_at: number }>("SELECT node_id, last_seen_at FROM trigger_node_seen")
-        .toArray()
-        .map((row) => [row.node_id, row.last_seen_at]),
-    );
-    const episodes = new Map(
-      this.sql
-        .exec<{ trigger_id: string; node_id: string; silent_since: number }>(
-          "SELECT trigger_id, node_id, silent_since FROM trigger_node_episodes",
-        )
-        .toArray()
-        .map((row) => [`${row.trigger_id}\n${row.node_id}`, row]),
-    );
+    const seen = this.seenTimes();
+    const episodes = this.openEpisodes();
     for (const trigger of silenceTriggers) {
       const condition = trigger.condition;
       if (condition.kind !== "node_silence") continue;
@@ -178,7 +234,7 @@ export class TriggerEvaluator {
         yield {
           trigger,
           node,
-          lastSeen: seen.get(node.id) ?? null,
+          lastSeen: seen.get(node.id)?.at ?? null,
           episode: episodes.get(`${trigger.id}\n${node.id}`),
         };
       }
@@ -213,6 +269,7 @@ export class TriggerEvaluator {
   private forget(triggerId: string) {
     this.state.forget(triggerId);
     this.sql.exec("DELETE FROM trigger_node_episodes WHERE trigger_id = ?", triggerId);
+    for (const [key, episode] of this.episodes ?? []) if (episode.trigger_id === triggerId) this.episodes?.delete(key);
     this.sql.exec("DELETE FROM trigger_versions WHERE trigger_id = ?", triggerId);
     this.versions?.delete(triggerId);
     this.compiledTriggers.delete(triggerId);

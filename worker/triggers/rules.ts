@@ -18,6 +18,8 @@ export interface CompiledTrigger {
   trigger: Trigger;
   matches: (event: StoredEvent) => boolean;
   throttleMs: number;
+  /** Triggers with the same group-by share an event's group key (computed once per event). */
+  groupBySignature: string;
 }
 
 export function compileTrigger(trigger: Trigger): CompiledTrigger {
@@ -25,6 +27,7 @@ export function compileTrigger(trigger: Trigger): CompiledTrigger {
     trigger,
     matches: compileFilters(trigger.filters),
     throttleMs: trigger.throttle_minutes * MINUTE_MS,
+    groupBySignature: trigger.group_by.join(","),
   };
 }
 
@@ -80,6 +83,16 @@ function eventsQuery(trigger: Trigger, group: Record<string, string>, fromMs: nu
   return query;
 }
 
+function noticeBase(trigger: Trigger) {
+  return { triggerId: trigger.id, triggerName: trigger.name, integrationIds: trigger.integration_ids };
+}
+
+function isThrottled(state: WindowState, compiled: CompiledTrigger, group: string, now: number): boolean {
+  if (compiled.throttleMs === 0) return false;
+  const last = state.lastFired(compiled.trigger.id, group);
+  return last !== null && now - last < compiled.throttleMs;
+}
+
 /**
  * Runs one batch. `nowOf(event)` is the clock throttles read: the live evaluator's now, or the
  * event's own time in the preview (which replays the past).
@@ -93,8 +106,10 @@ export function evaluateBatch(
   nowOf: (event: StoredEvent) => number,
 ): BatchOutcome {
   const outcome: BatchOutcome = { notices: [], silenced: 0, silencedBySilence: {}, silencedEventIds: [] };
+  const keys = new Map<string, string>();
   for (const event of events) {
     const now = nowOf(event);
+    keys.clear();
     const isSystem = event.data.type === "system";
     if (!isSystem) {
       const muting = silencingIds(silences, event, timeZone);
@@ -108,44 +123,61 @@ export function evaluateBatch(
     for (const compiled of triggers) {
       const { trigger } = compiled;
       if (!trigger.enabled) continue;
-      const base = { triggerId: trigger.id, triggerName: trigger.name, integrationIds: trigger.integration_ids };
-      const throttled = (group: string) => {
-        if (compiled.throttleMs === 0) return false;
-        const last = state.lastFired(trigger.id, group);
-        return last !== null && now - last < compiled.throttleMs;
-      };
+      // No allocation before a match: this loop runs once per event and trigger on the ingest path.
       const condition = trigger.condition;
       if (condition.kind === "system_event") {
         if (event.data.type !== "system") continue;
         if (condition.system_types.length > 0 && !condition.system_types.includes(event.data.system_type)) continue;
-        if (throttled("")) continue;
+        if (isThrottled(state, compiled, "", now)) continue;
         if (compiled.throttleMs > 0) state.setFired(trigger.id, "", now);
-        outcome.notices.push({ kind: "trigger_event", ...base, groupKey: "", group: {}, firedAt: now, event });
+        outcome.notices.push({
+          kind: "trigger_event",
+          ...noticeBase(trigger),
+          groupKey: "",
+          group: {},
+          firedAt: now,
+          event,
+        });
         continue;
       }
       if (isSystem || (condition.kind !== "each_event" && condition.kind !== "threshold")) continue;
       if (!compiled.matches(event)) continue;
-      const key = groupKey(trigger.group_by, event);
+      let key = keys.get(compiled.groupBySignature);
+      if (key === undefined) {
+        key = groupKey(trigger.group_by, event);
+        keys.set(compiled.groupBySignature, key);
+      }
       if (condition.kind === "each_event") {
-        if (throttled(key)) continue;
+        if (isThrottled(state, compiled, key, now)) continue;
         // Without a throttle nothing reads the mark: no write per event.
         if (compiled.throttleMs > 0) state.setFired(trigger.id, key, now);
         const group = groupOf(trigger.group_by, event);
-        outcome.notices.push({ kind: "trigger_event", ...base, groupKey: key, group, firedAt: now, event });
+        outcome.notices.push({
+          kind: "trigger_event",
+          ...noticeBase(trigger),
+          groupKey: key,
+          group,
+          firedAt: now,
+          event,
+        });
         continue;
       }
       const minute = Math.floor(event.occurredAt / MINUTE_MS);
       if (event.occurredAt < now - MAX_WINDOW_MS) continue;
       state.add(trigger.id, key, minute, tallyOf(event));
-      const fromMinute = minute - condition.window_minutes + 1;
-      const count = state.count(trigger.id, key, fromMinute, minute);
-      if (count < condition.count || throttled(key)) continue;
+      // The window ending at the group's latest minute when it still holds this event: a batch
+      // listed newest first (or a late event) crosses the threshold there, not at its own minute.
+      const newest = state.newestMinute(trigger.id, key) ?? minute;
+      const endMinute = newest - minute < condition.window_minutes ? newest : minute;
+      const fromMinute = endMinute - condition.window_minutes + 1;
+      const count = state.count(trigger.id, key, fromMinute, endMinute);
+      if (count < condition.count || isThrottled(state, compiled, key, now)) continue;
       const group = groupOf(trigger.group_by, event);
       const windowStart = fromMinute * MINUTE_MS;
-      const windowEnd = (minute + 1) * MINUTE_MS;
+      const windowEnd = (endMinute + 1) * MINUTE_MS;
       outcome.notices.push({
         kind: "trigger_threshold",
-        ...base,
+        ...noticeBase(trigger),
         groupKey: key,
         group,
         firedAt: now,
@@ -154,7 +186,7 @@ export function evaluateBatch(
         windowMinutes: condition.window_minutes,
         windowStart,
         windowEnd,
-        top: state.tops(trigger.id, key, fromMinute, minute),
+        top: state.tops(trigger.id, key, fromMinute, endMinute),
         eventsQuery: eventsQuery(trigger, group, windowStart, windowEnd),
       });
       state.clear(trigger.id, key);

@@ -1,4 +1,4 @@
-import { and, eq, gt, inArray } from "drizzle-orm";
+import { and, eq, gt, inArray, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { integrations, nodes, silences, triggers } from "../db/schema";
 import type { EventFilters } from "../domain/event-filters";
@@ -46,6 +46,109 @@ export function toSilence(row: SilenceRow, now = Date.now()): Silence {
     created_by: row.createdBy,
   };
   return { ...silence, state: silenceState(silence, now) };
+}
+
+/** A triggers row as raw D1 returns it (snake_case, JSON as text): the ingest object's snapshot batch. */
+export interface RawTriggerRow {
+  id: string;
+  name: string;
+  enabled: number;
+  condition: string;
+  filters: string;
+  group_by: string;
+  throttle_minutes: number;
+  integration_ids: string;
+  created_at: number;
+  updated_at: number;
+  created_by: string;
+}
+
+export interface RawSilenceRow {
+  id: string;
+  name: string;
+  comment: string | null;
+  filters: string;
+  starts_at: number;
+  ends_at: number;
+  recurrence: string | null;
+  silenced_count: number;
+  created_at: number;
+  updated_at: number;
+  created_by: string;
+}
+
+/** The statements the ingest object's control snapshot batches: enabled triggers, silences not yet ended. */
+export function snapshotTriggerStatements(d1: D1Database, accountId: string, now: number) {
+  return [
+    d1
+      .prepare(
+        `SELECT id, name, enabled, condition, filters, group_by, throttle_minutes, integration_ids, created_at,
+           updated_at, created_by FROM triggers WHERE account_id = ?1 AND enabled = 1 ORDER BY created_at`,
+      )
+      .bind(accountId),
+    d1
+      .prepare(
+        `SELECT id, name, comment, filters, starts_at, ends_at, recurrence, silenced_count, created_at, updated_at,
+           created_by FROM silences WHERE account_id = ?1 AND ends_at > ?2`,
+      )
+      .bind(accountId, now),
+  ] as const;
+}
+
+export function triggerFromRaw(row: RawTriggerRow): Trigger {
+  return toTrigger({
+    id: row.id,
+    accountId: "",
+    name: row.name,
+    enabled: Boolean(row.enabled),
+    condition: JSON.parse(row.condition),
+    filters: JSON.parse(row.filters),
+    groupBy: JSON.parse(row.group_by),
+    throttleMinutes: row.throttle_minutes,
+    integrationIds: JSON.parse(row.integration_ids),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    createdBy: row.created_by,
+  } as TriggerRow);
+}
+
+export function silenceFromRaw(row: RawSilenceRow, now: number): Silence {
+  return toSilence(
+    {
+      id: row.id,
+      accountId: "",
+      name: row.name,
+      comment: row.comment,
+      filters: JSON.parse(row.filters),
+      startsAt: row.starts_at,
+      endsAt: row.ends_at,
+      recurrence: row.recurrence === null ? null : JSON.parse(row.recurrence),
+      silencedCount: row.silenced_count,
+      expiryAuditedAt: null,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      createdBy: row.created_by,
+    } as SilenceRow,
+    now,
+  );
+}
+
+/**
+ * The statement that takes a deleted integration out of every trigger naming it (batch it with
+ * the delete). `updated_at` stays: the trigger's counts and throttles are not reset by it.
+ */
+export function removeIntegrationFromTriggers(db: Db, accountId: string, deletedId: string) {
+  return db
+    .update(triggers)
+    .set({
+      integrationIds: sql`(SELECT json_group_array(value) FROM json_each(${triggers.integrationIds}) WHERE value != ${deletedId})`,
+    })
+    .where(
+      and(
+        eq(triggers.accountId, accountId),
+        sql`EXISTS (SELECT 1 FROM json_each(${triggers.integrationIds}) WHERE value = ${deletedId})`,
+      ),
+    );
 }
 
 /** The account's triggers, oldest first. */

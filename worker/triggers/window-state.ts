@@ -24,6 +24,8 @@ export const TOP_SIZE = 5;
 export interface WindowState {
   /** Counts one event in its minute. */
   add(triggerId: string, group: string, minute: number, tally: Tally): void;
+  /** The group's latest minute with a count (null when it has none). */
+  newestMinute(triggerId: string, group: string): number | null;
   /** Events counted in minutes [fromMinute, toMinute]. */
   count(triggerId: string, group: string, fromMinute: number, toMinute: number): number;
   tops(triggerId: string, group: string, fromMinute: number, toMinute: number): WindowTops;
@@ -89,9 +91,15 @@ interface Bucket {
 }
 
 interface GroupState {
+  triggerId: string;
+  group: string;
+  /** In `dirtyGroups`: changed since the last flush. */
+  dirty: boolean;
   buckets: Map<number, Bucket>;
   /** Its rows must be deleted before the dirty buckets are written (a notice restarted it). */
   cleared: boolean;
+  /** Its latest minute with a count. */
+  newest: number | null;
   /** The last window summed, kept up to date by `add`: most events of a batch share a window. */
   lastWindow: { from: number; to: number; sum: number } | null;
 }
@@ -119,18 +127,34 @@ export const MAX_CACHED_GROUPS = 10_000;
  * runtime commits at once. Without `sql` (the preview) it never touches storage.
  */
 export class WindowStore implements WindowState {
-  private readonly groups = new Map<string, GroupState>();
+  /** trigger id → group key → state: no key string built per lookup on the ingest path. */
+  private readonly groups = new Map<string, Map<string, GroupState>>();
+  private cachedGroups = 0;
   private readonly fired = new Map<string, { at: number | null; dirty: boolean }>();
+  /** What `flush` has to write: the groups and throttle marks changed since it last ran. */
+  private readonly dirtyGroups = new Set<GroupState>();
+  /** The group of the last call: `add` and `count` of one event ask for the same one in a row. */
+  private last: GroupState | null = null;
+  private readonly dirtyFired = new Set<string>();
 
   constructor(private readonly sql: SqlStorage | null) {
     if (sql) for (const statement of WINDOW_STATE_SCHEMA) sql.exec(statement);
   }
 
   private group(triggerId: string, group: string): GroupState {
-    const key = `${triggerId}\n${group}`;
-    let state = this.groups.get(key);
-    if (state) return state;
-    state = { buckets: new Map(), cleared: false, lastWindow: null };
+    const last = this.last;
+    if (last && last.triggerId === triggerId && last.group === group) return last;
+    let ofTrigger = this.groups.get(triggerId);
+    if (!ofTrigger) {
+      ofTrigger = new Map();
+      this.groups.set(triggerId, ofTrigger);
+    }
+    let state = ofTrigger.get(group);
+    if (state) {
+      this.last = state;
+      return state;
+    }
+    state = { triggerId, group, dirty: false, buckets: new Map(), cleared: false, newest: null, lastWindow: null };
     if (this.sql) {
       const rows = this.sql.exec<{ minute: number; count: number; tops: string }>(
         "SELECT minute, count, tops FROM trigger_buckets WHERE trigger_id = ? AND group_key = ?",
@@ -139,14 +163,24 @@ export class WindowStore implements WindowState {
       );
       for (const row of rows) {
         state.buckets.set(row.minute, { count: row.count, tops: topsFromJson(row.tops), dirty: false });
+        if (state.newest === null || row.minute > state.newest) state.newest = row.minute;
       }
     }
-    this.groups.set(key, state);
+    ofTrigger.set(group, state);
+    this.cachedGroups++;
+    this.last = state;
     return state;
+  }
+
+  private touched(state: GroupState) {
+    if (state.dirty) return;
+    state.dirty = true;
+    this.dirtyGroups.add(state);
   }
 
   add(triggerId: string, group: string, minute: number, tally: Tally) {
     const state = this.group(triggerId, group);
+    this.touched(state);
     let bucket = state.buckets.get(minute);
     if (!bucket) {
       bucket = { count: 0, tops: {}, dirty: true };
@@ -154,9 +188,14 @@ export class WindowStore implements WindowState {
     }
     bucket.count++;
     bucket.dirty = true;
+    if (state.newest === null || minute > state.newest) state.newest = minute;
     addToTops(bucket.tops, tally);
     const last = state.lastWindow;
     if (last && minute >= last.from && minute <= last.to) last.sum++;
+  }
+
+  newestMinute(triggerId: string, group: string) {
+    return this.group(triggerId, group).newest;
   }
 
   count(triggerId: string, group: string, fromMinute: number, toMinute: number) {
@@ -179,7 +218,9 @@ export class WindowStore implements WindowState {
   clear(triggerId: string, group: string) {
     const state = this.group(triggerId, group);
     state.buckets.clear();
+    state.newest = null;
     state.cleared = true;
+    this.touched(state);
     state.lastWindow = null;
   }
 
@@ -201,15 +242,18 @@ export class WindowStore implements WindowState {
   }
 
   setFired(triggerId: string, group: string, at: number) {
-    this.fired.set(`${triggerId}\n${group}`, { at, dirty: true });
+    const key = `${triggerId}\n${group}`;
+    this.fired.set(key, { at, dirty: true });
+    this.dirtyFired.add(key);
   }
 
-  /** Writes what the batch changed to SQLite, then keeps the cache bounded. */
+  /** Writes what changed since the last flush to SQLite (only that), then keeps the cache bounded. */
   flush() {
     const sql = this.sql;
     if (!sql) return;
-    for (const [key, state] of this.groups) {
-      const [triggerId, group] = key.split("\n") as [string, string];
+    for (const state of this.dirtyGroups) {
+      const { triggerId, group } = state;
+      state.dirty = false;
       if (state.cleared) {
         sql.exec("DELETE FROM trigger_buckets WHERE trigger_id = ? AND group_key = ?", triggerId, group);
         state.cleared = false;
@@ -228,8 +272,10 @@ export class WindowStore implements WindowState {
         bucket.dirty = false;
       }
     }
-    for (const [key, mark] of this.fired) {
-      if (!mark.dirty || mark.at === null) continue;
+    this.dirtyGroups.clear();
+    for (const key of this.dirtyFired) {
+      const mark = this.fired.get(key);
+      if (!mark?.dirty || mark.at === null) continue;
       const [triggerId, group] = key.split("\n") as [string, string];
       sql.exec(
         `INSERT INTO trigger_fired (trigger_id, group_key, fired_at) VALUES (?, ?, ?)
@@ -240,9 +286,13 @@ export class WindowStore implements WindowState {
       );
       mark.dirty = false;
     }
-    for (const key of this.groups.keys()) {
-      if (this.groups.size <= MAX_CACHED_GROUPS) break;
-      this.groups.delete(key);
+    this.dirtyFired.clear();
+    // Past the bound, whole triggers' caches go, oldest first (re-read when touched again).
+    for (const [triggerId, ofTrigger] of this.groups) {
+      if (this.cachedGroups <= MAX_CACHED_GROUPS) break;
+      this.groups.delete(triggerId);
+      this.cachedGroups -= ofTrigger.size;
+      this.last = null;
     }
     if (this.fired.size > MAX_CACHED_GROUPS) this.fired.clear();
   }
@@ -251,7 +301,7 @@ export class WindowStore implements WindowState {
   prune(beforeMinute: number, beforeMs: number) {
     this.sql?.exec("DELETE FROM trigger_buckets WHERE minute < ?", beforeMinute);
     this.sql?.exec("DELETE FROM trigger_fired WHERE fired_at < ?", beforeMs);
-    for (const state of this.groups.values()) {
+    for (const state of [...this.groups.values()].flatMap((ofTrigger) => [...ofTrigger.values()])) {
       for (const minute of state.buckets.keys()) if (minute < beforeMinute) state.buckets.delete(minute);
       state.lastWindow = null;
     }
@@ -263,7 +313,11 @@ export class WindowStore implements WindowState {
     this.sql?.exec("DELETE FROM trigger_buckets WHERE trigger_id = ?", triggerId);
     this.sql?.exec("DELETE FROM trigger_fired WHERE trigger_id = ?", triggerId);
     const prefix = `${triggerId}\n`;
-    for (const key of this.groups.keys()) if (key.startsWith(prefix)) this.groups.delete(key);
+    this.cachedGroups -= this.groups.get(triggerId)?.size ?? 0;
+    this.groups.delete(triggerId);
+    // Not written back after their rows were deleted.
+    for (const state of this.dirtyGroups) if (state.triggerId === triggerId) this.dirtyGroups.delete(state);
+    this.last = null;
     for (const key of this.fired.keys()) if (key.startsWith(prefix)) this.fired.delete(key);
   }
 }

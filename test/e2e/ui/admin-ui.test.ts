@@ -9,7 +9,8 @@ import { buildUi, launchBrowser, openPage, screenshot, type WatchedPage } from "
 /**
  * The admin's whole path through the UI in real Chromium against Herald under wrangler dev:
  * add a webhook integration, test and save it, watch deliveries, see it auto-disabled by a
- * failing receiver, re-enable and replay; create a threshold trigger and a recurring silence;
+ * failing receiver, re-enable and replay; create a threshold trigger, fire it with posted events
+ * and find its notice at the receiver; create a recurring silence;
  * an analyst sees no admin pages, and reads triggers and silences without changing them. Under
  * `npm run screenshots` it also writes the README's screenshots to docs/screenshots/.
  */
@@ -422,6 +423,40 @@ describe("admin UI in Chromium", () => {
         integration_ids: [integrationId],
       },
     ]);
+
+    // Fired through the real ingest route: 100 hits on one host within 5 minutes make one notice.
+    const before = hub.requests(BUCKET).length;
+    const now = Date.now();
+    const flood = Array.from({ length: 100 }, (_, i) => ({
+      id: randomUUID(),
+      type: "hit",
+      occurred_at: new Date(now - i * 100).toISOString(),
+      attack_type: "sqli",
+      host: "flood.example.com",
+      method: "POST",
+      path: "/api/login",
+      remote_addr: `198.51.100.${(i % 5) + 1}`,
+      response_status: 403,
+      block_status: "blocked",
+    }));
+    const posted = await fetch(`${herald.url}/v1/events`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${nodeToken}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ events: flood }),
+    });
+    expect(posted.status).toBe(202);
+    const thresholdNotices = () =>
+      hub
+        .requests(BUCKET)
+        .slice(before)
+        .flatMap((r) => r.body.split("\n").filter((line) => line.trim()))
+        .flatMap((text) => [JSON.parse(text)].flat() as { details: Record<string, any> }[])
+        .filter((n) => n.details.notification_type === "trigger_threshold");
+    await expect.poll(() => thresholdNotices().length, { timeout: 30_000 }).toBe(1);
+    expect(thresholdNotices()[0]?.details).toMatchObject({
+      trigger: { name: "Hit flood per host" },
+      threshold: { group: { host: "flood.example.com" }, count: 100, threshold: 100, window_seconds: 300 },
+    });
   });
 
   it("creates a recurring silence in the account's time zone, previews it and lists it with its state", async () => {

@@ -215,6 +215,18 @@ describe("trigger evaluator: threshold", () => {
     });
   });
 
+  it("fires on a batch listed newest first across a minute boundary, in the window of its latest minute", async () => {
+    await withEvaluator((evaluator) => {
+      const t = threshold();
+      // 10:01:05, 10:00:50, 10:00:40: the last one counted sits in the earlier minute.
+      const events = [storedHit(T0 + 65_000), storedHit(T0 + 50_000), storedHit(T0 + 40_000)];
+      const result = run(evaluator, [t], events, T0 + 2 * MINUTE);
+      expect(result.notices).toMatchObject([
+        { kind: "trigger_threshold", count: 3, windowStart: T0 - 3 * MINUTE, windowEnd: T0 + 2 * MINUTE },
+      ]);
+    });
+  });
+
   it("keeps counts in the object's SQLite, and starts afresh when the trigger changes", async () => {
     await withEvaluator((evaluator, sql) => {
       const t = threshold();
@@ -224,6 +236,9 @@ describe("trigger evaluator: threshold", () => {
       run(restarted, [t], [storedHit(T0 + 10 * MINUTE), storedHit(T0 + 10 * MINUTE)], T0 + 10 * MINUTE);
       const edited = { ...t, updated_at: "2026-11-27T10:10:00.000Z" };
       expect(run(restarted, [edited], [storedHit(T0 + 10 * MINUTE)], T0 + 10 * MINUTE).notices).toHaveLength(0);
+      // Counts reach SQLite at most once a second (same clock here: not yet), or when told to.
+      expect(sql.exec("SELECT COUNT(*) AS n FROM trigger_buckets WHERE trigger_id = ?", t.id).one().n).toBe(0);
+      restarted.persist(T0 + 10 * MINUTE);
       const rows = sql.exec("SELECT COUNT(*) AS n FROM trigger_buckets WHERE trigger_id = ?", t.id).one();
       expect(rows.n).toBe(1);
       run(restarted, [], [], T0 + 10 * MINUTE);

@@ -1,6 +1,9 @@
+import type { SystemEventType } from "../../../worker/domain/system-events";
+
 /**
- * Shapes of the triggers and silences API, written by hand until those routes are on the Worker's
- * AppType (README, UI); no imports, so the words of rule-text.ts are testable on their own.
+ * The inputs of the triggers and silences API and the options the forms offer; the records the
+ * API answers are the routes' own types (triggers-api.ts checks these against them). Type imports
+ * only, so the words of rule-text.ts are testable on their own.
  */
 export const EVENT_TYPES = ["security_issue", "hit", "incident", "scope_change"] as const;
 export const RISKS = ["info", "low", "medium", "high", "critical"] as const;
@@ -36,7 +39,7 @@ export type TriggerCondition =
   | { kind: "each_event" }
   | { kind: "threshold"; count: number; window_minutes: number }
   | { kind: "node_silence"; node_id: string | null; silence_minutes: number }
-  | { kind: "system_event"; system_types: string[] };
+  | { kind: "system_event"; system_types: SystemEventType[] };
 
 export interface TriggerInput {
   name: string;

@@ -1,37 +1,27 @@
-import type { ClientResponse } from "hono/client";
-import { call, client } from "./api";
-import type { Silence, SilenceInput, SilencePreview, Trigger, TriggerInput, TriggerPreview } from "./rule-shapes";
+import { call, client, type OkBody } from "./api";
+import type * as Shapes from "./rule-shapes";
 
 export * from "./rule-shapes";
 
 /**
- * The triggers and silences API through the same `hc` client as the rest of the UI, its types
- * written by hand (rule-shapes.ts) until those routes are on the Worker's AppType: once merged,
- * `rulesApi` becomes `client.api` (one line), and the shapes can be taken from the routes the way
- * pages/integrations/api-types.ts does.
+ * The triggers and silences API through the same `hc` client as the rest of the UI, typed by the
+ * Worker's routes. The records are the routes' own types; rule-shapes.ts keeps the inputs and the
+ * option lists the forms offer (and stays import-free for rule-text.ts), checked against the
+ * routes below so the two cannot drift apart.
  */
-type Answer<T, Status extends number = 200> = Promise<ClientResponse<T, Status, "json">>;
-type ById = { param: { id: string } };
+export const rulesApi = client.api;
 
-/** One admin-managed collection: list, create, preview, read, change, delete. */
-interface RuleRoutes<Item, Input, One extends string, Many extends string, Preview> {
-  $get(): Answer<Record<Many, Item[]>>;
-  $post(args: { json: Input }): Answer<Record<One, Item>, 201>;
-  preview: { $post(args: { json: Input }): Answer<Preview> };
-  ":id": {
-    $get(args: ById): Answer<Record<One, Item>>;
-    $patch(args: ById & { json: Partial<Input> }): Answer<Record<One, Item>>;
-    $delete(args: ById): Answer<null, 204>;
-  };
-}
+export type Trigger = OkBody<Awaited<ReturnType<typeof rulesApi.triggers.$get>>>["triggers"][number];
+export type Silence = OkBody<Awaited<ReturnType<typeof rulesApi.silences.$get>>>["silences"][number];
+export type TriggerPreview = OkBody<Awaited<ReturnType<typeof rulesApi.triggers.preview.$post>>>;
+export type SilencePreview = OkBody<Awaited<ReturnType<typeof rulesApi.silences.preview.$post>>>;
 
-interface RulesClient {
-  triggers: RuleRoutes<Trigger, TriggerInput, "trigger", "triggers", TriggerPreview>;
-  silences: RuleRoutes<Silence, SilenceInput, "silence", "silences", SilencePreview>;
-}
-
-// hc builds each request from the property path at run time, so only the types are stood in for.
-export const rulesApi = client.api as unknown as RulesClient;
+// The hand-written shapes the rule texts read must accept what the routes answer.
+type Accepts<Hand, Route extends Hand> = Route;
+export type _TriggerFits = Accepts<Shapes.Trigger, Trigger>;
+export type _SilenceFits = Accepts<Shapes.Silence, Silence>;
+export type _TriggerPreviewFits = Accepts<Shapes.TriggerPreview, TriggerPreview>;
+export type _SilencePreviewFits = Accepts<Shapes.SilencePreview, SilencePreview>;
 
 /** What the forms offer and the lists name: an admin's integrations and nodes (analysts may read neither). */
 export interface AccountChoices {

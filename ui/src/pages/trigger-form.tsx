@@ -1,4 +1,5 @@
 import { useState } from "preact/hooks";
+import type { SystemEventType } from "../../../worker/domain/system-events";
 import { draftOf, EventFilterFields, type FilterDraft, toFilters } from "../components/event-filters";
 import { CheckboxGroup, errorAt, FormError, InputField } from "../components/form";
 import { RuleFormActions, RuleFormPage, useSaveAndPreview } from "../components/rule-page";
@@ -77,7 +78,7 @@ function TriggerForm({ choices, existing }: { choices: AccountChoices; existing?
   const [silenceMinutes, setSilenceMinutes] = useState(
     condition?.kind === "node_silence" ? String(condition.silence_minutes) : "15",
   );
-  const [systemTypes, setSystemTypes] = useState<string[]>(
+  const [systemTypes, setSystemTypes] = useState<SystemEventType[]>(
     condition?.kind === "system_event" ? condition.system_types : [],
   );
   const [filters, setFilters] = useState<FilterDraft>(() => draftOf(existing?.filters));
@@ -214,7 +215,7 @@ function TriggerForm({ choices, existing }: { choices: AccountChoices; existing?
               name="system-types"
               options={Object.entries(SYSTEM_TYPE_LABELS).map(([type, label]) => ({ value: type, label }))}
               checked={systemTypes}
-              onChange={setSystemTypes}
+              onChange={(types) => setSystemTypes(types as SystemEventType[])}
               error={errorAt(errors, "condition.system_types")}
             />
           </div>

@@ -15,6 +15,7 @@ import { type FieldError, validationError } from "../../lib/errors";
 import { uuidv7 } from "../../lib/ids";
 import { createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/router";
 import { destinationPolicy } from "../../security/destination-url";
+import { removeIntegrationFromTriggers } from "../../triggers/store";
 import { auditByCaller } from "../caller-audit";
 import {
   CreateIntegrationBody,
@@ -265,6 +266,7 @@ const routes = router
       const event = integrationEvent(c, "integration_deleted", row, channel, "deleted");
       await db.batch([
         clearFallbackReferences(db, principal.accountId, row.id),
+        removeIntegrationFromTriggers(db, principal.accountId, row.id),
         db
           .delete(integrations)
           .where(and(eq(integrations.id, row.id), eq(integrations.accountId, principal.accountId))),
