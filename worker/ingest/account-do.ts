@@ -12,8 +12,6 @@ import { refreshShardCounters } from "../events/directory";
 import { eventShardObject } from "../events/objects";
 import type { ShardEventKey } from "../events/shard-types";
 import { MINUTE_MS } from "../lib/time";
-import { issueStatusChanged, runTriggerAlarm } from "../triggers/account-alarm";
-import { TriggerHook } from "../triggers/ingest-hook";
 import { type AccountQueries, accountQueries } from "./account-queries";
 import { AccountStore, type IssueQuery } from "./account-store";
 import { type ControlSnapshot, loadControlSnapshot } from "./control-snapshot";
@@ -22,6 +20,8 @@ import { type GroupOutcome, writeGroup } from "./ingest-group";
 import { continueLegacySeqs, type LegacyBatch, takeLegacyBatch } from "./legacy-intake";
 import { RATE_WINDOW_MS, secondsLeftInWindow, windowStartOf } from "./node-auth";
 import { ShardDirectory } from "./shard-routing";
+import { issueStatusChanged, runTriggerAlarm } from "./trigger-alarm";
+import { TriggerHook } from "./trigger-hook";
 
 export interface IngestCall {
   tokenHash: string;
@@ -58,7 +58,7 @@ interface Waiting {
 export class AccountIngestDO extends DurableObject<Env> {
   readonly store: AccountStore;
   readonly directory: ShardDirectory;
-  /** Triggers and silences on the ingest path (worker/triggers/ingest-hook.ts). */
+  /** Triggers and silences on the ingest path (worker/ingest/trigger-hook.ts). */
   readonly triggers: TriggerHook;
   /** The bindings, for the helpers this object's work is split into (ingest-group.ts, finish-later.ts). */
   readonly environment: Env;

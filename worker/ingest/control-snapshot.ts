@@ -32,7 +32,7 @@ export interface ControlSnapshot {
   nodesById: Map<string, SnapshotNode>;
   /** Enabled integrations, and disabled ones with their marker (worker/outbox/fan-out.ts). */
   targets: FanOutTarget[];
-  /** Enabled triggers and the silences not yet ended (worker/triggers/ingest-hook.ts). */
+  /** Enabled triggers and the silences not yet ended (worker/ingest/trigger-hook.ts). */
   triggers: Trigger[];
   silences: Silence[];
 }

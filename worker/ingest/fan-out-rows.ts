@@ -8,9 +8,9 @@ import type { NodeEvent } from "../domain/events";
 import type { NotifiableEvent } from "../domain/notify-build";
 import { enqueuePlan } from "../outbox/enqueue";
 import { anyTargetMayWant, planFanOut } from "../outbox/fan-out";
-import { type ItemPlan, mergePlans } from "../triggers/ingest-hook";
 import type { AccountIngestDO } from "./account-do";
 import type { ControlSnapshot } from "./control-snapshot";
+import { type ItemPlan, mergePlans } from "./trigger-hook";
 
 /** A stored event waiting for its fan-out, and the shard that holds it. */
 export interface Unfinished {
@@ -45,7 +45,7 @@ export function needsNotification(
  * Queues these events' notifications in every integration that takes them (one enqueue per
  * integration for all of them) and links the queued ones. False when any queueing failed: nothing
  * is marked, a re-send or the alarm queues them again (outboxes dedupe by notification id).
- * `triggerItems` (worker/triggers/ingest-hook.ts) go in the same enqueue; when it fails they are
+ * `triggerItems` (worker/ingest/trigger-hook.ts) go in the same enqueue; when it fails they are
  * kept for the alarm, since a re-send's events are no longer fresh and would not fire again.
  */
 export async function fanOut(

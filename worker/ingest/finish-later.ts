@@ -11,11 +11,11 @@ import { eventShardObject } from "../events/objects";
 import type { StoredShardEvent } from "../events/shard-types";
 import { DAY_MS, MINUTE_MS } from "../lib/time";
 import { anyEnabledTargetWants, anyTargetMayWant } from "../outbox/fan-out";
-import type { HookEvent } from "../triggers/ingest-hook";
 import type { AccountIngestDO } from "./account-do";
 import type { ControlSnapshot } from "./control-snapshot";
 import { fanOut, finish, needsNotification, type Unfinished } from "./fan-out-rows";
 import { addHeldBack, summarizeHeldBack } from "./held-back";
+import type { HookEvent } from "./trigger-hook";
 
 const context = (account: AccountIngestDO, control: ControlSnapshot) => ({
   accountName: control.accountName,
@@ -107,7 +107,7 @@ export async function recordSystemEvents(account: AccountIngestDO, rows: SystemE
       (notify ? unfinished : toFinish).push({ shard: name, event });
     });
   }
-  // System-event triggers (worker/triggers/ingest-hook.ts), in the same enqueue.
+  // System-event triggers (worker/ingest/trigger-hook.ts), in the same enqueue.
   const triggered = account.triggers.evaluate(control, triggerEvents, new Map(), context(account, control), now);
   const queued = await fanOut(account, control, unfinished, triggered.plan);
   finish(account, queued ? [...unfinished, ...toFinish] : toFinish);

@@ -12,11 +12,11 @@ import { eventShardObject } from "../events/objects";
 import type { ShardInsertedRow, ShardInsertRow } from "../events/shard-types";
 import { MINUTE_MS } from "../lib/time";
 import { anyEnabledTargetWants, anyTargetMayWant } from "../outbox/fan-out";
-import type { HookEvent } from "../triggers/ingest-hook";
 import type { AccountIngestDO, IngestCall, IngestOutcome } from "./account-do";
 import { fanOut, finish, needsNotification, type Unfinished } from "./fan-out-rows";
 import { addHeldBack, summarizeHeldBack } from "./held-back";
 import type { ShardRoute } from "./shard-routing";
+import type { HookEvent } from "./trigger-hook";
 
 export type GroupCall = IngestCall;
 export type GroupOutcome = IngestOutcome;
@@ -173,7 +173,7 @@ export async function writeGroup(
     accepted[i] = fresh;
   }
 
-  // Triggers and silences see the fresh events (worker/triggers/ingest-hook.ts); muted ones are not notified.
+  // Triggers and silences see the fresh events (worker/ingest/trigger-hook.ts); muted ones are not notified.
   const triggered = account.triggers.evaluate(
     control,
     triggerEvents,

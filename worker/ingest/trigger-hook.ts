@@ -19,12 +19,12 @@ import {
   type NotificationContext,
 } from "../domain/trigger-notifications";
 import type { Trigger } from "../domain/triggers";
-import type { ControlSnapshot } from "../ingest/control-snapshot";
 import { MINUTE_MS } from "../lib/time";
 import type { FanOutTarget } from "../outbox/fan-out";
-import { type KnownNode, TriggerEvaluator } from "./evaluator";
-import type { TopEntry, TriggerNotice } from "./notices";
-import { compileTrigger } from "./rules";
+import { type KnownNode, TriggerEvaluator } from "../triggers/evaluator";
+import type { TopEntry, TriggerNotice } from "../triggers/notices";
+import { compileTrigger } from "../triggers/rules";
+import type { ControlSnapshot } from "./control-snapshot";
 
 /** Integration id → items: the shape of a fan-out plan (worker/outbox/fan-out.ts). */
 export type ItemPlan = Map<string, OutboxItem[]>;

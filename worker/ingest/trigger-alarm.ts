@@ -4,11 +4,11 @@
  * copied to D1, and the notices of a security issue closed or reopened.
  */
 import { createDb } from "../db/client";
-import type { AccountIngestDO } from "../ingest/account-do";
-import type { SecurityIssueRow } from "../ingest/account-store";
 import { enqueuePlan } from "../outbox/enqueue";
-import { type ItemPlan, mergePlans } from "./ingest-hook";
-import { recordSilencedCounts } from "./store";
+import { recordSilencedCounts } from "../triggers/store";
+import type { AccountIngestDO } from "./account-do";
+import type { SecurityIssueRow } from "./account-store";
+import { type ItemPlan, mergePlans } from "./trigger-hook";
 
 async function queue(account: AccountIngestDO, plan: ItemPlan): Promise<void> {
   if (plan.size === 0) return;
