@@ -26,7 +26,7 @@ import { createIntegration } from "../delivery/fixtures";
 import { api, json, login, seedAccount } from "../helpers";
 import { bucketName, hubRequests, hubUrl, mailTo, waitForRequests } from "../hub";
 import { fixture } from "../integrations/fixtures";
-import { at, hitRollups, seedRollups } from "./seed";
+import { at, hits, seedEvents } from "./seed";
 
 const appEnv = env as unknown as Env;
 
@@ -111,9 +111,9 @@ describe("scheduled reports", () => {
   beforeAll(async () => {
     // Created 2026-11-20 01:00 in Tokyo: the first period to report is that day.
     tokyo = await tokyoAccount("2026-11-19T16:00:00Z");
-    await seedRollups(
+    await seedEvents(
       tokyo.accountId,
-      hitRollups("2026-11-20T03:00:00Z", 7, {
+      hits("2026-11-20T03:00:00Z", 7, {
         attack: "sqli",
         block: "blocked",
         host: "t.example",
