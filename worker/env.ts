@@ -1,10 +1,13 @@
 import type { IntegrationDO } from "./delivery/integration-do";
+import type { EventShardDO } from "./events/shard-do";
 import type { ReportJob } from "./reports/schedule";
 
 /** Bindings and deployment settings (wrangler.toml [vars] and secrets). All vars are strings. */
 export interface Env {
   DB: D1Database;
   INTEGRATION_DO: DurableObjectNamespace<IntegrationDO>;
+  /** One object per (account, period, sub-shard) of events (docs/data-plane.md). */
+  EVENT_SHARD_DO: DurableObjectNamespace<EventShardDO>;
   ASSETS?: Fetcher;
   SEND_EMAIL?: SendEmail;
   /** Scheduled report jobs (Cloudflare Queues); without it the cron builds a few reports itself. */
@@ -26,6 +29,12 @@ export interface Env {
   FAILURE_MIN_REQUESTS: string;
   EVENT_RETENTION_DAYS: string;
   REPORT_RETENTION_DAYS: string;
+  /** Length of an event shard's period in hours, a divisor of 24 (default 24). */
+  EVENT_SHARD_HOURS?: string;
+  /** A new period gets enough sub-shards to keep each under this many bytes (default 1 GiB). */
+  EVENT_SHARD_TARGET_BYTES?: string;
+  /** A shard this large refuses new events (default 4 GiB). */
+  EVENT_SHARD_MAX_BYTES?: string;
   DELIVERY_LOG_RETENTION_DAYS: string;
   NODE_RATE_LIMIT_PER_MINUTE: string;
   /** Events older than this when they arrive are stored but not notified (seconds or 90s, 30m, 1h, 2d; 0 = no limit). */

@@ -292,6 +292,35 @@ export const heldBackNotices = sqliteTable("held_back_notices", {
   lastNoticeAt: integer("last_notice_at"),
 });
 
+/**
+ * The directory of event shards (docs/data-plane.md#directory-d1): one row per EventShardDO, named
+ * `<account>/<period start>/<sub>` (worker/events/shard-names.ts). Written by the account's ingest
+ * object before its first write to a shard; readers list an account's shards here, retention finds
+ * expired ones. The counters are refreshed from the shard now and then, not at every write.
+ */
+export const eventShards = sqliteTable(
+  "event_shards",
+  {
+    name: text("name").primaryKey(),
+    accountId: text("account_id").notNull(),
+    /** The period of occurred_at the shard holds: [period_start, period_end). */
+    periodStart: integer("period_start").notNull(),
+    periodEnd: integer("period_end").notNull(),
+    sub: integer("sub").notNull(),
+    /** Sub-shards of this period (a power of two, the same for every shard of the period). */
+    fanout: integer("fanout").notNull(),
+    events: integer("events").notNull().default(0),
+    bytes: integer("bytes").notNull().default(0),
+    maxSeq: integer("max_seq"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("event_shards_account_period_idx").on(t.accountId, t.periodStart),
+    index("event_shards_period_end_idx").on(t.periodEnd),
+  ],
+);
+
 export const REPORT_FREQUENCIES = ["daily", "weekly", "monthly"] as const;
 export type ReportFrequency = (typeof REPORT_FREQUENCIES)[number];
 

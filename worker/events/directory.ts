@@ -1,0 +1,143 @@
+/**
+ * The D1 directory of event shards (`event_shards`, docs/data-plane.md#directory-d1): which shards
+ * an account has, for which period, with what fanout, and roughly how large they are.
+ */
+import { and, asc, desc, eq, gt, inArray, lt, lte, max, sum } from "drizzle-orm";
+import { createDb } from "../db/client";
+import { eventShards } from "../db/schema";
+import { DAY_MS } from "../lib/time";
+import { fanoutFor, type Period, shardName } from "./shard-names";
+
+/** D1 binds at most 100 parameters per statement. */
+const ROWS_PER_INSERT = 10;
+const NAMES_PER_DELETE = 90;
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export type ShardEntry = typeof eventShards.$inferSelect;
+
+export interface NewShard {
+  accountId: string;
+  period: Period;
+  sub: number;
+  fanout: number;
+}
+
+/**
+ * Records shards before their first write (a shard already listed is left as it is). Returns their
+ * names, in order.
+ */
+export async function registerShards(d1: D1Database, shards: NewShard[], now: number): Promise<string[]> {
+  const rows = shards.map((s) => ({
+    name: shardName(s.accountId, s.period.start, s.sub),
+    accountId: s.accountId,
+    periodStart: s.period.start,
+    periodEnd: s.period.end,
+    sub: s.sub,
+    fanout: s.fanout,
+    createdAt: now,
+    updatedAt: now,
+  }));
+  const db = createDb(d1);
+  const [first, ...rest] = chunks(rows, ROWS_PER_INSERT).map((part) =>
+    db.insert(eventShards).values(part).onConflictDoNothing(),
+  );
+  if (first) await db.batch([first, ...rest]);
+  return rows.map((r) => r.name);
+}
+
+/**
+ * The fanout of an account's period: the one recorded when its first shard was registered, or for
+ * a new period one that keeps each sub-shard under `targetBytes` if the period grows as large as the
+ * account's latest earlier period did.
+ */
+export async function periodFanout(
+  d1: D1Database,
+  accountId: string,
+  period: Period,
+  targetBytes: number,
+): Promise<number> {
+  const db = createDb(d1);
+  const [existing] = await db
+    .select({ fanout: eventShards.fanout })
+    .from(eventShards)
+    .where(and(eq(eventShards.accountId, accountId), eq(eventShards.periodStart, period.start)))
+    .limit(1);
+  if (existing) return existing.fanout;
+  const [previous] = await db
+    .select({ periodStart: max(eventShards.periodStart) })
+    .from(eventShards)
+    .where(and(eq(eventShards.accountId, accountId), lt(eventShards.periodStart, period.start)));
+  if (previous?.periodStart == null) return 1;
+  const [bytes] = await db
+    .select({ total: sum(eventShards.bytes).mapWith(Number) })
+    .from(eventShards)
+    .where(and(eq(eventShards.accountId, accountId), eq(eventShards.periodStart, previous.periodStart)));
+  return fanoutFor(bytes?.total ?? 0, targetBytes);
+}
+
+export interface ShardCounters {
+  events: number;
+  bytes: number;
+  maxSeq: number | null;
+}
+
+/** Stores a shard's latest counters (its `stats()`). */
+export async function refreshShardCounters(
+  d1: D1Database,
+  name: string,
+  counters: ShardCounters,
+  now: number,
+): Promise<void> {
+  await createDb(d1)
+    .update(eventShards)
+    .set({ events: counters.events, bytes: counters.bytes, maxSeq: counters.maxSeq, updatedAt: now })
+    .where(eq(eventShards.name, name));
+}
+
+/**
+ * An account's shards whose period overlaps [from, to), newest period first (sub-shards of a period
+ * by `sub`). A period is at most a day long, so the index range starts a day before `from`.
+ */
+export async function shardsOverlapping(
+  d1: D1Database,
+  accountId: string,
+  from: number,
+  to: number,
+): Promise<ShardEntry[]> {
+  return createDb(d1)
+    .select()
+    .from(eventShards)
+    .where(
+      and(
+        eq(eventShards.accountId, accountId),
+        gt(eventShards.periodStart, from - DAY_MS),
+        lt(eventShards.periodStart, to),
+        gt(eventShards.periodEnd, from),
+      ),
+    )
+    .orderBy(desc(eventShards.periodStart), asc(eventShards.sub));
+}
+
+/** Shards of every account whose period ended at or before `endedBy`, oldest first. */
+export async function expiredShards(d1: D1Database, endedBy: number, limit: number): Promise<ShardEntry[]> {
+  return createDb(d1)
+    .select()
+    .from(eventShards)
+    .where(lte(eventShards.periodEnd, endedBy))
+    .orderBy(asc(eventShards.periodEnd), asc(eventShards.name))
+    .limit(limit);
+}
+
+/** Removes shards from the directory (after their objects were destroyed). */
+export async function forgetShards(d1: D1Database, names: string[]): Promise<void> {
+  const db = createDb(d1);
+  const [first, ...rest] = chunks(names, NAMES_PER_DELETE).map((part) =>
+    db.delete(eventShards).where(inArray(eventShards.name, part)),
+  );
+  if (first) await db.batch([first, ...rest]);
+}
