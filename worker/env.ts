@@ -1,4 +1,5 @@
 import type { IntegrationDO } from "./delivery/integration-do";
+import type { AccountIngestDO } from "./ingest/account-do";
 import type { EventShardDO } from "./events/shard-do";
 import type { ReportJob } from "./reports/schedule";
 
@@ -6,6 +7,8 @@ import type { ReportJob } from "./reports/schedule";
 export interface Env {
   DB: D1Database;
   INTEGRATION_DO: DurableObjectNamespace<IntegrationDO>;
+  /** One object per account: its ingest, seq, security issues (docs/data-plane.md). */
+  ACCOUNT_DO: DurableObjectNamespace<AccountIngestDO>;
   /** One object per (account, period, sub-shard) of events (docs/data-plane.md). */
   EVENT_SHARD_DO: DurableObjectNamespace<EventShardDO>;
   ASSETS?: Fetcher;

@@ -1,45 +1,44 @@
 import type { Env } from "./env";
+import { accountIngestObject } from "./ingest/account-object";
 import { DAY_MS } from "./lib/time";
 
-/** Rows per DELETE: small enough that one statement never holds D1's write lock for long. */
-const CHUNK_ROWS = 1000;
 /** A cron run stops after this long; whatever is left goes at the next hour. */
 const TIME_BUDGET_MS = 20_000;
 
-const DELETE_CHUNK = `DELETE FROM events WHERE rowid IN (
-  SELECT rowid FROM events WHERE account_id = ?1 AND occurred_at < ?2 LIMIT ?3
-)`;
-
 export interface RetentionResult {
-  deleted: number;
-  /** False when the time budget ran out before everything old was gone. */
+  /** Shards dropped. */
+  dropped: number;
+  /** False when the time budget ran out before every account with expired shards was done. */
   complete: boolean;
 }
 
 /**
- * Deletes events whose occurred_at is older than EVENT_RETENTION_DAYS (default 90), account by
- * account (the (account_id, occurred_at) index finds them), in bounded chunks. Rollups and
- * security issues stay: reports over older periods keep working.
+ * Drops whole event shards whose period ended more than EVENT_RETENTION_DAYS (default 90) ago:
+ * the directory `event_shards` names the accounts that have some, and each account object drops
+ * its own (archiving their low-cardinality counters, docs/data-plane.md). The cost grows with the
+ * number of shards, not of events.
  */
-export async function purgeExpiredEvents(env: Env, now = Date.now()): Promise<RetentionResult> {
+export async function dropExpiredShards(env: Env, now = Date.now()): Promise<RetentionResult> {
   const days = Number(env.EVENT_RETENTION_DAYS);
   const cutoff = now - (Number.isFinite(days) && days > 0 ? days : 90) * DAY_MS;
   const started = Date.now();
-  const accounts = await env.DB.prepare("SELECT id FROM accounts").all<{ id: string }>();
-  let deleted = 0;
-  for (const { id } of accounts.results) {
-    for (;;) {
-      if (Date.now() - started > TIME_BUDGET_MS) return { deleted, complete: false };
-      const result = await env.DB.prepare(DELETE_CHUNK).bind(id, cutoff, CHUNK_ROWS).run();
-      deleted += result.meta.changes;
-      if (result.meta.changes < CHUNK_ROWS) break;
+  const { results } = await env.DB.prepare("SELECT DISTINCT account_id FROM event_shards WHERE period_end <= ?1")
+    .bind(cutoff)
+    .all<{ account_id: string }>();
+  let dropped = 0;
+  for (const { account_id } of results) {
+    if (Date.now() - started > TIME_BUDGET_MS) return { dropped, complete: false };
+    try {
+      dropped += (await accountIngestObject(env, account_id).dropExpiredShards(cutoff)).dropped;
+    } catch (error) {
+      console.error("dropping expired shards failed", { accountId: account_id, error: String(error) });
     }
   }
-  return { deleted, complete: true };
+  return { dropped, complete: true };
 }
 
 /** The hourly cron step (worker/scheduled.ts). */
 export async function retentionStep(_controller: ScheduledController, env: Env): Promise<void> {
-  const result = await purgeExpiredEvents(env);
-  if (result.deleted > 0 || !result.complete) console.log("event retention", result);
+  const result = await dropExpiredShards(env);
+  if (result.dropped > 0 || !result.complete) console.log("event retention", result);
 }

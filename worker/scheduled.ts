@@ -17,7 +17,7 @@ const steps: { name: string; run: ScheduledStep; everyMinute?: true }[] = [
   { name: "reencrypt-integration-secrets", run: reencryptStep },
   { name: "scheduled-reports", run: reportScheduleStep },
   { name: "expired-sessions-and-counters", run: housekeepingStep },
-  { name: "sweep-unnotified-events", run: sweepStep, everyMinute: true },
+  { name: "system-event-outbox-and-held-back-notices", run: sweepStep, everyMinute: true },
 ];
 
 export async function runScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {

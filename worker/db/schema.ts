@@ -293,6 +293,24 @@ export const heldBackNotices = sqliteTable("held_back_notices", {
 });
 
 /**
+ * System events written atomically with the change that raised them, until the account's
+ * AccountIngestDO has stored them with the account's events (worker/outbox/publish.ts); rows older
+ * than 30 s are published again by the minute cron.
+ */
+export const systemEventOutbox = sqliteTable(
+  "system_event_outbox",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    occurredAt: integer("occurred_at").notNull(),
+    systemType: text("system_type").notNull(),
+    data: text("data", { mode: "json" }).notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("system_event_outbox_created_idx").on(t.createdAt)],
+);
+
+/**
  * The directory of event shards (docs/data-plane.md#directory-d1): one row per EventShardDO, named
  * `<account>/<period start>/<sub>` (worker/events/shard-names.ts). Written by the account's ingest
  * object before its first write to a shard; readers list an account's shards here, retention finds

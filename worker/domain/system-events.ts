@@ -1,5 +1,5 @@
 import type { Db } from "../db/client";
-import { events } from "../db/schema";
+import { systemEventOutbox } from "../db/schema";
 import { uuidv7 } from "../lib/ids";
 import { iso } from "../lib/time";
 
@@ -32,7 +32,11 @@ export interface SystemEventData {
   subject: Record<string, string | number | boolean | null>;
 }
 
-export type SystemEventRow = typeof events.$inferInsert & { data: SystemEventData };
+/** A system event as the D1 outbox `system_event_outbox` holds it until it is published. */
+export type SystemEventRow = typeof systemEventOutbox.$inferInsert & {
+  systemType: SystemEventType;
+  data: SystemEventData;
+};
 
 export function buildSystemEvent(
   accountId: string,
@@ -42,17 +46,12 @@ export function buildSystemEvent(
   subject: SystemEventData["subject"],
   now = Date.now(),
 ): SystemEventRow {
-  const id = uuidv7(now);
   return {
     accountId,
-    id,
-    nodeId: null,
-    type: "system",
+    id: uuidv7(now),
     occurredAt: now,
-    receivedAt: now,
     systemType,
-    // Set once fan-out has queued it (publish.ts); still NULL later means the cron re-publishes it.
-    notifiedAt: null,
+    createdAt: now,
     data: {
       type: "system",
       system_type: systemType,
@@ -64,7 +63,10 @@ export function buildSystemEvent(
   };
 }
 
-/** The insert for a system event, to batch atomically with the change that raised it. */
-export function systemEventInsert(db: Db, row: SystemEventRow) {
-  return db.insert(events).values(row);
+/**
+ * The outbox row of a system event, to batch atomically with the change that raised it; then
+ * `publishSystemEvents` (worker/outbox/publish.ts) stores it with the account's events.
+ */
+export function systemEventOutboxInsert(db: Db, row: SystemEventRow) {
+  return db.insert(systemEventOutbox).values(row);
 }

@@ -3,7 +3,7 @@
  * not notified. What was held back is summed per node in `held_back_notices` and announced as one
  * `notifications_held_back` system event: the first a little after the first late event (so a
  * backlog posted in many requests is summed up), then at most one per node per spacing. The
- * sweep (worker/delivery/sweep.ts) announces what no request did.
+ * minute cron (worker/delivery/sweep.ts) announces what no request did.
  */
 
 import { buildSystemEvent } from "../domain/system-events";
@@ -67,9 +67,9 @@ WHERE h.pending > 0 AND h.since <= ?1 - ${HELD_BACK_COLLECT_MS}
 const CLAIM = `UPDATE held_back_notices SET pending = 0, oldest_at = NULL, newest_at = NULL, since = NULL,
   last_notice_at = ?4 WHERE node_id = ?1 AND pending = ?2 AND since = ?3`;
 
-/** The notice, written in the claim's transaction and only if the claim took the count. */
-const INSERT_NOTICE = `INSERT INTO events (account_id, id, node_id, type, occurred_at, received_at, system_type, data)
-SELECT ?2, ?3, NULL, 'system', ?4, ?4, 'notifications_held_back', ?5
+/** The notice into the system event outbox, in the claim's transaction and only if the claim took the count. */
+const INSERT_NOTICE = `INSERT INTO system_event_outbox (account_id, id, occurred_at, system_type, data, created_at)
+SELECT ?2, ?3, ?4, 'notifications_held_back', ?5, ?4
 WHERE EXISTS (SELECT 1 FROM held_back_notices WHERE node_id = ?1 AND last_notice_at = ?4 AND pending = 0)`;
 
 /**

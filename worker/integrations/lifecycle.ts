@@ -1,10 +1,11 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { createDb } from "../db/client";
-import { type AutoDisableReason, type DisableReason, events, integrations } from "../db/schema";
+import { type AutoDisableReason, type DisableReason, integrations } from "../db/schema";
 import { auditInsert, SYSTEM_ACTOR } from "../domain/audit";
 import { parseFailureWindowConfig } from "../domain/failure-window";
-import { buildSystemEvent, type SystemEventRow, systemEventInsert } from "../domain/system-events";
+import { buildSystemEvent, type SystemEventRow, systemEventOutboxInsert } from "../domain/system-events";
 import type { Env } from "../env";
+import { announceControlChange } from "../ingest/control-change";
 import { uiLink } from "../lib/links";
 import type { Principal } from "../lib/principal";
 import { raiseSystemNotice } from "../notices/system-notice";
@@ -44,11 +45,10 @@ export interface DisableInput extends Actor {
 }
 
 /**
- * Disables an enabled integration. The marker `disabled_after_seq` is read in the same UPDATE
- * that changes the status (and, by trigger, the account's `integrations_version`), so it splits
- * the events by commit order: an ingest write that commits later must use the new targets, is
- * fanned out without this integration, and stores its events after the marker — exactly those a
- * replay on enable queues. Returns the new row, or null when it was no longer enabled.
+ * Disables an enabled integration. The marker `disabled_after_seq` is the account seq the account
+ * object answers the control change with (announceControlChange): every event with a higher seq
+ * is written under the new state, fanned out without this integration — exactly those a replay on
+ * enable queues. Returns the new row, or null when it was no longer enabled.
  */
 export async function disableIntegration(
   env: Env,
@@ -64,7 +64,6 @@ export async function disableIntegration(
         disabledReason: input.reason,
         disabledDetails: input.details,
         disabledAt: input.at,
-        disabledAfterSeq: sql`(SELECT coalesce(max(${events.seq}), 0) FROM ${events})`,
         updatedAt: input.at,
       })
       .where(and(eq(integrations.id, row.id), eq(integrations.status, "enabled")))
@@ -81,12 +80,18 @@ export async function disableIntegration(
       },
       input.ip,
     ),
-    systemEventInsert(db, input.event),
+    systemEventOutboxInsert(db, input.event),
   ]);
+  let disabled = updated[0] ?? null;
+  if (disabled) {
+    const { committedSeq } = await announceControlChange(env, row.accountId);
+    await db.update(integrations).set({ disabledAfterSeq: committedSeq }).where(eq(integrations.id, row.id));
+    disabled = { ...disabled, disabledAfterSeq: committedSeq };
+  }
   if (input.pauseOutbox) await pauseOutbox(env, row.id);
   if (input.adminMail) await raiseSystemNotice(env, input.event, input.adminMail);
   else await publishSystemEvents(env, row.accountId, [input.event]);
-  return updated[0] ?? null;
+  return disabled;
 }
 
 /** What the admin chose on enable (the API's EnableBody). */
@@ -148,13 +153,16 @@ export async function enableIntegration(
       },
       input.ip,
     ),
-    systemEventInsert(db, input.event),
+    systemEventOutboxInsert(db, input.event),
   ]);
+  // Events after this seq are fanned out to the integration again; the replay covers those before.
+  const { committedSeq } = await announceControlChange(env, row.accountId);
   const disabledAt = row.disabledAt ?? row.updatedAt;
   const outcome = await resumeOutbox(env, row.id, {
     pending: choices.pending,
     // Null only for a row stored disabled from the start: it never missed anything.
     replayMissedAfterSeq: choices.replay_missed ? (row.disabledAfterSeq ?? undefined) : undefined,
+    replayMissedUntilSeq: committedSeq,
     replayDeadSince: choices.replay_dead ? disabledAt - parseFailureWindowConfig(env).windowMs : undefined,
   });
   await publishSystemEvents(env, row.accountId, [input.event]);
@@ -239,8 +247,10 @@ export async function recordAutoDisable(
 /** What enabling asks of the integration's outbox (resume or drop, optionally replay). */
 export interface ResumeOptions {
   pending: "resume" | "drop";
-  /** Queue the account's subscribed events stored after this events.seq (the disable's marker). */
+  /** Queue the account's subscribed events with a seq after this one (the disable's marker)... */
   replayMissedAfterSeq?: number;
+  /** ...up to this one (the enable's: later events reach the integration by fan-out). */
+  replayMissedUntilSeq?: number;
   /** Replay the dead deliveries that finished at or after this time (epoch ms). */
   replayDeadSince?: number;
 }

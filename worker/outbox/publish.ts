@@ -1,43 +1,71 @@
-import { and, eq, inArray, isNull } from "drizzle-orm";
+import { inArray } from "drizzle-orm";
 import { createDb } from "../db/client";
-import { events, findableById } from "../db/schema";
-import type { NotifiableEvent } from "../domain/notify-build";
+import { systemEventOutbox } from "../db/schema";
+import type { SystemEventRow } from "../domain/system-events";
 import type { Env } from "../env";
-import { fanOutEvents } from "./fan-out";
+import { accountIngestObject } from "../ingest/account-object";
 
 /**
- * Sends stored system events to the account's integrations that subscribe to `system`, then
- * marks them notified (`notified_at`). Never throws: the change that raised them is already
- * committed; an event left unmarked is published again by the sweep
- * (worker/delivery/sweep.ts), and outboxes drop a notification they already hold.
- * Returns whether the events were queued.
+ * Publishes system events already written to the D1 outbox `system_event_outbox` (with the change
+ * that raised them): the account object stores them in the shards and fans them out, then the
+ * outbox rows go. Never throws: the change is already committed; a row left behind is published
+ * again by the minute cron (republishSystemEvents), and the shard and the outboxes drop copies.
+ * Returns whether the events were stored.
  */
-export async function publishSystemEvents(env: Env, accountId: string, rows: NotifiableEvent[]): Promise<boolean> {
+export async function publishSystemEvents(env: Env, accountId: string, rows: SystemEventRow[]): Promise<boolean> {
   if (rows.length === 0) return true;
   try {
-    await fanOutEvents(env, accountId, rows);
+    await accountIngestObject(env, accountId).recordSystemEvents(
+      rows.map((row) => ({ id: row.id, occurredAt: row.occurredAt, systemType: row.systemType, data: row.data })),
+    );
   } catch (error) {
-    console.error("system event fan-out failed", { accountId, error: String(error) });
+    console.error("system event publishing failed", { accountId, error: String(error) });
     return false;
   }
   try {
     await createDb(env.DB)
-      .update(events)
-      .set({ notifiedAt: Date.now() })
+      .delete(systemEventOutbox)
       .where(
-        and(
-          eq(events.accountId, accountId),
-          findableById, // system events always are
-          inArray(
-            events.id,
-            rows.map((row) => row.id),
-          ),
-          isNull(events.notifiedAt),
+        inArray(
+          systemEventOutbox.id,
+          rows.map((row) => row.id),
         ),
       );
   } catch (error) {
-    // Queued but not marked: the cron queues them again and the outboxes dedupe by id.
-    console.error("marking system events notified failed", { accountId, error: String(error) });
+    // Stored but still in the outbox: the cron publishes it again and the shard drops the copy.
+    console.error("clearing the system event outbox failed", { accountId, error: String(error) });
   }
   return true;
+}
+
+/** Outbox rows older than this are published again by the minute cron (their publisher failed). */
+export const REPUBLISH_AFTER_MS = 30_000;
+const REPUBLISH_BATCH = 200;
+
+/** The minute cron's step: publishes outbox rows whose own publish did not finish. */
+export async function republishSystemEvents(env: Env, now = Date.now()): Promise<number> {
+  const { results } = await env.DB.prepare(
+    `SELECT id, account_id, occurred_at, system_type, data FROM system_event_outbox
+     WHERE created_at <= ?1 ORDER BY created_at LIMIT ${REPUBLISH_BATCH}`,
+  )
+    .bind(now - REPUBLISH_AFTER_MS)
+    .all<{ id: string; account_id: string; occurred_at: number; system_type: string; data: string }>();
+  const byAccount = new Map<string, SystemEventRow[]>();
+  for (const row of results) {
+    const rows = byAccount.get(row.account_id) ?? [];
+    rows.push({
+      id: row.id,
+      accountId: row.account_id,
+      occurredAt: row.occurred_at,
+      systemType: row.system_type as SystemEventRow["systemType"],
+      data: JSON.parse(row.data),
+      createdAt: now,
+    });
+    byAccount.set(row.account_id, rows);
+  }
+  let published = 0;
+  for (const [accountId, rows] of byAccount) {
+    if (await publishSystemEvents(env, accountId, rows)) published += rows.length;
+  }
+  return published;
 }

@@ -9,7 +9,7 @@ import {
   type ReportPeriod,
   rollupRange,
 } from "../domain/report-periods";
-import { buildSystemEvent, systemEventInsert } from "../domain/system-events";
+import { buildSystemEvent, systemEventOutboxInsert } from "../domain/system-events";
 import type { Env } from "../env";
 import { uiLink } from "../lib/links";
 import { DAY_MS } from "../lib/time";
@@ -222,7 +222,7 @@ async function announceFailedReport(env: Env, job: ReportJob, attempts: number, 
       attempts,
       error,
     });
-    await systemEventInsert(createDb(env.DB), event);
+    await systemEventOutboxInsert(createDb(env.DB), event);
     await raiseSystemNotice(env, event, {
       subject: `[Herald] ${what} failed`,
       text: `${message}\n\nReports on demand: ${uiLink(env.PUBLIC_URL, "/reports")}\n`,

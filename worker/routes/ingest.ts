@@ -6,7 +6,7 @@ import { nodeTokenFrom } from "../ingest/node-auth";
 import { ApiError, unauthorized } from "../lib/errors";
 import { createRouter, ErrorSchema } from "../lib/router";
 
-/** When queueing failed, the node should come back soon: the events wait in D1 meanwhile. */
+/** When queueing failed, the node should come back soon: the events wait in their shard meanwhile. */
 const RETRY_AFTER_SECONDS = "2";
 
 const AcceptedSchema = z
@@ -98,7 +98,7 @@ router.post("/", async (c) => {
 const UNAVAILABLE: Record<UnavailableReason, string> = {
   node_check: "Herald could not check the node token right now.",
   storage: "Herald could not store the events; nothing was stored. Re-send the request.",
-  targets_changing: "The account's integrations kept changing; nothing was stored. Re-send the request.",
+  shard_full: "This account's event storage for that period is full; nothing new was stored. Re-send later.",
   queueing: "The events are stored but their notifications could not be queued. Re-send the same request.",
 };
 

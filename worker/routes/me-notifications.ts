@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import { getChannel } from "../channels/catalog";
 import { DISABLE_REASONS, integrations, users } from "../db/schema";
 import { type EventSubscriptions, EventSubscriptionsSchema } from "../domain/subscriptions";
+import { announceControlChange } from "../ingest/control-change";
 import { personalEmailRow } from "../integrations/personal-email";
 import { validateSubscriptions } from "../integrations/validate";
 import { ApiError, validationError } from "../lib/errors";
@@ -55,6 +56,7 @@ async function loadOwn(c: Context<AppEnv>) {
     // Users created before personal email existed (or seeded directly) get theirs now; the unique
     // index on user_id makes a concurrent first visit harmless.
     await db.insert(integrations).values(personalEmailRow(principal.accountId, user)).onConflictDoNothing();
+    await announceControlChange(c.env, principal.accountId);
     row = await find();
   }
   if (!row) throw new Error("personal email integration missing after insert");
@@ -119,6 +121,7 @@ const routes = router
           details: { type: PERSONAL_EMAIL, name: row.name, changed: ["events"], events },
         }),
       ]);
+      await announceControlChange(c.env, principal.accountId);
       return c.json({ personal_email: toJson({ ...row, events, updatedAt: now }, user.email) }, 200);
     },
   );

@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq, isNull } from "drizzle-orm";
 import { nodes } from "../db/schema";
-import { buildSystemEvent, systemEventInsert } from "../domain/system-events";
+import { buildSystemEvent, systemEventOutboxInsert } from "../domain/system-events";
+import { announceControlChange } from "../ingest/control-change";
 import { NODE_TOKEN_PREFIX } from "../ingest/node-auth";
 import { notFound } from "../lib/errors";
 import { randomToken, uuidv7 } from "../lib/ids";
@@ -113,7 +114,7 @@ const routes = router
       );
       await db.batch([
         db.insert(nodes).values(row),
-        systemEventInsert(db, event),
+        systemEventOutboxInsert(db, event),
         auditByCaller(c, {
           action: "node.created",
           targetType: "node",
@@ -121,6 +122,7 @@ const routes = router
           details: { name, token_prefix: row.tokenPrefix },
         }),
       ]);
+      await announceControlChange(c.env, principal.accountId);
       await publishSystemEvents(c.env, principal.accountId, [event]);
       return c.json({ node: toNode(row), token }, 201);
     },
@@ -159,7 +161,7 @@ const routes = router
           .set({ revokedAt: now })
           .where(and(eq(nodes.id, id), eq(nodes.accountId, principal.accountId), isNull(nodes.revokedAt)))
           .returning({ id: nodes.id }),
-        systemEventInsert(db, event),
+        systemEventOutboxInsert(db, event),
         auditByCaller(c, {
           action: "node.revoked",
           targetType: "node",
@@ -168,6 +170,8 @@ const routes = router
         }),
       ]);
       if (revoked.length === 0) throw notFound("node");
+      // The token stops working at the account object's next request.
+      await announceControlChange(c.env, principal.accountId);
       await publishSystemEvents(c.env, principal.accountId, [event]);
       return c.body(null, 204);
     },

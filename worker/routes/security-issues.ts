@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq, type SQL } from "drizzle-orm";
-import { SECURITY_ISSUE_STATUSES, securityIssues } from "../db/schema";
 import { RISKS } from "../domain/subscriptions";
-import { afterCursor, decodeCursor, keysetPage } from "../lib/cursor";
+import { accountIngestObject } from "../ingest/account-object";
+import { SECURITY_ISSUE_STATUSES, type SecurityIssueRow } from "../ingest/account-store";
+import { decodeCursor, keysetPage } from "../lib/cursor";
 import { notFound } from "../lib/errors";
 import { createRouter, errorResponses, jsonBody, jsonContent } from "../lib/router";
 import { iso, isoOrNull } from "../lib/time";
@@ -10,10 +10,10 @@ import { requireAdmin, requireAuth } from "../security/auth";
 import { auditByCaller } from "./caller-audit";
 
 /**
- * The account's security issues (one per distinct vulnerability, kept up to date by ingest): every
- * role lists them; admins close one once it is fixed and may reopen it. A closed issue that a node
- * reports again is open again, and notified again as new (SKIP_KNOWN_ISSUES in ingest/store.ts
- * only holds back re-reports of open issues).
+ * The account's security issues (one per distinct vulnerability, kept up to date by ingest in the
+ * account's AccountIngestDO): every role lists them; admins close one once it is fixed and may
+ * reopen it. A closed issue that a node reports again is open again, and notified again as new
+ * (`isNewIssue` in worker/ingest/account-store.ts only holds back re-reports of open issues).
  */
 
 const IssueSchema = z
@@ -44,20 +44,20 @@ const UpdateBody = z
   .object({ status: z.enum(SECURITY_ISSUE_STATUSES, "Must be open or closed.") })
   .openapi("UpdateSecurityIssueRequest");
 
-function toIssue(row: typeof securityIssues.$inferSelect): z.infer<typeof IssueSchema> {
+function toIssue(row: SecurityIssueRow): z.infer<typeof IssueSchema> {
   return {
     id: row.id,
     risk: row.risk as (typeof RISKS)[number],
     title: row.title,
-    vuln_type: row.vulnType,
+    vuln_type: row.vuln_type,
     host: row.host,
     path: row.path,
     status: row.status,
-    first_seen: iso(row.firstSeen),
-    last_seen: iso(row.lastSeen),
-    last_event_id: row.lastEventId,
-    closed_at: isoOrNull(row.closedAt),
-    closed_by: row.closedBy,
+    first_seen: iso(row.first_seen),
+    last_seen: iso(row.last_seen),
+    last_event_id: row.last_event_id,
+    closed_at: isoOrNull(row.closed_at),
+    closed_by: row.closed_by,
   };
 }
 
@@ -82,20 +82,14 @@ const routes = router
     }),
     async (c) => {
       const query = c.req.valid("query");
-      const conditions: SQL[] = [eq(securityIssues.accountId, c.get("principal").accountId)];
-      if (query.status !== "all") conditions.push(eq(securityIssues.status, query.status));
-      if (query.risk) conditions.push(eq(securityIssues.risk, query.risk));
-      if (query.cursor) {
-        conditions.push(afterCursor(securityIssues.lastSeen, securityIssues.fingerprint, decodeCursor(query.cursor)));
-      }
-      const rows = await c
-        .get("db")
-        .select()
-        .from(securityIssues)
-        .where(and(...conditions))
-        .orderBy(desc(securityIssues.lastSeen), desc(securityIssues.fingerprint))
-        .limit(query.limit + 1);
-      const { page, nextCursor } = keysetPage(rows, query.limit, (row) => [row.lastSeen, row.fingerprint]);
+      const cursor = query.cursor ? decodeCursor(query.cursor) : null;
+      const rows = await accountIngestObject(c.env, c.get("principal").accountId).securityIssues({
+        status: query.status,
+        risk: query.risk,
+        limit: query.limit + 1,
+        after: cursor ? { lastSeen: cursor.time, fingerprint: cursor.key } : undefined,
+      });
+      const { page, nextCursor } = keysetPage(rows, query.limit, (row) => [row.last_seen, row.fingerprint]);
       return c.json({ issues: page.map(toIssue), next_cursor: nextCursor }, 200);
     },
   )
@@ -110,28 +104,19 @@ const routes = router
       responses: { 200: jsonContent(z.object({ issue: IssueSchema }), "The issue"), ...errorResponses },
     }),
     async (c) => {
-      const db = c.get("db");
       const principal = c.get("principal");
       const { id } = c.req.valid("param");
       const { status } = c.req.valid("json");
-      const where = and(eq(securityIssues.accountId, principal.accountId), eq(securityIssues.id, id));
-      if (!(await db.query.securityIssues.findFirst({ columns: { id: true }, where })))
-        throw notFound("security issue");
       const closing = status === "closed";
-      const [updated] = await db.batch([
-        db
-          .update(securityIssues)
-          .set({ status, closedAt: closing ? Date.now() : null, closedBy: closing ? principal.label : null })
-          .where(where)
-          .returning(),
-        auditByCaller(c, {
-          action: closing ? "security_issue.closed" : "security_issue.reopened",
-          targetType: "security_issue",
-          targetId: id,
-        }),
-      ]);
-      const [issue] = updated;
+      const account = accountIngestObject(c.env, principal.accountId);
+      const issue = closing ? await account.closeIssue(id, principal.label, Date.now()) : await account.reopenIssue(id);
       if (!issue) throw notFound("security issue");
+      // Audited once the issue changed (the issue lives in the account object, the log in D1).
+      await auditByCaller(c, {
+        action: closing ? "security_issue.closed" : "security_issue.reopened",
+        targetType: "security_issue",
+        targetId: id,
+      });
       return c.json({ issue: toIssue(issue) }, 200);
     },
   );

@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import { apiTokens, integrations, ROLES, users } from "../db/schema";
-import { buildSystemEvent, systemEventInsert } from "../domain/system-events";
+import { buildSystemEvent, systemEventOutboxInsert } from "../domain/system-events";
+import { announceControlChange } from "../ingest/control-change";
 import { destroyOutbox } from "../integrations/lifecycle";
 import { personalEmailRow } from "../integrations/personal-email";
 import { ApiError, notFound } from "../lib/errors";
@@ -133,8 +134,9 @@ const routes = router
           targetId: user.id,
           details: { email: body.email, role: body.role },
         }),
-        systemEventInsert(db, event),
+        systemEventOutboxInsert(db, event),
       ]);
+      await announceControlChange(c.env, principal.accountId);
       await publishSystemEvents(c.env, principal.accountId, [event]);
       return c.json({ user: toUser(user), one_time_password: oneTimePassword }, 201);
     },
@@ -191,7 +193,7 @@ const routes = router
             targetId: id,
             details: { email: user.email, from: user.role, to: body.role },
           }),
-          systemEventInsert(db, event),
+          systemEventOutboxInsert(db, event),
         ]);
         await publishSystemEvents(c.env, principal.accountId, [event]);
       } else if (body.name !== undefined && body.name !== user.name) {
@@ -258,9 +260,10 @@ const routes = router
           targetId: id,
           details: { email: user.email, role: user.role },
         }),
-        systemEventInsert(db, event),
+        systemEventOutboxInsert(db, event),
       ]);
       // Their personal email's outbox goes with it (its Durable Object's storage is dropped).
+      await announceControlChange(c.env, principal.accountId);
       await Promise.all(removedIntegrations.map((row) => destroyOutbox(c.env, row.id)));
       await publishSystemEvents(c.env, principal.accountId, [event]);
       return c.body(null, 204);

@@ -9,7 +9,7 @@ import { env } from "cloudflare:workers";
 import { eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { events, integrations } from "../../../worker/db/schema";
-import { buildSystemEvent, systemEventInsert } from "../../../worker/domain/system-events";
+import { buildSystemEvent, systemEventOutboxInsert } from "../../../worker/domain/system-events";
 import { publishSystemEvents } from "../../../worker/outbox/publish";
 import { createIntegration } from "../delivery/fixtures";
 import { api, call, db, json } from "../helpers";
@@ -202,7 +202,7 @@ describe("an event stored before a disable whose fan-out comes after it", () => 
     const t = await tenant("Acme Late Notice");
     const { id, bucket } = await webhook(t, "late-notice", { system: true });
     const event = buildSystemEvent(t.accountId, "user_created", "test", "User x@acme.test was added.", {});
-    await systemEventInsert(db(), event);
+    await systemEventOutboxInsert(db(), event);
     expect((await api(t.admin, "POST", `/api/integrations/${id}/disable`)).status).toBe(200);
     expect(await publishSystemEvents(env, t.accountId, [event])).toBe(true);
     expect([...(await queued(id)).keys()]).toEqual([event.id]);

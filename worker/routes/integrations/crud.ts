@@ -2,7 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq, inArray, or, type SQL, sql } from "drizzle-orm";
 import { CHANNELS } from "../../channels/catalog";
 import { integrations } from "../../db/schema";
-import { systemEventInsert } from "../../domain/system-events";
+import { systemEventOutboxInsert } from "../../domain/system-events";
+import { announceControlChange } from "../../ingest/control-change";
 import { destroyOutbox } from "../../integrations/lifecycle";
 import { redactSettings } from "../../integrations/secret-fields";
 import { prepareCreateSettings, prepareUpdateSettings } from "../../integrations/settings-input";
@@ -130,8 +131,9 @@ const routes = router
             events: body.events,
           },
         }),
-        systemEventInsert(db, event),
+        systemEventOutboxInsert(db, event),
       ]);
+      await announceControlChange(c.env, principal.accountId);
       await publishSystemEvents(c.env, principal.accountId, [event]);
       const integration = toIntegrationJson(row, channel, { settings: prepared.settings, unreadable: false });
       return c.json({ integration, ...onceSecrets(prepared.generated) }, 201);
@@ -223,6 +225,7 @@ const routes = router
           },
         }),
       ]);
+      if (changed.includes("events")) await announceControlChange(c.env, principal.accountId);
       const integration = toIntegrationJson(next, channel, {
         settings,
         unreadable: previous.unreadable && body.settings === undefined,
@@ -255,8 +258,9 @@ const routes = router
           targetId: row.id,
           details: { type: row.type, name: row.name },
         }),
-        systemEventInsert(db, event),
+        systemEventOutboxInsert(db, event),
       ]);
+      await announceControlChange(c.env, principal.accountId);
       await destroyOutbox(c.env, row.id);
       await publishSystemEvents(c.env, principal.accountId, [event]);
       return c.body(null, 204);

@@ -1,0 +1,82 @@
+/**
+ * What the account object does with stored events that are not finished yet (fresh ones, a
+ * re-send's stored-before rows, what the alarm finds): decide which are notified — security
+ * issues only when new (account-store.ts) — queue them in every integration that takes them, link
+ * them for `/events/<id>`, and queue their processed marks.
+ */
+import type { NodeEvent } from "../domain/events";
+import type { NotifiableEvent } from "../domain/notify-build";
+import { anyTargetMayWant } from "../outbox/fan-out";
+import { enqueuePlan } from "../outbox/enqueue";
+import { planFanOut } from "../outbox/fan-out";
+import type { AccountIngestDO } from "./account-do";
+import type { ControlSnapshot } from "./control-snapshot";
+
+/** A stored event waiting for its fan-out, and the shard that holds it. */
+export interface Unfinished {
+  shard: string;
+  event: NotifiableEvent;
+}
+
+/**
+ * Whether a stored, unfinished event is to be notified now (its notification is not queued yet):
+ * some target may want it, it is not too old, and a security issue is news. A security issue
+ * decided before (a fan-out that failed) keeps that decision; one never decided is decided now and
+ * taken into the issues.
+ */
+export function needsNotification(
+  account: AccountIngestDO,
+  control: ControlSnapshot,
+  event: NotifiableEvent,
+  tooOld: boolean,
+): boolean {
+  if (tooOld || !anyTargetMayWant(control.targets, { type: event.type, risk: event.risk ?? null })) return false;
+  if (event.type !== "security_issue") return true;
+  const decided = account.store.decision(event.occurredAt, event.id);
+  if (decided !== null) return decided;
+  const report = event.data as Extract<NodeEvent, { type: "security_issue" }>;
+  const notify = account.store.isNewIssue(report, event.occurredAt);
+  account.store.rememberDecision(event.occurredAt, event.id, notify);
+  account.store.upsertIssues([{ event: report, occurredAt: event.occurredAt }]);
+  return notify;
+}
+
+/**
+ * Queues these events' notifications in every integration that takes them (one enqueue per
+ * integration for all of them) and links the queued ones. False when any queueing failed: nothing
+ * is marked, a re-send or the alarm queues them again (outboxes dedupe by notification id).
+ */
+export async function fanOut(account: AccountIngestDO, control: ControlSnapshot, rows: Unfinished[]): Promise<boolean> {
+  if (rows.length === 0) return true;
+  const plan = planFanOut(
+    control.targets,
+    rows.map((r) => r.event),
+    control.accountName,
+    account.environment.PUBLIC_URL,
+  );
+  try {
+    await enqueuePlan(account.env, plan);
+  } catch (error) {
+    console.error("notification queueing failed", { accountId: account.accountId, error: String(error) });
+    return false;
+  }
+  const queued = new Set<string>();
+  for (const items of plan.values()) for (const item of items) if (item.eventId) queued.add(item.eventId);
+  account.store.link(
+    rows.filter((r) => queued.has(r.event.id)).map((r) => ({ id: r.event.id, shard: r.shard, occurredAt: r.event.occurredAt })),
+  );
+  return true;
+}
+
+/** Marks finished events processed (with the next write to their shard, or the alarm). */
+export function finish(account: AccountIngestDO, rows: Unfinished[]): void {
+  const byShard = new Map<string, { id: string; occurredAt: number }[]>();
+  for (const { shard, event } of rows) {
+    const keys = byShard.get(shard) ?? [];
+    keys.push({ id: event.id, occurredAt: event.occurredAt });
+    byShard.set(shard, keys);
+  }
+  for (const [shard, keys] of byShard) account.queueMarks(shard, keys);
+  const issues = rows.filter((r) => r.event.type === "security_issue");
+  account.store.forgetDecisions(issues.map((r) => [r.event.id, r.event.occurredAt]));
+}

@@ -1,0 +1,243 @@
+/**
+ * Writes one group of concurrent ingest calls of an account (docs/data-plane.md#accountingestdo):
+ * seqs handed out at once, one `insert` per shard, issue de-duplication, one `enqueue` per
+ * integration, held-back counts and node counters. Each call is still all-or-nothing towards its
+ * node: it is answered 202 only when every shard its events went to stored them and every
+ * notification of the group was queued; otherwise 503 and the node re-sends the same request.
+ */
+import type { NodeEvent } from "../domain/events";
+import { notifyMaxAge, tooOldToNotify } from "../domain/notify-age";
+import type { NotifiableEvent } from "../domain/notify-build";
+import { eventShardObject } from "../events/objects";
+import type { ShardInsertedRow, ShardInsertRow } from "../events/shard-types";
+import { anyEnabledTargetWants, anyTargetMayWant } from "../outbox/fan-out";
+import type { AccountIngestDO, IngestCall, IngestOutcome } from "./account-do";
+import { fanOut, finish, needsNotification, type Unfinished } from "./fan-out-rows";
+import { addHeldBack, summarizeHeldBack } from "./held-back";
+import type { ShardRoute } from "./shard-routing";
+
+export type GroupCall = IngestCall;
+export type GroupOutcome = IngestOutcome;
+
+interface Prepared {
+  call: number;
+  event: NodeEvent;
+  occurredAt: number;
+  seq: number;
+  /** Too old to notify when it arrived (NOTIFY_MAX_AGE). */
+  late: boolean;
+  /** Some target may want it (a disabled one included: a re-send may be before its marker). */
+  wanted: boolean;
+  route?: ShardRoute;
+  result?: ShardInsertedRow;
+}
+
+/** Wanted by a target, or a security issue (which always updates the issues): left unprocessed at insert. */
+const needsFinishing = (p: Prepared) => (p.wanted && !p.late) || p.event.type === "security_issue";
+
+function shardRow(p: Prepared, call: IngestCall): ShardInsertRow {
+  const e = p.event;
+  const hitLike = e.type === "hit" || e.type === "incident";
+  return {
+    id: e.id,
+    occurredAt: p.occurredAt,
+    receivedAt: call.receivedAt,
+    seq: p.seq,
+    nodeId: call.nodeId,
+    type: e.type,
+    risk: e.type === "security_issue" ? e.risk : null,
+    attackType: hitLike ? e.attack_type : null,
+    host: e.type === "scope_change" ? null : e.host,
+    path: e.type === "scope_change" ? null : e.path,
+    remoteAddr: hitLike ? e.remote_addr : null,
+    remoteCountry: hitLike ? (e.remote_country ?? null) : null,
+    blockStatus: hitLike ? e.block_status : null,
+    data: JSON.stringify(e),
+    processed: !needsFinishing(p),
+  };
+}
+
+export async function writeGroup(account: AccountIngestDO, calls: GroupCall[]): Promise<GroupOutcome[]> {
+  const control = await account.currentControl();
+  const outcomes: (GroupOutcome | null)[] = calls.map((call) => {
+    const node = control?.nodesByTokenHash.get(call.tokenHash);
+    // Revoked while it waited for this group: refused as at the next request.
+    return !node || node.revoked || node.id !== call.nodeId ? { outcome: "unknown_token" } : null;
+  });
+  if (!control) return outcomes.map(() => ({ outcome: "unknown_token" }));
+
+  // Seqs are handed out under this snapshot, before any await: a control change after this point
+  // answers with a committedSeq covering them (AccountIngestDO.controlChanged).
+  const total = calls.reduce((n, call, i) => n + (outcomes[i] ? 0 : call.events.length), 0);
+  let seq = account.store.allocateSeqs(total);
+  const maxAgeMs = notifyMaxAge(account.environment);
+  const prepared: Prepared[] = [];
+  calls.forEach((call, i) => {
+    if (outcomes[i]) return;
+    for (const event of call.events) {
+      const occurredAt = Date.parse(event.occurred_at);
+      prepared.push({
+        call: i,
+        event,
+        occurredAt,
+        seq: seq++,
+        late: tooOldToNotify(occurredAt, call.receivedAt, maxAgeMs),
+        wanted: anyTargetMayWant(control.targets, matchable(event)),
+      });
+    }
+  });
+
+  const failed = new Set<number>();
+  const full = new Set<number>();
+  try {
+    const routes = await account.directory.routes(prepared.map((p) => ({ id: p.event.id, occurredAt: p.occurredAt })));
+    prepared.forEach((p, i) => (p.route = routes[i]));
+    await account.directory.register(routes, Date.now());
+  } catch (error) {
+    console.error("shard routing failed", { accountId: account.accountId, error: String(error) });
+    return outcomes.map((o) => o ?? { outcome: "unavailable", reason: "storage" });
+  }
+  await insertByShard(account, calls, prepared, failed, full);
+
+  // Per call, in order: counts, issue decisions (against the issues before the call), held back.
+  const unfinished: { call: number; row: Unfinished }[] = [];
+  const toFinish: { call: number; row: Unfinished }[] = [];
+  const accepted = calls.map(() => 0);
+  const heldBack = new Map<string, number[]>();
+  const now = Date.now();
+  const byCall = new Map<number, Prepared[]>();
+  for (const p of prepared) appendTo(byCall, p.call, p);
+  for (let i = 0; i < calls.length; i++) {
+    if (outcomes[i]) continue;
+    if (failed.has(i) || full.has(i)) {
+      outcomes[i] = { outcome: "unavailable", reason: full.has(i) ? "shard_full" : "storage" };
+      continue;
+    }
+    const call = calls[i] as GroupCall;
+    const rows = byCall.get(i) ?? [];
+    let fresh = 0;
+    const issues: { event: Extract<NodeEvent, { type: "security_issue" }>; occurredAt: number }[] = [];
+    for (const p of rows) {
+      const result = p.result as ShardInsertedRow;
+      const shard = (p.route as ShardRoute).name;
+      if (result.fresh) {
+        fresh++;
+        if (p.late && anyEnabledTargetWants(control.targets, matchable(p.event))) {
+          appendTo(heldBack, call.nodeId, p.occurredAt);
+        }
+        if (result.processed) continue;
+        const event = notifiable(p.event, result.seq, p.occurredAt);
+        let notify = p.wanted && !p.late;
+        if (p.event.type === "security_issue") {
+          if (notify) notify = account.store.isNewIssue(p.event, p.occurredAt);
+          account.store.rememberDecision(p.occurredAt, p.event.id, notify);
+          issues.push({ event: p.event, occurredAt: p.occurredAt });
+        }
+        (notify ? unfinished : toFinish).push({ call: i, row: { shard, event } });
+      } else if (!result.processed && result.data !== undefined && !account.isMarkPending(shard, result)) {
+        // Stored before and never finished (a crash, or a 503 the node now re-sends).
+        const event = notifiable(JSON.parse(result.data) as NodeEvent, result.seq, result.occurredAt);
+        const tooOld = tooOldToNotify(result.occurredAt, now, maxAgeMs);
+        const notify = needsNotification(account, control, event, tooOld);
+        (notify ? unfinished : toFinish).push({ call: i, row: { shard, event } });
+      }
+    }
+    account.store.upsertIssues(issues);
+    account.store.countNode(call.nodeId, fresh, call.receivedAt);
+    accepted[i] = fresh;
+  }
+
+  // Counted before fan-out, which may fail: a re-send stores nothing new and counts nothing again.
+  for (const [nodeId, times] of heldBack) {
+    const summary = summarizeHeldBack(times);
+    if (!summary) continue;
+    await addHeldBack(account.environment.DB, account.accountId, nodeId, summary, now)
+      .run()
+      .catch((error: unknown) => console.error("counting held-back events failed", { nodeId, error: String(error) }));
+  }
+  void account.flushNodes(now);
+
+  const queued = await fanOut(
+    account,
+    control,
+    unfinished.map((u) => u.row),
+  );
+  if (queued) finish(account, [...unfinished, ...toFinish].map((u) => u.row));
+  else finish(account, toFinish.map((u) => u.row));
+  const fannedOut = new Set(unfinished.map((u) => u.call));
+  return outcomes.map((outcome, i) => {
+    if (outcome) return outcome;
+    if (!queued && fannedOut.has(i)) return { outcome: "unavailable", reason: "queueing" };
+    const call = calls[i] as GroupCall;
+    return {
+      outcome: "accepted",
+      accepted: accepted[i] as number,
+      duplicates: call.events.length - (accepted[i] as number),
+      heldBack: heldBack.has(call.nodeId),
+    };
+  });
+}
+
+/** One insert per shard, in parallel, carrying the shard's pending processed marks alongside. */
+async function insertByShard(
+  account: AccountIngestDO,
+  calls: GroupCall[],
+  prepared: Prepared[],
+  failed: Set<number>,
+  full: Set<number>,
+): Promise<void> {
+  const byShard = new Map<string, Prepared[]>();
+  for (const p of prepared) appendTo(byShard, (p.route as ShardRoute).name, p);
+  await Promise.all(
+    [...byShard].map(async ([name, rows]) => {
+      const shard = eventShardObject(account.environment, name);
+      const marks = account.takeMarks(name);
+      const marked =
+        marks.length > 0
+          ? shard.markProcessed(marks).catch((error: unknown) => {
+              console.error("marking events processed failed", { shard: name, error: String(error) });
+              account.queueMarks(name, marks);
+            })
+          : null;
+      try {
+        const result = await shard.insert({ rows: rows.map((p) => shardRow(p, calls[p.call] as GroupCall)) });
+        await marked;
+        if (result.full) {
+          for (const p of rows) full.add(p.call);
+          return;
+        }
+        rows.forEach((p, i) => (p.result = result.rows[i]));
+        const seqs = rows.map((p) => p.seq);
+        const route = rows[0]?.route as ShardRoute;
+        account.store.recordShardWrite(name, route.periodStart, Math.min(...seqs), Math.max(...seqs), Date.now());
+        account.shardSizes.set(name, { events: result.events, bytes: result.bytes, maxSeq: Math.max(...seqs) });
+      } catch (error) {
+        console.error("shard insert failed", { shard: name, error: String(error) });
+        await marked;
+        for (const p of rows) failed.add(p.call);
+      }
+    }),
+  );
+}
+
+const matchable = (event: NodeEvent) => ({
+  type: event.type,
+  risk: event.type === "security_issue" ? event.risk : null,
+});
+
+function notifiable(event: NodeEvent, seq: number, occurredAt: number): NotifiableEvent {
+  return {
+    id: event.id,
+    seq,
+    type: event.type,
+    risk: event.type === "security_issue" ? event.risk : null,
+    occurredAt,
+    data: event,
+  };
+}
+
+function appendTo<K, T>(groups: Map<K, T[]>, key: K, item: T): void {
+  const group = groups.get(key);
+  if (group) group.push(item);
+  else groups.set(key, [item]);
+}
