@@ -4,6 +4,7 @@ import { bucketStartFor, shouldAutoDisable, windowTotals } from "../domain/failu
 import type { OutboxItem } from "../domain/notification";
 import { retryDelayMs } from "../domain/retry-schedule";
 import type { Env } from "../env";
+import { MAX_REPLAYED_EVENTS } from "../ingest/account-queries";
 import {
   type DisableRequest,
   type ResumeOptions,
@@ -16,7 +17,7 @@ import type { EnqueueResult } from "../outbox/enqueue";
 import { loadReportAttachment } from "../reports";
 import { type DeliveryConfig, readDeliveryConfig } from "./config";
 import { deliveryPage, healthView, type ListQuery } from "./log-view";
-import { MAX_REPLAYED_EVENTS, missedEventBatches } from "./replay-missed";
+import { replayMissedEvents } from "./replay-missed";
 import { invalidSettingsOutcome, type LoadReport, type ResolveTarget, type SendTarget, sendDelivery } from "./send";
 import { type ClaimedDelivery, DeliveryStore } from "./store";
 import type { DeliveryPage, HealthView, PeriodHealth, ReplayResult } from "./views";
@@ -159,14 +160,13 @@ export class IntegrationDO extends DurableObject<Env> {
     let truncated = false;
     const integrationId = this.integrationId();
     if (opts.replayMissedAfterSeq !== undefined && integrationId) {
-      const batches = missedEventBatches(this.env, integrationId, opts.replayMissedAfterSeq, this.replayMaxEvents);
-      for (let next = await batches.next(); ; next = await batches.next()) {
-        if (next.done) {
-          truncated = next.value.truncated;
-          break;
-        }
-        replayed += this.store.enqueue(next.value, this.clock());
-      }
+      // The account object enqueues them here, re-entrantly, while this call awaits.
+      ({ replayed, truncated } = await replayMissedEvents(
+        this.env,
+        integrationId,
+        opts.replayMissedAfterSeq,
+        this.replayMaxEvents,
+      ));
     }
     await this.scheduleNextAlarm();
     const result: ResumeResult = { resumed, dropped, replayed };
