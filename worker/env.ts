@@ -1,6 +1,6 @@
 import type { IntegrationDO } from "./delivery/integration-do";
-import type { AccountIngestDO } from "./ingest/account-do";
 import type { EventShardDO } from "./events/shard-do";
+import type { AccountIngestDO } from "./ingest/account-do";
 import type { ReportJob } from "./reports/schedule";
 
 /** Bindings and deployment settings (wrangler.toml [vars] and secrets). All vars are strings. */

@@ -4,8 +4,8 @@ import { handleReportJobs } from "./reports/schedule";
 import { runScheduled } from "./scheduled";
 
 export { IntegrationDO } from "./delivery/integration-do";
-export { AccountIngestDO } from "./ingest/account-do";
 export { EventShardDO } from "./events/shard-do";
+export { AccountIngestDO } from "./ingest/account-do";
 
 const app = createApp();
 

@@ -1,7 +1,10 @@
 import type { Env } from "./env";
+import { expiredShards } from "./events/directory";
 import { accountIngestObject } from "./ingest/account-object";
 import { DAY_MS } from "./lib/time";
 
+/** Expired shards looked at per run (each account drops all of its own). */
+const SHARDS_PER_RUN = 1000;
 /** A cron run stops after this long; whatever is left goes at the next hour. */
 const TIME_BUDGET_MS = 20_000;
 
@@ -22,19 +25,18 @@ export async function dropExpiredShards(env: Env, now = Date.now()): Promise<Ret
   const days = Number(env.EVENT_RETENTION_DAYS);
   const cutoff = now - (Number.isFinite(days) && days > 0 ? days : 90) * DAY_MS;
   const started = Date.now();
-  const { results } = await env.DB.prepare("SELECT DISTINCT account_id FROM event_shards WHERE period_end <= ?1")
-    .bind(cutoff)
-    .all<{ account_id: string }>();
+  const expired = await expiredShards(env.DB, cutoff, SHARDS_PER_RUN);
+  const accounts = new Set(expired.map((shard) => shard.accountId));
   let dropped = 0;
-  for (const { account_id } of results) {
+  for (const accountId of accounts) {
     if (Date.now() - started > TIME_BUDGET_MS) return { dropped, complete: false };
     try {
-      dropped += (await accountIngestObject(env, account_id).dropExpiredShards(cutoff)).dropped;
+      dropped += (await accountIngestObject(env, accountId).dropExpiredShards(cutoff)).dropped;
     } catch (error) {
-      console.error("dropping expired shards failed", { accountId: account_id, error: String(error) });
+      console.error("dropping expired shards failed", { accountId, error: String(error) });
     }
   }
-  return { dropped, complete: true };
+  return { dropped, complete: expired.length < SHARDS_PER_RUN };
 }
 
 /** The hourly cron step (worker/scheduled.ts). */

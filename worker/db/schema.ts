@@ -14,12 +14,6 @@ export const accounts = sqliteTable("accounts", {
   name: text("name").notNull(),
   timeZone: text("time_zone").notNull().default("UTC"),
   createdAt: integer("created_at").notNull(),
-  /**
-   * Bumped by triggers (migration 0005) whenever one of the account's integrations is created,
-   * deleted, enabled, disabled or re-subscribed: ingest caches the account's fan-out targets and
-   * refuses to write with a stale copy (worker/ingest/node-auth.ts).
-   */
-  integrationsVersion: integer("integrations_version").notNull().default(0),
 });
 
 export const users = sqliteTable(
@@ -166,11 +160,12 @@ export const EVENT_TYPES = ["security_issue", "hit", "incident", "scope_change",
 export type StoredEventType = (typeof EVENT_TYPES)[number];
 
 /**
- * Events from nodes and Herald's own system events. The columns are what the event list filters on
- * and what reports group by; the full validated event is kept in `data`.
+ * Events as D1 held them before they moved into Durable Objects (docs/data-plane.md): renamed by
+ * migration 0011 and kept only until the resumable import moves them into the shards; nothing
+ * writes to it any more.
  */
 export const events = sqliteTable(
-  "events",
+  "legacy_events",
   {
     /**
      * Insertion order, never reused (AUTOINCREMENT): rows are stored in this order, and each ingest
@@ -235,44 +230,6 @@ export const events = sqliteTable(
  * a partial index serves a query only when the query repeats its WHERE literally.
  */
 export const findableById = sql`${events.lookupById} = 1`;
-
-/**
- * Hourly counters maintained at ingest so reports never scan raw events.
- * dimension: "total" | "type" | "attack_type" | "block_status" | "host" | "path" | "remote_addr"
- * | "country" | "risk" | "scope_change"; key: the value within that dimension ("" for total).
- *
- * Maintained by worker/ingest/store.ts for node events only (system events are not rolled up),
- * counting each stored event once (replays never count), `hour` = UTC hour of `occurred_at`:
- * - every type (security_issue, hit, incident, scope_change): "total", key "" — the count by
- *   type is the "total" row of each event_type ("type" is not written: it would repeat it);
- * - hit and incident: "attack_type", "block_status" (blocked | monitored), "host", "path"
- *   (the path alone, without host or query), "remote_addr", "country" (ISO alpha-2, upper case;
- *   only when the node sent remote_country);
- * - security_issue: "risk" (critical | high | medium | low | info), "host";
- * - scope_change: "scope_change", key "<change>:<object_type>" (e.g. "added:host", "removed:port").
- */
-export const eventRollups = sqliteTable(
-  "event_rollups",
-  {
-    accountId: text("account_id").notNull(),
-    /** Start of the UTC hour, epoch milliseconds. */
-    hour: integer("hour").notNull(),
-    eventType: text("event_type").notNull(),
-    dimension: text("dimension").notNull(),
-    key: text("key").notNull(),
-    count: integer("count").notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.accountId, t.hour, t.eventType, t.dimension, t.key] })],
-);
-
-/**
- * One row (id 1): the last events.seq already counted in event_rollups and nodes.events_count.
- * Every ingest transaction counts the node events after it and moves it, in the same transaction.
- */
-export const eventRollupCursor = sqliteTable("event_rollup_cursor", {
-  id: integer("id").primaryKey(),
-  lastSeq: integer("last_seq").notNull(),
-});
 
 /**
  * Per node: events too old to notify (NOTIFY_MAX_AGE) not yet announced in a system notice, and
@@ -408,13 +365,12 @@ export const auditLog = sqliteTable(
 export const SECURITY_ISSUE_STATUSES = ["open", "closed"] as const;
 
 /**
- * Security issues as reported by nodes, one row per distinct issue (same vuln_type, host,
- * method, path and parameter), upserted at ingest: reports count the open ones by risk. Admins
- * close an issue once it is fixed; reported again, it is open again (and notified as new).
- * `id` is the event id that first reported the issue; `last_event_id` the latest one.
+ * Security issues as D1 held them before they moved into each account's AccountIngestDO
+ * (worker/ingest/account-store.ts): renamed by migration 0011 and kept only until the import
+ * moves them; nothing writes to it any more.
  */
 export const securityIssues = sqliteTable(
-  "security_issues",
+  "legacy_security_issues",
   {
     accountId: text("account_id").notNull(),
     /** "<vuln_type>|<host>|<METHOD>|<path>|<parameter>", lower-cased host and vuln_type. */

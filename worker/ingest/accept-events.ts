@@ -7,9 +7,9 @@
 import { type EventFieldError, type NodeEvent, validateIngestBody } from "../domain/events";
 import { notifyMaxAge } from "../domain/notify-age";
 import type { Env } from "../env";
-import { accountIngestObject } from "./account-object";
 import { uuidv7 } from "../lib/ids";
 import { sha256Hex } from "../security/hashing";
+import { accountIngestObject } from "./account-object";
 import { announceHeldBack, HELD_BACK_COLLECT_MS } from "./held-back";
 import { forgetToken, nodeOfToken } from "./node-auth";
 

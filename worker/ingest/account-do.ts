@@ -9,15 +9,16 @@ import { DurableObject } from "cloudflare:workers";
 import type { NodeEvent } from "../domain/events";
 import { notifyMaxAge } from "../domain/notify-age";
 import type { Env } from "../env";
+import { refreshShardCounters } from "../events/directory";
 import { eventShardObject } from "../events/objects";
 import type { ShardEventKey } from "../events/shard-types";
 import { MINUTE_MS } from "../lib/time";
 import { type AccountQueries, accountQueries } from "./account-queries";
 import { AccountStore, type IssueQuery } from "./account-store";
 import { type ControlSnapshot, loadControlSnapshot } from "./control-snapshot";
+import { finishUnprocessed, recordSystemEvents, type SystemEventInput } from "./finish-later";
 import { type GroupOutcome, writeGroup } from "./ingest-group";
 import { RATE_WINDOW_MS, secondsLeftInWindow, windowStartOf } from "./node-auth";
-import { finishUnprocessed, recordSystemEvents, type SystemEventInput } from "./finish-later";
 import { ShardDirectory } from "./shard-routing";
 
 export interface IngestCall {
@@ -59,6 +60,8 @@ export class AccountIngestDO extends DurableObject<Env> {
   /** Per node, requests counted in the current fixed minute. */
   readonly rateWindows = new Map<string, { windowStart: number; count: number }>();
   private readonly waiting: Waiting[] = [];
+  /** The alarm's clock. Tests move it (runInDurableObject) to run the sweep a minute or hours on. */
+  clock: () => number = () => Date.now();
   private inFlight: Promise<void> | null = null;
   /** Per shard, events finished (fanned out) whose processed mark is not written yet. */
   readonly pendingMarks = new Map<string, Map<string, ShardEventKey>>();
@@ -69,7 +72,7 @@ export class AccountIngestDO extends DurableObject<Env> {
     super(ctx, env);
     this.environment = env;
     this.store = new AccountStore(ctx.storage.sql);
-    this.directory = new ShardDirectory(env, this.accountId);
+    this.directory = new ShardDirectory(env, () => this.accountId);
   }
 
   /** The account this object serves (its name: idFromName(accountId)). */
@@ -131,12 +134,17 @@ export class AccountIngestDO extends DurableObject<Env> {
       }
       let outcomes: GroupOutcome[];
       try {
-        outcomes = await writeGroup(this, group.map((w) => w.call));
+        outcomes = await writeGroup(
+          this,
+          group.map((w) => w.call),
+        );
       } catch (error) {
         console.error("ingest group failed", { accountId: this.accountId, error: String(error) });
         outcomes = group.map(() => ({ outcome: "unavailable", reason: "storage" }) as const);
       }
-      group.forEach((w, i) => w.resolve(outcomes[i] ?? { outcome: "unavailable", reason: "storage" }));
+      group.forEach((w, i) => {
+        w.resolve(outcomes[i] ?? { outcome: "unavailable", reason: "storage" });
+      });
       await this.scheduleAlarm();
     }
   }
@@ -204,7 +212,7 @@ export class AccountIngestDO extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    const now = Date.now();
+    const now = this.clock();
     await this.flushMarks();
     await finishUnprocessed(this, now, notifyMaxAge(this.env));
     await this.flushMarks();
@@ -261,24 +269,18 @@ export class AccountIngestDO extends DurableObject<Env> {
 
   /** Pushes shard sizes to the directory (at most once a minute: the alarm). */
   private async flushShardSizes(now: number): Promise<void> {
-    if (this.shardSizes.size === 0) return;
     const taken = [...this.shardSizes];
     this.shardSizes.clear();
-    const d1 = this.env.DB;
-    try {
-      await d1.batch(
-        taken.map(([name, size]) =>
-          d1
-            .prepare(
-              "UPDATE event_shards SET events = ?2, bytes = ?3, max_seq = max(coalesce(max_seq, 0), ?4), updated_at = ?5 WHERE name = ?1",
-            )
-            .bind(name, size.events, size.bytes, size.maxSeq, now),
-        ),
-      );
-    } catch (error) {
-      console.error("updating the shard directory failed", { error: String(error) });
-      for (const [name, size] of taken) if (!this.shardSizes.has(name)) this.shardSizes.set(name, size);
-    }
+    await Promise.all(
+      taken.map(async ([name, size]) => {
+        try {
+          await refreshShardCounters(this.env.DB, name, size, now);
+        } catch (error) {
+          console.error("updating the shard directory failed", { shard: name, error: String(error) });
+          if (!this.shardSizes.has(name)) this.shardSizes.set(name, size);
+        }
+      }),
+    );
   }
 
   /**

@@ -4,6 +4,7 @@
  */
 import type { EventSubscriptions } from "../domain/subscriptions";
 import { subscribesTo } from "../domain/subscriptions";
+import { forgetShards } from "../events/directory";
 import { eventShardObject } from "../events/objects";
 import type { StoredShardEvent } from "../events/shard-types";
 import { enqueueItems } from "../outbox/enqueue";
@@ -55,7 +56,9 @@ export function accountQueries(account: AccountIngestDO) {
      * linked, so their notification links resolve.
      */
     async replay(integrationId: string, afterSeq: number, untilSeq: number): Promise<ReplayOutcome> {
-      const row = await account.environment.DB.prepare("SELECT events FROM integrations WHERE id = ?1 AND account_id = ?2")
+      const row = await account.environment.DB.prepare(
+        "SELECT events FROM integrations WHERE id = ?1 AND account_id = ?2",
+      )
         .bind(integrationId, account.accountId)
         .first<{ events: string }>();
       const control = await account.currentControl();
@@ -79,7 +82,15 @@ export function accountQueries(account: AccountIngestDO) {
               integrationId,
               taken.map((e) =>
                 eventOutboxItem(
-                  { id: e.id, seq: e.seq, type: e.type, risk: e.risk, occurredAt: e.occurredAt, systemType: e.systemType, data: JSON.parse(e.data) },
+                  {
+                    id: e.id,
+                    seq: e.seq,
+                    type: e.type,
+                    risk: e.risk,
+                    occurredAt: e.occurredAt,
+                    systemType: e.systemType,
+                    data: JSON.parse(e.data),
+                  },
                   control.accountName,
                   account.environment.PUBLIC_URL,
                 ),
@@ -113,7 +124,7 @@ export function accountQueries(account: AccountIngestDO) {
         const shard = eventShardObject(account.environment, name);
         account.store.archiveAndForget(name, await shard.counters());
         await shard.destroy();
-        await d1.prepare("DELETE FROM event_shards WHERE name = ?1").bind(name).run();
+        await forgetShards(d1, [name]);
         account.directory.forget(name);
         account.pendingMarks.delete(name);
         account.shardSizes.delete(name);

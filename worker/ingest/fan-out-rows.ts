@@ -6,9 +6,8 @@
  */
 import type { NodeEvent } from "../domain/events";
 import type { NotifiableEvent } from "../domain/notify-build";
-import { anyTargetMayWant } from "../outbox/fan-out";
 import { enqueuePlan } from "../outbox/enqueue";
-import { planFanOut } from "../outbox/fan-out";
+import { anyTargetMayWant, planFanOut } from "../outbox/fan-out";
 import type { AccountIngestDO } from "./account-do";
 import type { ControlSnapshot } from "./control-snapshot";
 
@@ -55,7 +54,7 @@ export async function fanOut(account: AccountIngestDO, control: ControlSnapshot,
     account.environment.PUBLIC_URL,
   );
   try {
-    await enqueuePlan(account.env, plan);
+    await enqueuePlan(account.environment, plan);
   } catch (error) {
     console.error("notification queueing failed", { accountId: account.accountId, error: String(error) });
     return false;
@@ -63,7 +62,9 @@ export async function fanOut(account: AccountIngestDO, control: ControlSnapshot,
   const queued = new Set<string>();
   for (const items of plan.values()) for (const item of items) if (item.eventId) queued.add(item.eventId);
   account.store.link(
-    rows.filter((r) => queued.has(r.event.id)).map((r) => ({ id: r.event.id, shard: r.shard, occurredAt: r.event.occurredAt })),
+    rows
+      .filter((r) => queued.has(r.event.id))
+      .map((r) => ({ id: r.event.id, shard: r.shard, occurredAt: r.event.occurredAt })),
   );
   return true;
 }

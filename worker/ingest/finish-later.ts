@@ -44,7 +44,9 @@ export async function recordSystemEvents(account: AccountIngestDO, rows: SystemE
   const now = Date.now();
   await account.directory.register(routes, now);
   const byShard = new Map<string, number[]>();
-  routes.forEach((route, i) => byShard.set(route.name, [...(byShard.get(route.name) ?? []), i]));
+  routes.forEach((route, i) => {
+    byShard.set(route.name, [...(byShard.get(route.name) ?? []), i]);
+  });
   let stored = 0;
   const unfinished: Unfinished[] = [];
   const toFinish: Unfinished[] = [];
@@ -68,7 +70,7 @@ export async function recordSystemEvents(account: AccountIngestDO, rows: SystemE
     if (result.full) throw new Error(`shard ${name} is full`);
     const route = routes[indexes[0] as number];
     const written = indexes.map((i) => seqs[i] as number);
-    account.store.recordShardWrite(name, route?.periodStart ?? 0, Math.min(...written), Math.max(...written), now);
+    account.store.recordShardWrite(name, route?.period.start ?? 0, Math.min(...written), Math.max(...written), now);
     account.shardSizes.set(name, { events: result.events, bytes: result.bytes, maxSeq: Math.max(...written) });
     result.rows.forEach((inserted, k) => {
       const row = rows[indexes[k] as number] as SystemEventInput;

@@ -91,7 +91,9 @@ export async function writeGroup(account: AccountIngestDO, calls: GroupCall[]): 
   const full = new Set<number>();
   try {
     const routes = await account.directory.routes(prepared.map((p) => ({ id: p.event.id, occurredAt: p.occurredAt })));
-    prepared.forEach((p, i) => (p.route = routes[i]));
+    prepared.forEach((p, i) => {
+      p.route = routes[i];
+    });
     await account.directory.register(routes, Date.now());
   } catch (error) {
     console.error("shard routing failed", { accountId: account.accountId, error: String(error) });
@@ -162,8 +164,16 @@ export async function writeGroup(account: AccountIngestDO, calls: GroupCall[]): 
     control,
     unfinished.map((u) => u.row),
   );
-  if (queued) finish(account, [...unfinished, ...toFinish].map((u) => u.row));
-  else finish(account, toFinish.map((u) => u.row));
+  if (queued)
+    finish(
+      account,
+      [...unfinished, ...toFinish].map((u) => u.row),
+    );
+  else
+    finish(
+      account,
+      toFinish.map((u) => u.row),
+    );
   const fannedOut = new Set(unfinished.map((u) => u.call));
   return outcomes.map((outcome, i) => {
     if (outcome) return outcome;
@@ -206,10 +216,12 @@ async function insertByShard(
           for (const p of rows) full.add(p.call);
           return;
         }
-        rows.forEach((p, i) => (p.result = result.rows[i]));
+        rows.forEach((p, i) => {
+          p.result = result.rows[i];
+        });
         const seqs = rows.map((p) => p.seq);
         const route = rows[0]?.route as ShardRoute;
-        account.store.recordShardWrite(name, route.periodStart, Math.min(...seqs), Math.max(...seqs), Date.now());
+        account.store.recordShardWrite(name, route.period.start, Math.min(...seqs), Math.max(...seqs), Date.now());
         account.shardSizes.set(name, { events: result.events, bytes: result.bytes, maxSeq: Math.max(...seqs) });
       } catch (error) {
         console.error("shard insert failed", { shard: name, error: String(error) });

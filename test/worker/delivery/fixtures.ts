@@ -10,6 +10,7 @@ import { integrations } from "../../../worker/db/schema";
 import type { IntegrationDO } from "../../../worker/delivery/integration-do";
 import type { OutboxItem } from "../../../worker/domain/notification";
 import type { EventSubscriptions } from "../../../worker/domain/subscriptions";
+import { announceControlChange } from "../../../worker/ingest/control-change";
 import { sealSettings } from "../../../worker/integrations/store";
 import { uuidv7 } from "../../../worker/lib/ids";
 import { integrationObject } from "../../../worker/outbox/object";
@@ -59,6 +60,8 @@ export async function createIntegration(
       createdAt: now,
       updatedAt: now,
     });
+  // As the integrations API does: the account's ingest object takes the new target from its next request.
+  await announceControlChange(env, accountId);
   return id;
 }
 

@@ -1,8 +1,11 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { and, eq, ne } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { accounts, eventRollups, events, integrations, nodes } from "../../../worker/db/schema";
+import { integrations, nodes } from "../../../worker/db/schema";
+import { eventShardObject } from "../../../worker/events/objects";
+import { periodOf, shardName } from "../../../worker/events/shard-names";
+import { announceControlChange } from "../../../worker/ingest/control-change";
 import { enqueueItems, OutboxUnavailableError } from "../../../worker/outbox/enqueue";
 import { item } from "../delivery/fixtures";
 import { db } from "../helpers";
@@ -15,8 +18,11 @@ import {
   OUTBOX_TABLE,
   postEvents,
   queued,
+  rollups,
   scopeChange,
   securityIssue,
+  storedEvents,
+  storedIds,
   stub,
   tenant,
 } from "./support";
@@ -34,21 +40,13 @@ async function ensureOutbox(integrationId: string) {
   await stub(integrationId).enqueue(integrationId, []);
 }
 
-async function notifiedAt(accountId: string, ids: string[]) {
-  const rows = await db()
-    .select({ id: events.id, notifiedAt: events.notifiedAt })
-    .from(events)
-    .where(eq(events.accountId, accountId));
-  return rows.filter((r) => ids.includes(r.id)).map((r) => r.notifiedAt);
+/** Whether each event is marked processed in its shard (its notifications were queued). */
+async function processed(accountId: string, ids: string[]) {
+  const rows = await storedEvents(accountId);
+  return ids.map((id) => rows.find((r) => r.id === id)?.processed);
 }
 
-const nodeEventIds = async (accountId: string) =>
-  (
-    await db()
-      .select({ id: events.id })
-      .from(events)
-      .where(and(eq(events.accountId, accountId), ne(events.type, "system")))
-  ).map((r) => r.id);
+const nodeEventIds = storedIds;
 
 describe("fan-out to integrations", () => {
   it("queues each event in exactly the enabled integrations that subscribe to it", async () => {
@@ -108,8 +106,8 @@ describe("fan-out to integrations", () => {
     const batch = [hit(), hit()];
     await postEvents(node.token, { events: batch });
     const ids = batch.map((e) => String(e.id));
-    // Queued, not yet marked: the mark rides along with this isolate's next store batch.
-    expect(await notifiedAt(acme.accountId, ids)).toEqual([null, null]);
+    // Queued, not yet marked: the mark rides along with the next insert into the shard.
+    expect(await processed(acme.accountId, ids)).toEqual([false, false]);
     // If the replay queued again, a broken outbox would make it fail: it must not even try.
     await breakOutbox(hook, true);
     const replay = await postEvents(node.token, { events: batch });
@@ -117,7 +115,7 @@ describe("fan-out to integrations", () => {
     expect(replay.status).toBe(202);
     expect(await json(replay)).toEqual({ accepted: 0, duplicates: 2 });
     expect((await queued(hook)).size).toBe(2);
-    for (const at of await notifiedAt(acme.accountId, ids)) expect(at).toBeGreaterThan(0);
+    expect(await processed(acme.accountId, ids)).toEqual([true, true]);
   });
 
   it("answers 503 when queueing fails; the re-sent batch is stored once and notified then", async () => {
@@ -133,7 +131,7 @@ describe("fan-out to integrations", () => {
     expect(res.status).toBe(503);
     expect(res.headers.get("Retry-After")).toBeTruthy();
     expect((await json(res)).error.message).toMatch(/re-send/i);
-    // Stored (the D1 batch committed) but not marked notified, so the re-send fans out again.
+    // Stored in the shard but not marked processed, so the re-send fans out again.
     expect((await nodeEventIds(acme.accountId)).sort()).toEqual(batch.map((e) => String(e.id)).sort());
     expect((await queued(failing).catch(() => new Map())).size).toBe(0);
 
@@ -162,22 +160,29 @@ describe("fan-out to integrations", () => {
     expect([...(await queued(failing)).keys()]).toEqual([queuedItem.notification.id]);
   });
 
-  it("a batch that fails half-way in D1 leaves nothing behind and answers 503", async () => {
+  it("a shard that fails the insert answers 503; nothing of the batch is stored; the re-send is", async () => {
     const acme = await tenant();
     const node = await createNode(acme.admin);
     const hook = await integration(acme.accountId, { hit: true, security_issue: ["high"] });
-    // A fault in the middle of the batch: the events insert runs, the security-issue upsert fails.
-    await env.DB.prepare(
-      "CREATE TRIGGER fail_midway BEFORE INSERT ON security_issues WHEN NEW.title = 'boom' BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
-    ).run();
-    const batch = [hit(), hit(), securityIssue({ title: "boom" })];
+    const batch = [hit(), hit(), securityIssue()];
+    // A new account's period has one shard (fanout 1): break its events table.
+    const shard = eventShardObject(
+      env,
+      shardName(acme.accountId, periodOf(Date.parse(String(batch[0]?.occurred_at)), 24).start, 0),
+    );
+    const rename = (from: string, to: string) =>
+      runInDurableObject(shard, async (_instance, state) => {
+        state.storage.sql.exec(`ALTER TABLE ${from} RENAME TO ${to}`);
+      });
+    await shard.stats();
+    await rename("events", "events_broken");
     const res = await postEvents(node.token, { events: batch });
-    await env.DB.prepare("DROP TRIGGER fail_midway").run();
+    await rename("events_broken", "events");
 
     expect(res.status).toBe(503);
     expect((await json(res)).error.message).toMatch(/nothing was stored/i);
     expect(await nodeEventIds(acme.accountId)).toEqual([]);
-    expect(await db().select().from(eventRollups).where(eq(eventRollups.accountId, acme.accountId))).toEqual([]);
+    expect(await rollups(acme.accountId)).toEqual([]);
     expect((await db().query.nodes.findFirst({ where: eq(nodes.id, node.id) }))?.eventsCount).toBe(0);
     expect((await queued(hook)).size).toBe(0);
 
@@ -200,8 +205,9 @@ describe("fan-out to integrations", () => {
 });
 
 describe("fan-out follows integration changes at the next request", () => {
-  // Ingest keeps a node's account targets between requests (worker/ingest/node-auth.ts); each of
-  // these posts once first so that the copy exists, then changes the integrations behind its back.
+  // The account object keeps its targets between requests (worker/ingest/control-snapshot.ts); each
+  // of these posts once first so that the copy exists, then changes the integrations and announces
+  // it as the routes do (worker/ingest/control-change.ts).
   it("an integration created after the node's last request receives the very next events", async () => {
     const acme = await tenant();
     const node = await createNode(acme.admin);
@@ -226,6 +232,7 @@ describe("fan-out follows integration changes at the next request", () => {
       .set({ events: { scope_change: true } })
       .where(eq(integrations.id, unsubscribed));
     await db().update(integrations).set({ status: "disabled" }).where(eq(integrations.id, disabled));
+    await announceControlChange(env, acme.accountId);
     const [second, scope] = [hit(), scopeChange()];
     const res = await postEvents(node.token, { events: [second, scope] });
     expect(await json(res)).toEqual({ accepted: 2, duplicates: 0 });
@@ -233,25 +240,5 @@ describe("fan-out follows integration changes at the next request", () => {
     expect([...(await queued(unsubscribed)).keys()].sort()).toEqual([first.id, scope.id].sort());
     expect([...(await queued(disabled)).keys()]).toEqual([first.id]);
     expect((await nodeEventIds(acme.accountId)).sort()).toEqual([first.id, second.id, scope.id].map(String).sort());
-  });
-
-  it("every change to what an account's integrations receive bumps its integrations_version", async () => {
-    const acme = await tenant();
-    const version = async () =>
-      (await db().query.accounts.findFirst({ where: eq(accounts.id, acme.accountId) }))?.integrationsVersion;
-    const start = await version();
-    const hook = await integration(acme.accountId, { hit: true });
-    expect(await version()).toBe(Number(start) + 1);
-    await db().update(integrations).set({ name: "renamed", updatedAt: Date.now() }).where(eq(integrations.id, hook));
-    expect(await version()).toBe(Number(start) + 1);
-    await db()
-      .update(integrations)
-      .set({ events: { incident: true } })
-      .where(eq(integrations.id, hook));
-    expect(await version()).toBe(Number(start) + 2);
-    await db().update(integrations).set({ status: "disabled" }).where(eq(integrations.id, hook));
-    expect(await version()).toBe(Number(start) + 3);
-    await db().delete(integrations).where(eq(integrations.id, hook));
-    expect(await version()).toBe(Number(start) + 4);
   });
 });

@@ -4,24 +4,33 @@
  * and one system notice per node says what was held back, however many requests the backlog took.
  */
 import { env } from "cloudflare:workers";
-import { and, eq } from "drizzle-orm";
+import { runInDurableObject } from "cloudflare:test";
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { eventRollups, events, heldBackNotices, nodes } from "../../../worker/db/schema";
+import { heldBackNotices, nodes } from "../../../worker/db/schema";
 import { parseNotifyMaxAge } from "../../../worker/domain/notify-age";
 import { announceHeldBack, HELD_BACK_COLLECT_MS, HELD_BACK_SPACING_MS } from "../../../worker/ingest/held-back";
 import { db } from "../helpers";
-import { createNode, hit, integration, json, postEvents, queued, tenant } from "./support";
+import {
+  accountObject,
+  createNode,
+  hit,
+  integration,
+  json,
+  postEvents,
+  queued,
+  rollups,
+  storedEvents,
+  tenant,
+} from "./support";
 
 const HOUR = 3_600_000;
 const MAX_AGE = parseNotifyMaxAge(env.NOTIFY_MAX_AGE);
 const hoursAgo = (hours: number) => new Date(Date.now() - hours * HOUR).toISOString();
 
 async function notices(accountId: string) {
-  const rows = await db()
-    .select()
-    .from(events)
-    .where(and(eq(events.accountId, accountId), eq(events.systemType, "notifications_held_back")));
-  return rows.map((row) => row.data as { message: string; subject: Record<string, unknown> });
+  const rows = (await storedEvents(accountId)).filter((row) => row.systemType === "notifications_held_back");
+  return rows.map((row) => JSON.parse(row.data) as { message: string; subject: Record<string, unknown> });
 }
 
 const pendingOf = async (nodeId: string) =>
@@ -52,14 +61,12 @@ describe("the notification age limit", () => {
     expect(await json(res)).toEqual({ accepted: 3, duplicates: 0 });
     expect([...(await queued(hits)).keys()]).toEqual([fresh.id]);
 
-    const stored = await db().select().from(events).where(eq(events.accountId, acme.accountId));
+    const stored = await storedEvents(acme.accountId);
     expect(stored.filter((e) => e.type === "hit")).toHaveLength(3);
     // Counted: the hourly rollups (reports) and the node's counter include the late ones.
-    const totals = await db()
-      .select()
-      .from(eventRollups)
-      .where(and(eq(eventRollups.accountId, acme.accountId), eq(eventRollups.dimension, "total")));
+    const totals = (await rollups(acme.accountId)).filter((row) => row.dimension === "total");
     expect(totals.reduce((n, row) => n + row.count, 0)).toBe(3);
+    await runInDurableObject(accountObject(acme.accountId), (instance) => instance.flushNodes(Date.now(), true));
     const [nodeRow] = await db().select().from(nodes).where(eq(nodes.id, node.id));
     expect(nodeRow?.eventsCount).toBe(3);
     expect(await pendingOf(node.id)).toMatchObject({

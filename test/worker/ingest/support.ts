@@ -2,6 +2,9 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { EventSubscriptions } from "../../../worker/domain/subscriptions";
+import { eventShardObject } from "../../../worker/events/objects";
+import { ROLLUP_DIMENSIONS, type RollupRow, type StoredShardEvent } from "../../../worker/events/shard-types";
+import { accountIngestObject } from "../../../worker/ingest/account-object";
 import { SAMPLE_SECURITY_ISSUE } from "../../../worker/integrations/test-samples";
 import { uuidv7 } from "../../../worker/lib/ids";
 import { integrationObject } from "../../../worker/outbox/object";
@@ -113,5 +116,65 @@ export async function queued(integrationId: string): Promise<Map<string, { notif
       `SELECT notification_id, item FROM ${OUTBOX_TABLE}`,
     );
     return new Map(rows.toArray().map((r) => [r.notification_id, JSON.parse(r.item)]));
+  });
+}
+
+/** The account's AccountIngestDO. */
+export const accountObject = (accountId: string) => accountIngestObject(env, accountId);
+
+/** The account's shards as the directory lists them. */
+export async function shardNames(accountId: string): Promise<string[]> {
+  const { results } = await env.DB.prepare("SELECT name FROM event_shards WHERE account_id = ?1 ORDER BY name")
+    .bind(accountId)
+    .all<{ name: string }>();
+  return results.map((r) => r.name);
+}
+
+/** Every event stored in the account's shards (tests hold a few hundred at most), system events included. */
+export async function storedEvents(accountId: string): Promise<StoredShardEvent[]> {
+  const all: StoredShardEvent[] = [];
+  for (const name of await shardNames(accountId)) {
+    all.push(...(await eventShardObject(env, name).list({ limit: 1000 })).events);
+  }
+  return all;
+}
+
+/** The ids of the account's stored node events, sorted. */
+export async function storedIds(accountId: string): Promise<string[]> {
+  return (await storedEvents(accountId))
+    .filter((e) => e.type !== "system")
+    .map((e) => e.id)
+    .sort();
+}
+
+/** The account's hourly rollups, summed over its shards. */
+export async function rollups(accountId: string): Promise<RollupRow[]> {
+  const sums = new Map<string, RollupRow>();
+  for (const name of await shardNames(accountId)) {
+    const rows = await eventShardObject(env, name).rollups({
+      fromHour: 0,
+      toHour: Date.UTC(2100, 0, 1),
+      dimensions: [...ROLLUP_DIMENSIONS],
+    });
+    for (const row of rows) {
+      const key = `${row.hour}|${row.eventType}|${row.dimension}|${row.key}`;
+      const known = sums.get(key);
+      if (known) known.count += row.count;
+      else sums.set(key, { ...row });
+    }
+  }
+  return [...sums.values()];
+}
+
+/** The account's security issues, every status. */
+export const securityIssuesOf = (accountId: string) =>
+  accountObject(accountId).securityIssues({ status: "all", limit: 200 });
+
+/** Fills a node's rate window of this minute in its account object (instead of sending `count` requests). */
+export async function fillRateWindow(accountId: string, nodeId: string, count: number): Promise<number> {
+  return runInDurableObject(accountObject(accountId), async (instance) => {
+    const now = Date.now();
+    instance.rateWindows.set(nodeId, { windowStart: now - (now % 60_000), count });
+    return now - (now % 60_000);
   });
 }
