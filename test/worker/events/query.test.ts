@@ -7,40 +7,11 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { registerShards } from "../../../worker/events/directory";
-import { eventShardObject } from "../../../worker/events/objects";
 import { findAccountEvent } from "../../../worker/events/query";
-import { periodOf, shardName, subShardOf } from "../../../worker/events/shard-names";
 import type { ShardInsertRow } from "../../../worker/events/shard-types";
-import { DAY_MS, HOUR_MS } from "../../../worker/lib/time";
 import { api, json, login, type Session, seedAccount } from "../helpers";
+import { at, newestFirst, store } from "./stored";
 import { hit, scopeChange, securityIssue } from "./support";
-
-/** 2036-02-01: the days are the 1st (fanout 1), the 2nd (fanout 4) and the 3rd (fanout 2). */
-const DAY1 = Date.UTC(2036, 1, 1);
-const FANOUT_OF_DAY = [1, 4, 2];
-const at = (day: number, hours: number, minutes = 0) => DAY1 + day * DAY_MS + hours * HOUR_MS + minutes * 60_000;
-
-/** Stores rows in their account's shards: the period of occurred_at, the sub-shard of the id. */
-async function store(accountId: string, rows: ShardInsertRow[]) {
-  const byShard = new Map<string, ShardInsertRow[]>();
-  for (const row of rows) {
-    const day = Math.floor((row.occurredAt - DAY1) / DAY_MS);
-    const fanout = FANOUT_OF_DAY[day] ?? 1;
-    const period = periodOf(row.occurredAt, 24);
-    await registerShards(
-      env.DB,
-      Array.from({ length: fanout }, (_, sub) => ({ accountId, period, sub, fanout })),
-      Date.now(),
-    );
-    const name = shardName(accountId, period.start, subShardOf(row.id, fanout));
-    byShard.set(name, [...(byShard.get(name) ?? []), row]);
-  }
-  for (const [name, shardRows] of byShard) {
-    const result = await eventShardObject(env, name).insert({ rows: shardRows, markProcessed: true });
-    expect(result.full).toBe(false);
-  }
-}
 
 interface Listed {
   id: string;
@@ -49,8 +20,6 @@ interface Listed {
 }
 
 const ids = (rows: { id: string }[]) => rows.map((r) => r.id);
-const newestFirst = (rows: ShardInsertRow[]) =>
-  [...rows].sort((a, b) => b.occurredAt - a.occurredAt || (a.id < b.id ? 1 : -1));
 
 let accountId: string;
 let other: string;
