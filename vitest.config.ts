@@ -16,6 +16,7 @@ const ACCOUNT_WIDE_FILES = [
   "test/worker/integrations/secrets-crypto.test.ts",
   "test/worker/delivery/system-notices.test.ts",
   "test/worker/reports/schedule.test.ts",
+  "test/worker/ingest/account-object.test.ts",
 ];
 
 // Tests in test/worker and test/unit run inside workerd with the real bindings of wrangler.toml

@@ -1,9 +1,9 @@
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { auditLog, events, nodes } from "../../worker/db/schema";
+import { auditLog, nodes } from "../../worker/db/schema";
 import { sha256Hex } from "../../worker/security/hashing";
 import { api, db, json, login } from "./helpers";
-import { createNode, hit, postEvents, tenant } from "./ingest/support";
+import { createNode, hit, postEvents, storedEvents, tenant } from "./ingest/support";
 
 describe("nodes API", () => {
   it("creates a node: token shown once, stored only as its SHA-256, prefix kept; audited; system event", async () => {
@@ -36,11 +36,10 @@ describe("nodes API", () => {
     expect(audit[0]).toMatchObject({ targetId: body.node.id, actorLabel: acme.users.admin.email });
     expect(JSON.stringify(audit[0]?.details)).not.toContain(body.token);
 
-    const [systemEvent] = await db()
-      .select()
-      .from(events)
-      .where(and(eq(events.accountId, acme.accountId), eq(events.systemType, "node_created")));
-    expect(systemEvent?.data).toMatchObject({ subject: { node_id: body.node.id, node_name: "waf-eu-1" } });
+    const [systemEvent] = (await storedEvents(acme.accountId)).filter((e) => e.systemType === "node_created");
+    expect(JSON.parse(String(systemEvent?.data))).toMatchObject({
+      subject: { node_id: body.node.id, node_name: "waf-eu-1" },
+    });
   });
 
   it("validates the name", async () => {
@@ -76,10 +75,7 @@ describe("nodes API", () => {
       .from(auditLog)
       .where(and(eq(auditLog.accountId, acme.accountId), eq(auditLog.action, "node.revoked")));
     expect(audit).toHaveLength(1);
-    const revokedEvents = await db()
-      .select()
-      .from(events)
-      .where(and(eq(events.accountId, acme.accountId), eq(events.systemType, "node_revoked")));
+    const revokedEvents = (await storedEvents(acme.accountId)).filter((e) => e.systemType === "node_revoked");
     expect(revokedEvents).toHaveLength(1);
   });
 

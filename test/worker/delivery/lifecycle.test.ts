@@ -7,6 +7,7 @@ import type { EventSubscriptions } from "../../../worker/domain/subscriptions";
 import { uuidv7 } from "../../../worker/lib/ids";
 import { db, type SeededAccount, seedAccount } from "../helpers";
 import { bucketName, hubRequests, hubUrl, mailTo, script, waitForRequests } from "../hub";
+import { storedEvents } from "../ingest/support";
 import {
   alarmOf,
   createIntegration,
@@ -302,10 +303,9 @@ describe("automatic disable", () => {
     });
     expect((await stub.health()).paused_reason).toBe("auto_failure_ratio");
 
-    const [systemEvent] = await db()
-      .select()
-      .from(events)
-      .where(and(eq(events.accountId, acme.accountId), eq(events.systemType, "integration_auto_disabled")));
+    const [systemEvent] = (await storedEvents(acme.accountId)).filter(
+      (e) => e.systemType === "integration_auto_disabled",
+    );
     expect(systemEvent).toBeDefined();
 
     // The other integration subscribed to system events gets the notice; the disabled one does not.

@@ -1,20 +1,27 @@
 /**
- * System-event notices are not lost when fan-out fails (the sweep re-publishes events whose
- * `notified_at` is still NULL), and an admin whose personal email subscribes to `system` gets the
+ * System-event notices are not lost when publishing fails (the minute cron publishes what is left
+ * in the D1 outbox `system_event_outbox`; the account object's alarm finishes a stored event whose
+ * fan-out failed), and an admin whose personal email subscribes to `system` gets the
  * auto-disable notice once, not also as the direct admin email.
  */
-import { createExecutionContext, createScheduledController } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createScheduledController,
+  runDurableObjectAlarm,
+  runInDurableObject,
+} from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { events, integrations, users } from "../../../worker/db/schema";
-import { sweepStep, sweepUnnotifiedEvents } from "../../../worker/delivery/sweep";
+import { integrations, systemEventOutbox, users } from "../../../worker/db/schema";
+import { sweepOutboxes, sweepStep } from "../../../worker/delivery/sweep";
 import type { Env } from "../../../worker/env";
 import { type DisableRequest, recordAutoDisable } from "../../../worker/integrations/lifecycle";
 import { personalEmailRow } from "../../../worker/integrations/personal-email";
 import { uuidv7 } from "../../../worker/lib/ids";
 import { db, type SeededAccount, seedAccount } from "../helpers";
 import { bucketName, hubRequests, hubUrl, mailTo, waitForRequests } from "../hub";
+import { accountObject, OUTBOX_TABLE, queued, storedEvents } from "../ingest/support";
 import { createIntegration, stubFor } from "./fixtures";
 
 let acme: SeededAccount;
@@ -35,21 +42,32 @@ const request = (): DisableRequest => ({
   at: Date.now(),
 });
 
-/** The env with an IntegrationDO namespace whose objects cannot be reached (every enqueue fails). */
-function unreachableOutboxes(): Env {
+/** The env with an account object that cannot be reached (every publish fails). */
+function unreachableAccountObject(): Env {
   const namespace = {
-    idFromName: (name: string) => env.INTEGRATION_DO.idFromName(name),
-    get: () => ({ enqueue: () => Promise.reject(new Error("outbox unreachable")) }),
+    idFromName: (name: string) => env.ACCOUNT_DO.idFromName(name),
+    get: () => ({
+      recordSystemEvents: () => Promise.reject(new Error("account object unreachable")),
+      controlChanged: () => Promise.resolve({ committedSeq: 0 }),
+    }),
   };
-  return { ...env, INTEGRATION_DO: namespace as unknown as Env["INTEGRATION_DO"] };
+  return { ...env, ACCOUNT_DO: namespace as unknown as Env["ACCOUNT_DO"] };
 }
 
+/**
+ * The auto-disable notice as stored with the account's events (null until published), after the
+ * account object wrote its pending processed marks (they otherwise ride on its next shard write).
+ */
 async function autoDisableNotice(integrationId: string) {
-  const rows = await db()
-    .select()
-    .from(events)
-    .where(and(eq(events.accountId, acme.accountId), eq(events.systemType, "integration_auto_disabled")));
-  return rows.find((row) => JSON.stringify(row.data).includes(integrationId));
+  await runInDurableObject(accountObject(acme.accountId), (instance) => instance.flushMarks());
+  const rows = (await storedEvents(acme.accountId)).filter((row) => row.systemType === "integration_auto_disabled");
+  return rows.find((row) => row.data.includes(integrationId)) ?? null;
+}
+
+/** The notice while it waits in the D1 outbox. */
+async function outboxRow(integrationId: string) {
+  const rows = await db().select().from(systemEventOutbox).where(eq(systemEventOutbox.accountId, acme.accountId));
+  return rows.find((row) => JSON.stringify(row.data).includes(integrationId)) ?? null;
 }
 
 const noticesIn = async (bucket: string, eventId: string) =>
@@ -63,8 +81,8 @@ async function queuedCopies(integrationId: string, notificationId: string): Prom
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe("system events whose fan-out failed", () => {
-  it("are re-published by the sweep once they are a minute old, exactly once", async () => {
+describe("system events whose publishing failed", () => {
+  it("stay in the D1 outbox; the minute cron publishes them once 30 s old, exactly once", async () => {
     const noticeBucket = bucketName("notices");
     const noticeId = await createIntegration(acme.accountId, {
       settings: { url: hubUrl(noticeBucket, "/hook") },
@@ -72,46 +90,64 @@ describe("system events whose fan-out failed", () => {
     });
     const failing = await createIntegration(acme.accountId, { settings: { url: hubUrl(bucketName("failing")) } });
 
-    expect(await recordAutoDisable(unreachableOutboxes(), failing, request())).toBe("disabled");
-    const notice = await autoDisableNotice(failing);
-    expect(notice).toMatchObject({ type: "system", notifiedAt: null });
+    expect(await recordAutoDisable(unreachableAccountObject(), failing, request())).toBe("disabled");
+    const waiting = await outboxRow(failing);
+    expect(waiting).toMatchObject({ systemType: "integration_auto_disabled" });
+    expect(await autoDisableNotice(failing)).toBeNull();
     // The object's retry finds it disabled already and sends nothing: only the cron can help.
     expect(await recordAutoDisable(env, failing, request())).toBe("already_disabled");
 
-    // Too young: the request that raised it may still be publishing it.
-    expect(await sweepUnnotifiedEvents(env, Date.now())).toMatchObject({ notified: 0, failed: 0 });
-    expect(await noticesIn(noticeBucket, notice!.id)).toHaveLength(0);
+    // Too young: the change that raised it may still be publishing it.
+    expect(await sweepOutboxes(env, Date.now())).toMatchObject({ republished: 0 });
+    expect(await noticesIn(noticeBucket, waiting!.id)).toHaveLength(0);
 
-    const inTwoMinutes = () => createScheduledController({ scheduledTime: Date.now() + 120_000 });
-    await sweepStep(inTwoMinutes(), env, createExecutionContext());
+    const inAMinute = () => createScheduledController({ scheduledTime: Date.now() + 60_000 });
+    await sweepStep(inAMinute(), env, createExecutionContext());
     const [delivered] = await waitForRequests(noticeBucket, 1);
     expect(delivered!.body).toContain("integration_auto_disabled");
-    expect((await autoDisableNotice(failing))!.notifiedAt).toBeGreaterThan(0);
+    expect(await outboxRow(failing)).toBeNull();
+    expect((await autoDisableNotice(failing))?.processed).toBe(true);
 
-    // Marked: the next runs publish nothing more.
-    await sweepStep(inTwoMinutes(), env, createExecutionContext());
-    expect(await sweepUnnotifiedEvents(env, Date.now() + 120_000)).toMatchObject({ notified: 0, failed: 0 });
+    // Gone from the outbox: the next runs publish nothing more.
+    expect(await sweepOutboxes(env, Date.now() + 60_000)).toMatchObject({ republished: 0 });
     await sleep(300);
-    expect(await noticesIn(noticeBucket, notice!.id)).toHaveLength(1);
-    expect(await queuedCopies(noticeId, notice!.id)).toBe(1);
+    expect(await noticesIn(noticeBucket, waiting!.id)).toHaveLength(1);
+    expect(await queuedCopies(noticeId, waiting!.id)).toBe(1);
   });
 
-  it("a failed re-publish leaves the event for the next run", async () => {
+  it("a stored notice whose fan-out failed is finished by the account object's alarm", async () => {
+    const notices = await createIntegration(acme.accountId, {
+      settings: { url: hubUrl(bucketName("n")) },
+      events: { system: true },
+    });
+    await stubFor(notices).enqueue(notices, []);
+    const rename = (from: string, to: string) =>
+      runInDurableObject(stubFor(notices), async (_instance, state) => {
+        state.storage.sql.exec(`ALTER TABLE ${from} RENAME TO ${to}`);
+      });
     const failing = await createIntegration(acme.accountId, { settings: { url: hubUrl(bucketName("failing")) } });
-    await createIntegration(acme.accountId, { settings: { url: hubUrl(bucketName("n")) }, events: { system: true } });
-    await recordAutoDisable(unreachableOutboxes(), failing, request());
-    const later = Date.now() + 120_000;
-    const again = await sweepUnnotifiedEvents(unreachableOutboxes(), later);
-    expect(again.failed).toBeGreaterThanOrEqual(1);
-    expect((await autoDisableNotice(failing))!.notifiedAt).toBeNull();
-    expect((await sweepUnnotifiedEvents(env, later)).notified).toBeGreaterThanOrEqual(1);
-    expect((await autoDisableNotice(failing))!.notifiedAt).toBeGreaterThan(0);
+    await rename(OUTBOX_TABLE, `${OUTBOX_TABLE}_broken`);
+    expect(await recordAutoDisable(env, failing, request())).toBe("disabled");
+    await rename(`${OUTBOX_TABLE}_broken`, OUTBOX_TABLE);
+    // Stored with the account's events (so out of the D1 outbox), not yet fanned out.
+    expect(await outboxRow(failing)).toBeNull();
+    const notice = await autoDisableNotice(failing);
+    expect(notice?.processed).toBe(false);
+
+    const account = accountObject(acme.accountId);
+    await runInDurableObject(account, (instance) => {
+      instance.clock = () => Date.now() + 120_000;
+    });
+    await runDurableObjectAlarm(account);
+    expect((await queued(notices)).has(notice!.id)).toBe(true);
+    expect((await autoDisableNotice(failing))?.processed).toBe(true);
   });
 
-  it("are marked notified at once when fan-out succeeds", async () => {
+  it("are stored and fanned out at once when publishing succeeds", async () => {
     const failing = await createIntegration(acme.accountId, { settings: { url: hubUrl(bucketName("failing")) } });
     expect(await recordAutoDisable(env, failing, request())).toBe("disabled");
-    expect((await autoDisableNotice(failing))!.notifiedAt).toBeGreaterThan(0);
+    expect(await outboxRow(failing)).toBeNull();
+    expect((await autoDisableNotice(failing))?.processed).toBe(true);
   });
 });
 

@@ -3,8 +3,9 @@
  * its backlog after an outage, a simulator's backfill — are stored and counted but not notified,
  * and one system notice per node says what was held back, however many requests the backlog took.
  */
-import { env } from "cloudflare:workers";
+
 import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { heldBackNotices, nodes } from "../../../worker/db/schema";
