@@ -1,6 +1,5 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { purgeExpiredEvents } from "../../worker/retention";
 import { api, call, json, login } from "./helpers";
 import { createNode, hit, postEvents, scopeChange, securityIssue, tenant } from "./ingest/support";
 
@@ -140,44 +139,5 @@ describe("events API", () => {
       expect(browser.headers.get("Content-Type")).toMatch(/text\/html/);
       expect(await browser.text()).toMatch(/<html/i);
     }
-  });
-});
-
-describe("retention", () => {
-  it("deletes events older than EVENT_RETENTION_DAYS in chunks and keeps rollups", async () => {
-    const acme = await tenant();
-    const node = await createNode(acme.admin);
-    const day = 86_400_000;
-    const expired = Array.from({ length: 5 }, () =>
-      hit({ occurred_at: new Date(Date.now() - 91 * day).toISOString() }),
-    );
-    const kept = hit({ occurred_at: new Date(Date.now() - 89 * day).toISOString() });
-    await postEvents(node.token, { events: [...expired, kept] });
-    const rollupsBefore = await env.DB.prepare("SELECT sum(count) AS n FROM event_rollups WHERE account_id = ?")
-      .bind(acme.accountId)
-      .first<{ n: number }>();
-
-    const result = await purgeExpiredEvents(env);
-    expect(result.complete).toBe(true);
-    expect(result.deleted).toBeGreaterThanOrEqual(5);
-    const left = await json(await api(acme.admin, "GET", "/api/events?type=hit"));
-    expect(left.events.map((e: { id: string }) => e.id)).toEqual([kept.id]);
-    const rollupsAfter = await env.DB.prepare("SELECT sum(count) AS n FROM event_rollups WHERE account_id = ?")
-      .bind(acme.accountId)
-      .first<{ n: number }>();
-    expect(rollupsAfter?.n).toBe(rollupsBefore?.n);
-    // Idempotent: a second run (the cron firing twice) deletes nothing of what is left.
-    expect((await purgeExpiredEvents(env)).deleted).toBe(0);
-  });
-
-  it("honours EVENT_RETENTION_DAYS", async () => {
-    const acme = await tenant();
-    const node = await createNode(acme.admin);
-    const event = securityIssue({ occurred_at: new Date(Date.now() - 3 * 86_400_000).toISOString() });
-    await postEvents(node.token, { events: [event] });
-    await purgeExpiredEvents({ ...env, EVENT_RETENTION_DAYS: "7" });
-    expect((await api(acme.admin, "GET", `/api/events/${event.id}`)).status).toBe(200);
-    await purgeExpiredEvents({ ...env, EVENT_RETENTION_DAYS: "2" });
-    expect((await api(acme.admin, "GET", `/api/events/${event.id}`)).status).toBe(404);
   });
 });

@@ -200,4 +200,16 @@ describe("retention", () => {
       dayShard(acme.accountId, Date.parse(String(recent.occurred_at))),
     ]);
   });
+
+  it("honours EVENT_RETENTION_DAYS", async () => {
+    const acme = await tenant("Acme Retention Days");
+    const node = await createNode(acme.admin);
+    const event = hit({ occurred_at: new Date(Date.now() - 3 * DAY_MS).toISOString() });
+    await postEvents(node.token, { events: [event] });
+    const shard = dayShard(acme.accountId, Date.parse(String(event.occurred_at)));
+    await dropExpiredShards({ ...env, EVENT_RETENTION_DAYS: "7" });
+    expect(await shardNames(acme.accountId)).toContain(shard);
+    await dropExpiredShards({ ...env, EVENT_RETENTION_DAYS: "2" });
+    expect(await shardNames(acme.accountId)).not.toContain(shard);
+  });
 });
