@@ -11,8 +11,8 @@ import { periodOf, shardName, subShardOf } from "../../../worker/events/shard-na
 import type { ShardInsertRow } from "../../../worker/events/shard-types";
 import { DAY_MS, HOUR_MS } from "../../../worker/lib/time";
 
-/** 2036-02-01: the days are the 1st (fanout 1), the 2nd (fanout 4) and the 3rd (fanout 2). */
-export const DAY1 = Date.UTC(2036, 1, 1);
+/** 2026-10-01: the days are the 1st (fanout 1), the 2nd (fanout 4) and the 3rd (fanout 2). */
+export const DAY1 = Date.UTC(2026, 9, 1);
 export const FANOUT_OF_DAY = [1, 4, 2];
 export const at = (day: number, hours: number, minutes = 0) => DAY1 + day * DAY_MS + hours * HOUR_MS + minutes * 60_000;
 
