@@ -10,7 +10,7 @@
  * would cost without rollups. `BENCH_REPORT_EVENTS` changes the event count.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -110,6 +110,50 @@ async function startWrangler(persistTo: string): Promise<{ url: string; stop: ()
   });
   const wrangler = await spawnWrangler(args, `${url}/api/health`, 90_000);
   return { url, stop: wrangler.stop };
+}
+
+/** The local D1 file of a `--persist-to` directory (wrangler's layout). */
+function d1File(persistTo: string): string {
+  const dir = path.join(persistTo, "v3", "d1", "miniflare-D1DatabaseObject");
+  const file = readdirSync(dir).find((name) => name.endsWith(".sqlite") && name !== "metadata.sqlite");
+  if (!file) throw new Error(`no D1 database under ${dir}`);
+  return path.join(dir, file);
+}
+
+/**
+ * What reports keep in D1 per account (the capacity model, README): bytes of one day's top digest
+ * (`report_day_tops`, row and primary-key index pages) and of one stored report's data, measured
+ * on the pages SQLite wrote (dbstat) and as the row's text.
+ */
+function reportStorageFigures(persistTo: string): BenchResult[] {
+  const db = new DatabaseSync(d1File(persistTo), { readOnly: true });
+  const one = <T>(sql: string) => db.prepare(sql).get() as T;
+  const days = one<{ n: number; bytes: number }>(
+    `SELECT count(*) AS n, sum(length(account_id) + length(time_zone) + length(day) + length(tops) + length(truncated) + 16) AS bytes
+     FROM report_day_tops`,
+  );
+  const pages = one<{ bytes: number | null }>(
+    `SELECT sum(pgsize) AS bytes FROM dbstat WHERE name IN ('report_day_tops', 'sqlite_autoindex_report_day_tops_1')`,
+  );
+  const reports = one<{ daily: number; monthly: number }>(
+    `SELECT avg(CASE WHEN frequency = 'daily' THEN length(data) END) AS daily,
+       avg(CASE WHEN frequency = 'monthly' THEN length(data) END) AS monthly FROM reports`,
+  );
+  db.close();
+  return [
+    {
+      name: `report_day_tops: one account-day's digest, row text (${days.n} days)`,
+      value: days.bytes / days.n,
+      unit: "B",
+    },
+    {
+      name: "report_day_tops: one account-day on disk (table + key index pages)",
+      value: (pages.bytes ?? 0) / days.n,
+      unit: "B",
+    },
+    { name: "reports.data of a daily report", value: reports.daily, unit: "B" },
+    { name: "reports.data of a monthly report", value: reports.monthly, unit: "B" },
+  ];
 }
 
 /** The events list's filters, each a query string of `GET /api/events`. */
@@ -252,6 +296,7 @@ export async function benchReport(): Promise<BenchResult[]> {
       pdfs.push(await pdf(built.id));
     }
     const listResults = await benchEventsList(url, headers);
+    const d1Results = reportStorageFigures(persistTo);
     const dataMs = median(builds.map((b) => b.server));
     const pdfMs = median(pdfs.map((p) => p.server));
     const withPdfMs = median(builds.map((b, i) => b.wall + (pdfs[i]?.wall ?? 0)));
@@ -292,6 +337,7 @@ export async function benchReport(): Promise<BenchResult[]> {
       },
       { name: "PDF size", value: (pdfs[0]?.size ?? 0) / 1024, unit: "KiB" },
       ...listResults,
+      ...d1Results,
     ];
   } finally {
     await wrangler?.stop();
