@@ -8,7 +8,7 @@ import { BIN, ROOT } from "../../scripts/local-config.ts";
 // `wrangler deploy` must work from a clean checkout: the dry run bundles the Worker and checks
 // wrangler.toml (bindings, the Durable Object migration, the cron, assets) without uploading.
 describe("wrangler deploy --dry-run", () => {
-  it("bundles the Worker with the IntegrationDO class and all bindings", () => {
+  it("bundles the Worker with its Durable Object classes and all bindings", () => {
     const outdir = mkdtempSync(path.join(tmpdir(), "herald-deploy-"));
     try {
       const output = execFileSync(path.join(BIN, "wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
@@ -18,10 +18,12 @@ describe("wrangler deploy --dry-run", () => {
       });
       expect(output).toContain("env.DB");
       expect(output).toContain("env.INTEGRATION_DO (IntegrationDO)");
+      expect(output).toContain("env.EVENT_SHARD_DO (EventShardDO)");
       expect(output).toContain("env.SEND_EMAIL");
       const bundle = readdirSync(outdir).find((f) => f.endsWith(".js"));
       expect(bundle).toBeDefined();
       expect(readFileSync(path.join(outdir, bundle!), "utf8")).toMatch(/IntegrationDO = class extends DurableObject/);
+      expect(readFileSync(path.join(outdir, bundle!), "utf8")).toMatch(/EventShardDO = class extends DurableObject/);
     } finally {
       rmSync(outdir, { recursive: true, force: true });
     }

@@ -1,9 +1,10 @@
 import { env } from "cloudflare:workers";
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { auditLog, events, integrations } from "../../worker/db/schema";
+import { auditLog, integrations } from "../../worker/db/schema";
 import { integrationObject } from "../../worker/outbox/object";
 import { api, db, json, login, seedAccount } from "./helpers";
+import { storedEvents } from "./ingest/support";
 
 describe("users API", () => {
   it("adds a user with a one-time password that must be changed, and records it", async () => {
@@ -29,10 +30,7 @@ describe("users API", () => {
     const audit = await db().select().from(auditLog).where(eq(auditLog.targetId, body.user.id));
     expect(audit.map((a) => a.action)).toEqual(["user.created", "user.password_changed"]);
     expect(audit[0]?.actorLabel).toBe(acme.users.admin.email);
-    const raised = await db()
-      .select()
-      .from(events)
-      .where(and(eq(events.accountId, acme.accountId), eq(events.systemType, "user_created")));
+    const raised = (await storedEvents(acme.accountId)).filter((e) => e.systemType === "user_created");
     expect(raised).toHaveLength(1);
     const personal = await db().select().from(integrations).where(eq(integrations.userId, body.user.id));
     expect(personal.map((p) => p.type)).toEqual(["personal_email"]);
@@ -73,8 +71,8 @@ describe("users API", () => {
     expect((await json(res)).user.role).toBe("read_only");
     const audit = await db().select().from(auditLog).where(eq(auditLog.targetId, acme.users.analyst.id));
     expect(audit[0]).toMatchObject({ action: "user.role_changed", details: { from: "analyst", to: "read_only" } });
-    const raised = await db().select().from(events).where(eq(events.systemType, "user_role_changed"));
-    expect(raised.some((e) => e.accountId === acme.accountId)).toBe(true);
+    const raised = (await storedEvents(acme.accountId)).filter((e) => e.systemType === "user_role_changed");
+    expect(raised).toHaveLength(1);
   });
 
   it("never lets the account lose its last admin, by demotion or removal", async () => {

@@ -6,7 +6,7 @@ import { and, asc, desc, eq, gt, inArray, lt, lte, max, sum } from "drizzle-orm"
 import { createDb } from "../db/client";
 import { eventShards } from "../db/schema";
 import { DAY_MS } from "../lib/time";
-import { fanoutFor, type Period, shardName } from "./shard-names";
+import { fanoutFor, type Period, shardName, subShardOf } from "./shard-names";
 
 /** D1 binds at most 100 parameters per statement. */
 const ROWS_PER_INSERT = 10;
@@ -121,6 +121,22 @@ export async function shardsOverlapping(
       ),
     )
     .orderBy(desc(eventShards.periodStart), asc(eventShards.sub));
+}
+
+/**
+ * The shard holding the event with this key, if its period has one: the period's shard whose `sub`
+ * is the id's sub-shard under the period's fanout (worker/events/shard-names.ts).
+ */
+export async function locateEvent(
+  d1: D1Database,
+  accountId: string,
+  key: { id: string; occurredAt: number },
+): Promise<ShardEntry | null> {
+  const shards = await shardsOverlapping(d1, accountId, key.occurredAt, key.occurredAt + 1);
+  const fanout = shards[0]?.fanout;
+  if (fanout === undefined) return null;
+  const sub = subShardOf(key.id, fanout);
+  return shards.find((s) => s.sub === sub) ?? null;
 }
 
 /** Shards of every account whose period ended at or before `endedBy`, oldest first. */

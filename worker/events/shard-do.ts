@@ -107,7 +107,7 @@ export class EventShardDO extends DurableObject<Env> {
 
   /** The low-cardinality rollups (LOW_CARDINALITY_DIMENSIONS): what outlives the shard in an archive. */
   async counters(): Promise<RollupRow[]> {
-    return this.ready().counters(LOW_CARDINALITY_DIMENSIONS);
+    return this.ready().counters([...LOW_CARDINALITY_DIMENSIONS]);
   }
 
   async stats(): Promise<ShardStats> {

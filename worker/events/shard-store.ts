@@ -120,6 +120,42 @@ const ROLLED_UP_DIMENSIONS = JSON.stringify([
 const COLUMNS = `seq, id, occurred_at, received_at, node_id, type, system_type, risk, attack_type, host, path,
   remote_addr, remote_country, block_status, data, processed`;
 
+/** The reads other than the list, by name (exported for EXPLAIN QUERY PLAN in tests). */
+export const SHARD_READS = {
+  byKey: `SELECT ${COLUMNS} FROM events WHERE occurred_at = ? AND id = ?`,
+  /** No index on the id alone (a random key, docs/data-plane.md#what-each-index-costs): a walk of this shard's key index. */
+  latestById: `SELECT ${COLUMNS} FROM events WHERE id = ? ORDER BY occurred_at DESC LIMIT 1`,
+  scopeChanges: `SELECT id, occurred_at, data->>'change' AS change, data->>'object_type' AS object_type,
+    data->>'value' AS value
+    FROM events WHERE type = 'scope_change' AND occurred_at >= ? AND occurred_at < ?
+    ORDER BY occurred_at DESC, id DESC LIMIT ?`,
+  unprocessed: `SELECT ${COLUMNS} FROM events WHERE processed = 0 AND received_at < ? ORDER BY received_at LIMIT ?`,
+  afterSeq: `SELECT ${COLUMNS} FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`,
+};
+
+/**
+ * Rollup reads: ?1 event types, ?2 dimensions (JSON arrays), ?3–?4 the hour range. The type and
+ * dimension lists lead the join (CROSS JOIN keeps that order), so each pair is one primary-key range.
+ */
+export const ROLLUP_READS = {
+  rows: `SELECT r.hour, r.event_type, r.dimension, r.key, r.count
+    FROM json_each(?1) AS t CROSS JOIN json_each(?2) AS d CROSS JOIN rollups AS r
+    WHERE r.event_type = t.value AND r.dimension = d.value AND r.hour >= ?3 AND r.hour < ?4
+    ORDER BY r.hour, r.event_type, r.dimension, r.key`,
+  /** ?5: the top this many keys per dimension, and how many keys each has. */
+  tops: `SELECT dimension, key, total, keys FROM (
+    SELECT dimension, key, total,
+      row_number() OVER (PARTITION BY dimension ORDER BY total DESC, key) AS rank,
+      count(*) OVER (PARTITION BY dimension) AS keys
+    FROM (
+      SELECT d.value AS dimension, r.key AS key, sum(r.count) AS total
+      FROM json_each(?1) AS t CROSS JOIN json_each(?2) AS d CROSS JOIN rollups AS r
+      WHERE r.event_type = t.value AND r.dimension = d.value AND r.hour >= ?3 AND r.hour < ?4
+      GROUP BY d.value, r.key
+    )
+  ) WHERE rank <= ?5 ORDER BY dimension, rank`,
+};
+
 interface EventRow extends Record<string, SqlStorageValue> {
   seq: number;
   id: string;
@@ -303,26 +339,15 @@ export class ShardStore {
   get(query: ShardGetQuery): StoredShardEvent | null {
     const row =
       query.occurredAt === undefined
-        ? this.sql
-            .exec<EventRow>(`SELECT ${COLUMNS} FROM events WHERE id = ? ORDER BY occurred_at DESC LIMIT 1`, query.id)
-            .toArray()[0]
-        : this.sql
-            .exec<EventRow>(
-              `SELECT ${COLUMNS} FROM events WHERE occurred_at = ? AND id = ?`,
-              query.occurredAt,
-              query.id,
-            )
-            .toArray()[0];
+        ? this.sql.exec<EventRow>(SHARD_READS.latestById, query.id).toArray()[0]
+        : this.sql.exec<EventRow>(SHARD_READS.byKey, query.occurredAt, query.id).toArray()[0];
     return row ? toStored(row) : null;
   }
 
   rollups(query: RollupQuery): RollupRow[] {
     return this.sql
       .exec<{ hour: number; event_type: string; dimension: string; key: string; count: number }>(
-        `SELECT r.hour, r.event_type, r.dimension, r.key, r.count
-        FROM json_each(?1) AS t CROSS JOIN json_each(?2) AS d CROSS JOIN rollups AS r
-        WHERE r.event_type = t.value AND r.dimension = d.value AND r.hour >= ?3 AND r.hour < ?4
-        ORDER BY r.hour, r.event_type, r.dimension, r.key`,
+        ROLLUP_READS.rows,
         JSON.stringify(query.eventTypes ?? NODE_EVENT_TYPES),
         JSON.stringify(query.dimensions),
         query.fromHour,
@@ -341,17 +366,7 @@ export class ShardStore {
   rollupTops(query: RollupTopsQuery): RollupTopRow[] {
     return this.sql
       .exec<{ dimension: string; key: string; total: number; keys: number }>(
-        `SELECT dimension, key, total, keys FROM (
-          SELECT dimension, key, total,
-            row_number() OVER (PARTITION BY dimension ORDER BY total DESC, key) AS rank,
-            count(*) OVER (PARTITION BY dimension) AS keys
-          FROM (
-            SELECT d.value AS dimension, r.key AS key, sum(r.count) AS total
-            FROM json_each(?1) AS t CROSS JOIN json_each(?2) AS d CROSS JOIN rollups AS r
-            WHERE r.event_type = t.value AND r.dimension = d.value AND r.hour >= ?3 AND r.hour < ?4
-            GROUP BY d.value, r.key
-          )
-        ) WHERE rank <= ?5 ORDER BY dimension, rank`,
+        ROLLUP_READS.tops,
         JSON.stringify(query.eventTypes),
         JSON.stringify(query.dimensions),
         query.fromHour,
@@ -362,23 +377,9 @@ export class ShardStore {
       .map((row) => ({ ...row, dimension: row.dimension as RollupTopRow["dimension"] }));
   }
 
-  /** Every rollup row of these dimensions (the archive of a shard about to be dropped). */
-  counters(dimensions: readonly string[]): RollupRow[] {
-    return this.sql
-      .exec<{ hour: number; event_type: string; dimension: string; key: string; count: number }>(
-        `SELECT r.hour, r.event_type, r.dimension, r.key, r.count
-        FROM json_each(?1) AS d CROSS JOIN rollups AS r WHERE r.dimension = d.value
-        ORDER BY r.hour, r.event_type, r.dimension, r.key`,
-        JSON.stringify(dimensions),
-      )
-      .toArray()
-      .map((row) => ({
-        hour: row.hour,
-        eventType: row.event_type as RollupRow["eventType"],
-        dimension: row.dimension as RollupRow["dimension"],
-        key: row.key,
-        count: row.count,
-      }));
+  /** Every rollup row of these dimensions, all hours (the archive of a shard about to be dropped). */
+  counters(dimensions: RollupQuery["dimensions"]): RollupRow[] {
+    return this.rollups({ fromHour: Number.MIN_SAFE_INTEGER, toHour: Number.MAX_SAFE_INTEGER, dimensions });
   }
 
   scopeChanges(query: ScopeChangeQuery): ScopeChangeRow[] {
@@ -389,14 +390,7 @@ export class ShardStore {
         change: string | null;
         object_type: string | null;
         value: string | null;
-      }>(
-        `SELECT id, occurred_at, data->>'change' AS change, data->>'object_type' AS object_type, data->>'value' AS value
-        FROM events WHERE type = 'scope_change' AND occurred_at >= ? AND occurred_at < ?
-        ORDER BY occurred_at DESC, id DESC LIMIT ?`,
-        query.from,
-        query.to,
-        query.limit,
-      )
+      }>(SHARD_READS.scopeChanges, query.from, query.to, query.limit)
       .toArray()
       .map((row) => ({
         id: row.id,
@@ -409,25 +403,13 @@ export class ShardStore {
 
   /** Oldest received first. */
   unprocessed(query: UnprocessedQuery): StoredShardEvent[] {
-    return this.sql
-      .exec<EventRow>(
-        `SELECT ${COLUMNS} FROM events WHERE processed = 0 AND received_at < ? ORDER BY received_at LIMIT ?`,
-        query.receivedBefore,
-        query.limit,
-      )
-      .toArray()
-      .map(toStored);
+    return this.sql.exec<EventRow>(SHARD_READS.unprocessed, query.receivedBefore, query.limit).toArray().map(toStored);
   }
 
   /** In seq order. */
   afterSeq(query: AfterSeqQuery): StoredShardEvent[] {
     return this.sql
-      .exec<EventRow>(
-        `SELECT ${COLUMNS} FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`,
-        query.afterSeq,
-        query.untilSeq,
-        query.limit,
-      )
+      .exec<EventRow>(SHARD_READS.afterSeq, query.afterSeq, query.untilSeq, query.limit)
       .toArray()
       .map(toStored);
   }

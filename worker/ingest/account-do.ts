@@ -63,6 +63,8 @@ export class AccountIngestDO extends DurableObject<Env> {
   /** The alarm's clock. Tests move it (runInDurableObject) to run the sweep a minute or hours on. */
   clock: () => number = () => Date.now();
   private inFlight: Promise<void> | null = null;
+  /** The group being written right now (a control change waits for it, not for the whole queue). */
+  private currentGroup: Promise<unknown> | null = null;
   /** Per shard, events finished (fanned out) whose processed mark is not written yet. */
   readonly pendingMarks = new Map<string, Map<string, ShardEventKey>>();
   /** Per shard, the size it reported last, until pushed to the directory. */
@@ -181,7 +183,7 @@ export class AccountIngestDO extends DurableObject<Env> {
     this.generation++;
     this.snapshot = null;
     const committedSeq = this.store.lastSeq();
-    if (this.inFlight) await this.inFlight.catch(() => undefined);
+    if (this.currentGroup) await this.currentGroup.catch(() => undefined);
     return { committedSeq };
   }
 

@@ -37,6 +37,7 @@ interface TargetRow {
   id: string;
   events: string;
   disabled_after_seq: number | null;
+  disabled_at: number | null;
   status: string;
 }
 
@@ -49,7 +50,7 @@ export async function loadControlSnapshot(d1: D1Database, accountId: string): Pr
       .bind(accountId),
     d1
       .prepare(
-        `SELECT id, events, disabled_after_seq, status FROM integrations
+        `SELECT id, events, disabled_after_seq, disabled_at, status FROM integrations
          WHERE account_id = ?1 AND (status = 'enabled' OR disabled_after_seq IS NOT NULL)`,
       )
       .bind(accountId),
@@ -65,6 +66,7 @@ export async function loadControlSnapshot(d1: D1Database, accountId: string): Pr
       id: row.id,
       events: JSON.parse(row.events ?? "{}") as EventSubscriptions,
       untilSeq: row.status === "enabled" ? null : row.disabled_after_seq,
+      disabledAt: row.status === "enabled" ? null : row.disabled_at,
     })),
   };
   for (const row of (nodes?.results ?? []) as NodeRow[]) {

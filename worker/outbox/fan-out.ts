@@ -13,14 +13,24 @@ export interface FanOutTarget {
   id: string;
   events: EventSubscriptions;
   untilSeq?: number | null;
+  /**
+   * When a disabled one was disabled: a system event raised before that (its seq comes when it is
+   * published, which may be after the disable) still belongs to before the disable.
+   */
+  disabledAt?: number | null;
 }
 
 const isEnabled = (target: FanOutTarget) => target.untilSeq === undefined || target.untilSeq === null;
 
-/** Does the target take this row? A disabled one only up to its marker (a row without seq is new). */
+/**
+ * Does the target take this row? A disabled one only up to its marker (a row without seq is new),
+ * or a system event raised before its disable.
+ */
 function takes(target: FanOutTarget, row: NotifiableEvent): boolean {
   if (!subscribesTo(target.events, { type: row.type, risk: row.risk })) return false;
-  return isEnabled(target) || (row.seq !== undefined && row.seq <= (target.untilSeq as number));
+  if (isEnabled(target)) return true;
+  if (row.seq !== undefined && row.seq <= (target.untilSeq as number)) return true;
+  return row.type === "system" && target.disabledAt != null && row.occurredAt < target.disabledAt;
 }
 
 /**

@@ -7,12 +7,13 @@ import { describe, expect, it } from "vitest";
 import {
   expiredShards,
   forgetShards,
+  locateEvent,
   periodFanout,
   refreshShardCounters,
   registerShards,
   shardsOverlapping,
 } from "../../../worker/events/directory";
-import { periodOf } from "../../../worker/events/shard-names";
+import { periodOf, subShardOf } from "../../../worker/events/shard-names";
 import { DAY_MS, HOUR_MS } from "../../../worker/lib/time";
 
 const DAY0 = Date.UTC(2036, 0, 10);
@@ -98,6 +99,25 @@ describe("event shard directory", () => {
       "2036-01-10T00:00Z/0",
       "2036-01-10T00:00Z/1",
     ]);
+  });
+
+  it("locates the shard of an event key through its period's fanout", async () => {
+    const a = account();
+    await registerShards(
+      env.DB,
+      [0, 1, 2, 3].map((sub) => ({ accountId: a, period: day(0), sub, fanout: 4 })),
+      1,
+    );
+    const ids = Array.from({ length: 20 }, () => crypto.randomUUID());
+    for (const id of ids) {
+      const shard = await locateEvent(env.DB, a, { id, occurredAt: day(0).start + 5 * HOUR_MS });
+      expect(shard?.name).toBe(`${a}/2036-01-10T00:00Z/${subShardOf(id, 4)}`);
+    }
+    expect(new Set(ids.map((id) => subShardOf(id, 4))).size).toBeGreaterThan(1);
+    // The period's last millisecond is still in it; the next period has no shard.
+    expect(await locateEvent(env.DB, a, { id: ids[0] as string, occurredAt: day(0).end - 1 })).not.toBeNull();
+    expect(await locateEvent(env.DB, a, { id: ids[0] as string, occurredAt: day(0).end })).toBeNull();
+    expect(await locateEvent(env.DB, account(), { id: ids[0] as string, occurredAt: day(0).start })).toBeNull();
   });
 
   it("lists expired shards oldest first, bounded", async () => {

@@ -6,7 +6,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { EventShardDO } from "../../../worker/events/shard-do";
-import { listStatement } from "../../../worker/events/shard-store";
+import { listStatement, ROLLUP_READS, SHARD_READS } from "../../../worker/events/shard-store";
 import type { ShardInsertRow, ShardListQuery, StoredShardEvent } from "../../../worker/events/shard-types";
 import { at, DAY0, freshShard, hit, scopeChange, securityIssue, seq } from "./support";
 
@@ -193,6 +193,22 @@ describe("rollups", () => {
       { dimension: "attack_type", key: "sqli", total: 3, keys: 2 },
       { dimension: "host", key: "a.example", total: 2, keys: 2 },
     ]);
+    // Each (type, dimension) pair is one primary-key range: the many keys of other dimensions are not read.
+    const plans = await runInDurableObject(shard, (_i: EventShardDO, state) =>
+      Object.values(ROLLUP_READS).map((sql) =>
+        state.storage.sql
+          .exec<{ detail: string }>(
+            `EXPLAIN QUERY PLAN ${sql}`,
+            ...['["hit"]', '["host"]', 0, 1, 5].slice(0, sql.includes("?5") ? 5 : 4),
+          )
+          .toArray()
+          .map((row) => row.detail),
+      ),
+    );
+    for (const plan of plans) {
+      expect(plan).toContain("SEARCH r USING PRIMARY KEY (event_type=? AND dimension=? AND hour>? AND hour<?)");
+      expect(plan.join("; ")).not.toMatch(/SCAN r\b/);
+    }
     // The archive keeps the low-cardinality dimensions only.
     const counters = await shard.counters();
     expect(new Set(counters.map((r) => r.dimension))).toEqual(
@@ -328,6 +344,37 @@ describe("list", () => {
 });
 
 describe("lookups", () => {
+  it("reads by key, seq, time and processed mark through an index or the rowid", async () => {
+    const shard = freshShard();
+    await shard.insert({ rows: [hit({ occurredAt: at(1) })] });
+    const plans = await runInDurableObject(shard, (_i: EventShardDO, state) =>
+      Object.fromEntries(
+        Object.entries(SHARD_READS).map(([name, sql]) => [
+          name,
+          state.storage.sql
+            .exec<{ detail: string }>(
+              `EXPLAIN QUERY PLAN ${sql}`,
+              ...sql
+                .split("?")
+                .slice(1)
+                .map(() => 1),
+            )
+            .toArray()
+            .map((row) => row.detail)
+            .join("; "),
+        ]),
+      ),
+    );
+    expect(plans).toEqual({
+      byKey: "SEARCH events USING INDEX events_key (occurred_at=? AND id=?)",
+      // Without the time: the key index of this one shard, newest first (no index on the random id).
+      latestById: "SCAN events USING INDEX events_key",
+      scopeChanges: "SEARCH events USING INDEX events_type (type=? AND occurred_at>? AND occurred_at<?)",
+      unprocessed: "SEARCH events USING INDEX events_unprocessed (received_at<?)",
+      afterSeq: "SEARCH events USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)",
+    });
+  });
+
   it("finds an event by id with and without its time; the same id at two times gives the latest", async () => {
     const shard = freshShard();
     const early = hit({ occurredAt: at(2) });

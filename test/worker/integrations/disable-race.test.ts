@@ -5,6 +5,7 @@
  * event published after its commit) is queued, paused, in the disabled integration's outbox.
  * Every one is then delivered exactly once.
  */
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
@@ -14,7 +15,17 @@ import { publishSystemEvents } from "../../../worker/outbox/publish";
 import { createIntegration } from "../delivery/fixtures";
 import { api, call, db, json } from "../helpers";
 import { bucketName, hubRequests, hubUrl, type RecordedRequest, script } from "../hub";
-import { createNode, postEvents, queued, scopeChange, securityIssue, type Tenant, tenant } from "../ingest/support";
+import {
+  createNode,
+  OUTBOX_TABLE,
+  postEvents,
+  queued,
+  scopeChange,
+  securityIssue,
+  stub,
+  type Tenant,
+  tenant,
+} from "../ingest/support";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -167,23 +178,16 @@ describe("an event stored before a disable whose fan-out comes after it", () => 
     const t = await tenant("Acme Late Resend");
     const node = await createNode(t.admin);
     const { id, bucket } = await webhook(t, "late-resend");
-    // As stored by a first attempt whose fan-out failed (503): notified_at NULL, never queued.
+    // A first attempt whose fan-out failed (503): stored in its shard, unprocessed, never queued.
     const event = issue("re-sent");
-    await db()
-      .insert(events)
-      .values({
-        accountId: t.accountId,
-        id: String(event.id),
-        nodeId: node.id,
-        type: "security_issue",
-        occurredAt: Date.parse(String(event.occurred_at)),
-        receivedAt: Date.now(),
-        risk: "critical",
-        host: String(event.host),
-        path: String(event.path),
-        data: event,
-        notifiedAt: null,
+    await stub(id).enqueue(id, []);
+    const rename = (from: string, to: string) =>
+      runInDurableObject(stub(id), async (_instance, state) => {
+        state.storage.sql.exec(`ALTER TABLE ${from} RENAME TO ${to}`);
       });
+    await rename(OUTBOX_TABLE, `${OUTBOX_TABLE}_broken`);
+    expect((await postEvents(node.token, { events: [event] })).status).toBe(503);
+    await rename(`${OUTBOX_TABLE}_broken`, OUTBOX_TABLE);
     expect((await api(t.admin, "POST", `/api/integrations/${id}/disable`)).status).toBe(200);
 
     const resend = await postEvents(node.token, { events: [event] });

@@ -1,8 +1,9 @@
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { auditLog, events } from "../../../worker/db/schema";
+import { auditLog } from "../../../worker/db/schema";
 import { api, db, json, login, seedAccount } from "../helpers";
 import { hubRequests } from "../hub";
+import { storedEvents } from "../ingest/support";
 import { fixture } from "./fixtures";
 
 // docs/api.md#integrations: disable, enable and delete are all system events, notified and audited.
@@ -30,10 +31,7 @@ describe("enabling an integration", () => {
     expect((await api(admin, "POST", `/api/integrations/${id}/disable`)).status).toBe(200);
     expect((await api(admin, "POST", `/api/integrations/${id}/enable`, { pending: "resume" })).status).toBe(200);
 
-    const raised = await db()
-      .select()
-      .from(events)
-      .where(and(eq(events.accountId, acme.accountId), eq(events.systemType, "integration_enabled")));
+    const raised = (await storedEvents(acme.accountId)).filter((e) => e.systemType === "integration_enabled");
     expect(raised).toHaveLength(1);
     const audit = await db().select().from(auditLog).where(eq(auditLog.targetId, id));
     expect(audit.map((a) => a.action)).toContain("integration.enabled");
