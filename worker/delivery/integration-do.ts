@@ -161,12 +161,11 @@ export class IntegrationDO extends DurableObject<Env> {
     const integrationId = this.integrationId();
     if (opts.replayMissedAfterSeq !== undefined && integrationId) {
       // The account object enqueues them here, re-entrantly, while this call awaits.
-      ({ replayed, truncated } = await replayMissedEvents(
-        this.env,
-        integrationId,
-        opts.replayMissedAfterSeq,
-        this.replayMaxEvents,
-      ));
+      ({ replayed, truncated } = await replayMissedEvents(this.env, integrationId, {
+        afterSeq: opts.replayMissedAfterSeq,
+        untilSeq: opts.replayMissedUntilSeq ?? Number.MAX_SAFE_INTEGER,
+        maxEvents: this.replayMaxEvents,
+      }));
     }
     await this.scheduleNextAlarm();
     const result: ResumeResult = { resumed, dropped, replayed };
