@@ -75,16 +75,31 @@ function toEvent(e: StoredShardEvent, nodeNames: Map<string, string>): z.infer<t
   };
 }
 
-/** The names of the account's nodes that sent these events (one D1 read per page). */
+/** D1 binds at most 100 parameters per statement: node ids are looked up this many at a time. */
+const NODE_IDS_PER_QUERY = 90;
+
+/** The names of the account's nodes that sent these events (one D1 round trip per page). */
 async function nodeNamesOf(c: Context<AppEnv>, list: StoredShardEvent[]): Promise<Map<string, string>> {
   const ids = [...new Set(list.flatMap((e) => (e.nodeId ? [e.nodeId] : [])))];
-  if (ids.length === 0) return new Map();
-  const rows = await c
-    .get("db")
-    .select({ id: nodes.id, name: nodes.name })
-    .from(nodes)
-    .where(and(eq(nodes.accountId, c.get("principal").accountId), inArray(nodes.id, ids)));
-  return new Map(rows.map((row) => [row.id, row.name]));
+  const db = c.get("db");
+  const queries = [];
+  for (let i = 0; i < ids.length; i += NODE_IDS_PER_QUERY) {
+    queries.push(
+      db
+        .select({ id: nodes.id, name: nodes.name })
+        .from(nodes)
+        .where(
+          and(
+            eq(nodes.accountId, c.get("principal").accountId),
+            inArray(nodes.id, ids.slice(i, i + NODE_IDS_PER_QUERY)),
+          ),
+        ),
+    );
+  }
+  const [first, ...rest] = queries;
+  if (!first) return new Map();
+  const answers = await db.batch([first, ...rest]);
+  return new Map(answers.flat().map((row) => [row.id, row.name]));
 }
 
 /**

@@ -7,9 +7,10 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { nodes } from "../../../worker/db/schema";
 import { findAccountEvent } from "../../../worker/events/query";
 import type { ShardInsertRow } from "../../../worker/events/shard-types";
-import { api, json, login, type Session, seedAccount } from "../helpers";
+import { api, db, json, login, type Session, seedAccount } from "../helpers";
 import { at, newestFirst, store } from "./stored";
 import { hit, scopeChange, securityIssue } from "./support";
 
@@ -140,5 +141,34 @@ describe("events list across shards", () => {
       expect((await api(otherAdmin, "GET", `/api/events/${row.id}?occurred_at=${occurredAt}`)).status).toBe(404);
       expect((await api(otherAdmin, "GET", `/api/events/${row.id}`)).status).toBe(404);
     }
+  });
+
+  it("names the nodes of a page sent by more nodes than D1 binds in one statement", async () => {
+    const fleet = await seedAccount("Fleet Shards");
+    const reader = await login(fleet.users.read_only.email);
+    const nodeIds = Array.from({ length: 150 }, () => crypto.randomUUID());
+    for (let i = 0; i < nodeIds.length; i += 10) {
+      await db()
+        .insert(nodes)
+        .values(
+          nodeIds.slice(i, i + 10).map((id, j) => ({
+            id,
+            accountId: fleet.accountId,
+            name: `waf-${i + j}`,
+            tokenHash: crypto.randomUUID(),
+            tokenPrefix: "hnode_test",
+            createdAt: 0,
+            eventsCount: 0,
+          })),
+        );
+    }
+    await store(
+      fleet.accountId,
+      nodeIds.map((nodeId, i) => hit({ occurredAt: at(1, 8, i % 60), nodeId })),
+    );
+    const page = await list("limit=200", reader);
+    expect(page.events).toHaveLength(150);
+    const named = page.events as unknown as { node_id: string; node_name: string }[];
+    expect(named.every((e) => e.node_name === `waf-${nodeIds.indexOf(e.node_id)}`)).toBe(true);
   });
 });
