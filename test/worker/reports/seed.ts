@@ -6,6 +6,7 @@
 import { env } from "cloudflare:workers";
 import { decodePDFRawStream, PDFArray, PDFDocument, PDFRawStream } from "pdf-lib";
 import { nodes } from "../../../worker/db/schema";
+import { announceControlChange } from "../../../worker/ingest/control-change";
 import { uuidv7 } from "../../../worker/lib/ids";
 import { sha256Hex } from "../../../worker/security/hashing";
 import { db } from "../helpers";
@@ -35,6 +36,8 @@ function nodeToken(accountId: string): Promise<string> {
           createdAt: now,
           eventsCount: 0,
         });
+      // As the nodes API does: the account object takes the new node from its next request.
+      await announceControlChange(env, accountId);
       return secret;
     })();
     nodeTokens.set(accountId, token);
