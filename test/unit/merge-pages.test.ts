@@ -60,13 +60,22 @@ describe("pageAcrossPeriods", () => {
     expect(asked).toEqual(["p0/0", "p0/1"]);
 
     asked.length = 0;
+    // Shards asked in each round: a round's calls all start before any answers.
+    const rounds: number[] = [];
+    let inRound = 0;
     const empty = await pageAcrossPeriods(periods, 2, async (name) => {
       asked.push(name);
+      if (inRound++ === 0)
+        queueMicrotask(() => {
+          rounds.push(inRound);
+          inRound = 0;
+        });
       return [];
     });
     expect(empty).toEqual({ rows: [], more: false });
-    // Every shard once (one index probe each), in windows of 1, 2, 4, 8, 5 periods.
+    // Every shard once (one index probe each), in windows of 1, 4 and 15 periods.
     expect(asked).toHaveLength(40);
     expect(new Set(asked).size).toBe(40);
+    expect(rounds).toEqual([2, 8, 30]);
   });
 });

@@ -1,9 +1,9 @@
 /**
  * The events list across shards without reading more than a page: periods are disjoint in time,
  * so walking them newest first and merging only the sub-shards of one period at a time gives the
- * global order (occurred_at DESC, id DESC). Several periods are asked in parallel, a window that
- * grows while the page stays empty, so a filter matching little costs few round trips and one
- * matching much costs one period (docs/data-plane.md, "Reading events").
+ * global order (occurred_at DESC, id DESC). Several periods are asked in parallel, a window of 1,
+ * then 4, then 16 periods while the page stays short, so a filter matching much costs one period
+ * and one matching nothing a few rounds of index probes (docs/data-plane.md, "Reading events").
  */
 
 export interface EventKey {
@@ -17,7 +17,9 @@ export function newestFirst(a: EventKey, b: EventKey): number {
 }
 
 /** The largest number of periods asked at once. */
-export const MAX_PARALLEL_PERIODS = 8;
+export const MAX_PARALLEL_PERIODS = 16;
+/** How much the window grows after a round that left the page short. */
+const WINDOW_GROWTH = 4;
 
 /**
  * The first `limit + 1` rows, in list order, of `periods` (each a list of shard names, newest period
@@ -43,7 +45,7 @@ export async function pageAcrossPeriods<Row extends EventKey>(
       rows.push(...merged.slice(0, limit + 1 - rows.length));
       if (rows.length > limit) break;
     }
-    window = Math.min(window * 2, MAX_PARALLEL_PERIODS);
+    window = Math.min(window * WINDOW_GROWTH, MAX_PARALLEL_PERIODS);
   }
   return { rows: rows.slice(0, limit), more: rows.length > limit };
 }

@@ -21,6 +21,14 @@ export function reportShards(env: Env, accountId: string, from: number, to: numb
 
 const overlaps = (shard: ShardEntry, from: number, to: number) => shard.periodStart < to && shard.periodEnd > from;
 
+/**
+ * The archive's rows for hours no listed shard holds: a shard being dropped is archived before it
+ * leaves the directory, and while it is listed its own counters are the ones read.
+ */
+function archivedOnly(rows: RollupRow[], shards: ShardEntry[]): RollupRow[] {
+  return rows.filter((row) => !shards.some((shard) => shard.periodStart <= row.hour && row.hour < shard.periodEnd));
+}
+
 export interface CounterQuery {
   fromHour: number;
   toHour: number;
@@ -30,7 +38,7 @@ export interface CounterQuery {
 
 /**
  * The hourly counters of `pairs` over [fromHour, toHour): each overlapping shard's rollups, and the
- * archive of dropped shards (a dropped period has no shard left, so nothing is counted twice).
+ * archive of dropped shards for the hours no shard holds (so nothing is counted twice).
  */
 export async function accountCounters(
   env: Env,
@@ -56,7 +64,7 @@ export async function accountCounters(
     ),
     accountIngestObject(env, accountId).archivedRollups(query.fromHour, query.toHour),
   ]);
-  return [...live.flat(), ...(archived as RollupRow[])].filter((row) =>
+  return [...live.flat(), ...archivedOnly(archived as RollupRow[], shards)].filter((row) =>
     wanted.has(`${row.eventType}/${row.dimension}`),
   );
 }
@@ -82,7 +90,10 @@ export async function accountTopRows(
     accountIngestObject(env, accountId).archivedRollups(query.fromHour, query.toHour),
   ]);
   const merged = new Map<string, RollupTopRow>();
-  for (const list of [...live, topsOf(archived as RollupRow[], eventTypes, query.dimensions, query.limit)]) {
+  for (const list of [
+    ...live,
+    topsOf(archivedOnly(archived as RollupRow[], shards), eventTypes, query.dimensions, query.limit),
+  ]) {
     for (const row of list) {
       const name = `${row.dimension}\u0000${row.key}`;
       const seen = merged.get(name);

@@ -77,29 +77,41 @@ function toEvent(e: StoredShardEvent, nodeNames: Map<string, string>): z.infer<t
 
 /** D1 binds at most 100 parameters per statement: node ids are looked up this many at a time. */
 const NODE_IDS_PER_QUERY = 90;
+/**
+ * Node names by `accountId/nodeId`, kept by the isolate: a node's name never changes after it is
+ * created (worker/routes/nodes.ts), so a warm isolate names a page without asking D1.
+ */
+const nodeNameCache = new Map<string, string>();
+const NODE_NAME_CACHE_SIZE = 10_000;
 
-/** The names of the account's nodes that sent these events (one D1 round trip per page). */
+/** The names of the account's nodes that sent these events (at most one D1 round trip per page). */
 async function nodeNamesOf(c: Context<AppEnv>, list: StoredShardEvent[]): Promise<Map<string, string>> {
-  const ids = [...new Set(list.flatMap((e) => (e.nodeId ? [e.nodeId] : [])))];
+  const accountId = c.get("principal").accountId;
+  const names = new Map<string, string>();
+  const missing: string[] = [];
+  for (const id of new Set(list.flatMap((e) => (e.nodeId ? [e.nodeId] : [])))) {
+    const name = nodeNameCache.get(`${accountId}/${id}`);
+    if (name === undefined) missing.push(id);
+    else names.set(id, name);
+  }
   const db = c.get("db");
   const queries = [];
-  for (let i = 0; i < ids.length; i += NODE_IDS_PER_QUERY) {
+  for (let i = 0; i < missing.length; i += NODE_IDS_PER_QUERY) {
     queries.push(
       db
         .select({ id: nodes.id, name: nodes.name })
         .from(nodes)
-        .where(
-          and(
-            eq(nodes.accountId, c.get("principal").accountId),
-            inArray(nodes.id, ids.slice(i, i + NODE_IDS_PER_QUERY)),
-          ),
-        ),
+        .where(and(eq(nodes.accountId, accountId), inArray(nodes.id, missing.slice(i, i + NODE_IDS_PER_QUERY)))),
     );
   }
   const [first, ...rest] = queries;
-  if (!first) return new Map();
-  const answers = await db.batch([first, ...rest]);
-  return new Map(answers.flat().map((row) => [row.id, row.name]));
+  if (!first) return names;
+  if (nodeNameCache.size > NODE_NAME_CACHE_SIZE) nodeNameCache.clear();
+  for (const row of (await db.batch([first, ...rest])).flat()) {
+    names.set(row.id, row.name);
+    nodeNameCache.set(`${accountId}/${row.id}`, row.name);
+  }
+  return names;
 }
 
 /**

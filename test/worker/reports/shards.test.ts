@@ -3,12 +3,17 @@
  * local day 2026-10-02 in Tokyo (2026-10-01T15:00Z … 2026-10-02T15:00Z) takes hours from two UTC
  * shards — Oct 1 (one sub-shard) and Oct 2 (four sub-shards) — so every counter, top table and
  * scope-change list is merged across shards and sub-shards. Expected figures are counted by hand.
+ * A period whose shard retention dropped keeps its totals from the account object's archive.
  */
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ShardInsertRow } from "../../../worker/events/shard-types";
+import { accountIngestObject } from "../../../worker/ingest/account-object";
+import { DAY_MS } from "../../../worker/lib/time";
 import { store } from "../events/stored";
 import { hit, scopeChange } from "../events/support";
 import { api, json, login, type Session, seedAccount } from "../helpers";
+import { hits, seedEvents } from "./seed";
 
 const at = (iso: string) => Date.parse(iso);
 
@@ -131,5 +136,55 @@ describe("a report over shards", () => {
       ["rce", 2],
     ]);
     expect(data.hits_over_time.points.map((p: { hits: number }) => p.hits)).toEqual([0, 0, 0, 3, 10, 5, 0]);
+  });
+
+  it("keeps a dropped period's totals and low-cardinality tops from the account object's archive", async () => {
+    const old = await seedAccount("Archive Shards", "UTC");
+    const oldAdmin = await login(old.users.admin.email);
+    const day = new Date(Date.now() - 100 * DAY_MS).toISOString().slice(0, 10);
+    await seedEvents(old.accountId, [
+      ...hits(`${day}T08:00:00Z`, 3, {
+        attack: "sqli",
+        block: "blocked",
+        host: "h.example",
+        path: "/",
+        ip: "1.1.1.1",
+        country: "DE",
+      }),
+      ...hits(`${day}T09:00:00Z`, 2, {
+        attack: "xss",
+        block: "monitored",
+        host: "h.example",
+        path: "/",
+        ip: "2.2.2.2",
+      }),
+    ]);
+    const daily = async () => {
+      const res = await api(oldAdmin, "POST", "/api/reports", { frequency: "daily", period_start: day });
+      expect(res.status).toBe(201);
+      return (await json(res)).report.data;
+    };
+    const before = await daily();
+    expect(before.totals.hits.current).toBe(5);
+    expect(await accountIngestObject(env, old.accountId).dropExpiredShards(Date.now() - 90 * DAY_MS)).toEqual({
+      dropped: 1,
+    });
+    const after = await daily();
+    expect(after.totals).toEqual({ ...before.totals });
+    expect(after.hits_over_time).toEqual(before.hits_over_time);
+    // The day's top digest was kept in D1 when it was first reported: the tables outlive the shard.
+    expect(after.top).toEqual(before.top);
+    // A day never reported before its shard went: its tops come from the archive, which keeps
+    // attack types and countries, not hosts, paths or source IPs.
+    await env.DB.prepare("DELETE FROM report_day_tops WHERE account_id = ?1").bind(old.accountId).run();
+    const fromArchive = await daily();
+    expect(fromArchive.totals).toEqual({ ...before.totals });
+    expect(keys(fromArchive.top.attack_types)).toEqual([
+      ["sqli", 3],
+      ["xss", 2],
+    ]);
+    expect(keys(fromArchive.top.countries)).toEqual([["DE", 3]]);
+    expect(fromArchive.top.hosts).toEqual([]);
+    expect(fromArchive.top.source_ips).toEqual([]);
   });
 });
