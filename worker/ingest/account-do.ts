@@ -65,6 +65,8 @@ export class AccountIngestDO extends DurableObject<Env> {
   private inFlight: Promise<void> | null = null;
   /** The group being written right now (a control change waits for it, not for the whole queue). */
   private currentGroup: Promise<unknown> | null = null;
+  /** The alarm is known to be set (saves reading it after every group). */
+  private alarmSet = false;
   /** Per shard, events finished (fanned out) whose processed mark is not written yet. */
   readonly pendingMarks = new Map<string, Map<string, ShardEventKey>>();
   /** Per shard, the size it reported last, until pushed to the directory. */
@@ -214,6 +216,7 @@ export class AccountIngestDO extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    this.alarmSet = false;
     const now = this.clock();
     await this.flushMarks();
     await finishUnprocessed(this, now, notifyMaxAge(this.env));
@@ -225,10 +228,16 @@ export class AccountIngestDO extends DurableObject<Env> {
 
   /** Keeps the alarm set while anything is left to mark, push or finish. */
   async scheduleAlarm(): Promise<void> {
-    if ((await this.ctx.storage.getAlarm()) !== null) return;
+    // Known set: no storage read per group (the alarm clears the flag when it runs).
+    if (this.alarmSet) return;
+    if ((await this.ctx.storage.getAlarm()) !== null) {
+      this.alarmSet = true;
+      return;
+    }
     const recent = this.store.shardsWrittenSince(Date.now() - 2 * ALARM_SPACING_MS).length > 0;
     if (this.pendingMarks.size > 0 || this.shardSizes.size > 0 || recent) {
       await this.ctx.storage.setAlarm(Date.now() + ALARM_SPACING_MS);
+      this.alarmSet = true;
     }
   }
 

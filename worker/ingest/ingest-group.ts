@@ -10,6 +10,7 @@ import { notifyMaxAge, tooOldToNotify } from "../domain/notify-age";
 import type { NotifiableEvent } from "../domain/notify-build";
 import { eventShardObject } from "../events/objects";
 import type { ShardInsertedRow, ShardInsertRow } from "../events/shard-types";
+import { MINUTE_MS } from "../lib/time";
 import { anyEnabledTargetWants, anyTargetMayWant } from "../outbox/fan-out";
 import type { AccountIngestDO, IngestCall, IngestOutcome } from "./account-do";
 import { fanOut, finish, needsNotification, type Unfinished } from "./fan-out-rows";
@@ -107,6 +108,7 @@ export async function writeGroup(account: AccountIngestDO, calls: GroupCall[]): 
   const accepted = calls.map(() => 0);
   const heldBack = new Map<string, number[]>();
   const now = Date.now();
+  const nodeCounts = new Map<string, { fresh: number; seenAt: number }>();
   const byCall = new Map<number, Prepared[]>();
   for (const p of prepared) appendTo(byCall, p.call, p);
   for (let i = 0; i < calls.length; i++) {
@@ -145,7 +147,11 @@ export async function writeGroup(account: AccountIngestDO, calls: GroupCall[]): 
       }
     }
     account.store.upsertIssues(issues);
-    account.store.countNode(call.nodeId, fresh, call.receivedAt);
+    const counted = nodeCounts.get(call.nodeId);
+    nodeCounts.set(call.nodeId, {
+      fresh: (counted?.fresh ?? 0) + fresh,
+      seenAt: Math.max(counted?.seenAt ?? 0, call.receivedAt),
+    });
     accepted[i] = fresh;
   }
 
@@ -157,7 +163,12 @@ export async function writeGroup(account: AccountIngestDO, calls: GroupCall[]): 
       .run()
       .catch((error: unknown) => console.error("counting held-back events failed", { nodeId, error: String(error) }));
   }
-  void account.flushNodes(now);
+  // One counter update per node per group; D1 hears of a node at most once a minute.
+  let flushDue = false;
+  for (const [nodeId, { fresh, seenAt }] of nodeCounts) {
+    if (account.store.countNode(nodeId, fresh, seenAt).flushedAt < now - MINUTE_MS) flushDue = true;
+  }
+  if (flushDue) void account.flushNodes(now);
 
   const queued = await fanOut(
     account,
