@@ -1,11 +1,10 @@
 /**
  * The account's events for the API: the list across shards (newest first, filtered, cursor-paged)
- * and one event by id (docs/data-plane.md, "Reading events"). Shards are found in the D1 directory;
- * another account's events are never reached, since every shard name and directory row is the
- * account's own.
+ * and one event by id and time, or where the account object linked it (docs/data-plane.md, "Reading
+ * events"). Shards are found in the D1 directory; another account's events are never reached, since
+ * every shard name and directory row is the account's own.
  */
 import type { Env } from "../env";
-import { accountIngestObject } from "../ingest/account-object";
 import { shardsOverlapping } from "./directory";
 import { type EventKey, pageAcrossPeriods } from "./merge-pages";
 import { eventShardObject } from "./objects";
@@ -49,21 +48,15 @@ export async function listAccountEvents(
 }
 
 /**
- * One event of the account: by id alone when a notification links to it (the account object
- * records those), or by id and time (how the list links every event): the shard follows from the
- * time's period, its fanout in the directory and the id.
+ * One event of the account by id and time (how the list links every event): the shard follows from
+ * the time's period, its fanout in the directory and the id.
  */
-export async function findAccountEvent(
+export async function findEventAt(
   env: Env,
   accountId: string,
   id: string,
-  occurredAt?: number,
+  occurredAt: number,
 ): Promise<StoredShardEvent | null> {
-  if (occurredAt === undefined) {
-    const linked = await accountIngestObject(env, accountId).findLinked(id);
-    if (!linked) return null;
-    return eventShardObject(env, linked.shard).get({ id, occurredAt: linked.occurredAt });
-  }
   // The directory row of the period holding that instant gives the fanout, hence the sub-shard.
   const shards = await shardsOverlapping(env.DB, accountId, occurredAt, occurredAt + 1);
   const period = shards[0];
@@ -72,4 +65,16 @@ export async function findAccountEvent(
   // A sub-shard nothing was written to has no row: never wake an empty object for it.
   if (!shards.some((shard) => shard.name === name)) return null;
   return eventShardObject(env, name).get({ id, occurredAt });
+}
+
+/**
+ * One event a notification links to, where the account object recorded it (`findLinked`: its shard
+ * and time); null when nothing was recorded.
+ */
+export async function findLinkedEvent(
+  env: Env,
+  id: string,
+  linked: { shard: string; occurredAt: number } | null,
+): Promise<StoredShardEvent | null> {
+  return linked ? eventShardObject(env, linked.shard).get({ id, occurredAt: linked.occurredAt }) : null;
 }

@@ -3,8 +3,9 @@ import { and, eq, inArray } from "drizzle-orm";
 import type { Context } from "hono";
 import { EVENT_TYPES, nodes } from "../db/schema";
 import { RISKS } from "../domain/subscriptions";
-import { findAccountEvent, listAccountEvents } from "../events/query";
+import { findEventAt, findLinkedEvent, listAccountEvents } from "../events/query";
 import type { StoredShardEvent } from "../events/shard-types";
+import { accountIngestObject } from "../ingest/account-object";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { notFound } from "../lib/errors";
 import { type AppEnv, createRouter, errorResponses, jsonContent } from "../lib/router";
@@ -115,16 +116,15 @@ async function nodeNamesOf(c: Context<AppEnv>, list: StoredShardEvent[]): Promis
 }
 
 /**
- * By the id alone (events a notification links to), or by the full key when the caller knows the
- * time (worker/events/query.ts).
+ * By the id alone where the account object linked it (every event a notification links to), or by
+ * the full key when the caller knows the time (worker/events/query.ts).
  */
 async function findEvent(c: Context<AppEnv>, id: string, occurredAt?: string) {
-  const event = await findAccountEvent(
-    c.env,
-    c.get("principal").accountId,
-    id,
-    occurredAt === undefined ? undefined : Date.parse(occurredAt),
-  );
+  const accountId = c.get("principal").accountId;
+  const event =
+    occurredAt === undefined
+      ? await findLinkedEvent(c.env, id, await accountIngestObject(c.env, accountId).findLinked(id))
+      : await findEventAt(c.env, accountId, id, Date.parse(occurredAt));
   if (!event) throw notFound("event");
   return toEvent(event, await nodeNamesOf(c, [event]));
 }

@@ -8,7 +8,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { nodes } from "../../../worker/db/schema";
-import { findAccountEvent } from "../../../worker/events/query";
+import { findEventAt } from "../../../worker/events/query";
 import type { ShardInsertRow } from "../../../worker/events/shard-types";
 import { api, db, json, login, type Session, seedAccount } from "../helpers";
 import { at, newestFirst, store } from "./stored";
@@ -128,8 +128,8 @@ describe("events list across shards", () => {
       });
     }
     // A time in a period with no shard, or another instant of a stored period: not found.
-    expect(await findAccountEvent(env, accountId, corpus[0]!.id, at(9, 0))).toBeNull();
-    expect(await findAccountEvent(env, accountId, corpus[0]!.id, corpus[0]!.occurredAt + 1)).toBeNull();
+    expect(await findEventAt(env, accountId, corpus[0]!.id, at(9, 0))).toBeNull();
+    expect(await findEventAt(env, accountId, corpus[0]!.id, corpus[0]!.occurredAt + 1)).toBeNull();
   });
 
   it("never reaches another account's events", async () => {
