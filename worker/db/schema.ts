@@ -167,10 +167,7 @@ export type StoredEventType = (typeof EVENT_TYPES)[number];
 export const events = sqliteTable(
   "legacy_events",
   {
-    /**
-     * Insertion order, never reused (AUTOINCREMENT): rows are stored in this order, and each ingest
-     * transaction rolls up the node events after event_rollup_cursor.last_seq (worker/ingest/store.ts).
-     */
+    /** Insertion order, never reused (AUTOINCREMENT). */
     seq: integer("seq").primaryKey({ autoIncrement: true }),
     accountId: text("account_id").notNull(),
     /**
@@ -192,16 +189,9 @@ export const events = sqliteTable(
     /** System events: user_created, integration_auto_disabled, ... */
     systemType: text("system_type"),
     data: text("data", { mode: "json" }).notNull(),
-    /**
-     * Random id of the ingest request that inserted the row: the same db.batch() derives security
-     * issues from exactly the rows it inserted (a replayed event never counts twice).
-     */
+    /** Random id of the ingest request that inserted the row (ingest before the move). */
     ingestId: integer("ingest_id"),
-    /**
-     * When its notifications were queued in every matching IntegrationDO (set at insert when no
-     * integration matches). NULL after a crash between the D1 commit and the enqueue: a re-sent
-     * batch then fans these events out again (the outbox dedupes by notification id).
-     */
+    /** When its notifications were queued in every matching IntegrationDO (NULL: never). */
     notifiedAt: integer("notified_at"),
     /**
      * 1 when the event can be found by its id alone (events_lookup_id_idx): every event except
@@ -219,8 +209,7 @@ export const events = sqliteTable(
     index("events_account_type_time_idx").on(t.accountId, t.type, t.occurredAt),
     index("events_received_idx").on(t.receivedAt),
     index("events_lookup_id_idx").on(t.accountId, t.id).where(sql`${t.lookupById} = 1`),
-    // Only the events still waiting for fan-out (a few, briefly): what the sweep looks for
-    // (worker/delivery/sweep.ts). Rows leave it when they are marked notified.
+    // The events never marked notified (the D1 sweep before the move looked for them).
     index("events_unnotified_idx").on(t.receivedAt).where(sql`${t.notifiedAt} IS NULL`),
   ],
 );

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
-import { readShardConfig } from "./shard-names";
+import { DAY_MS } from "../lib/time";
+import { parseShardName, readShardConfig } from "./shard-names";
 import { ShardStore } from "./shard-store";
 import {
   type AfterSeqQuery,
@@ -35,11 +36,14 @@ export class EventShardDO extends DurableObject<Env> {
   private migrated = false;
   /** Past this size the shard refuses new events (EVENT_SHARD_MAX_BYTES; tests lower it). */
   maxBytes: number;
+  /** The period start in the shard's name (null when the runtime does not give the name). */
+  private readonly periodStart: number | null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new ShardStore(ctx.storage.sql);
     this.maxBytes = readShardConfig(env).maxBytes;
+    this.periodStart = parseShardName(ctx.id.name ?? "")?.periodStart ?? null;
     this.ready();
   }
 
@@ -64,11 +68,24 @@ export class EventShardDO extends DurableObject<Env> {
    */
   async insert(input: ShardInsert): Promise<ShardInsertResult> {
     const store = this.ready();
+    this.refuseMisrouted(input.rows);
     if (this.ctx.storage.sql.databaseSize >= this.maxBytes && !store.allStored(input.rows)) {
       return { full: true, ...this.size() };
     }
     const rows = this.ctx.storage.transactionSync(() => store.insert(input.rows, input.markProcessed ?? false));
     return { full: false, rows, ...this.size() };
+  }
+
+  /**
+   * A re-sent event is de-duplicated only if it reaches the same shard, so an event outside the
+   * shard's period (a period is at most a day) is a routing error: refused loudly, nothing stored.
+   */
+  private refuseMisrouted(rows: ShardInsert["rows"]): void {
+    const start = this.periodStart;
+    if (start === null) return;
+    const stray = rows.find((row) => row.occurredAt < start || row.occurredAt >= start + DAY_MS);
+    if (stray)
+      throw new Error(`event shard ${this.ctx.id.name}: event ${stray.id} at ${stray.occurredAt} is not of its period`);
   }
 
   /** The account object finished de-duplication and fan-out for these events. */

@@ -3,21 +3,22 @@
  * method synchronous. Schema and why each index exists: docs/data-plane.md#eventsharddo.
  */
 import { HOUR_MS } from "../lib/time";
-import type {
-  AfterSeqQuery,
-  RollupQuery,
-  RollupRow,
-  RollupTopRow,
-  RollupTopsQuery,
-  ScopeChangeQuery,
-  ScopeChangeRow,
-  ShardEventKey,
-  ShardGetQuery,
-  ShardInsertedRow,
-  ShardInsertRow,
-  ShardListQuery,
-  StoredShardEvent,
-  UnprocessedQuery,
+import {
+  type AfterSeqQuery,
+  ROLLUP_DIMENSIONS,
+  type RollupQuery,
+  type RollupRow,
+  type RollupTopRow,
+  type RollupTopsQuery,
+  type ScopeChangeQuery,
+  type ScopeChangeRow,
+  type ShardEventKey,
+  type ShardGetQuery,
+  type ShardInsertedRow,
+  type ShardInsertRow,
+  type ShardListQuery,
+  type StoredShardEvent,
+  type UnprocessedQuery,
 } from "./shard-types";
 
 /** Node event types: what rollups count and list by default (system events are not rolled up). */
@@ -79,7 +80,7 @@ const BY_KEY = `SELECT seq, processed, data FROM events WHERE occurred_at = ? AN
  * dimension in one statement: each row crossed with the dimension list gives its key, or NULL where
  * the dimension does not apply. Dimensions as in worker/db/schema.ts (event_rollups), plus `node`.
  */
-const ROLL_UP = `WITH fresh AS MATERIALIZED (
+export const ROLL_UP = `WITH fresh AS MATERIALIZED (
   SELECT type, occurred_at - occurred_at % ${HOUR_MS} AS hour, risk, attack_type, host, path, remote_addr,
     remote_country, block_status, node_id,
     CASE WHEN type = 'scope_change' THEN (data->>'change') || ':' || (data->>'object_type') END AS scope_key
@@ -104,18 +105,7 @@ SELECT type, dimension, hour, key, count(*) FROM keyed WHERE key IS NOT NULL
 GROUP BY type, dimension, hour, key
 ON CONFLICT (event_type, dimension, hour, key) DO UPDATE SET count = count + excluded.count`;
 
-const ROLLED_UP_DIMENSIONS = JSON.stringify([
-  "total",
-  "attack_type",
-  "block_status",
-  "host",
-  "path",
-  "remote_addr",
-  "country",
-  "risk",
-  "scope_change",
-  "node",
-]);
+const ROLLED_UP_DIMENSIONS = JSON.stringify(ROLLUP_DIMENSIONS);
 
 const COLUMNS = `seq, id, occurred_at, received_at, node_id, type, system_type, risk, attack_type, host, path,
   remote_addr, remote_country, block_status, data, processed`;

@@ -39,6 +39,8 @@ export type IngestOutcome =
 
 /** Past this many events a group is closed; the rest wait for the next one. */
 const MAX_GROUP_EVENTS = 5000;
+/** Groups under way at once: one storing, the one before it fanning out. */
+const MAX_GROUPS_IN_FLIGHT = 2;
 /** The alarm's spacing while there is anything to finish or flush. */
 const ALARM_SPACING_MS = MINUTE_MS;
 
@@ -63,14 +65,14 @@ export class AccountIngestDO extends DurableObject<Env> {
   /** The alarm's clock. Tests move it (runInDurableObject) to run the sweep a minute or hours on. */
   clock: () => number = () => Date.now();
   private inFlight: Promise<void> | null = null;
-  /** The group being written right now (a control change waits for it, not for the whole queue). */
-  private currentGroup: Promise<unknown> | null = null;
+  /** The groups being written right now (a control change waits for them, not for the whole queue). */
+  private readonly groupsInFlight = new Set<Promise<void>>();
   /** The alarm is known to be set (saves reading it after every group). */
   private alarmSet = false;
   /** Per shard, events finished (fanned out) whose processed mark is not written yet. */
   readonly pendingMarks = new Map<string, Map<string, ShardEventKey>>();
   /** Per shard, the size it reported last, until pushed to the directory. */
-  readonly shardSizes = new Map<string, { events: number; bytes: number; maxSeq: number }>();
+  readonly shardSizes = new Map<string, { events: number; bytes: number; maxSeq: number; periodStart: number }>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -124,7 +126,12 @@ export class AccountIngestDO extends DurableObject<Env> {
     }
   }
 
-  /** Writes waiting calls group by group; calls arriving meanwhile join the next group. */
+  /**
+   * Writes waiting calls group by group; calls arriving meanwhile join the next group. The next
+   * group starts once the previous one has stored its events and taken its issue decisions (its
+   * `stored` signal), so one group's fan-out overlaps the next one's shard writes; at most
+   * MAX_GROUPS_IN_FLIGHT are under way.
+   */
   private async drain(): Promise<void> {
     while (this.waiting.length > 0) {
       const group: Waiting[] = [];
@@ -136,21 +143,34 @@ export class AccountIngestDO extends DurableObject<Env> {
         group.push(next);
         events += next.call.events.length;
       }
-      let outcomes: GroupOutcome[];
-      try {
-        outcomes = await writeGroup(
-          this,
-          group.map((w) => w.call),
-        );
-      } catch (error) {
-        console.error("ingest group failed", { accountId: this.accountId, error: String(error) });
-        outcomes = group.map(() => ({ outcome: "unavailable", reason: "storage" }) as const);
-      }
-      group.forEach((w, i) => {
-        w.resolve(outcomes[i] ?? { outcome: "unavailable", reason: "storage" });
+      let stored!: () => void;
+      const storedSignal = new Promise<void>((resolve) => {
+        stored = resolve;
       });
-      await this.scheduleAlarm();
+      const write: Promise<void> = writeGroup(
+        this,
+        group.map((w) => w.call),
+        () => stored(),
+      )
+        .catch((error: unknown) => {
+          console.error("ingest group failed", { accountId: this.accountId, error: String(error) });
+          return group.map((): GroupOutcome => ({ outcome: "unavailable", reason: "storage" }));
+        })
+        .then((outcomes) => {
+          group.forEach((w, i) => {
+            w.resolve(outcomes[i] ?? { outcome: "unavailable", reason: "storage" });
+          });
+        })
+        .finally(() => {
+          this.groupsInFlight.delete(write);
+          stored();
+        });
+      this.groupsInFlight.add(write);
+      await storedSignal;
+      while (this.groupsInFlight.size >= MAX_GROUPS_IN_FLIGHT) await Promise.race(this.groupsInFlight);
     }
+    await Promise.all(this.groupsInFlight);
+    await this.scheduleAlarm();
   }
 
   // --- control -----------------------------------------------------------------------------------
@@ -185,7 +205,7 @@ export class AccountIngestDO extends DurableObject<Env> {
     this.generation++;
     this.snapshot = null;
     const committedSeq = this.store.lastSeq();
-    if (this.currentGroup) await this.currentGroup.catch(() => undefined);
+    await Promise.all(this.groupsInFlight);
     return { committedSeq };
   }
 
@@ -286,6 +306,7 @@ export class AccountIngestDO extends DurableObject<Env> {
       taken.map(async ([name, size]) => {
         try {
           await refreshShardCounters(this.env.DB, name, size, now);
+          await this.directory.splitIfGrown(size.periodStart, size.bytes, now);
         } catch (error) {
           console.error("updating the shard directory failed", { shard: name, error: String(error) });
           if (!this.shardSizes.has(name)) this.shardSizes.set(name, size);

@@ -71,7 +71,12 @@ export async function recordSystemEvents(account: AccountIngestDO, rows: SystemE
     const route = routes[indexes[0] as number];
     const written = indexes.map((i) => seqs[i] as number);
     account.store.recordShardWrite(name, route?.period.start ?? 0, Math.min(...written), Math.max(...written), now);
-    account.shardSizes.set(name, { events: result.events, bytes: result.bytes, maxSeq: Math.max(...written) });
+    account.shardSizes.set(name, {
+      events: result.events,
+      bytes: result.bytes,
+      maxSeq: Math.max(...written),
+      periodStart: route?.period.start ?? 0,
+    });
     result.rows.forEach((inserted, k) => {
       const row = rows[indexes[k] as number] as SystemEventInput;
       if (inserted.fresh) stored++;

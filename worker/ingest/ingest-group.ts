@@ -58,7 +58,15 @@ function shardRow(p: Prepared, call: IngestCall): ShardInsertRow {
   };
 }
 
-export async function writeGroup(account: AccountIngestDO, calls: GroupCall[]): Promise<GroupOutcome[]> {
+/**
+ * `stored` is called once the events are in their shards and the issue decisions taken: the next
+ * group may start then (its decisions must see this group's issues), while this one fans out.
+ */
+export async function writeGroup(
+  account: AccountIngestDO,
+  calls: GroupCall[],
+  stored: () => void = () => undefined,
+): Promise<GroupOutcome[]> {
   const control = await account.currentControl();
   const outcomes: (GroupOutcome | null)[] = calls.map((call) => {
     const node = control?.nodesByTokenHash.get(call.tokenHash);
@@ -155,6 +163,7 @@ export async function writeGroup(account: AccountIngestDO, calls: GroupCall[]): 
     accepted[i] = fresh;
   }
 
+  stored();
   // Counted before fan-out, which may fail: a re-send stores nothing new and counts nothing again.
   for (const [nodeId, times] of heldBack) {
     const summary = summarizeHeldBack(times);
@@ -233,7 +242,12 @@ async function insertByShard(
         const seqs = rows.map((p) => p.seq);
         const route = rows[0]?.route as ShardRoute;
         account.store.recordShardWrite(name, route.period.start, Math.min(...seqs), Math.max(...seqs), Date.now());
-        account.shardSizes.set(name, { events: result.events, bytes: result.bytes, maxSeq: Math.max(...seqs) });
+        account.shardSizes.set(name, {
+          events: result.events,
+          bytes: result.bytes,
+          maxSeq: Math.max(...seqs),
+          periodStart: route.period.start,
+        });
       } catch (error) {
         console.error("shard insert failed", { shard: name, error: String(error) });
         await marked;

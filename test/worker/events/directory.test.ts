@@ -11,7 +11,9 @@ import {
   periodFanout,
   refreshShardCounters,
   registerShards,
+  shardOfEvent,
   shardsOverlapping,
+  splitPeriod,
 } from "../../../worker/events/directory";
 import { periodOf, subShardOf } from "../../../worker/events/shard-names";
 import { DAY_MS, HOUR_MS } from "../../../worker/lib/time";
@@ -118,6 +120,44 @@ describe("event shard directory", () => {
     expect(await locateEvent(env.DB, a, { id: ids[0] as string, occurredAt: day(0).end - 1 })).not.toBeNull();
     expect(await locateEvent(env.DB, a, { id: ids[0] as string, occurredAt: day(0).end })).toBeNull();
     expect(await locateEvent(env.DB, account(), { id: ids[0] as string, occurredAt: day(0).start })).toBeNull();
+  });
+
+  it("splits a period at a cut-over: earlier events keep their shard, later ones spread wider", async () => {
+    const a = account();
+    const [first] = await registerShards(env.DB, [{ accountId: a, period: day(0), sub: 0, fanout: 1 }], 1);
+    const cutover = day(0).start + 13 * HOUR_MS;
+    const names = await splitPeriod(env.DB, a, day(0).start, cutover, 8, 2);
+    expect(names).toHaveLength(8);
+    const inDay = await shardsOverlapping(env.DB, a, day(0).start, day(0).end);
+    expect(inDay.map((s) => [s.name.slice(a.length + 1), (s.periodEnd - s.periodStart) / HOUR_MS, s.fanout])).toEqual([
+      ...[0, 1, 2, 3, 4, 5, 6, 7].map((sub) => [`2036-01-10T13:00Z/${sub}`, 11, 8]),
+      ["2036-01-10T00:00Z/0", 13, 1],
+    ]);
+    const id = crypto.randomUUID();
+    expect((await locateEvent(env.DB, a, { id, occurredAt: cutover - 1 }))?.name).toBe(first);
+    expect((await locateEvent(env.DB, a, { id, occurredAt: cutover }))?.name).toBe(
+      `${a}/2036-01-10T13:00Z/${subShardOf(id, 8)}`,
+    );
+    expect(await periodFanout(env.DB, a, { start: cutover, end: day(0).end }, GIB)).toBe(8);
+    // The same routing in memory, over the day's shards read once.
+    expect(shardOfEvent(inDay, { id, occurredAt: cutover - 1 })?.name).toBe(first);
+    expect(shardOfEvent(inDay, { id, occurredAt: day(0).end - 1 })?.sub).toBe(subShardOf(id, 8));
+    expect(shardOfEvent(inDay, { id, occurredAt: day(0).end })).toBeNull();
+    // Splitting again at or after the end, or a period without shards: nothing happens.
+    expect(await splitPeriod(env.DB, a, day(0).start, cutover + HOUR_MS, 8, 3)).toEqual([]);
+    expect(await splitPeriod(env.DB, a, day(5).start, day(5).start + HOUR_MS, 8, 3)).toEqual([]);
+    await expect(splitPeriod(env.DB, a, cutover, cutover + 1, 8, 3)).rejects.toThrow(/whole minute/);
+    await expect(splitPeriod(env.DB, a, cutover, cutover + HOUR_MS, 3, 3)).rejects.toThrow(/power of two/);
+  });
+
+  it("sizes a new period by the bytes per hour of the latest earlier one", async () => {
+    const a = account();
+    const cutover = day(0).start + 18 * HOUR_MS;
+    await registerShards(env.DB, [{ accountId: a, period: day(0), sub: 0, fanout: 1 }], 1);
+    const rest = await splitPeriod(env.DB, a, day(0).start, cutover, 2, 2);
+    // The last 6 hours took 1.5 GiB: a whole day at that rate is 6 GiB, so 8 sub-shards of 1 GiB.
+    for (const name of rest) await refreshShardCounters(env.DB, name, { events: 1, bytes: 0.75 * GIB, maxSeq: 1 }, 3);
+    expect(await periodFanout(env.DB, a, day(1), GIB)).toBe(8);
   });
 
   it("lists expired shards oldest first, bounded", async () => {

@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:workers";
 import { eventShardObject } from "../../../worker/events/objects";
-import type { ShardInsertRow } from "../../../worker/events/shard-types";
+import type { ShardInsertRow, ShardListQuery, StoredShardEvent } from "../../../worker/events/shard-types";
 import { HOUR_MS } from "../../../worker/lib/time";
 
 /** 2036-01-01T00:00Z: the start of the shard's day. */
@@ -87,3 +87,25 @@ export function scopeChange(o: Overrides & { change?: string; objectType?: strin
     ...row,
   };
 }
+
+export const keyOf = (e: { id: string; occurredAt: number }) => ({ id: e.id, occurredAt: e.occurredAt });
+
+/** Every page of a list, following the cursor. */
+export async function allPages(
+  shard: ReturnType<typeof freshShard>,
+  query: Omit<ShardListQuery, "before">,
+): Promise<StoredShardEvent[][]> {
+  const pages: StoredShardEvent[][] = [];
+  let before: ShardListQuery["before"];
+  for (;;) {
+    const { events } = await shard.list({ ...query, ...(before ? { before } : {}) });
+    if (events.length === 0) return pages;
+    pages.push(events);
+    const last = events[events.length - 1] as StoredShardEvent;
+    before = keyOf(last);
+  }
+}
+
+/** Newest first, as the list orders: occurred_at DESC, id DESC. */
+export const listOrder = (a: ShardInsertRow, b: ShardInsertRow) =>
+  b.occurredAt - a.occurredAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);

@@ -106,6 +106,44 @@ describe("events across shards", () => {
   });
 });
 
+describe("a period that outgrows its target", () => {
+  it("is split at the next whole hour: stored events keep their shard, later ones spread over twice the fanout", async () => {
+    const acme = await tenant("Acme Growing");
+    const node = await createNode(acme.admin);
+    const first = hit();
+    await postEvents(node.token, { events: [first] });
+    const period = periodOf(Date.parse(String(first.occurred_at)), 24);
+    const now = Date.now();
+    const cutover = Math.ceil((now + 5 * 60_000) / 3_600_000) * 3_600_000;
+    // The shard reports more than EVENT_SHARD_TARGET_BYTES (1 GiB) to the account object's alarm.
+    const split = await runInDurableObject(accountObject(acme.accountId), (instance) =>
+      instance.directory.splitIfGrown(period.start, 2 * 1024 ** 3, now),
+    );
+    if (cutover >= period.end) {
+      expect(split).toBe(false); // too close to the period's end: nothing left to split
+      return;
+    }
+    expect(split).toBe(true);
+    const rows = await env.DB.prepare(
+      "SELECT period_start, period_end, fanout FROM event_shards WHERE account_id = ?1 ORDER BY period_start, sub",
+    )
+      .bind(acme.accountId)
+      .all<{ period_start: number; period_end: number; fanout: number }>();
+    expect(rows.results[0]).toEqual({ period_start: period.start, period_end: cutover, fanout: 1 });
+    expect(rows.results.slice(1)).toEqual([
+      { period_start: cutover, period_end: period.end, fanout: 2 },
+      { period_start: cutover, period_end: period.end, fanout: 2 },
+    ]);
+    // Stored events keep their shard: a re-send is a duplicate; events after the cut-over go to the rest.
+    expect(await json(await postEvents(node.token, { events: [first] }))).toEqual({ accepted: 0, duplicates: 1 });
+    const [later] = await runInDurableObject(accountObject(acme.accountId), (instance) =>
+      instance.directory.routes([{ id: crypto.randomUUID(), occurredAt: cutover + 1000 }]),
+    );
+    expect(later?.period).toEqual({ start: cutover, end: period.end });
+    expect(later?.fanout).toBe(2);
+  });
+});
+
 describe("grouping of concurrent requests", () => {
   it("writes concurrent requests in groups: fewer enqueues and shard inserts than requests, each event once", async () => {
     const acme = await tenant("Acme Grouped");

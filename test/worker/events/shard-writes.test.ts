@@ -1,37 +1,16 @@
 /**
- * EventShardDO (worker/events/shard-do.ts) through its RPC, as the account object and the readers
- * call it: de-duplication, processed marks, rollups counted once per stored event, the list's
- * filters and cursor (each an index range), lookups, replay, retention and the size limit.
+ * EventShardDO (worker/events/shard-do.ts) writes, through its RPC as the account object calls it:
+ * de-duplication, processed marks, rollups counted once per stored event, retention and the size
+ * limit.
  */
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { EventShardDO } from "../../../worker/events/shard-do";
-import { listStatement, ROLLUP_READS, SHARD_READS } from "../../../worker/events/shard-store";
-import type { ShardInsertRow, ShardListQuery, StoredShardEvent } from "../../../worker/events/shard-types";
-import { at, DAY0, freshShard, hit, scopeChange, securityIssue, seq } from "./support";
+import { ROLL_UP, ROLLUP_READS } from "../../../worker/events/shard-store";
+import type { ShardInsertRow } from "../../../worker/events/shard-types";
+import { at, DAY0, freshShard, hit, keyOf, scopeChange, securityIssue, seq } from "./support";
 
 const HOUR = 3_600_000;
-const keyOf = (e: { id: string; occurredAt: number }) => ({ id: e.id, occurredAt: e.occurredAt });
-
-/** Every page of a list, following the cursor. */
-async function allPages(
-  shard: ReturnType<typeof freshShard>,
-  query: Omit<ShardListQuery, "before">,
-): Promise<StoredShardEvent[][]> {
-  const pages: StoredShardEvent[][] = [];
-  let before: ShardListQuery["before"];
-  for (;;) {
-    const { events } = await shard.list({ ...query, ...(before ? { before } : {}) });
-    if (events.length === 0) return pages;
-    pages.push(events);
-    const last = events[events.length - 1] as StoredShardEvent;
-    before = keyOf(last);
-  }
-}
-
-/** Newest first, as the list orders: occurred_at DESC, id DESC. */
-const listOrder = (a: ShardInsertRow, b: ShardInsertRow) =>
-  b.occurredAt - a.occurredAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 
 describe("insert", () => {
   it("stores fresh rows once, reports duplicates with the stored seq and keeps the first copy", async () => {
@@ -121,6 +100,20 @@ describe("insert", () => {
     });
     expect(await shard.get(keyOf(other))).toBeNull();
     expect((await shard.stats()).events).toBe(1);
+  });
+  it("refuses an event outside the period its name gives, and stores nothing of that call", async () => {
+    const shard = freshShard(); // named for 2036-01-01T00:00Z
+    const inside = hit({ occurredAt: at(23, 59) });
+    await runInDurableObject(shard, async (instance: EventShardDO) => {
+      for (const occurredAt of [at(24), at(0) - 1]) {
+        await expect(instance.insert({ rows: [inside, hit({ occurredAt })] })).rejects.toThrow(/not of its period/);
+      }
+    });
+    expect(await shard.stats()).toMatchObject({ events: 0 });
+    expect(await shard.insert({ rows: [inside, hit({ occurredAt: at(0) })] })).toMatchObject({
+      full: false,
+      events: 2,
+    });
   });
 });
 
@@ -217,6 +210,19 @@ describe("rollups", () => {
     expect(counters.filter((r) => r.dimension === "total").reduce((n, r) => n + r.count, 0)).toBe(6);
   });
 
+  it("reads back only the rows just inserted, by rowid: the cost of an insert does not grow with the shard", async () => {
+    const shard = freshShard();
+    await shard.insert({ rows: [hit({ occurredAt: at(1) })] });
+    const plan = await runInDurableObject(shard, (_i: EventShardDO, state) =>
+      state.storage.sql
+        .exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${ROLL_UP}`, "[1]", '["total"]')
+        .toArray()
+        .map((row) => row.detail),
+    );
+    expect(plan).toContain("SEARCH events USING INTEGER PRIMARY KEY (rowid=?)");
+    expect(plan.join("; ")).not.toMatch(/SCAN events/);
+  });
+
   it("system events are stored but not rolled up", async () => {
     const shard = freshShard();
     await shard.insert({
@@ -238,195 +244,6 @@ describe("rollups", () => {
     expect(await shard.list({ filters: { type: "system" }, limit: 5 })).toMatchObject({
       events: [{ type: "system", systemType: "user_created", nodeId: null }],
     });
-  });
-});
-
-describe("list", () => {
-  /** 120 events over the day: hits on two hosts and attack types, issues, scope changes, two nodes; equal instants too. */
-  function corpus(): ShardInsertRow[] {
-    const rows: ShardInsertRow[] = [];
-    for (let i = 0; i < 120; i++) {
-      // Every third pair shares its instant: the cursor must order by id within it.
-      const occurredAt = at(Math.floor(i / 6), (i % 6) * 7 - (i % 3 === 1 ? 7 : 0));
-      if (i % 10 === 3) rows.push(securityIssue({ occurredAt, risk: i % 20 === 3 ? "critical" : "low" }));
-      else if (i % 10 === 7) rows.push(scopeChange({ occurredAt }));
-      else
-        rows.push(
-          hit({
-            occurredAt,
-            host: i % 2 ? "a.example" : "b.example",
-            attackType: i % 3 ? "sqli" : "xss",
-            nodeId: i % 4 ? "node-1" : "node-3",
-          }),
-        );
-    }
-    return rows;
-  }
-
-  it("pages every filter deeply, newest first, without gaps or repeats", async () => {
-    const shard = freshShard();
-    const rows = corpus();
-    await shard.insert({ rows, markProcessed: true });
-    const cases: { filters: ShardListQuery["filters"]; want: (r: ShardInsertRow) => boolean }[] = [
-      { filters: {}, want: () => true },
-      { filters: { type: "hit" }, want: (r) => r.type === "hit" },
-      { filters: { type: "scope_change" }, want: (r) => r.type === "scope_change" },
-      { filters: { host: "a.example" }, want: (r) => r.host === "a.example" },
-      { filters: { attackType: "xss" }, want: (r) => r.attackType === "xss" },
-      { filters: { risk: "critical" }, want: (r) => r.risk === "critical" },
-      { filters: { nodeId: "node-3" }, want: (r) => r.nodeId === "node-3" },
-      { filters: { from: at(3), to: at(11) }, want: (r) => r.occurredAt >= at(3) && r.occurredAt < at(11) },
-      {
-        filters: { host: "b.example", attackType: "sqli", from: at(2), to: at(15) },
-        want: (r) =>
-          r.host === "b.example" && r.attackType === "sqli" && r.occurredAt >= at(2) && r.occurredAt < at(15),
-      },
-    ];
-    for (const { filters, want } of cases) {
-      const expected = rows.filter(want).sort(listOrder);
-      expect(expected.length, JSON.stringify(filters)).toBeGreaterThan(0);
-      const pages = await allPages(shard, { filters, limit: 7 });
-      expect(
-        pages.flat().map((e) => e.id),
-        JSON.stringify(filters),
-      ).toEqual(expected.map((r) => r.id));
-      expect(pages.slice(0, -1).every((page) => page.length === 7)).toBe(true);
-    }
-  });
-
-  it("gives the stored columns back", async () => {
-    const shard = freshShard();
-    const row = hit({ occurredAt: at(7), remoteCountry: "FR" });
-    await shard.insert({ rows: [row] });
-    const { events } = await shard.list({ limit: 10 });
-    const { processed: _p, ...columns } = row;
-    expect(events).toEqual([{ systemType: null, risk: null, ...columns, processed: false }]);
-  });
-
-  it("serves each filter and the cursor from one index range, in list order", async () => {
-    const shard = freshShard();
-    await shard.insert({ rows: corpus(), markProcessed: true });
-    const before = { occurredAt: at(10), id: "m" };
-    const plans: Record<string, string> = {};
-    const queries: Record<string, ShardListQuery> = {
-      none: { limit: 50, before },
-      type: { filters: { type: "hit" }, before, limit: 50 },
-      host: { filters: { host: "a.example" }, before, limit: 50 },
-      attackType: { filters: { attackType: "sqli" }, before, limit: 50 },
-      risk: { filters: { risk: "low" }, before, limit: 50 },
-      nodeId: { filters: { nodeId: "node-1" }, before, limit: 50 },
-      range: { filters: { from: at(2), to: at(15) }, before, limit: 50 },
-      hostRange: { filters: { host: "a.example", from: at(2), to: at(15) }, before, limit: 50 },
-    };
-    await runInDurableObject(shard, (_instance: EventShardDO, state) => {
-      for (const [name, query] of Object.entries(queries)) {
-        const { sql, params } = listStatement(query);
-        plans[name] = state.storage.sql
-          .exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`, ...params)
-          .toArray()
-          .map((row) => row.detail)
-          .join("; ");
-      }
-    });
-    const index = { type: "events_type", host: "events_host", attackType: "events_attack_type" } as Record<
-      string,
-      string
-    >;
-    Object.assign(index, { risk: "events_risk", nodeId: "events_node", hostRange: "events_host" });
-    for (const [name, plan] of Object.entries(plans)) {
-      expect(plan, name).toMatch(/^SEARCH events USING INDEX /);
-      expect(plan, name).not.toMatch(/SCAN|TEMP B-TREE/);
-      expect(plan, name).toContain(index[name] ?? "events_key");
-      // The cursor bounds the range (it is tighter than `to`): a deep page does not step over earlier pages.
-      expect(plan, name).toContain("(occurred_at,id)<(?,?)");
-    }
-  });
-});
-
-describe("lookups", () => {
-  it("reads by key, seq, time and processed mark through an index or the rowid", async () => {
-    const shard = freshShard();
-    await shard.insert({ rows: [hit({ occurredAt: at(1) })] });
-    const plans = await runInDurableObject(shard, (_i: EventShardDO, state) =>
-      Object.fromEntries(
-        Object.entries(SHARD_READS).map(([name, sql]) => [
-          name,
-          state.storage.sql
-            .exec<{ detail: string }>(
-              `EXPLAIN QUERY PLAN ${sql}`,
-              ...sql
-                .split("?")
-                .slice(1)
-                .map(() => 1),
-            )
-            .toArray()
-            .map((row) => row.detail)
-            .join("; "),
-        ]),
-      ),
-    );
-    expect(plans).toEqual({
-      byKey: "SEARCH events USING INDEX events_key (occurred_at=? AND id=?)",
-      // Without the time: the key index of this one shard, newest first (no index on the random id).
-      latestById: "SCAN events USING INDEX events_key",
-      scopeChanges: "SEARCH events USING INDEX events_type (type=? AND occurred_at>? AND occurred_at<?)",
-      unprocessed: "SEARCH events USING INDEX events_unprocessed (received_at<?)",
-      afterSeq: "SEARCH events USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)",
-    });
-  });
-
-  it("finds an event by id with and without its time; the same id at two times gives the latest", async () => {
-    const shard = freshShard();
-    const early = hit({ occurredAt: at(2) });
-    const late = { ...hit({ occurredAt: at(9) }), id: early.id };
-    await shard.insert({ rows: [early, late, hit({ occurredAt: at(3) })] });
-    expect(await shard.get({ id: early.id, occurredAt: at(2) })).toMatchObject({ seq: early.seq });
-    expect(await shard.get({ id: early.id })).toMatchObject({ seq: late.seq, occurredAt: at(9) });
-    expect(await shard.get({ id: early.id, occurredAt: at(4) })).toBeNull();
-    expect(await shard.get({ id: crypto.randomUUID() })).toBeNull();
-  });
-
-  it("replays by seq range in seq order, bounded", async () => {
-    const shard = freshShard();
-    const rows = [
-      hit({ occurredAt: at(5) }),
-      hit({ occurredAt: at(1) }),
-      hit({ occurredAt: at(3) }),
-      hit({ occurredAt: at(2) }),
-    ];
-    await shard.insert({ rows: rows.slice(0, 2) });
-    await shard.insert({ rows: rows.slice(2) });
-    const seqs = rows.map((r) => r.seq);
-    const [s0, s1, s2, s3] = seqs as [number, number, number, number];
-    expect((await shard.afterSeq({ afterSeq: s0, untilSeq: s3, limit: 10 })).map((e) => e.seq)).toEqual([s1, s2, s3]);
-    expect((await shard.afterSeq({ afterSeq: s0 - 1, untilSeq: s2, limit: 2 })).map((e) => e.seq)).toEqual([s0, s1]);
-    expect(await shard.afterSeq({ afterSeq: s3, untilSeq: s3 + 100, limit: 10 })).toEqual([]);
-    expect(await shard.stats()).toMatchObject({ events: 4, minSeq: s0, maxSeq: s3, unprocessed: 4 });
-  });
-
-  it("lists unprocessed rows received before an instant, oldest received first", async () => {
-    const shard = freshShard();
-    const a = hit({ occurredAt: at(1), receivedAt: at(6) });
-    const b = hit({ occurredAt: at(2), receivedAt: at(4) });
-    const c = hit({ occurredAt: at(3), receivedAt: at(8) });
-    const done = hit({ occurredAt: at(4), receivedAt: at(1), processed: true });
-    await shard.insert({ rows: [a, b, c, done] });
-    expect((await shard.unprocessed({ receivedBefore: at(7), limit: 10 })).map((e) => e.id)).toEqual([b.id, a.id]);
-    expect((await shard.unprocessed({ receivedBefore: at(9), limit: 1 })).map((e) => e.id)).toEqual([b.id]);
-    await shard.markProcessed([keyOf(b)]);
-    expect((await shard.unprocessed({ receivedBefore: at(9), limit: 10 })).map((e) => e.id)).toEqual([a.id, c.id]);
-  });
-
-  it("lists scope changes of a time range, newest first", async () => {
-    const shard = freshShard();
-    const old = scopeChange({ occurredAt: at(1), change: "added", objectType: "ip", value: "198.51.100.7" });
-    const recent = scopeChange({ occurredAt: at(5), change: "removed", objectType: "port", value: "8443" });
-    await shard.insert({ rows: [old, recent, hit({ occurredAt: at(3) })], markProcessed: true });
-    expect(await shard.scopeChanges({ from: at(0), to: at(24), limit: 10 })).toEqual([
-      { id: recent.id, occurredAt: at(5), change: "removed", objectType: "port", value: "8443" },
-      { id: old.id, occurredAt: at(1), change: "added", objectType: "ip", value: "198.51.100.7" },
-    ]);
-    expect((await shard.scopeChanges({ from: at(2), to: at(24), limit: 10 })).map((r) => r.id)).toEqual([recent.id]);
   });
 });
 
