@@ -4,7 +4,7 @@
  * the node again, stores the events in their shards and queues their notifications. Answers a
  * typed result; the route (worker/routes/ingest.ts) reads the request and maps the result to HTTP.
  */
-import { type EventFieldError, type NodeEvent, validateIngestBody } from "../domain/events";
+import { type EventFieldError, validateIngestBody } from "../domain/events";
 import { notifyMaxAge } from "../domain/notify-age";
 import type { Env } from "../env";
 import { uuidv7 } from "../lib/ids";
@@ -78,7 +78,7 @@ export async function acceptEvents(env: Env, input: AcceptEventsInput): Promise<
     refused();
     return { outcome: "invalid", errors: result.errors, total: result.total };
   }
-  const events = result.events.map((event) => ({ ...event, id: event.id ?? uuidv7(now) }) as NodeEvent);
+  const events = result.events.map((event) => JSON.stringify({ ...event, id: event.id ?? uuidv7(now) }));
 
   let outcome: Awaited<ReturnType<typeof account.ingest>>;
   try {

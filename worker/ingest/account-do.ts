@@ -6,7 +6,6 @@
  * `enqueue` per integration per group.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { NodeEvent } from "../domain/events";
 import { notifyMaxAge } from "../domain/notify-age";
 import type { Env } from "../env";
 import { refreshShardCounters } from "../events/directory";
@@ -24,8 +23,12 @@ import { ShardDirectory } from "./shard-routing";
 export interface IngestCall {
   tokenHash: string;
   nodeId: string;
-  /** Validated, each with its id. */
-  events: NodeEvent[];
+  /**
+   * The validated events, each with its id, as JSON text one by one: a string crosses the RPC
+   * boundary as one copy, where event objects are cloned field by field; and the text is what the
+   * shard stores.
+   */
+  events: string[];
   receivedAt: number;
   /** Requests per node per minute. */
   limit: number;

@@ -23,6 +23,8 @@ export type GroupOutcome = IngestOutcome;
 interface Prepared {
   call: number;
   event: NodeEvent;
+  /** The event as the Worker sent it (JSON text): stored as is. */
+  json: string;
   occurredAt: number;
   seq: number;
   /** Too old to notify when it arrived (NOTIFY_MAX_AGE). */
@@ -53,7 +55,7 @@ function shardRow(p: Prepared, call: IngestCall): ShardInsertRow {
     remoteAddr: hitLike ? e.remote_addr : null,
     remoteCountry: hitLike ? (e.remote_country ?? null) : null,
     blockStatus: hitLike ? e.block_status : null,
-    data: JSON.stringify(e),
+    data: p.json,
     processed: !needsFinishing(p),
   };
 }
@@ -83,11 +85,13 @@ export async function writeGroup(
   const prepared: Prepared[] = [];
   calls.forEach((call, i) => {
     if (outcomes[i]) return;
-    for (const event of call.events) {
+    for (const json of call.events) {
+      const event = JSON.parse(json) as NodeEvent;
       const occurredAt = Date.parse(event.occurred_at);
       prepared.push({
         call: i,
         event,
+        json,
         occurredAt,
         seq: seq++,
         late: tooOldToNotify(occurredAt, call.receivedAt, maxAgeMs),
