@@ -240,7 +240,7 @@ export const heldBackNotices = sqliteTable("held_back_notices", {
 
 /**
  * System events written atomically with the change that raised them, until the account's
- * AccountIngestDO has stored them with the account's events (worker/outbox/publish.ts); rows older
+ * AccountIngestDO has stored them with the account's events (worker/ingest/publish-system-events.ts); rows older
  * than 30 s are published again by the minute cron.
  */
 export const systemEventOutbox = sqliteTable(

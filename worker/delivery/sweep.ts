@@ -1,13 +1,13 @@
 /**
  * The minute cron's step (worker/scheduled.ts): system events whose publish did not finish are
- * published again from the D1 outbox `system_event_outbox` (worker/outbox/publish.ts), and the
+ * published again from the D1 outbox `system_event_outbox` (worker/ingest/publish-system-events.ts), and the
  * held-back notices that are due go out (worker/ingest/held-back.ts). Node events left unfinished
  * by a crash are each account object's own alarm's business (docs/data-plane.md), not this step's.
  */
 import { notifyMaxAge } from "../domain/notify-age";
 import type { Env } from "../env";
 import { announceHeldBack } from "../ingest/held-back";
-import { republishSystemEvents } from "../outbox/publish";
+import { republishSystemEvents } from "../ingest/publish-system-events";
 
 export interface SweepResult {
   /** System events published again from the outbox. */

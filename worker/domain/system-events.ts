@@ -65,7 +65,7 @@ export function buildSystemEvent(
 
 /**
  * The outbox row of a system event, to batch atomically with the change that raised it; then
- * `publishSystemEvents` (worker/outbox/publish.ts) stores it with the account's events.
+ * `publishSystemEvents` (worker/ingest/publish-system-events.ts) stores it with the account's events.
  */
 export function systemEventOutboxInsert(db: Db, row: SystemEventRow) {
   return db.insert(systemEventOutbox).values(row);

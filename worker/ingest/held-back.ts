@@ -9,7 +9,7 @@
 import { buildSystemEvent } from "../domain/system-events";
 import type { Env } from "../env";
 import { utcMinute } from "../lib/time";
-import { publishSystemEvents } from "../outbox/publish";
+import { publishSystemEvents } from "./publish-system-events";
 
 /** A node's notice waits this long after the first event it counts (within waitUntil's 30 s). */
 export const HELD_BACK_COLLECT_MS = 20_000;

@@ -6,11 +6,11 @@ import { parseFailureWindowConfig } from "../domain/failure-window";
 import { buildSystemEvent, type SystemEventRow, systemEventOutboxInsert } from "../domain/system-events";
 import type { Env } from "../env";
 import { announceControlChange } from "../ingest/control-change";
+import { publishSystemEvents } from "../ingest/publish-system-events";
 import { uiLink } from "../lib/links";
 import type { Principal } from "../lib/principal";
 import { raiseSystemNotice } from "../notices/system-notice";
 import { integrationObject } from "../outbox/object";
-import { publishSystemEvents } from "../outbox/publish";
 import { loadWithRecipientContext } from "./send-target";
 import type { IntegrationRow } from "./store";
 

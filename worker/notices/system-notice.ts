@@ -6,7 +6,7 @@ import { type EventSubscriptions, subscribesTo } from "../domain/subscriptions";
 import type { SystemEventRow } from "../domain/system-events";
 import { sendMail } from "../email/send";
 import type { Env } from "../env";
-import { publishSystemEvents } from "../outbox/publish";
+import { publishSystemEvents } from "../ingest/publish-system-events";
 
 /**
  * Notices Herald raises by itself about something an admin must act on (an integration disabled

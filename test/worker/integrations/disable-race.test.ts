@@ -11,7 +11,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { integrations } from "../../../worker/db/schema";
 import { buildSystemEvent, systemEventOutboxInsert } from "../../../worker/domain/system-events";
-import { publishSystemEvents } from "../../../worker/outbox/publish";
+import { publishSystemEvents } from "../../../worker/ingest/publish-system-events";
 import { createIntegration } from "../delivery/fixtures";
 import { api, call, db, json } from "../helpers";
 import { bucketName, hubRequests, hubUrl, type RecordedRequest, script } from "../hub";

@@ -4,6 +4,7 @@ import { CHANNELS } from "../../channels/catalog";
 import { integrations } from "../../db/schema";
 import { systemEventOutboxInsert } from "../../domain/system-events";
 import { announceControlChange } from "../../ingest/control-change";
+import { publishSystemEvents } from "../../ingest/publish-system-events";
 import { destroyOutbox } from "../../integrations/lifecycle";
 import { redactSettings } from "../../integrations/secret-fields";
 import { prepareCreateSettings, prepareUpdateSettings } from "../../integrations/settings-input";
@@ -12,7 +13,6 @@ import { validateSubscriptions } from "../../integrations/validate";
 import { type FieldError, validationError } from "../../lib/errors";
 import { uuidv7 } from "../../lib/ids";
 import { createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/router";
-import { publishSystemEvents } from "../../outbox/publish";
 import { destinationPolicy } from "../../security/destination-url";
 import { auditByCaller } from "../caller-audit";
 import {

@@ -3,7 +3,7 @@ import { createDb } from "../db/client";
 import { systemEventOutbox } from "../db/schema";
 import type { SystemEventRow } from "../domain/system-events";
 import type { Env } from "../env";
-import { accountIngestObject } from "../ingest/account-object";
+import { accountIngestObject } from "./account-object";
 
 /**
  * Publishes system events already written to the D1 outbox `system_event_outbox` (with the change
