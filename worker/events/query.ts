@@ -5,10 +5,9 @@
  * every shard name and directory row is the account's own.
  */
 import type { Env } from "../env";
-import { shardsOverlapping } from "./directory";
+import { locateEvent, shardsOverlapping } from "./directory";
 import { type EventKey, pageAcrossPeriods } from "./merge-pages";
 import { eventShardObject } from "./objects";
-import { shardName, subShardOf } from "./shard-names";
 import type { ShardListFilters, StoredShardEvent } from "./shard-types";
 
 export interface EventPage {
@@ -48,8 +47,8 @@ export async function listAccountEvents(
 }
 
 /**
- * One event of the account by id and time (how the list links every event): the shard follows from
- * the time's period, its fanout in the directory and the id.
+ * One event of the account by id and time (how the list links every event): the one shard that can
+ * hold that key (`locateEvent`: the time's period, its fanout, the id's sub-shard).
  */
 export async function findEventAt(
   env: Env,
@@ -57,14 +56,9 @@ export async function findEventAt(
   id: string,
   occurredAt: number,
 ): Promise<StoredShardEvent | null> {
-  // The directory row of the period holding that instant gives the fanout, hence the sub-shard.
-  const shards = await shardsOverlapping(env.DB, accountId, occurredAt, occurredAt + 1);
-  const period = shards[0];
-  if (!period) return null;
-  const name = shardName(accountId, period.periodStart, subShardOf(id, period.fanout));
   // A sub-shard nothing was written to has no row: never wake an empty object for it.
-  if (!shards.some((shard) => shard.name === name)) return null;
-  return eventShardObject(env, name).get({ id, occurredAt });
+  const shard = await locateEvent(env.DB, accountId, { id, occurredAt });
+  return shard ? eventShardObject(env, shard.name).get({ id, occurredAt }) : null;
 }
 
 /**
