@@ -2,8 +2,8 @@
  * Memory soak: ten bursts of 50,000 hits (10 nodes, batches of 100) into Herald under `wrangler
  * dev`, each notified to a webhook receiver subscribed to hits, with a pause after each. workerd's
  * resident size (VmRSS in /proc/<pid>/status) is read after every burst's pause. The stored
- * database grows with every burst and workerd's local D1 holds its pages in memory (see
- * localD1Bytes), so what must level off is the anonymous memory beyond that: Herald's share
+ * database grows with every burst and workerd holds the pages of its local SQLite stores in memory
+ * (see localStoreBytes), so what must level off is the anonymous memory beyond that: Herald's share
  * (README, Benchmarks). Only 127.0.0.1; every wait has a deadline.
  * BENCH_SOAK_BURSTS=n runs fewer bursts; BENCH_SOAK_NOTIFY=0 stores without any integration.
  */
@@ -24,11 +24,12 @@ const LEVEL_OFF_MIB = 48;
 const MIB = 1024 * 1024;
 
 /**
- * Bytes of the local D1 database files (`<state>/v3/d1`): workerd's local D1 keeps the database's
- * pages in its own anonymous memory, about one byte per byte of file (a bare Worker inserting into
- * local D1 grows the same way), so that part tracks what is stored, not what Herald holds.
+ * Bytes of the local SQLite stores: D1 (`<state>/v3/d1`) and the Durable Objects (`<state>/v3/do`,
+ * where the event shards and account objects keep the events). workerd keeps their pages in its
+ * own anonymous memory, about one byte per byte of file (a bare Worker inserting into local D1
+ * grows the same way), so that part tracks what is stored, not what Herald holds.
  */
-function localD1Bytes(stateDir: string): number {
+function localStoreBytes(stateDir: string): number {
   let bytes = 0;
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -37,8 +38,10 @@ function localD1Bytes(stateDir: string): number {
       else bytes += statSync(at).size;
     }
   };
-  const d1 = path.join(stateDir, "v3", "d1");
-  if (existsSync(d1)) walk(d1);
+  for (const store of ["d1", "do"]) {
+    const dir = path.join(stateDir, "v3", store);
+    if (existsSync(dir)) walk(dir);
+  }
   return bytes;
 }
 
@@ -106,8 +109,8 @@ export async function benchSoak(): Promise<BenchResult[]> {
     if (notify) await subscribeReceiver(herald, receiver.url);
 
     const rss: number[] = [workerdMemory(group).total];
-    // Herald's share: anonymous memory less what workerd's local D1 holds of the stored database.
-    const heraldShare = (memory: { anon: number }) => memory.anon - localD1Bytes(herald.stateDir);
+    // Herald's share: anonymous memory less what workerd holds of the stored databases (D1 and the objects).
+    const heraldShare = (memory: { anon: number }) => memory.anon - localStoreBytes(herald.stateDir);
     const share: number[] = [heraldShare(workerdMemory(group))];
     console.log(`soak: workerd resident at start ${(rss[0]! / MIB).toFixed(0)} MiB`);
     let acceptedTotal = 0;
@@ -125,13 +128,13 @@ export async function benchSoak(): Promise<BenchResult[]> {
       console.log(
         `soak: burst ${n}: ${((Date.now() - started) / 1000).toFixed(1)} s, delivered ${receiver.arrivals.size}/${acceptedTotal}, ` +
           `workerd resident ${(peak / MIB).toFixed(0)} MiB at the end, ${(rss[n]! / MIB).toFixed(0)} MiB after ${PAUSE_MS / 1000} s ` +
-          `(anonymous ${(settled.anon / MIB).toFixed(0)} MiB, of which beyond the local D1 files ${(share[n]! / MIB).toFixed(0)} MiB)`,
+          `(anonymous ${(settled.anon / MIB).toFixed(0)} MiB, of which beyond the local store files ${(share[n]! / MIB).toFixed(0)} MiB)`,
       );
     }
     rss.forEach((bytes, n) => {
       const when = n === 0 ? "at start" : `after burst ${n}`;
       results.push({ name: `workerd resident ${when}`, value: bytes / MIB, unit: "MiB" });
-      results.push({ name: `anonymous beyond the local D1 files ${when}`, value: share[n]! / MIB, unit: "MiB" });
+      results.push({ name: `anonymous beyond the local store files ${when}`, value: share[n]! / MIB, unit: "MiB" });
     });
     const half = Math.floor(BURSTS / 2);
     results.push({
@@ -141,7 +144,7 @@ export async function benchSoak(): Promise<BenchResult[]> {
     });
     const lateGrowth = (share[BURSTS]! - share[half]!) / MIB;
     results.push({
-      name: `growth beyond the local D1 files over bursts ${half + 1}–${BURSTS}`,
+      name: `growth beyond the local store files over bursts ${half + 1}–${BURSTS}`,
       value: lateGrowth,
       unit: "MiB",
       target: `< ${LEVEL_OFF_MIB}`,

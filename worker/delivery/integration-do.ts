@@ -4,6 +4,7 @@ import { bucketStartFor, shouldAutoDisable, windowTotals } from "../domain/failu
 import type { OutboxItem } from "../domain/notification";
 import { retryDelayMs } from "../domain/retry-schedule";
 import type { Env } from "../env";
+import { MAX_REPLAYED_EVENTS } from "../ingest/account-queries";
 import {
   type DisableRequest,
   type ResumeOptions,
@@ -17,7 +18,7 @@ import { loadReportAttachment } from "../reports";
 import { type DeliveryConfig, readDeliveryConfig } from "./config";
 import { deadFollowupDue, deathIsAnnounced, type FollowUpHost, followUpDeadDeliveries } from "./dead-deliveries";
 import { deliveryPage, healthView, type ListQuery } from "./log-view";
-import { MAX_REPLAYED_EVENTS, missedEventBatches } from "./replay-missed";
+import { replayMissedEvents } from "./replay-missed";
 import { invalidSettingsOutcome, type LoadReport, type ResolveTarget, type SendTarget, sendDelivery } from "./send";
 import { type ClaimedDelivery, DeliveryStore } from "./store";
 import type { DeliveryPage, HealthView, PeriodHealth, ReplayResult } from "./views";
@@ -161,14 +162,12 @@ export class IntegrationDO extends DurableObject<Env> {
     let truncated = false;
     const integrationId = this.integrationId();
     if (opts.replayMissedAfterSeq !== undefined && integrationId) {
-      const batches = missedEventBatches(this.env, integrationId, opts.replayMissedAfterSeq, this.replayMaxEvents);
-      for (let next = await batches.next(); ; next = await batches.next()) {
-        if (next.done) {
-          truncated = next.value.truncated;
-          break;
-        }
-        replayed += this.store.enqueue(next.value, this.clock());
-      }
+      // The account object enqueues them here, re-entrantly, while this call awaits.
+      ({ replayed, truncated } = await replayMissedEvents(this.env, integrationId, {
+        afterSeq: opts.replayMissedAfterSeq,
+        untilSeq: opts.replayMissedUntilSeq ?? Number.MAX_SAFE_INTEGER,
+        maxEvents: this.replayMaxEvents,
+      }));
     }
     await this.scheduleNextAlarm();
     const result: ResumeResult = { resumed, dropped, replayed };

@@ -1,64 +1,33 @@
-import { and, asc, eq, gt } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { createDb } from "../db/client";
-import { accounts, events, integrations } from "../db/schema";
-import type { OutboxItem } from "../domain/notification";
-import { type EventSubscriptions, subscribedEventsCondition } from "../domain/subscriptions";
+import { integrations } from "../db/schema";
 import type { Env } from "../env";
-import { eventOutboxItem } from "../outbox/fan-out";
+import { accountIngestObject } from "../ingest/account-object";
 
-const PAGE_SIZE = 500;
-/** A replay queues at most this many matching events: an integration disabled for weeks under a
- * flood should not turn one click into millions of requests. */
-export const MAX_REPLAYED_EVENTS = 50_000;
-
-/** How a replay scan ended. */
-export interface MissedEventsScan {
+/** How a replay of missed events ended. */
+export interface MissedEventsReplay {
+  /** Events queued in the outbox. */
+  replayed: number;
   /** True when more matching events were stored than the cap allowed to queue. */
   truncated: boolean;
 }
 
 /**
- * The account's events stored after `afterSeq` (events.seq, i.e. committed after the disable that
- * recorded it: worker/integrations/lifecycle.ts) that this integration subscribes to, as outbox
- * items in that order, page by page, at most `maxEvents` of them; the generator's return value
- * says whether matching events were left out. Items are built as fan-out builds them
- * (worker/outbox/fan-out.ts), so an event already in the outbox dedupes by id.
+ * Queues the account's events with a seq in (afterSeq, untilSeq] — after the disable's marker, up
+ * to the enable's (worker/integrations/lifecycle.ts) — that this integration subscribes to, at
+ * most `maxEvents`. The account object reads them from its shards in seq order and enqueues them
+ * into this integration's outbox (`AccountIngestDO.replay`, docs/data-plane.md), so this is called
+ * from the IntegrationDO's `resume` and its enqueues arrive while `resume` awaits.
  */
-export async function* missedEventBatches(
+export async function replayMissedEvents(
   env: Env,
   integrationId: string,
-  afterSeq: number,
-  maxEvents = MAX_REPLAYED_EVENTS,
-): AsyncGenerator<OutboxItem[], MissedEventsScan> {
-  const db = createDb(env.DB);
-  const integration = await db.query.integrations.findFirst({ where: eq(integrations.id, integrationId) });
-  if (!integration) return { truncated: false };
-  const account = await db.query.accounts.findFirst({ where: eq(accounts.id, integration.accountId) });
-  if (!account) return { truncated: false };
-  // Only rows the integration wants are read, so a flood of events it does not subscribe to
-  // cannot use up the cap.
-  const subscribed = subscribedEventsCondition((integration.events ?? {}) as EventSubscriptions);
-  if (!subscribed) return { truncated: false };
-
-  let after = afterSeq;
-  let queued = 0;
-  for (;;) {
-    const room = maxEvents - queued;
-    // One row past the cap tells whether anything was left out.
-    const rows: (typeof events.$inferSelect)[] = await db
-      .select()
-      .from(events)
-      .where(and(gt(events.seq, after), eq(events.accountId, integration.accountId), subscribed))
-      .orderBy(asc(events.seq))
-      .limit(Math.min(PAGE_SIZE, room + 1));
-    const truncated = rows.length > room;
-    const page = truncated ? rows.slice(0, room) : rows;
-    if (page.length > 0) {
-      queued += page.length;
-      after = page[page.length - 1]!.seq;
-      yield page.map((row) => eventOutboxItem(row, account.name, env.PUBLIC_URL));
-    }
-    if (truncated) return { truncated: true };
-    if (rows.length < Math.min(PAGE_SIZE, room + 1)) return { truncated: false };
-  }
+  range: { afterSeq: number; untilSeq: number; maxEvents: number },
+): Promise<MissedEventsReplay> {
+  const [row] = await createDb(env.DB)
+    .select({ accountId: integrations.accountId })
+    .from(integrations)
+    .where(eq(integrations.id, integrationId));
+  if (!row) return { replayed: 0, truncated: false };
+  return accountIngestObject(env, row.accountId).replay(integrationId, range.afterSeq, range.untilSeq, range.maxEvents);
 }

@@ -1,12 +1,5 @@
-import { and, eq, inArray, isNull, or, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import {
-  EVENT_TYPES,
-  type StoredEventType as EventType,
-  events,
-  REPORT_FREQUENCIES,
-  type ReportFrequency,
-} from "../db/schema";
+import { type StoredEventType as EventType, REPORT_FREQUENCIES, type ReportFrequency } from "../db/schema";
 
 export const RISKS = ["critical", "high", "medium", "low", "info"] as const;
 export type Risk = (typeof RISKS)[number];
@@ -42,8 +35,8 @@ export interface MatchableReport {
 
 /**
  * Does an integration with these subscriptions get a notification for this event or report? The
- * one matcher of every producer (docs/delivery.md#who-gets-what): fan-out, reports, and, through
- * `subscribedEventsCondition` below, the replay of missed events.
+ * one matcher of every producer (docs/delivery.md#who-gets-what): fan-out, reports and the replay
+ * of missed events (the account object filters the shards' rows with it).
  */
 export function subscribesTo(subscriptions: EventSubscriptions, subject: MatchableEvent | MatchableReport): boolean {
   switch (subject.type) {
@@ -60,31 +53,6 @@ export function subscribesTo(subscriptions: EventSubscriptions, subject: Matchab
     case "report":
       return (subscriptions.reports ?? []).includes(subject.frequency);
   }
-}
-
-/**
- * `subscribesTo` as a SQL condition on the events table, generated from it: every event type is
- * tried with every risk (and none), so the two cannot disagree (test/worker/subscriptions.test.ts
- * checks every combination against SQLite). Null when no event is subscribed at all.
- */
-export function subscribedEventsCondition(subscriptions: EventSubscriptions): SQL | null {
-  const parts: SQL[] = [];
-  const anyRisk: EventType[] = [];
-  for (const type of EVENT_TYPES) {
-    const risks = RISKS.filter((risk) => subscribesTo(subscriptions, { type, risk }));
-    const unrated = subscribesTo(subscriptions, { type, risk: null });
-    if (unrated && risks.length === RISKS.length) anyRisk.push(type);
-    else if (risks.length > 0 || unrated) {
-      const byRisk = [
-        ...(risks.length > 0 ? [inArray(events.risk, risks)] : []),
-        ...(unrated ? [isNull(events.risk)] : []),
-      ];
-      parts.push(and(eq(events.type, type), or(...byRisk)) as SQL);
-    }
-  }
-  if (anyRisk.length > 0) parts.unshift(inArray(events.type, anyRisk));
-  if (parts.length === 0) return null;
-  return parts.length === 1 ? (parts[0] as SQL) : (or(...parts) as SQL);
 }
 
 /** The categories a subscription object actually turns on (for validation against a channel). */

@@ -394,8 +394,12 @@ export class AccountIngestDO extends DurableObject<Env> {
     return this.queries.issuesForReport(query);
   }
 
-  replay(integrationId: string, afterSeq: number, untilSeq: number) {
-    return this.queries.replay(integrationId, afterSeq, untilSeq);
+  replay(integrationId: string, afterSeq: number, untilSeq: number, maxEvents?: number) {
+    return this.queries.replay(integrationId, afterSeq, untilSeq, maxEvents);
+  }
+
+  archivedRollups(fromHour: number, toHour: number) {
+    return this.store.archivedRollups(fromHour, toHour);
   }
 
   dropExpiredShards(before: number) {

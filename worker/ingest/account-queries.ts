@@ -55,7 +55,12 @@ export function accountQueries(account: AccountIngestDO) {
      * fan-out builds them, so an event already in the outbox dedupes by id; queued events are
      * linked, so their notification links resolve.
      */
-    async replay(integrationId: string, afterSeq: number, untilSeq: number): Promise<ReplayOutcome> {
+    async replay(
+      integrationId: string,
+      afterSeq: number,
+      untilSeq: number,
+      maxEvents = MAX_REPLAYED_EVENTS,
+    ): Promise<ReplayOutcome> {
       const row = await account.environment.DB.prepare(
         "SELECT events FROM integrations WHERE id = ?1 AND account_id = ?2",
       )
@@ -74,7 +79,7 @@ export function accountQueries(account: AccountIngestDO) {
             limit: REPLAY_PAGE,
           });
           const wanted = page.filter((e) => subscribesTo(subscriptions, { type: e.type, risk: e.risk }));
-          const room = MAX_REPLAYED_EVENTS - replayed;
+          const room = maxEvents - replayed;
           const taken = wanted.slice(0, room);
           if (taken.length > 0) {
             await enqueueItems(

@@ -83,6 +83,12 @@ export async function fanOut(
 
 /** Marks finished events processed (with the next write to their shard, or the alarm). */
 export function finish(account: AccountIngestDO, rows: Unfinished[]): void {
+  // Every event but a hit is findable by its id alone, notified or not (a hit only once it was sent).
+  account.store.link(
+    rows
+      .filter((r) => r.event.type !== "hit")
+      .map((r) => ({ id: r.event.id, shard: r.shard, occurredAt: r.event.occurredAt })),
+  );
   const byShard = new Map<string, { id: string; occurredAt: number }[]>();
   for (const { shard, event } of rows) {
     const keys = byShard.get(shard) ?? [];

@@ -140,6 +140,8 @@ export async function writeGroup(
       const shard = (p.route as ShardRoute).name;
       if (result.fresh) {
         fresh++;
+        // Every event but a hit is findable by its id alone, whatever its fan-out.
+        if (p.event.type !== "hit") account.store.link([{ id: p.event.id, shard, occurredAt: p.occurredAt }]);
         if (p.late && anyEnabledTargetWants(control.targets, matchable(p.event))) {
           appendTo(heldBack, call.nodeId, p.occurredAt);
         }

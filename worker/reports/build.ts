@@ -9,10 +9,13 @@ import {
 } from "../domain/report-periods";
 import { RISKS, type Risk } from "../domain/subscriptions";
 import type { Env } from "../env";
+import type { ScopeChangeRow as ShardScopeChange } from "../events/shard-types";
+import type { SecurityIssueRow as StoredIssue } from "../ingest/account-store";
 import { iso } from "../lib/time";
 import { integrationHealth } from "./health";
 import type { Change, ReportData, ScopeChangeRow, SecurityIssueRow, TimePoint } from "./schema";
-import { dayIndex, dayRanges, hoursBetween, periodTops, type TopDimension } from "./tops";
+import { accountCounters, accountScopeChanges, type CounterQuery, reportIssues, reportShards } from "./sources";
+import { dayIndex, dayRanges, periodTops, type TopDimension } from "./tops";
 
 /** How many rows each "top" table and each detail list keeps. */
 export const TOP_LIMIT = 10;
@@ -28,46 +31,16 @@ const TOP_NAMES: Record<TopDimension, "attack_types" | "hosts" | "paths" | "sour
 };
 
 /**
- * Per-hour counters of both periods (current and previous): the totals, their change, the
- * hits-over-time series and each day's attack total all come from these rows. The hour list and
- * the (type, dimension) pairs lead the join, so each read is a primary-key seek and the many
- * high-cardinality rows of the same hours (source IPs, paths) are never touched.
+ * The counters of both periods (current and previous) the report reads: the totals, their change,
+ * the hits-over-time series and each day's attack total all come from these rows; the many
+ * high-cardinality rows of the same hours (source IPs, paths) are never read.
  */
-const HOURLY_COUNTERS = `SELECT r.hour, r.event_type, r.dimension, r.key, r.count
-FROM json_each(?2) AS h
-  CROSS JOIN json_each('[["hit","total"],["hit","block_status"],["incident","total"],["scope_change","scope_change"]]') AS d
-  CROSS JOIN event_rollups AS r
-WHERE r.account_id = ?1 AND r.hour = h.value AND r.event_type = d.value->>0 AND r.dimension = d.value->>1`;
-
-/** New issues (first seen in a period) by risk, for the current and the previous period. */
-const NEW_ISSUES_BY_RISK = `SELECT risk, first_seen >= ?3 AS current, count(*) AS total FROM security_issues
-WHERE account_id = ?1 AND first_seen >= ?2 AND first_seen < ?4 GROUP BY risk, current`;
-
-const RISK_ORDER = `CASE si.risk WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END`;
-
-/** The new issues with details; the event that first reported each one adds method, parameter, scanner. */
-const NEW_ISSUES_LIST = `SELECT si.id, si.first_seen, si.risk, si.title, si.vuln_type, si.host, si.path, si.status,
-  ev.data->>'method' AS method, ev.data->>'parameter' AS parameter, ev.data->>'discovered_by' AS discovered_by
-FROM security_issues AS si
-  LEFT JOIN events AS ev ON ev.account_id = si.account_id AND ev.id = si.id AND ev.lookup_by_id = 1
-WHERE si.account_id = ?1 AND si.first_seen >= ?2 AND si.first_seen < ?3
-ORDER BY ${RISK_ORDER}, si.first_seen LIMIT ${LIST_LIMIT}`;
-
-const OPEN_ISSUES_BY_RISK = `SELECT risk, count(*) AS total FROM security_issues
-WHERE account_id = ?1 AND status = 'open' AND first_seen < ?2 GROUP BY risk`;
-
-const SCOPE_CHANGE_LIST = `SELECT id, occurred_at, data->>'change' AS change, data->>'object_type' AS object_type,
-  data->>'value' AS value FROM events
-WHERE account_id = ?1 AND type = 'scope_change' AND occurred_at >= ?2 AND occurred_at < ?3
-ORDER BY occurred_at DESC LIMIT ${LIST_LIMIT}`;
-
-interface CounterRow {
-  hour: number;
-  event_type: string;
-  dimension: string;
-  key: string;
-  count: number;
-}
+const COUNTER_PAIRS: CounterQuery["pairs"] = [
+  ["hit", "total"],
+  ["hit", "block_status"],
+  ["incident", "total"],
+  ["scope_change", "scope_change"],
+];
 
 export function change(current: number, previous: number): Change {
   return {
@@ -93,24 +66,34 @@ export interface ReportAccount {
 }
 
 /**
- * Builds a report's data for one account and period from the hourly rollups (never scanning raw
- * events): five bounded statements in one D1 round trip, the top tables from the day digests
- * (tops.ts), and the integrations' health from their Durable Objects, asked meanwhile.
+ * Builds a report's data for one account and period from the hourly rollups of the account's
+ * shards (never scanning raw events: worker/reports/sources.ts), the security issues of the
+ * account object, the top tables from the day digests (tops.ts), and the integrations' health from
+ * their Durable Objects, all asked at once.
  */
 export async function buildReportData(env: Env, account: ReportAccount, period: ReportPeriod): Promise<ReportData> {
   const previous = previousPeriod(period);
   const current = rollupRange(period);
   const before = rollupRange(previous);
-  const db = env.DB;
   const healthAnswer = integrationHealth(env, account.id, period);
-  // Observed now so a failure is not "unhandled" if the batch below throws first; awaited below.
+  // Observed now so a failure is not "unhandled" if a read below throws first; awaited below.
   healthAnswer.catch(() => undefined);
-  const [counters, newByRisk, newList, openByRisk, scopeList] = await db.batch([
-    db.prepare(HOURLY_COUNTERS).bind(account.id, JSON.stringify(hoursBetween(before.fromHour, current.toHour))),
-    db.prepare(NEW_ISSUES_BY_RISK).bind(account.id, before.fromHour, current.fromHour, current.toHour),
-    db.prepare(NEW_ISSUES_LIST).bind(account.id, current.fromHour, current.toHour),
-    db.prepare(OPEN_ISSUES_BY_RISK).bind(account.id, current.toHour),
-    db.prepare(SCOPE_CHANGE_LIST).bind(account.id, current.fromHour, current.toHour),
+  const issuesAnswer = reportIssues(env, account.id, {
+    previousFrom: before.fromHour,
+    currentFrom: current.fromHour,
+    currentTo: current.toHour,
+    listLimit: LIST_LIMIT,
+  });
+  issuesAnswer.catch(() => undefined);
+  const shards = await reportShards(env, account.id, before.fromHour, current.toHour);
+  const [counters, scopeList, issues] = await Promise.all([
+    accountCounters(env, account.id, shards, {
+      fromHour: before.fromHour,
+      toHour: current.toHour,
+      pairs: COUNTER_PAIRS,
+    }),
+    accountScopeChanges(env, shards, current.fromHour, current.toHour, LIST_LIMIT),
+    issuesAnswer,
   ]);
   const days = dayRanges(period);
   const dayAttacks = new Map<string, number>();
@@ -126,19 +109,19 @@ export async function buildReportData(env: Env, account: ReportAccount, period: 
     incidents: 0,
   }));
   const sums = { current: new Map<string, number>(), previous: new Map<string, number>() };
-  for (const row of (counters?.results ?? []) as unknown as CounterRow[]) {
+  for (const row of counters) {
     const isCurrent = row.hour >= current.fromHour;
-    const name = `${row.event_type}/${row.dimension}/${row.key}`;
+    const name = `${row.eventType}/${row.dimension}/${row.key}`;
     const target = isCurrent ? sums.current : sums.previous;
     target.set(name, (target.get(name) ?? 0) + row.count);
-    if (!isCurrent || row.event_type === "scope_change") continue;
+    if (!isCurrent || row.eventType === "scope_change") continue;
     if (row.dimension === "total") {
       const day = days[dayIndex(days, row.hour)]?.day;
       if (day) dayAttacks.set(day, (dayAttacks.get(day) ?? 0) + row.count);
     }
     const point = points[bucketIndex(buckets, row.hour)];
     if (!point) continue;
-    if (row.event_type === "incident") {
+    if (row.eventType === "incident") {
       if (row.dimension === "total") point.incidents += row.count;
     } else if (row.dimension === "total") point.hits += row.count;
     else if (row.key === "blocked") point.blocked += row.count;
@@ -157,16 +140,16 @@ export async function buildReportData(env: Env, account: ReportAccount, period: 
   // New security issues by risk, both periods.
   const newCurrent = riskCounts();
   const newPrevious = riskCounts();
-  for (const row of (newByRisk?.results ?? []) as { risk: string; current: number; total: number }[]) {
+  for (const row of issues.newByRisk) {
     const target = row.current ? newCurrent : newPrevious;
     if (row.risk in target) target[row.risk as Risk] += row.total;
   }
   const sumRisks = (counts: Record<Risk, number>) => RISKS.reduce((total, risk) => total + counts[risk], 0);
 
-  const { tops, approximate } = await periodTops(env, account.id, period, dayAttacks, TOP_LIMIT);
+  const { tops, approximate } = await periodTops(env, account.id, period, dayAttacks, shards, TOP_LIMIT);
 
   const open = riskCounts();
-  for (const row of (openByRisk?.results ?? []) as { risk: string; total: number }[]) {
+  for (const row of issues.openByRisk) {
     if (row.risk in open) open[row.risk as Risk] += row.total;
   }
 
@@ -215,7 +198,7 @@ export async function buildReportData(env: Env, account: ReportAccount, period: 
     new_security_issues: {
       total: sumRisks(newCurrent),
       by_risk: newCurrent,
-      items: ((newList?.results ?? []) as Record<string, unknown>[]).map(toIssueRow),
+      items: issues.newList.map(toIssueRow),
     },
     open_security_issues: { total: sumRisks(open), by_risk: open },
     scope_changes: {
@@ -223,36 +206,34 @@ export async function buildReportData(env: Env, account: ReportAccount, period: 
       added: scopeSum("current", (key) => key.startsWith("added:")),
       removed: scopeSum("current", (key) => key.startsWith("removed:")),
       by_object_type: [...byObjectType.values()].sort((a, b) => a.object_type.localeCompare(b.object_type)),
-      items: ((scopeList?.results ?? []) as Record<string, unknown>[]).map(toScopeRow),
+      items: scopeList.map(toScopeRow),
     },
     integration_health: await healthAnswer,
   };
 }
 
-const text = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
-
-function toIssueRow(row: Record<string, unknown>): SecurityIssueRow {
+function toIssueRow(row: StoredIssue): SecurityIssueRow {
   return {
-    id: String(row.id),
-    first_seen: iso(Number(row.first_seen)),
-    risk: String(row.risk),
-    title: String(row.title ?? ""),
-    vuln_type: text(row.vuln_type),
-    host: text(row.host),
-    method: text(row.method),
-    path: text(row.path),
-    parameter: text(row.parameter),
-    discovered_by: text(row.discovered_by),
-    status: String(row.status ?? "open"),
+    id: row.id,
+    first_seen: iso(row.first_seen),
+    risk: row.risk,
+    title: row.title,
+    vuln_type: row.vuln_type,
+    host: row.host,
+    method: row.method,
+    path: row.path,
+    parameter: row.parameter,
+    discovered_by: row.discovered_by,
+    status: row.status,
   };
 }
 
-function toScopeRow(row: Record<string, unknown>): ScopeChangeRow {
+function toScopeRow(row: ShardScopeChange): ScopeChangeRow {
   return {
-    id: String(row.id),
-    occurred_at: iso(Number(row.occurred_at)),
-    change: String(row.change ?? ""),
-    object_type: String(row.object_type ?? ""),
-    value: String(row.value ?? ""),
+    id: row.id,
+    occurred_at: iso(row.occurredAt),
+    change: row.change ?? "",
+    object_type: row.objectType ?? "",
+    value: row.value ?? "",
   };
 }

@@ -1,7 +1,8 @@
 import { addDays, bucketIndex, localDayStartMs, type ReportPeriod, toRollupHour } from "../domain/report-periods";
 import type { Env } from "../env";
-import { HOUR_MS } from "../lib/time";
+import type { RollupTopRow } from "../events/shard-types";
 import type { RankedRow } from "./schema";
+import { accountTopRows, type ShardEntry } from "./sources";
 
 /**
  * The report's top tables (attack types, hosts, paths, source IPs, countries of hits and
@@ -10,7 +11,9 @@ import type { RankedRow } from "./schema";
  * digest of its top DIGEST_SIZE keys per dimension (table report_day_tops) and a period merges its
  * days' digests. A digest is recomputed when its day's attack total no longer matches (events that
  * arrived late). A day with more keys than the digest keeps makes a multi-day top list
- * approximate: keys below a day's cut are not summed (the report says so).
+ * approximate: keys below a day's cut are not summed (the report says so). A day's digest is the
+ * merge of the top lists of the shards holding its hours (worker/reports/sources.ts): a single day
+ * held by one shard is exact; one spread over several shards is approximate where a list was cut.
  */
 
 export const TOP_DIMENSIONS = ["attack_type", "host", "path", "remote_addr", "country"] as const;
@@ -48,32 +51,6 @@ export function dayIndex(ranges: DayRange[], hour: number): number {
   return range && hour < range.toHour ? index : -1;
 }
 
-export function hoursBetween(fromHour: number, toHour: number): number[] {
-  const hours: number[] = [];
-  for (let hour = fromHour; hour < toHour; hour += HOUR_MS) hours.push(hour);
-  return hours;
-}
-
-/**
- * One day's top keys per dimension. The hour, type and dimension lists lead the join (CROSS JOIN
- * keeps that order) so every rollup read is a primary-key seek; `keys` tells whether the list
- * was cut.
- */
-const DAY_TOPS = `SELECT dimension, key, total, keys FROM (
-  SELECT dimension, key, total,
-    row_number() OVER (PARTITION BY dimension ORDER BY total DESC, key) AS rank,
-    count(*) OVER (PARTITION BY dimension) AS keys
-  FROM (
-    SELECT d.value AS dimension, r.key AS key, sum(r.count) AS total
-    FROM json_each(?2) AS h
-      CROSS JOIN json_each('${JSON.stringify(TOP_DIMENSIONS)}') AS d
-      CROSS JOIN json_each('["hit","incident"]') AS t
-      CROSS JOIN event_rollups AS r
-    WHERE r.account_id = ?1 AND r.hour = h.value AND r.event_type = t.value AND r.dimension = d.value
-    GROUP BY d.value, r.key
-  )
-) WHERE rank <= ${DIGEST_SIZE} ORDER BY dimension, rank`;
-
 function emptyTops(): DayTops {
   return { attack_type: [], host: [], path: [], remote_addr: [], country: [] };
 }
@@ -84,14 +61,15 @@ interface Digest {
   truncated: TopDimension[];
 }
 
-function digestFrom(rows: { dimension: string; key: string; total: number; keys: number }[], attacks: number): Digest {
+function digestFrom(rows: RollupTopRow[], attacks: number): Digest {
   const tops = emptyTops();
   const truncated = new Set<TopDimension>();
-  for (const row of rows) {
-    const dimension = row.dimension as TopDimension;
-    if (!(dimension in tops)) continue;
-    tops[dimension].push([row.key, row.total]);
-    if (row.keys > DIGEST_SIZE) truncated.add(dimension);
+  for (const dimension of TOP_DIMENSIONS) {
+    const ranked = rows
+      .filter((row) => row.dimension === dimension)
+      .sort((a, b) => b.total - a.total || (a.key < b.key ? -1 : 1));
+    tops[dimension] = ranked.slice(0, DIGEST_SIZE).map((row) => [row.key, row.total]);
+    if (ranked.length > DIGEST_SIZE || ranked.some((row) => row.keys > DIGEST_SIZE)) truncated.add(dimension);
   }
   return { attacks, tops, truncated: [...truncated] };
 }
@@ -99,13 +77,15 @@ function digestFrom(rows: { dimension: string; key: string; total: number; keys:
 /**
  * The period's top `limit` keys per dimension, as shares of `attacks` (all hits and incidents of
  * the period), and the dimensions whose counts may be low (see above). `dayAttacks` is each day's
- * hit + incident total from the rollups' total rows, read by the caller anyway.
+ * hit + incident total from the rollups' total rows, read by the caller anyway; `shards` are the
+ * account's shards overlapping the period.
  */
 export async function periodTops(
   env: Env,
   accountId: string,
   period: ReportPeriod,
   dayAttacks: Map<string, number>,
+  shards: ShardEntry[],
   limit: number,
   now = Date.now(),
 ): Promise<{ tops: Record<TopDimension, RankedRow[]>; approximate: TopDimension[] }> {
@@ -127,13 +107,19 @@ export async function periodTops(
     return attacks > 0 && digests.get(d.day)?.attacks !== attacks;
   });
   if (stale.length > 0) {
-    const answers = await env.DB.batch(
-      stale.map((d) => env.DB.prepare(DAY_TOPS).bind(accountId, JSON.stringify(hoursBetween(d.fromHour, d.toHour)))),
+    const answers = await Promise.all(
+      stale.map((d) =>
+        accountTopRows(env, accountId, shards, {
+          fromHour: d.fromHour,
+          toHour: d.toHour,
+          dimensions: [...TOP_DIMENSIONS],
+          limit: DIGEST_SIZE,
+        }),
+      ),
     );
     const writes: D1PreparedStatement[] = [];
     stale.forEach((d, i) => {
-      const rows = (answers[i]?.results ?? []) as { dimension: string; key: string; total: number; keys: number }[];
-      const digest = digestFrom(rows, dayAttacks.get(d.day) ?? 0);
+      const digest = digestFrom(answers[i] ?? [], dayAttacks.get(d.day) ?? 0);
       digests.set(d.day, digest);
       // Only a finished day is kept: today's totals are still moving.
       if (d.toHour <= now) {
@@ -174,8 +160,9 @@ export async function periodTops(
       for (const [key, count] of digest.tops[dimension] ?? [])
         sums[dimension].set(key, (sums[dimension].get(key) ?? 0) + count);
     }
-    // One day's own top list is exact; sums of cut lists may miss counts.
-    if (days.length > 1) for (const dimension of digest.truncated) approximate.add(dimension);
+    // One shard's cut list is exact for its own day; sums of cut lists may miss counts.
+    const merged = shards.filter((s) => s.periodStart < d.toHour && s.periodEnd > d.fromHour).length > 1;
+    if (days.length > 1 || merged) for (const dimension of digest.truncated) approximate.add(dimension);
   }
   const tops = Object.fromEntries(
     TOP_DIMENSIONS.map((dimension) => [

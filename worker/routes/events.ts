@@ -1,9 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq, gte, lt, type SQL } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import type { Context } from "hono";
-import { EVENT_TYPES, events, findableById, nodes } from "../db/schema";
+import { EVENT_TYPES, nodes } from "../db/schema";
 import { RISKS } from "../domain/subscriptions";
-import { afterCursor, decodeCursor, keysetPage } from "../lib/cursor";
+import { findEventAt, findLinkedEvent, listAccountEvents } from "../events/query";
+import type { StoredShardEvent } from "../events/shard-types";
+import { accountIngestObject } from "../ingest/account-object";
+import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { notFound } from "../lib/errors";
 import { type AppEnv, createRouter, errorResponses, jsonContent } from "../lib/router";
 import { iso } from "../lib/time";
@@ -53,20 +56,14 @@ const OneQuery = z.object({
     }),
 });
 
-const selection = {
-  event: events,
-  nodeName: nodes.name,
-};
-type EventWithNode = { event: typeof events.$inferSelect; nodeName: string | null };
-
-function toEvent({ event: e, nodeName }: EventWithNode): z.infer<typeof EventSchema> {
+function toEvent(e: StoredShardEvent, nodeNames: Map<string, string>): z.infer<typeof EventSchema> {
   return {
     id: e.id,
     type: e.type,
     occurred_at: iso(e.occurredAt),
     received_at: iso(e.receivedAt),
     node_id: e.nodeId,
-    node_name: nodeName,
+    node_name: e.nodeId ? (nodeNames.get(e.nodeId) ?? null) : null,
     risk: e.risk,
     attack_type: e.attackType,
     host: e.host,
@@ -75,26 +72,61 @@ function toEvent({ event: e, nodeName }: EventWithNode): z.infer<typeof EventSch
     remote_country: e.remoteCountry,
     block_status: e.blockStatus,
     system_type: e.systemType,
-    data: (e.data ?? {}) as Record<string, unknown>,
+    data: (JSON.parse(e.data) ?? {}) as Record<string, unknown>,
   };
 }
 
+/** D1 binds at most 100 parameters per statement: node ids are looked up this many at a time. */
+const NODE_IDS_PER_QUERY = 90;
 /**
- * By the id alone through events_lookup_id_idx, or by the full key when the caller knows the time. The same id at two times (a node
- * reusing an id) gives the latest.
+ * Node names by `accountId/nodeId`, kept by the isolate: a node's name never changes after it is
+ * created (worker/routes/nodes.ts), so a warm isolate names a page without asking D1.
  */
-async function findEvent(c: Context<AppEnv>, id: string, occurredAt?: string): Promise<EventWithNode> {
-  const key = occurredAt === undefined ? findableById : eq(events.occurredAt, Date.parse(occurredAt));
-  const [row] = await c
-    .get("db")
-    .select(selection)
-    .from(events)
-    .leftJoin(nodes, eq(nodes.id, events.nodeId))
-    .where(and(eq(events.accountId, c.get("principal").accountId), eq(events.id, id), key))
-    .orderBy(desc(events.occurredAt))
-    .limit(1);
-  if (!row) throw notFound("event");
-  return row;
+const nodeNameCache = new Map<string, string>();
+const NODE_NAME_CACHE_SIZE = 10_000;
+
+/** The names of the account's nodes that sent these events (at most one D1 round trip per page). */
+async function nodeNamesOf(c: Context<AppEnv>, list: StoredShardEvent[]): Promise<Map<string, string>> {
+  const accountId = c.get("principal").accountId;
+  const names = new Map<string, string>();
+  const missing: string[] = [];
+  for (const id of new Set(list.flatMap((e) => (e.nodeId ? [e.nodeId] : [])))) {
+    const name = nodeNameCache.get(`${accountId}/${id}`);
+    if (name === undefined) missing.push(id);
+    else names.set(id, name);
+  }
+  const db = c.get("db");
+  const queries = [];
+  for (let i = 0; i < missing.length; i += NODE_IDS_PER_QUERY) {
+    queries.push(
+      db
+        .select({ id: nodes.id, name: nodes.name })
+        .from(nodes)
+        .where(and(eq(nodes.accountId, accountId), inArray(nodes.id, missing.slice(i, i + NODE_IDS_PER_QUERY)))),
+    );
+  }
+  const [first, ...rest] = queries;
+  if (!first) return names;
+  if (nodeNameCache.size > NODE_NAME_CACHE_SIZE) nodeNameCache.clear();
+  for (const row of (await db.batch([first, ...rest])).flat()) {
+    names.set(row.id, row.name);
+    nodeNameCache.set(`${accountId}/${row.id}`, row.name);
+  }
+  return names;
+}
+
+/**
+ * By the id alone where the account object linked it (every event a notification links to), or by
+ * the full key when the caller knows the time (worker/events/query.ts).
+ */
+async function findEvent(c: Context<AppEnv>, id: string, occurredAt?: string) {
+  const accountId = c.get("principal").accountId;
+  const event =
+    occurredAt === undefined
+      ? await findLinkedEvent(c.env, id, await accountIngestObject(c.env, accountId).findLinked(id))
+      : await findEventAt(c.env, accountId, id, Date.parse(occurredAt));
+  if (!event) throw notFound("event");
+  return toEvent(event, await nodeNamesOf(c, [event]));
 }
 
 const router = createRouter();
@@ -117,25 +149,32 @@ const routes = router
       },
     }),
     async (c) => {
+      const started = performance.now();
       const query = c.req.valid("query");
-      const conditions: SQL[] = [eq(events.accountId, c.get("principal").accountId)];
-      if (query.type) conditions.push(eq(events.type, query.type));
-      if (query.risk) conditions.push(eq(events.risk, query.risk));
-      if (query.attack_type) conditions.push(eq(events.attackType, query.attack_type));
-      if (query.host) conditions.push(eq(events.host, query.host));
-      if (query.from) conditions.push(gte(events.occurredAt, Date.parse(query.from)));
-      if (query.to) conditions.push(lt(events.occurredAt, Date.parse(query.to)));
-      if (query.cursor) conditions.push(afterCursor(events.occurredAt, events.id, decodeCursor(query.cursor)));
-      const rows = await c
-        .get("db")
-        .select(selection)
-        .from(events)
-        .leftJoin(nodes, eq(nodes.id, events.nodeId))
-        .where(and(...conditions))
-        .orderBy(desc(events.occurredAt), desc(events.id))
-        .limit(query.limit + 1);
-      const { page, nextCursor } = keysetPage(rows, query.limit, (row) => [row.event.occurredAt, row.event.id]);
-      return c.json({ events: page.map(toEvent), next_cursor: nextCursor }, 200);
+      const cursor = query.cursor ? decodeCursor(query.cursor) : undefined;
+      const page = await listAccountEvents(
+        c.env,
+        c.get("principal").accountId,
+        {
+          type: query.type,
+          risk: query.risk,
+          attackType: query.attack_type,
+          host: query.host,
+          from: query.from === undefined ? undefined : Date.parse(query.from),
+          to: query.to === undefined ? undefined : Date.parse(query.to),
+        },
+        cursor && { occurredAt: cursor.time, id: cursor.key },
+        query.limit,
+      );
+      const names = await nodeNamesOf(c, page.events);
+      c.header("Server-Timing", `list;dur=${(performance.now() - started).toFixed(1)}`);
+      return c.json(
+        {
+          events: page.events.map((e) => toEvent(e, names)),
+          next_cursor: page.next ? encodeCursor(page.next.occurredAt, page.next.id) : null,
+        },
+        200,
+      );
     },
   )
   .openapi(
@@ -147,8 +186,7 @@ const routes = router
       request: { params: IdParam, query: OneQuery },
       responses: { 200: jsonContent(z.object({ event: EventSchema }), "The event"), ...errorResponses },
     }),
-    async (c) =>
-      c.json({ event: toEvent(await findEvent(c, c.req.valid("param").id, c.req.valid("query").occurred_at)) }, 200),
+    async (c) => c.json({ event: await findEvent(c, c.req.valid("param").id, c.req.valid("query").occurred_at) }, 200),
   );
 
 /**
@@ -168,7 +206,7 @@ eventLinks.get("/:id", async (c, next) => {
 eventLinks.get("/:id", async (c) => {
   const params = IdParam.safeParse({ id: c.req.param("id") });
   if (!params.success) throw notFound("event");
-  return c.json({ event: toEvent(await findEvent(c, params.data.id)) }, 200);
+  return c.json({ event: await findEvent(c, params.data.id) }, 200);
 });
 
 export default routes;

@@ -138,9 +138,3 @@ export function items(count: number, prefix = "n"): OutboxItem[] {
 export function idsIn(request: RecordedRequest): string[] {
   return (JSON.parse(request.body) as { id: string }[]).map((n) => n.id);
 }
-
-/** The last events.seq stored so far: what a disable now would record as its marker. */
-export async function lastEventSeq(): Promise<number> {
-  const row = await env.DB.prepare("SELECT coalesce(max(seq), 0) AS seq FROM events").first<{ seq: number }>();
-  return row?.seq ?? 0;
-}

@@ -1,6 +1,7 @@
 /**
  * Reviewer's gaps in the delivery engine: a manual enable starts a fresh failure window; the
- * missed-events replay caps matching events (not rows read) and says when it stopped; a channel's
+ * missed-events replay (events posted by a node while the integration was disabled, replayed by the
+ * account object) caps matching events (not rows read) and says when it stopped; a channel's
  * exception text is redacted before it is logged.
  */
 import { runInDurableObject } from "cloudflare:test";
@@ -8,13 +9,14 @@ import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { getChannel } from "../../../worker/channels/catalog";
-import { events, integrations } from "../../../worker/db/schema";
+import { integrations } from "../../../worker/db/schema";
 import type { IntegrationDO } from "../../../worker/delivery/integration-do";
 import { type SendTarget, sendDelivery } from "../../../worker/delivery/send";
-import { uuidv7 } from "../../../worker/lib/ids";
+import { announceControlChange } from "../../../worker/ingest/control-change";
 import { api, db, login, type SeededAccount, type Session, seedAccount } from "../helpers";
 import { hubRequests, script } from "../hub";
-import { deliveryTarget, fireAlarm, item, lastEventSeq, type stubFor, type TestClock } from "./fixtures";
+import { createNode, hit, postEvents, securityIssue } from "../ingest/support";
+import { deliveryTarget, fireAlarm, item, type stubFor, type TestClock } from "./fixtures";
 
 let acme: SeededAccount;
 let admin: Session;
@@ -41,29 +43,52 @@ const setReplayCap = (stub: ReturnType<typeof stubFor>, cap: number) =>
     instance.replayMaxEvents = cap;
   });
 
-/** Stores account events arriving one millisecond apart from `from` (hits, or security issues). */
+/** A node of each account the tests post from (created through the API on first use). */
+const nodeTokens = new Map<string, Promise<string>>();
+function nodeToken(accountId: string, session: Session): Promise<string> {
+  let token = nodeTokens.get(accountId);
+  if (!token) {
+    token = createNode(session).then((node) => node.token);
+    nodeTokens.set(accountId, token);
+  }
+  return token;
+}
+
+/** Posts events as a node of the account (hits, or security issues each of its own fingerprint). */
 async function storeEvents(
   accountId: string,
-  from: number,
+  session: Session,
   specs: { type: "hit" | "security_issue"; title: string }[],
 ) {
-  const rows = specs.map((spec, i) => ({
-    accountId,
-    id: uuidv7(),
-    type: spec.type,
-    occurredAt: from,
-    receivedAt: from + i,
-    risk: spec.type === "security_issue" ? "high" : null,
-    data:
-      spec.type === "security_issue"
-        ? { type: "security_issue", risk: "high", title: spec.title, host: "api.acme.test", method: "GET", path: "/" }
-        : { type: "hit", title: spec.title, host: "api.acme.test", path: "/" },
-  }));
-  // D1: at most 100 bound parameters per statement.
-  for (let i = 0; i < rows.length; i += 8)
-    await db()
-      .insert(events)
-      .values(rows.slice(i, i + 8));
+  const events = specs.map((spec) =>
+    spec.type === "security_issue"
+      ? securityIssue({ title: spec.title, parameter: spec.title, host: "api.acme.test" })
+      : hit({ payload: spec.title, host: "api.acme.test" }),
+  );
+  const res = await postEvents(await nodeToken(accountId, session), { events });
+  expect(res.status).toBe(202);
+  return events;
+}
+
+/**
+ * Posts events the integration misses: it is disabled as the disable route does for ingest (D1
+ * status, the account object told) while a node posts them, then enabled again in D1 (the resume
+ * below is the rest of an enable). Returns the disable's seq marker and the events.
+ */
+async function missWhileDisabled(
+  accountId: string,
+  session: Session,
+  integrationId: string,
+  specs: { type: "hit" | "security_issue"; title: string }[],
+) {
+  const setStatus = async (status: "enabled" | "disabled") => {
+    await db().update(integrations).set({ status }).where(eq(integrations.id, integrationId));
+    return (await announceControlChange(env, accountId)).committedSeq;
+  };
+  const marker = await setStatus("disabled");
+  const events = await storeEvents(accountId, session, specs);
+  await setStatus("enabled");
+  return { marker, events };
 }
 
 /** Titles of the security issues a webhook bucket received, in order. */
@@ -132,14 +157,14 @@ describe("re-enabling with the dead", () => {
 
 describe("replaying the events missed while disabled", () => {
   it("counts only matching events towards the cap, so a flood of others cannot hide them", async () => {
-    const { bucket, stub, clock } = await deliveryTarget(acme.accountId, {
+    const ready = await deliveryTarget(acme.accountId, {
       bucketPrefix: "gap-replay",
       events: { security_issue: ["high"] },
     });
+    const { bucket, id, stub, clock } = ready;
     await setReplayCap(stub, 10);
     await stub.pause();
-    const marker = await lastEventSeq();
-    await storeEvents(acme.accountId, Date.now(), [...flood(30), ...issues(10)]);
+    const { marker } = await missWhileDisabled(acme.accountId, admin, id, [...flood(30), ...issues(10)]);
 
     // Exactly the cap: everything queued, nothing reported missing.
     expect(await stub.resume({ pending: "resume", replayMissedAfterSeq: marker })).toEqual({
@@ -152,35 +177,31 @@ describe("replaying the events missed while disabled", () => {
   });
 
   it("makes replayed hits findable by id, since their notifications link to them", async () => {
-    const { stub } = await deliveryTarget(acme.accountId, { bucketPrefix: "gap-links", events: { hit: true } });
-    await stub.pause();
-    const since = Date.now();
-    const marker = await lastEventSeq();
-    // Stored while the integration was disabled: no enabled integration wanted them.
-    const id = uuidv7();
-    await db().insert(events).values({
-      accountId: acme.accountId,
-      id,
-      type: "hit",
-      occurredAt: since,
-      receivedAt: since,
-      data: {},
-      lookupById: 0,
+    const { id: hookId, stub } = await deliveryTarget(acme.accountId, {
+      bucketPrefix: "gap-links",
+      events: { hit: true },
     });
+    await stub.pause();
+    // Posted while the integration was disabled: no enabled integration wanted the hit.
+    const {
+      marker,
+      events: [missed],
+    } = await missWhileDisabled(acme.accountId, admin, hookId, flood(1));
+    const id = String(missed?.id);
     expect((await api(admin, "GET", `/api/events/${id}`)).status).toBe(404);
     expect(await stub.resume({ pending: "resume", replayMissedAfterSeq: marker })).toMatchObject({ replayed: 1 });
     expect((await api(admin, "GET", `/api/events/${id}`)).status).toBe(200);
   });
 
   it("stops at the cap, oldest first, and says it was truncated", async () => {
-    const { bucket, stub, clock } = await deliveryTarget(acme.accountId, {
+    const { bucket, id, stub, clock } = await deliveryTarget(acme.accountId, {
       bucketPrefix: "gap-cap",
       events: { security_issue: ["high"] },
     });
     await setReplayCap(stub, 10);
     await stub.pause();
-    const marker = await lastEventSeq(); // after the previous tests' events
-    await storeEvents(acme.accountId, Date.now(), [...flood(30), ...issues(12)]);
+    // After the previous tests' events.
+    const { marker } = await missWhileDisabled(acme.accountId, admin, id, [...flood(30), ...issues(12)]);
     expect(await stub.resume({ pending: "resume", replayMissedAfterSeq: marker })).toEqual({
       resumed: 0,
       dropped: 0,
@@ -201,8 +222,7 @@ describe("replaying the events missed while disabled", () => {
     });
     const enableWithReplay = async () => {
       expect((await api(globexAdmin, "POST", `/api/integrations/${id}/disable`)).status).toBe(200);
-      const disabledAt = (await integrationRow(id)).disabledAt!;
-      await storeEvents(globex.accountId, disabledAt + 1, issues(3));
+      await storeEvents(globex.accountId, globexAdmin, issues(3));
       const res = await api(globexAdmin, "POST", `/api/integrations/${id}/enable`, {
         pending: "resume",
         replay_missed: true,

@@ -1,13 +1,14 @@
 import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { auditLog, events, integrations } from "../../../worker/db/schema";
+import { auditLog, integrations } from "../../../worker/db/schema";
 import type { IntegrationDO } from "../../../worker/delivery/integration-do";
 import type { EventSubscriptions } from "../../../worker/domain/subscriptions";
-import { uuidv7 } from "../../../worker/lib/ids";
-import { db, type SeededAccount, seedAccount } from "../helpers";
+import { announceControlChange } from "../../../worker/ingest/control-change";
+import { db, login, type SeededAccount, seedAccount } from "../helpers";
 import { bucketName, hubRequests, hubUrl, mailTo, script, waitForRequests } from "../hub";
-import { storedEvents } from "../ingest/support";
+import { createNode, postEvents, securityIssue, storedEvents } from "../ingest/support";
 import {
   alarmOf,
   createIntegration,
@@ -16,7 +17,6 @@ import {
   idsIn,
   item,
   items,
-  lastEventSeq,
   type stubFor,
   T0,
   type TestClock,
@@ -94,36 +94,30 @@ describe("pause, resume and replay", () => {
 
   it("replays the account's events that arrived while disabled and match the subscriptions", async () => {
     const { bucket, id, stub, clock } = await webhookTarget({ security_issue: ["critical", "high"] });
+    const node = await createNode(await login(acme.users.admin.email));
+    const issue = (risk: string, title: string, eventId?: string) =>
+      securityIssue({ risk, title, parameter: title, host: "api.acme.test", ...(eventId ? { id: eventId } : {}) });
     const already = item("already-notified");
     await stub.enqueue(id, [already]);
+    // Posted before the disable: not missed (ingest queued it; it goes out with the first delivery).
+    expect((await postEvents(node.token, { events: [issue("high", "before the disable")] })).status).toBe(202);
     await fireAlarm(stub, clock);
     await stub.pause();
-
-    const disabledAt = Date.now();
-    let arrival = 0;
-    const event = (risk: string, title: string, eventId = uuidv7()) => ({
-      accountId: acme.accountId,
-      id: eventId,
-      type: "security_issue" as const,
-      occurredAt: disabledAt,
-      receivedAt: disabledAt + ++arrival,
-      risk,
-      data: { type: "security_issue", risk, title, host: "api.acme.test", method: "POST", path: "/login" },
-    });
-    // Committed before the disable: not missed (fan-out queued it, or queues it late: outbox/fan-out.ts).
-    await db().insert(events).values(event("high", "before the disable"));
-    const marker = await lastEventSeq();
-    await db()
-      .insert(events)
-      .values([
-        event("critical", "missed critical"),
-        event("low", "not subscribed"),
-        event("high", "missed high"),
-        // Stored while disabled but already in the outbox from before: not sent twice.
-        event("high", "dup", already.notification.id),
-      ]);
+    // Disabled as the disable route does it for ingest; the seq it answers is the marker.
+    await db().update(integrations).set({ status: "disabled" }).where(eq(integrations.id, id));
+    const { committedSeq: marker } = await announceControlChange(env, acme.accountId);
+    const missed = [
+      issue("critical", "missed critical"),
+      issue("low", "not subscribed"),
+      issue("high", "missed high"),
+      // Posted while disabled but already in the outbox from before: not sent twice.
+      issue("high", "dup", already.notification.id),
+    ];
+    expect((await postEvents(node.token, { events: missed })).status).toBe(202);
+    await db().update(integrations).set({ status: "enabled" }).where(eq(integrations.id, id));
     const result = await stub.resume({ pending: "resume", replayMissedAfterSeq: marker });
-    expect(result).toEqual({ resumed: 0, dropped: 0, replayed: 2 });
+    // Three matching events are queued again; the outbox keeps the one it held already once.
+    expect(result).toEqual({ resumed: 0, dropped: 0, replayed: 3 });
     await fireAlarm(stub, clock);
     const requests = await hubRequests(bucket);
     expect(requests).toHaveLength(2);

@@ -7,9 +7,9 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { eq, inArray } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { events, integrations } from "../../../worker/db/schema";
+import { integrations } from "../../../worker/db/schema";
 import { buildSystemEvent, systemEventOutboxInsert } from "../../../worker/domain/system-events";
 import { publishSystemEvents } from "../../../worker/ingest/publish-system-events";
 import { createIntegration } from "../delivery/fixtures";
@@ -22,6 +22,7 @@ import {
   queued,
   scopeChange,
   securityIssue,
+  storedEvents,
   stub,
   type Tenant,
   tenant,
@@ -87,11 +88,8 @@ async function acceptedIds(bucket: string, expected: number, answeredOk: (index:
 }
 
 async function receivedAt(accountId: string, ids: string[]): Promise<number[]> {
-  const rows = await db()
-    .select({ receivedAt: events.receivedAt, accountId: events.accountId })
-    .from(events)
-    .where(inArray(events.id, ids));
-  return rows.filter((row) => row.accountId === accountId).map((row) => row.receivedAt);
+  const wanted = new Set(ids);
+  return (await storedEvents(accountId)).filter((e) => wanted.has(e.id)).map((e) => e.receivedAt);
 }
 
 async function waitForStatus(id: string, status: "enabled" | "disabled") {

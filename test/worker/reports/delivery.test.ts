@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { api, json, login, type Session, seedAccount } from "../helpers";
 import { hubRequests, mailTo } from "../hub";
 import { fixture } from "../integrations/fixtures";
-import { hitRollups, seedRollups } from "./seed";
+import { hits, seedEvents } from "./seed";
 
 async function waitFor<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -35,9 +35,9 @@ async function createIntegration(type: string, name: string, settings: unknown, 
 beforeAll(async () => {
   const seeded = await seedAccount("Mail Co", "Europe/Paris");
   admin = await login(seeded.users.admin.email);
-  await seedRollups(
+  await seedEvents(
     seeded.accountId,
-    hitRollups("2026-11-12T09:00:00Z", 42, {
+    hits("2026-11-12T09:00:00Z", 42, {
       attack: "xss",
       block: "blocked",
       host: "m.example",

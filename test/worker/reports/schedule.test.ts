@@ -13,6 +13,7 @@ import {
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Env } from "../../../worker/env";
+import { listAccountEvents } from "../../../worker/events/query";
 import {
   handleReportJobs,
   MAX_ATTEMPTS,
@@ -26,7 +27,7 @@ import { createIntegration } from "../delivery/fixtures";
 import { api, json, login, seedAccount } from "../helpers";
 import { bucketName, hubRequests, hubUrl, mailTo, waitForRequests } from "../hub";
 import { fixture } from "../integrations/fixtures";
-import { at, hitRollups, seedRollups } from "./seed";
+import { at, hits, seedEvents } from "./seed";
 
 const appEnv = env as unknown as Env;
 
@@ -111,9 +112,9 @@ describe("scheduled reports", () => {
   beforeAll(async () => {
     // Created 2026-11-20 01:00 in Tokyo: the first period to report is that day.
     tokyo = await tokyoAccount("2026-11-19T16:00:00Z");
-    await seedRollups(
+    await seedEvents(
       tokyo.accountId,
-      hitRollups("2026-11-20T03:00:00Z", 7, {
+      hits("2026-11-20T03:00:00Z", 7, {
         attack: "sqli",
         block: "blocked",
         host: "t.example",
@@ -346,13 +347,9 @@ describe("failing jobs", () => {
     const brokenEnv = envWithFailingBatches();
     const job = { accountId: account.accountId, frequency: "weekly" as const, periodStart: "2026-11-16" };
     const notices = async () =>
-      (
-        await env.DB.prepare(
-          "SELECT data FROM events WHERE account_id = ?1 AND system_type = 'scheduled_report_failed'",
-        )
-          .bind(account.accountId)
-          .all<{ data: string }>()
-      ).results.map((row) => JSON.parse(row.data));
+      (await listAccountEvents(env, account.accountId, { type: "system" }, undefined, 200)).events
+        .filter((event) => event.systemType === "scheduled_report_failed")
+        .map((event) => JSON.parse(event.data));
 
     for (let attempt = 1; attempt < MAX_ATTEMPTS; attempt++) {
       await expect(runReportJob(brokenEnv, job)).rejects.toThrow("D1 is unavailable");

@@ -1,25 +1,61 @@
 /**
- * Seeds report inputs directly in the format ingestion writes (worker/db/schema.ts documents the
- * rollup dimensions; worker/ingest/store.ts derives them), and reads PDFs back as text.
+ * Seeds report inputs through the real write path — events posted to `POST /v1/events` by a node of
+ * the account, so the counters, security issues and scope changes reports read are the ones ingest
+ * keeps — and reads PDFs back as text.
  */
 import { env } from "cloudflare:workers";
 import { decodePDFRawStream, PDFArray, PDFDocument, PDFRawStream } from "pdf-lib";
+import { nodes } from "../../../worker/db/schema";
+import { announceControlChange } from "../../../worker/ingest/control-change";
 import { uuidv7 } from "../../../worker/lib/ids";
+import { sha256Hex } from "../../../worker/security/hashing";
+import { db } from "../helpers";
+import { postEvents } from "../ingest/support";
 
 export const at = (iso: string) => Date.parse(iso);
 
-/** event_rollups rows: [hour ISO, event_type, dimension, key, count]. */
-export async function seedRollups(accountId: string, rows: [string, string, string, string, number][]) {
-  const statements = rows.map(([hour, type, dimension, key, count]) =>
-    env.DB.prepare(
-      "INSERT INTO event_rollups (account_id, hour, event_type, dimension, key, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    ).bind(accountId, at(hour), type, dimension, key, count),
-  );
-  if (statements.length > 0) await env.DB.batch(statements);
+export type SeedEvent = Record<string, unknown>;
+
+/** One node per account posts every seeded event (created before the account's first ingest). */
+const nodeTokens = new Map<string, Promise<string>>();
+
+function nodeToken(accountId: string): Promise<string> {
+  let token = nodeTokens.get(accountId);
+  if (!token) {
+    token = (async () => {
+      const secret = `hnode_${crypto.randomUUID().replaceAll("-", "")}`;
+      const now = Date.now();
+      await db()
+        .insert(nodes)
+        .values({
+          id: uuidv7(now),
+          accountId,
+          name: "report-seed",
+          tokenHash: await sha256Hex(secret),
+          tokenPrefix: secret.slice(0, 12),
+          createdAt: now,
+          eventsCount: 0,
+        });
+      // As the nodes API does: the account object takes the new node from its next request.
+      await announceControlChange(env, accountId);
+      return secret;
+    })();
+    nodeTokens.set(accountId, token);
+  }
+  return token;
 }
 
-/** A hit with all its rollup dimensions, the way ingestion counts one event. */
-export function hitRollups(
+/** Posts the events as a node of the account would, 1000 per request. */
+export async function seedEvents(accountId: string, events: SeedEvent[]): Promise<void> {
+  const token = await nodeToken(accountId);
+  for (let i = 0; i < events.length; i += 1000) {
+    const res = await postEvents(token, { events: events.slice(i, i + 1000) });
+    if (res.status !== 202) throw new Error(`seeding events failed: ${res.status} ${await res.text()}`);
+  }
+}
+
+/** `count` hits (or incidents) in the hour starting at `hour`, alike but for their ids and minutes. */
+export function hits(
   hour: string,
   count: number,
   hit: {
@@ -31,30 +67,22 @@ export function hitRollups(
     ip: string;
     country?: string;
   },
-): [string, string, string, string, number][] {
+): SeedEvent[] {
   const type = hit.type ?? "hit";
-  const rows: [string, string, string, string, number][] = [
-    [hour, type, "total", "", count],
-    [hour, type, "attack_type", hit.attack, count],
-    [hour, type, "block_status", hit.block, count],
-    [hour, type, "host", hit.host, count],
-    [hour, type, "path", hit.path, count],
-    [hour, type, "remote_addr", hit.ip, count],
-  ];
-  if (hit.country) rows.push([hour, type, "country", hit.country, count]);
-  return rows;
-}
-
-/** Merges rollup rows that share a key (as ingestion's upsert does). */
-export function mergeRollups(rows: [string, string, string, string, number][]) {
-  const merged = new Map<string, [string, string, string, string, number]>();
-  for (const row of rows) {
-    const key = row.slice(0, 4).join("|");
-    const existing = merged.get(key);
-    if (existing) existing[4] += row[4];
-    else merged.set(key, [...row]);
-  }
-  return [...merged.values()];
+  return Array.from({ length: count }, (_, i) => ({
+    id: crypto.randomUUID(),
+    type,
+    occurred_at: new Date(at(hour) + ((i * 61_000) % 3_600_000)).toISOString(),
+    attack_type: hit.attack,
+    block_status: hit.block,
+    host: hit.host,
+    method: "GET",
+    path: hit.path,
+    remote_addr: hit.ip,
+    response_status: 403,
+    ...(hit.country ? { remote_country: hit.country } : {}),
+    ...(type === "incident" ? { security_issue_id: "seeded-issue" } : {}),
+  }));
 }
 
 export interface IssueSeed {
@@ -66,72 +94,38 @@ export interface IssueSeed {
   vulnType?: string;
   method?: string;
   parameter?: string;
-  /** Also store the event that reported it (adds method, parameter, discovered_by to the list). */
-  withEvent?: boolean;
 }
 
+/** A security issue first reported at `firstSeen` (its own fingerprint: the parameter defaults to the title). */
 export async function seedIssue(accountId: string, issue: IssueSeed): Promise<string> {
   const id = uuidv7(at(issue.firstSeen));
-  const host = issue.host ?? "app.example.com";
-  const path = issue.path ?? "/";
-  const vulnType = issue.vulnType ?? "sqli";
-  const method = issue.method ?? "GET";
-  const statements = [
-    env.DB.prepare(
-      `INSERT INTO security_issues (account_id, fingerprint, id, last_event_id, risk, title, host, path, vuln_type, status, first_seen, last_seen)
-       VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9, ?9)`,
-    ).bind(
-      accountId,
-      `${vulnType}|${host}|${method}|${path}|${id}`,
-      id,
-      issue.risk,
-      issue.title,
-      host,
-      path,
-      vulnType,
-      at(issue.firstSeen),
-    ),
-  ];
-  if (issue.withEvent) {
-    const data = {
+  await seedEvents(accountId, [
+    {
       id,
       type: "security_issue",
       occurred_at: issue.firstSeen,
       risk: issue.risk,
       title: issue.title,
-      vuln_type: vulnType,
-      host,
-      method,
-      path,
-      parameter: issue.parameter,
+      vuln_type: issue.vulnType ?? "sqli",
+      host: issue.host ?? "app.example.com",
+      method: issue.method ?? "GET",
+      path: issue.path ?? "/",
+      parameter: issue.parameter ?? issue.title,
       discovered_by: "scanner",
-    };
-    statements.push(
-      env.DB.prepare(
-        `INSERT INTO events (account_id, id, node_id, type, occurred_at, received_at, risk, host, path, data)
-         VALUES (?1, ?2, NULL, 'security_issue', ?3, ?3, ?4, ?5, ?6, ?7)`,
-      ).bind(accountId, id, at(issue.firstSeen), issue.risk, host, path, JSON.stringify(data)),
-    );
-  }
-  await env.DB.batch(statements);
+    },
+  ]);
   return id;
 }
 
-export async function seedScopeChange(
-  accountId: string,
-  occurredAt: string,
-  change: string,
-  objectType: string,
-  value: string,
-) {
-  const id = uuidv7(at(occurredAt));
-  const data = { id, type: "scope_change", occurred_at: occurredAt, change, object_type: objectType, value };
-  await env.DB.batch([
-    env.DB.prepare(
-      `INSERT INTO events (account_id, id, node_id, type, occurred_at, received_at, data)
-       VALUES (?1, ?2, NULL, 'scope_change', ?3, ?3, ?4)`,
-    ).bind(accountId, id, at(occurredAt), JSON.stringify(data)),
-  ]);
+export function scopeChange(occurredAt: string, change: string, objectType: string, value: string): SeedEvent {
+  return {
+    id: uuidv7(at(occurredAt)),
+    type: "scope_change",
+    occurred_at: occurredAt,
+    change,
+    object_type: objectType,
+    value,
+  };
 }
 
 /** An integration row as the integrations API stores it (no secrets: reports only need the row). */
