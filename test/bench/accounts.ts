@@ -53,12 +53,18 @@ async function touchEveryNode(url: string, tokens: string[]): Promise<void> {
   await Promise.all(Array.from({ length: CONCURRENCY }, loop));
 }
 
-interface ShardSizes {
+export interface ShardTotals {
   shards: number;
+  events: number;
+  bytes: number;
   largestBytes: number;
 }
 
-function shardSizes(stateDir: string): ShardSizes {
+/**
+ * The shard directory's totals in Herald's local D1 (docs/data-plane.md#directory). Its counters are
+ * refreshed by the account objects at most once a minute, so a reading right after a load may lag.
+ */
+export function shardTotals(stateDir: string): ShardTotals {
   const out = wrangler(
     [
       "d1",
@@ -69,12 +75,19 @@ function shardSizes(stateDir: string): ShardSizes {
       stateDir,
       "--json",
       "--command",
-      "SELECT count(*) AS shards, coalesce(max(bytes), 0) AS largest FROM event_shards",
+      "SELECT count(*) AS shards, coalesce(sum(events), 0) AS events, coalesce(sum(bytes), 0) AS bytes, coalesce(max(bytes), 0) AS largest FROM event_shards",
     ],
     true,
   );
-  const row = (JSON.parse(out) as { results: { shards: number; largest: number }[] }[])[0]?.results[0];
-  return { shards: row?.shards ?? 0, largestBytes: row?.largest ?? 0 };
+  const row = (
+    JSON.parse(out) as { results: { shards: number; events: number; bytes: number; largest: number }[] }[]
+  )[0]?.results[0];
+  return {
+    shards: row?.shards ?? 0,
+    events: row?.events ?? 0,
+    bytes: row?.bytes ?? 0,
+    largestBytes: row?.largest ?? 0,
+  };
 }
 
 export async function benchAccounts(): Promise<BenchResult[]> {
@@ -85,7 +98,7 @@ export async function benchAccounts(): Promise<BenchResult[]> {
     await touchEveryNode(herald.url, everyNode);
     const oneAccount = await runLoad(herald.url, tokensByAccount[0] ?? [], 100, MEASURE_MS, { loops: CONCURRENCY });
     const allAccounts = await runLoad(herald.url, everyNode, 100, MEASURE_MS, { loops: CONCURRENCY });
-    const sizes = shardSizes(herald.stateDir);
+    const sizes = shardTotals(herald.stateDir);
     const label = `batch=100, ${CONCURRENCY} requests in flight`;
     return [
       {

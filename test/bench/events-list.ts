@@ -6,6 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { startHerald } from "../support/herald-process.ts";
+import { shardTotals } from "./accounts.ts";
 import { type BenchResult, percentile } from "./bench-result.ts";
 import { createNodes } from "./ingest.ts";
 
@@ -142,6 +143,17 @@ export async function benchEventsList(): Promise<BenchResult[]> {
         met: p99 < 100 && pages.length === DEEP_PAGES,
       });
     }
+    // By now the account object has refreshed the directory's counters (at most once a minute).
+    const totals = shardTotals(herald.stateDir);
+    results.push(
+      { name: "shards holding the corpus", value: totals.shards, unit: "shards" },
+      {
+        name: "stored bytes per event (shard files / events, indexes and rollups included)",
+        value: totals.events ? totals.bytes / totals.events : Number.NaN,
+        unit: "bytes",
+      },
+      { name: "largest shard", value: totals.largestBytes / 1024 ** 2, unit: "MiB" },
+    );
     return results;
   } finally {
     await herald.stop();
