@@ -9,7 +9,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { type ApiSession, signIn } from "../../scripts/api-session.ts";
-import { prepareLocalDatabase } from "../../scripts/demo-seed.ts";
+import { executeSql, prepareLocalDatabase } from "../../scripts/demo-seed.ts";
 import { BIN, DEMO, ROOT } from "../../scripts/local-config.ts";
 
 export { type ApiSession, signIn };
@@ -146,11 +146,18 @@ export async function spawnWrangler(args: string[], healthUrl: string, timeoutMs
   };
 }
 
-export async function startHerald(options: { vars?: Record<string, string> } = {}): Promise<HeraldProcess> {
+export interface HeraldOptions {
+  vars?: Record<string, string>;
+  /** SQL run against the local D1 after the demo seed, before the Worker starts (bench fixtures). */
+  prepareSql?: string;
+}
+
+export async function startHerald(options: HeraldOptions = {}): Promise<HeraldProcess> {
   const port = await freePort();
   const inspectorPort = await freePort();
   const persistTo = mkdtempSync(path.join(tmpdir(), "herald-e2e-"));
   prepareLocalDatabase(persistTo);
+  if (options.prepareSql) executeSql(options.prepareSql, ["--local", "--persist-to", persistTo]);
 
   const vars: Record<string, string> = {
     PUBLIC_URL: `http://localhost:${port}`,
