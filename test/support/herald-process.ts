@@ -18,6 +18,8 @@ export interface HeraldProcess {
   /** http://localhost:<port> — "localhost" so browsers accept the Secure session cookie. */
   url: string;
   port: number;
+  /** wrangler dev's inspector (Chrome DevTools protocol; test/bench/profile.ts records CPU profiles through it). */
+  inspectorPort: number;
   /** Output of wrangler so far (for failure messages). */
   logs(): string;
   /** The process group of wrangler and its workerd (for the soak's memory readings). */
@@ -179,6 +181,7 @@ export async function startHerald(options: HeraldOptions = {}): Promise<HeraldPr
   return {
     url,
     port,
+    inspectorPort,
     logs: () => wrangler.logs(),
     processGroup: () => wrangler.pid,
     stateDir: persistTo,
