@@ -75,6 +75,14 @@ function summarize(nodes: ProfileNode[], totalSamples: number): void {
   console.log(`\n## total time\n${top(total, 60)}`);
 }
 
+/** PROFILE=0: the load alone, without the profiler (its figures without the sampling's cost). */
+class Done {
+  readonly result: unknown;
+  constructor(result: unknown) {
+    this.result = result;
+  }
+}
+
 const herald = await startHerald({ vars: { NODE_RATE_LIMIT_PER_MINUTE: "100000000" } });
 try {
   const tokens = await createNodes(herald);
@@ -82,10 +90,11 @@ try {
   if (receiver) await subscribeReceiver(herald, receiver.url);
   const load = runLoad(herald.url, tokens, batch, seconds * 1000, receiver ? { receiver } : {});
   await new Promise((r) => setTimeout(r, 1_500));
+  if (process.env.PROFILE === "0") throw new Done(await load);
   const socket = await inspectorSocket(herald.inspectorPort);
   const send = client(socket);
   await send("Profiler.enable");
-  await send("Profiler.setSamplingInterval", { interval: 200 });
+  await send("Profiler.setSamplingInterval", { interval: Number(process.env.PROFILE_INTERVAL_US ?? 200) });
   await send("Profiler.start");
   await new Promise((r) => setTimeout(r, seconds * 1000 - 500));
   const { profile } = await send<{ profile: { nodes: ProfileNode[]; samples: number[] } }>("Profiler.stop");
@@ -96,6 +105,12 @@ try {
   writeFileSync(`/tmp/herald-ingest-${batch}.cpuprofile`, JSON.stringify(profile));
   summarize(profile.nodes, profile.samples.length);
   await receiver?.close();
+} catch (error) {
+  if (!(error instanceof Done)) {
+    console.error(herald.logs().slice(-3000));
+    throw error;
+  }
+  console.log(error.result);
 } finally {
   await herald.stop();
 }
