@@ -5,7 +5,7 @@
 import { HOUR_MS } from "../lib/time";
 import {
   type AfterSeqQuery,
-  ROLLUP_DIMENSIONS,
+  type RollupDimension,
   type RollupQuery,
   type RollupRow,
   type RollupTopRow,
@@ -76,36 +76,57 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 const BY_KEY = `SELECT seq, processed, data FROM events WHERE occurred_at = ? AND id = ?`;
 
 /**
- * The rollups of the rows named by ?1 (a JSON array of seqs: the rows this call inserted), every
- * dimension in one statement: each row crossed with the dimension list gives its key, or NULL where
- * the dimension does not apply. Dimensions as in worker/db/schema.ts (event_rollups), plus `node`.
+ * Adds ?1, the counts of one insert (a JSON array of [event_type, dimension, hour, key, count],
+ * one per distinct key: `rollupCounts`), to the rollups. Counted in JavaScript from the rows in
+ * hand: the statement reads nothing back from `events` and has no GROUP BY to sort.
  */
-export const ROLL_UP = `WITH fresh AS MATERIALIZED (
-  SELECT type, occurred_at - occurred_at % ${HOUR_MS} AS hour, risk, attack_type, host, path, remote_addr,
-    remote_country, block_status, node_id,
-    CASE WHEN type = 'scope_change' THEN (data->>'change') || ':' || (data->>'object_type') END AS scope_key
-  FROM events WHERE seq IN (SELECT value FROM json_each(?1)) AND type <> 'system'
-), keyed AS (
-  SELECT f.type, d.value AS dimension, f.hour, CASE d.value
-    WHEN 'total' THEN ''
-    WHEN 'attack_type' THEN f.attack_type
-    WHEN 'block_status' THEN f.block_status
-    WHEN 'host' THEN f.host
-    WHEN 'path' THEN CASE WHEN f.type IN ('hit', 'incident') THEN f.path END
-    WHEN 'remote_addr' THEN f.remote_addr
-    WHEN 'country' THEN f.remote_country
-    WHEN 'risk' THEN f.risk
-    WHEN 'scope_change' THEN f.scope_key
-    WHEN 'node' THEN f.node_id
-  END AS key
-  FROM fresh AS f CROSS JOIN json_each(?2) AS d
-)
-INSERT INTO rollups (event_type, dimension, hour, key, count)
-SELECT type, dimension, hour, key, count(*) FROM keyed WHERE key IS NOT NULL
-GROUP BY type, dimension, hour, key
+export const ROLL_UP = `INSERT INTO rollups (event_type, dimension, hour, key, count)
+SELECT value->>0, value->>1, value->>2, value->>3, value->>4 FROM json_each(?1) WHERE true
 ON CONFLICT (event_type, dimension, hour, key) DO UPDATE SET count = count + excluded.count`;
 
-const ROLLED_UP_DIMENSIONS = JSON.stringify(ROLLUP_DIMENSIONS);
+/**
+ * A stored row's key in each rollup dimension (none where the dimension does not apply).
+ * Dimensions as in worker/db/schema.ts (event_rollups), plus `node`.
+ */
+function rollupKeys(row: ShardInsertRow): [RollupDimension, string | null | undefined][] {
+  const hitLike = row.type === "hit" || row.type === "incident";
+  return [
+    ["total", ""],
+    ["attack_type", row.attackType],
+    ["block_status", row.blockStatus],
+    ["host", row.host],
+    ["path", hitLike ? row.path : null],
+    ["remote_addr", row.remoteAddr],
+    ["country", row.remoteCountry],
+    ["risk", row.risk],
+    ["scope_change", row.type === "scope_change" ? scopeKey(row.data) : null],
+    ["node", row.nodeId],
+  ];
+}
+
+/** `change:object_type` of a scope change; none when either is missing. */
+function scopeKey(data: string): string | null {
+  const event = JSON.parse(data) as { change?: unknown; object_type?: unknown };
+  if (event.change == null || event.object_type == null) return null;
+  return `${event.change}:${event.object_type}`;
+}
+
+/** The rollup counts of these rows (system events are not rolled up): ROLL_UP's parameter. */
+export function rollupCounts(rows: ShardInsertRow[]): string {
+  const counts = new Map<string, [string, RollupDimension, number, string, number]>();
+  for (const row of rows) {
+    if (row.type === "system") continue;
+    const hour = row.occurredAt - (row.occurredAt % HOUR_MS);
+    for (const [dimension, key] of rollupKeys(row)) {
+      if (key === null || key === undefined) continue;
+      const id = `${row.type}\u0000${dimension}\u0000${hour}\u0000${key}`;
+      const counted = counts.get(id);
+      if (counted) counted[4]++;
+      else counts.set(id, [row.type, dimension, hour, key, 1]);
+    }
+  }
+  return JSON.stringify([...counts.values()]);
+}
 
 const COLUMNS = `seq, id, occurred_at, received_at, node_id, type, system_type, risk, attack_type, host, path,
   remote_addr, remote_country, block_status, data, processed`;
@@ -245,7 +266,7 @@ export class ShardStore {
    */
   insert(rows: ShardInsertRow[], markProcessed: boolean): ShardInsertedRow[] {
     const insertedNow = new Set<string>();
-    const freshSeqs: number[] = [];
+    const fresh: ShardInsertRow[] = [];
     const results: ShardInsertedRow[] = [];
     for (const row of rows) {
       const processed = (row.processed ?? markProcessed) ? 1 : 0;
@@ -271,7 +292,7 @@ export class ShardStore {
       const key = keyString(row.id, row.occurredAt);
       if (cursor.rowsWritten > 0) {
         insertedNow.add(key);
-        freshSeqs.push(row.seq);
+        fresh.push(row);
         results.push({ id: row.id, occurredAt: row.occurredAt, seq: row.seq, fresh: true, processed: processed === 1 });
         continue;
       }
@@ -289,11 +310,11 @@ export class ShardStore {
       if (stored.processed === 0 && !insertedNow.has(key)) result.data = stored.data;
       results.push(result);
     }
-    if (freshSeqs.length > 0) {
-      this.sql.exec(ROLL_UP, JSON.stringify(freshSeqs), ROLLED_UP_DIMENSIONS);
+    if (fresh.length > 0) {
+      this.sql.exec(ROLL_UP, rollupCounts(fresh));
       this.sql.exec(
         `INSERT INTO meta (key, value) VALUES ('events', ?) ON CONFLICT (key) DO UPDATE SET value = value + excluded.value`,
-        freshSeqs.length,
+        fresh.length,
       );
     }
     return results;
