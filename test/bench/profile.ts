@@ -111,6 +111,7 @@ try {
     throw error;
   }
   console.log(error.result);
+  if (process.env.PROFILE_LOGS) console.log(herald.logs().slice(-2000));
 } finally {
   await herald.stop();
 }

@@ -2,23 +2,22 @@
  * The SQL of one event shard (worker/events/shard-do.ts): its own SQLite (ctx.storage.sql), every
  * method synchronous. Schema and why each index exists: docs/data-plane.md#eventsharddo.
  */
-import { HOUR_MS } from "../lib/time";
-import {
-  type AfterSeqQuery,
-  type RollupDimension,
-  type RollupQuery,
-  type RollupRow,
-  type RollupTopRow,
-  type RollupTopsQuery,
-  type ScopeChangeQuery,
-  type ScopeChangeRow,
-  type ShardEventKey,
-  type ShardGetQuery,
-  type ShardInsertedRow,
-  type ShardInsertRow,
-  type ShardListQuery,
-  type StoredShardEvent,
-  type UnprocessedQuery,
+import { PendingRollups } from "./shard-rollups";
+import type {
+  AfterSeqQuery,
+  RollupQuery,
+  RollupRow,
+  RollupTopRow,
+  RollupTopsQuery,
+  ScopeChangeQuery,
+  ScopeChangeRow,
+  ShardEventKey,
+  ShardGetQuery,
+  ShardInsertedRow,
+  ShardInsertRow,
+  ShardListQuery,
+  StoredShardEvent,
+  UnprocessedQuery,
 } from "./shard-types";
 
 /** Node event types: what rollups count and list by default (system events are not rolled up). */
@@ -74,59 +73,6 @@ const INSERT_EVENT = `INSERT OR IGNORE INTO events (seq, id, occurred_at, receiv
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 const BY_KEY = `SELECT seq, processed, data FROM events WHERE occurred_at = ? AND id = ?`;
-
-/**
- * Adds ?1, the counts of one insert (a JSON array of [event_type, dimension, hour, key, count],
- * one per distinct key: `rollupCounts`), to the rollups. Counted in JavaScript from the rows in
- * hand: the statement reads nothing back from `events` and has no GROUP BY to sort.
- */
-export const ROLL_UP = `INSERT INTO rollups (event_type, dimension, hour, key, count)
-SELECT value->>0, value->>1, value->>2, value->>3, value->>4 FROM json_each(?1) WHERE true
-ON CONFLICT (event_type, dimension, hour, key) DO UPDATE SET count = count + excluded.count`;
-
-/**
- * A stored row's key in each rollup dimension (none where the dimension does not apply).
- * Dimensions as in worker/db/schema.ts (event_rollups), plus `node`.
- */
-function rollupKeys(row: ShardInsertRow): [RollupDimension, string | null | undefined][] {
-  const hitLike = row.type === "hit" || row.type === "incident";
-  return [
-    ["total", ""],
-    ["attack_type", row.attackType],
-    ["block_status", row.blockStatus],
-    ["host", row.host],
-    ["path", hitLike ? row.path : null],
-    ["remote_addr", row.remoteAddr],
-    ["country", row.remoteCountry],
-    ["risk", row.risk],
-    ["scope_change", row.type === "scope_change" ? scopeKey(row.data) : null],
-    ["node", row.nodeId],
-  ];
-}
-
-/** `change:object_type` of a scope change; none when either is missing. */
-function scopeKey(data: string): string | null {
-  const event = JSON.parse(data) as { change?: unknown; object_type?: unknown };
-  if (event.change == null || event.object_type == null) return null;
-  return `${event.change}:${event.object_type}`;
-}
-
-/** The rollup counts of these rows (system events are not rolled up): ROLL_UP's parameter. */
-export function rollupCounts(rows: ShardInsertRow[]): string {
-  const counts = new Map<string, [string, RollupDimension, number, string, number]>();
-  for (const row of rows) {
-    if (row.type === "system") continue;
-    const hour = row.occurredAt - (row.occurredAt % HOUR_MS);
-    for (const [dimension, key] of rollupKeys(row)) {
-      if (key === null || key === undefined) continue;
-      const id = `${row.type}\u0000${dimension}\u0000${hour}\u0000${key}`;
-      const counted = counts.get(id);
-      if (counted) counted[4]++;
-      else counts.set(id, [row.type, dimension, hour, key, 1]);
-    }
-  }
-  return JSON.stringify([...counts.values()]);
-}
 
 const COLUMNS = `seq, id, occurred_at, received_at, node_id, type, system_type, risk, attack_type, host, path,
   remote_addr, remote_country, block_status, data, processed`;
@@ -253,15 +199,30 @@ export function listStatement(query: ShardListQuery): { sql: string; params: Sql
 const keyString = (id: string, occurredAt: number) => `${occurredAt}:${id}`;
 
 export class ShardStore {
-  constructor(private readonly sql: SqlStorage) {}
+  private readonly pendingRollups: PendingRollups;
+
+  constructor(private readonly sql: SqlStorage) {
+    this.pendingRollups = new PendingRollups(sql);
+  }
 
   migrate(): void {
     for (const statement of SHARD_SCHEMA) this.sql.exec(statement);
+    this.pendingRollups.reload();
+  }
+
+  /** Writes the rollup counts still pending (before any rollup read; in a transaction). */
+  flushRollups(): void {
+    this.pendingRollups.flush();
+  }
+
+  /** Counts the pending rollups again from the stored rows (after a write was rolled back). */
+  reloadRollups(): void {
+    this.pendingRollups.reload();
   }
 
   /**
    * Inserts the rows (a stored key is ignored) and counts exactly the inserted ones in the rollups
-   * and the event counter. The caller wraps it in a transaction. Throws when a fresh row's seq is
+   * (batched: shard-rollups.ts) and the event counter. The caller wraps it in a transaction. Throws when a fresh row's seq is
    * already used by another event (the caller's seq counter went wrong: nothing must be lost silently).
    */
   insert(rows: ShardInsertRow[], markProcessed: boolean): ShardInsertedRow[] {
@@ -311,7 +272,7 @@ export class ShardStore {
       results.push(result);
     }
     if (fresh.length > 0) {
-      this.sql.exec(ROLL_UP, rollupCounts(fresh));
+      this.pendingRollups.add(fresh);
       this.sql.exec(
         `INSERT INTO meta (key, value) VALUES ('events', ?) ON CONFLICT (key) DO UPDATE SET value = value + excluded.value`,
         fresh.length,

@@ -6,7 +6,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { EventShardDO } from "../../../worker/events/shard-do";
-import { ROLL_UP, ROLLUP_READS } from "../../../worker/events/shard-store";
+import { ROLL_UP } from "../../../worker/events/shard-rollups";
+import { ROLLUP_READS } from "../../../worker/events/shard-store";
 import type { ShardInsertRow } from "../../../worker/events/shard-types";
 import { at, DAY0, freshShard, hit, keyOf, scopeChange, securityIssue, seq } from "./support";
 
