@@ -22,8 +22,8 @@ export interface NewAccount {
   /** When the account counts as created: reports are owed only for periods after it. */
   createdAt: number;
   users: NewUser[];
-  /** Name of a node to create; its token is returned once. */
-  nodeName?: string;
+  /** Names of nodes to create; their tokens are returned once, in the same order. */
+  nodeNames?: string[];
 }
 
 function hashPassword(password: string): string {
@@ -42,7 +42,7 @@ export function generatePassword(): string {
 export function accountSql(
   account: NewAccount,
   now = Date.now(),
-): { sql: string; accountId: string; nodeToken?: string } {
+): { sql: string; accountId: string; nodeTokens: string[] } {
   const accountId = randomUUID();
   const statements = [
     `INSERT INTO accounts (id, name, time_zone, created_at) VALUES (${q(accountId)}, ${q(account.name)}, ${q(account.timeZone)}, ${account.createdAt});`,
@@ -54,12 +54,13 @@ export function accountSql(
       `INSERT INTO integrations (id, account_id, type, name, status, settings, secrets, events, user_id, created_at, updated_at) VALUES (${q(randomUUID())}, ${q(accountId)}, 'personal_email', ${q(`Personal email (${user.email.toLowerCase()})`)}, 'enabled', '{}', NULL, ${q(JSON.stringify(user.notifications))}, ${q(userId)}, ${now}, ${now});`,
     );
   }
-  let nodeToken: string | undefined;
-  if (account.nodeName) {
-    nodeToken = `hnode_${randomBytes(32).toString("base64url")}`;
+  const nodeTokens: string[] = [];
+  for (const nodeName of account.nodeNames ?? []) {
+    const nodeToken = `hnode_${randomBytes(32).toString("base64url")}`;
+    nodeTokens.push(nodeToken);
     statements.push(
-      `INSERT INTO nodes (id, account_id, name, token_hash, token_prefix, created_at, events_count) VALUES (${q(randomUUID())}, ${q(accountId)}, ${q(account.nodeName)}, ${q(createHash("sha256").update(nodeToken).digest("hex"))}, ${q(nodeToken.slice(0, 12))}, ${now}, 0);`,
+      `INSERT INTO nodes (id, account_id, name, token_hash, token_prefix, created_at, events_count) VALUES (${q(randomUUID())}, ${q(accountId)}, ${q(nodeName)}, ${q(createHash("sha256").update(nodeToken).digest("hex"))}, ${q(nodeToken.slice(0, 12))}, ${now}, 0);`,
     );
   }
-  return { sql: statements.join("\n"), accountId, nodeToken };
+  return { sql: statements.join("\n"), accountId, nodeTokens };
 }

@@ -44,7 +44,7 @@ export function prepareLocalDatabase(persistTo?: string): { nodeToken?: string }
   wrangler(["d1", "migrations", "apply", "herald", ...target]);
   if (accountCount(target) > 0) return {};
   const now = Date.now();
-  const { sql, nodeToken } = accountSql(
+  const { sql, nodeTokens } = accountSql(
     {
       name: DEMO.accountName,
       timeZone: "UTC",
@@ -74,10 +74,10 @@ export function prepareLocalDatabase(persistTo?: string): { nodeToken?: string }
           notifications: { reports: ["weekly"] },
         },
       ],
-      nodeName: "demo-node",
+      nodeNames: ["demo-node"],
     },
     now,
   );
   executeSql(sql, target);
-  return { nodeToken };
+  return { nodeToken: nodeTokens[0] };
 }

@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: the benchmarks of ingestion, delivery, triggers and reports, each against a baseline
+ * `npm run bench`: the benchmarks of ingestion (one account, many accounts), the events list,
+ * delivery, triggers and reports, each against a baseline
  * measured in the same run (these machines are noisy: read the ratios, not the absolute numbers),
  * then a memory soak (soak.ts).
  * `npm run bench -- ingest` runs one section.
@@ -14,6 +15,8 @@ process.env.X_LOCAL_OBSERVABILITY ??= "false";
 
 const sections: { name: string; load: () => Promise<() => Promise<BenchResult[]>> }[] = [
   { name: "ingest", load: async () => (await import("./ingest.ts")).benchIngest },
+  { name: "accounts", load: async () => (await import("./accounts.ts")).benchAccounts },
+  { name: "events-list", load: async () => (await import("./events-list.ts")).benchEventsList },
   { name: "delivery", load: async () => (await import("./delivery.ts")).benchDelivery },
   { name: "triggers", load: async () => (await import("./triggers.ts")).benchTriggers },
   { name: "report", load: async () => (await import("./report.ts")).benchReport },

@@ -9,7 +9,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { type ApiSession, signIn } from "../../scripts/api-session.ts";
-import { prepareLocalDatabase } from "../../scripts/demo-seed.ts";
+import { executeSql, prepareLocalDatabase } from "../../scripts/demo-seed.ts";
 import { BIN, DEMO, ROOT } from "../../scripts/local-config.ts";
 
 export { type ApiSession, signIn };
@@ -18,6 +18,8 @@ export interface HeraldProcess {
   /** http://localhost:<port> — "localhost" so browsers accept the Secure session cookie. */
   url: string;
   port: number;
+  /** wrangler dev's inspector (Chrome DevTools protocol; test/bench/profile.ts records CPU profiles through it). */
+  inspectorPort: number;
   /** Output of wrangler so far (for failure messages). */
   logs(): string;
   /** The process group of wrangler and its workerd (for the soak's memory readings). */
@@ -146,11 +148,18 @@ export async function spawnWrangler(args: string[], healthUrl: string, timeoutMs
   };
 }
 
-export async function startHerald(options: { vars?: Record<string, string> } = {}): Promise<HeraldProcess> {
+export interface HeraldOptions {
+  vars?: Record<string, string>;
+  /** SQL run against the local D1 after the demo seed, before the Worker starts (bench fixtures). */
+  prepareSql?: string;
+}
+
+export async function startHerald(options: HeraldOptions = {}): Promise<HeraldProcess> {
   const port = await freePort();
   const inspectorPort = await freePort();
   const persistTo = mkdtempSync(path.join(tmpdir(), "herald-e2e-"));
   prepareLocalDatabase(persistTo);
+  if (options.prepareSql) executeSql(options.prepareSql, ["--local", "--persist-to", persistTo]);
 
   const vars: Record<string, string> = {
     PUBLIC_URL: `http://localhost:${port}`,
@@ -172,6 +181,7 @@ export async function startHerald(options: { vars?: Record<string, string> } = {
   return {
     url,
     port,
+    inspectorPort,
     logs: () => wrangler.logs(),
     processGroup: () => wrangler.pid,
     stateDir: persistTo,

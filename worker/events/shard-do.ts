@@ -15,6 +15,7 @@ import {
   type ShardEventKey,
   type ShardGetQuery,
   type ShardInsert,
+  type ShardInsertedRow,
   type ShardInsertResult,
   type ShardListPage,
   type ShardListQuery,
@@ -55,6 +56,13 @@ export class EventShardDO extends DurableObject<Env> {
     return this.store;
   }
 
+  /** The store with every pending rollup count written: a rollup read is exact. */
+  private rolledUp(): ShardStore {
+    const store = this.ready();
+    this.ctx.storage.transactionSync(() => store.flushRollups());
+    return store;
+  }
+
   private size(): ShardSize {
     return { events: this.store.eventCount(), bytes: this.ctx.storage.sql.databaseSize };
   }
@@ -72,7 +80,14 @@ export class EventShardDO extends DurableObject<Env> {
     if (this.ctx.storage.sql.databaseSize >= this.maxBytes && !store.allStored(input.rows)) {
       return { full: true, ...this.size() };
     }
-    const rows = this.ctx.storage.transactionSync(() => store.insert(input.rows, input.markProcessed ?? false));
+    let rows: ShardInsertedRow[];
+    try {
+      rows = this.ctx.storage.transactionSync(() => store.insert(input.rows, input.markProcessed ?? false));
+    } catch (error) {
+      // Rolled back: the pending rollup counts may hold rows that are not stored.
+      store.reloadRollups();
+      throw error;
+    }
     return { full: false, rows, ...this.size() };
   }
 
@@ -103,11 +118,11 @@ export class EventShardDO extends DurableObject<Env> {
   }
 
   async rollups(query: RollupQuery): Promise<RollupRow[]> {
-    return this.ready().rollups(query);
+    return this.rolledUp().rollups(query);
   }
 
   async rollupTops(query: RollupTopsQuery): Promise<RollupTopRow[]> {
-    return this.ready().rollupTops(query);
+    return this.rolledUp().rollupTops(query);
   }
 
   async scopeChanges(query: ScopeChangeQuery): Promise<ScopeChangeRow[]> {
@@ -124,7 +139,7 @@ export class EventShardDO extends DurableObject<Env> {
 
   /** The low-cardinality rollups (LOW_CARDINALITY_DIMENSIONS): what outlives the shard in an archive. */
   async counters(): Promise<RollupRow[]> {
-    return this.ready().counters([...LOW_CARDINALITY_DIMENSIONS]);
+    return this.rolledUp().counters([...LOW_CARDINALITY_DIMENSIONS]);
   }
 
   async stats(): Promise<ShardStats> {

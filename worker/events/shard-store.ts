@@ -2,23 +2,22 @@
  * The SQL of one event shard (worker/events/shard-do.ts): its own SQLite (ctx.storage.sql), every
  * method synchronous. Schema and why each index exists: docs/data-plane.md#eventsharddo.
  */
-import { HOUR_MS } from "../lib/time";
-import {
-  type AfterSeqQuery,
-  ROLLUP_DIMENSIONS,
-  type RollupQuery,
-  type RollupRow,
-  type RollupTopRow,
-  type RollupTopsQuery,
-  type ScopeChangeQuery,
-  type ScopeChangeRow,
-  type ShardEventKey,
-  type ShardGetQuery,
-  type ShardInsertedRow,
-  type ShardInsertRow,
-  type ShardListQuery,
-  type StoredShardEvent,
-  type UnprocessedQuery,
+import { PendingRollups } from "./shard-rollups";
+import type {
+  AfterSeqQuery,
+  RollupQuery,
+  RollupRow,
+  RollupTopRow,
+  RollupTopsQuery,
+  ScopeChangeQuery,
+  ScopeChangeRow,
+  ShardEventKey,
+  ShardGetQuery,
+  ShardInsertedRow,
+  ShardInsertRow,
+  ShardListQuery,
+  StoredShardEvent,
+  UnprocessedQuery,
 } from "./shard-types";
 
 /** Node event types: what rollups count and list by default (system events are not rolled up). */
@@ -74,38 +73,6 @@ const INSERT_EVENT = `INSERT OR IGNORE INTO events (seq, id, occurred_at, receiv
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 const BY_KEY = `SELECT seq, processed, data FROM events WHERE occurred_at = ? AND id = ?`;
-
-/**
- * The rollups of the rows named by ?1 (a JSON array of seqs: the rows this call inserted), every
- * dimension in one statement: each row crossed with the dimension list gives its key, or NULL where
- * the dimension does not apply. Dimensions as in worker/db/schema.ts (event_rollups), plus `node`.
- */
-export const ROLL_UP = `WITH fresh AS MATERIALIZED (
-  SELECT type, occurred_at - occurred_at % ${HOUR_MS} AS hour, risk, attack_type, host, path, remote_addr,
-    remote_country, block_status, node_id,
-    CASE WHEN type = 'scope_change' THEN (data->>'change') || ':' || (data->>'object_type') END AS scope_key
-  FROM events WHERE seq IN (SELECT value FROM json_each(?1)) AND type <> 'system'
-), keyed AS (
-  SELECT f.type, d.value AS dimension, f.hour, CASE d.value
-    WHEN 'total' THEN ''
-    WHEN 'attack_type' THEN f.attack_type
-    WHEN 'block_status' THEN f.block_status
-    WHEN 'host' THEN f.host
-    WHEN 'path' THEN CASE WHEN f.type IN ('hit', 'incident') THEN f.path END
-    WHEN 'remote_addr' THEN f.remote_addr
-    WHEN 'country' THEN f.remote_country
-    WHEN 'risk' THEN f.risk
-    WHEN 'scope_change' THEN f.scope_key
-    WHEN 'node' THEN f.node_id
-  END AS key
-  FROM fresh AS f CROSS JOIN json_each(?2) AS d
-)
-INSERT INTO rollups (event_type, dimension, hour, key, count)
-SELECT type, dimension, hour, key, count(*) FROM keyed WHERE key IS NOT NULL
-GROUP BY type, dimension, hour, key
-ON CONFLICT (event_type, dimension, hour, key) DO UPDATE SET count = count + excluded.count`;
-
-const ROLLED_UP_DIMENSIONS = JSON.stringify(ROLLUP_DIMENSIONS);
 
 const COLUMNS = `seq, id, occurred_at, received_at, node_id, type, system_type, risk, attack_type, host, path,
   remote_addr, remote_country, block_status, data, processed`;
@@ -232,20 +199,35 @@ export function listStatement(query: ShardListQuery): { sql: string; params: Sql
 const keyString = (id: string, occurredAt: number) => `${occurredAt}:${id}`;
 
 export class ShardStore {
-  constructor(private readonly sql: SqlStorage) {}
+  private readonly pendingRollups: PendingRollups;
+
+  constructor(private readonly sql: SqlStorage) {
+    this.pendingRollups = new PendingRollups(sql);
+  }
 
   migrate(): void {
     for (const statement of SHARD_SCHEMA) this.sql.exec(statement);
+    this.pendingRollups.reload();
+  }
+
+  /** Writes the rollup counts still pending (before any rollup read; in a transaction). */
+  flushRollups(): void {
+    this.pendingRollups.flush();
+  }
+
+  /** Counts the pending rollups again from the stored rows (after a write was rolled back). */
+  reloadRollups(): void {
+    this.pendingRollups.reload();
   }
 
   /**
    * Inserts the rows (a stored key is ignored) and counts exactly the inserted ones in the rollups
-   * and the event counter. The caller wraps it in a transaction. Throws when a fresh row's seq is
+   * (batched: shard-rollups.ts) and the event counter. The caller wraps it in a transaction. Throws when a fresh row's seq is
    * already used by another event (the caller's seq counter went wrong: nothing must be lost silently).
    */
   insert(rows: ShardInsertRow[], markProcessed: boolean): ShardInsertedRow[] {
     const insertedNow = new Set<string>();
-    const freshSeqs: number[] = [];
+    const fresh: ShardInsertRow[] = [];
     const results: ShardInsertedRow[] = [];
     for (const row of rows) {
       const processed = (row.processed ?? markProcessed) ? 1 : 0;
@@ -271,7 +253,7 @@ export class ShardStore {
       const key = keyString(row.id, row.occurredAt);
       if (cursor.rowsWritten > 0) {
         insertedNow.add(key);
-        freshSeqs.push(row.seq);
+        fresh.push(row);
         results.push({ id: row.id, occurredAt: row.occurredAt, seq: row.seq, fresh: true, processed: processed === 1 });
         continue;
       }
@@ -289,11 +271,11 @@ export class ShardStore {
       if (stored.processed === 0 && !insertedNow.has(key)) result.data = stored.data;
       results.push(result);
     }
-    if (freshSeqs.length > 0) {
-      this.sql.exec(ROLL_UP, JSON.stringify(freshSeqs), ROLLED_UP_DIMENSIONS);
+    if (fresh.length > 0) {
+      this.pendingRollups.add(fresh);
       this.sql.exec(
         `INSERT INTO meta (key, value) VALUES ('events', ?) ON CONFLICT (key) DO UPDATE SET value = value + excluded.value`,
-        freshSeqs.length,
+        fresh.length,
       );
     }
     return results;

@@ -106,6 +106,9 @@ ON CONFLICT (fingerprint) DO UPDATE SET
   closed_at = CASE WHEN ${STILL_CLOSED} THEN closed_at END,
   closed_by = CASE WHEN ${STILL_CLOSED} THEN closed_by END`;
 
+/** Seqs reserved per write of `meta.seq`; a restart skips what is left of the block. */
+export const SEQ_BLOCK = 10_000;
+
 export class AccountStore {
   constructor(private readonly sql: SqlStorage) {
     for (const statement of SCHEMA) sql.exec(statement);
@@ -119,17 +122,35 @@ export class AccountStore {
 
   /** The last seq handed out (every event written so far has a seq at most this). */
   lastSeq(): number {
-    return this.rows<{ value: number }>(`SELECT value FROM meta WHERE key = 'seq'`)[0]?.value ?? 0;
+    this.seqs ??= this.loadSeqs();
+    return this.seqs.last;
   }
 
-  /** Hands out `count` seqs: the first of them is returned. Durable before any shard write uses them. */
+  /**
+   * Hands out `count` seqs: the first of them is returned. Durable before any shard write uses them:
+   * `meta.seq` is the end of a reserved block, written only when a block runs out (not once per
+   * group: each write is a commit on the ingest path). A restart continues after the whole block.
+   */
   allocateSeqs(count: number): number {
-    const first = this.lastSeq() + 1;
-    this.sql.exec(
-      `INSERT INTO meta (key, value) VALUES ('seq', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-      first + count - 1,
-    );
+    this.seqs ??= this.loadSeqs();
+    const first = this.seqs.last + 1;
+    const last = first + count - 1;
+    if (last > this.seqs.reserved) {
+      this.seqs.reserved = last + SEQ_BLOCK;
+      this.sql.exec(
+        `INSERT INTO meta (key, value) VALUES ('seq', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+        this.seqs.reserved,
+      );
+    }
+    this.seqs.last = last;
     return first;
+  }
+
+  private seqs: { last: number; reserved: number } | null = null;
+
+  private loadSeqs(): { last: number; reserved: number } {
+    const stored = this.rows<{ value: number }>(`SELECT value FROM meta WHERE key = 'seq'`)[0]?.value ?? 0;
+    return { last: stored, reserved: stored };
   }
 
   // --- security issues ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { integrations } from "../../../worker/db/schema";
 import { eventShardObject } from "../../../worker/events/objects";
 import { periodOf, shardName } from "../../../worker/events/shard-names";
+import { AccountStore, SEQ_BLOCK } from "../../../worker/ingest/account-store";
 import { announceControlChange } from "../../../worker/ingest/control-change";
 import { DAY_MS } from "../../../worker/lib/time";
 import { dropExpiredShards } from "../../../worker/retention";
@@ -207,6 +208,27 @@ describe("the account seq: disable markers and replay", () => {
     // Their notification links resolve by id alone.
     const linked = await accountObject(acme.accountId).findLinked(String(missed[0]?.id));
     expect(linked).toMatchObject({ occurredAt: Date.parse(String(missed[0]?.occurred_at)) });
+  });
+  it("is written once per block, not per group, and a restart continues after every seq handed out", async () => {
+    const acme = await tenant("Acme Seq Blocks");
+    await runInDurableObject(accountObject(acme.accountId), (instance, state) => {
+      const sql = state.storage.sql;
+      const storedSeq = () => sql.exec<{ value: number }>(`SELECT value FROM meta WHERE key = 'seq'`).one().value;
+      const first = instance.store.allocateSeqs(10);
+      const reserved = storedSeq();
+      const second = instance.store.allocateSeqs(100);
+      expect(second).toBe(first + 10);
+      expect(instance.store.lastSeq()).toBe(first + 109);
+      // No write for the second group: the first one's reservation covers it.
+      expect(storedSeq()).toBe(reserved);
+      // A group larger than what is left of the block reserves again, past its own last seq.
+      const big = instance.store.allocateSeqs(SEQ_BLOCK);
+      expect(storedSeq()).toBeGreaterThanOrEqual(big + SEQ_BLOCK - 1);
+      // A restart (a new store over the same storage) hands out only seqs above every one handed out.
+      const restarted = new AccountStore(sql);
+      expect(restarted.lastSeq()).toBeGreaterThanOrEqual(big + SEQ_BLOCK - 1);
+      expect(restarted.allocateSeqs(1)).toBeGreaterThan(big + SEQ_BLOCK - 1);
+    });
   });
 });
 
