@@ -121,25 +121,61 @@ function d1File(persistTo: string): string {
 }
 
 /**
- * What reports keep in D1 per account (the capacity model, README): bytes of one day's top digest
- * (`report_day_tops`, row and primary-key index pages) and of one stored report's data, measured
- * on the pages SQLite wrote (dbstat) and as the row's text.
+ * The SQLite file of the account's AccountIngestDO under a `--persist-to` directory (wrangler
+ * keeps each object's storage as a .sqlite file under v3/do): the one holding `report_bodies`.
+ */
+function accountObjectFile(persistTo: string): string {
+  const root = path.join(persistTo, "v3", "do");
+  for (const dir of readdirSync(root)) {
+    for (const name of readdirSync(path.join(root, dir)).filter((n) => n.endsWith(".sqlite"))) {
+      const file = path.join(root, dir, name);
+      const db = new DatabaseSync(file, { readOnly: true });
+      const found = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'report_bodies'").get();
+      db.close();
+      if (found) return file;
+    }
+  }
+  throw new Error(`no AccountIngestDO storage under ${root}`);
+}
+
+/**
+ * What reports keep per account (the capacity model, README "Known limits"), in the account's
+ * AccountIngestDO (docs/storage.md#reports): bytes of one day's top digest (`report_day_tops`,
+ * row and index pages) and of one stored report's body, measured on the pages SQLite wrote
+ * (dbstat) and as the row's text; D1 keeps only the report's metadata row.
  */
 function reportStorageFigures(persistTo: string): BenchResult[] {
-  const db = new DatabaseSync(d1File(persistTo), { readOnly: true });
+  const d1 = new DatabaseSync(d1File(persistTo), { readOnly: true });
+  const frequencies = new Map(
+    (d1.prepare("SELECT id, frequency FROM reports").all() as { id: string; frequency: string }[]).map((r) => [
+      r.id,
+      r.frequency,
+    ]),
+  );
+  d1.close();
+  const db = new DatabaseSync(accountObjectFile(persistTo), { readOnly: true });
   const one = <T>(sql: string) => db.prepare(sql).get() as T;
   const days = one<{ n: number; bytes: number }>(
-    `SELECT count(*) AS n, sum(length(account_id) + length(time_zone) + length(day) + length(tops) + length(truncated) + 16) AS bytes
+    `SELECT count(*) AS n, sum(length(time_zone) + length(day) + length(tops) + length(truncated) + 16) AS bytes
      FROM report_day_tops`,
   );
   const pages = one<{ bytes: number | null }>(
-    `SELECT sum(pgsize) AS bytes FROM dbstat WHERE name IN ('report_day_tops', 'sqlite_autoindex_report_day_tops_1')`,
+    `SELECT sum(pgsize) AS bytes FROM dbstat WHERE name IN ('report_day_tops', 'sqlite_autoindex_report_day_tops_1',
+       'report_day_tops_computed_idx')`,
   );
-  const reports = one<{ daily: number; monthly: number }>(
-    `SELECT avg(CASE WHEN frequency = 'daily' THEN length(data) END) AS daily,
-       avg(CASE WHEN frequency = 'monthly' THEN length(data) END) AS monthly FROM reports`,
+  const bodies = db.prepare("SELECT id, length(data) AS bytes FROM report_bodies").all() as {
+    id: string;
+    bytes: number;
+  }[];
+  const bodyPages = one<{ bytes: number | null }>(
+    `SELECT sum(pgsize) AS bytes FROM dbstat WHERE name IN ('report_bodies', 'sqlite_autoindex_report_bodies_1',
+       'report_bodies_created_idx')`,
   );
   db.close();
+  const average = (frequency: string) => {
+    const sizes = bodies.filter((b) => frequencies.get(b.id) === frequency).map((b) => b.bytes);
+    return sizes.reduce((sum, n) => sum + n, 0) / Math.max(1, sizes.length);
+  };
   return [
     {
       name: `report_day_tops: one account-day's digest, row text (${days.n} days)`,
@@ -147,12 +183,17 @@ function reportStorageFigures(persistTo: string): BenchResult[] {
       unit: "B",
     },
     {
-      name: "report_day_tops: one account-day on disk (table + key index pages)",
+      name: "report_day_tops: one account-day on disk (table + index pages)",
       value: (pages.bytes ?? 0) / days.n,
       unit: "B",
     },
-    { name: "reports.data of a daily report", value: reports.daily, unit: "B" },
-    { name: "reports.data of a monthly report", value: reports.monthly, unit: "B" },
+    { name: "report_bodies.data of a daily report", value: average("daily"), unit: "B" },
+    { name: "report_bodies.data of a monthly report", value: average("monthly"), unit: "B" },
+    {
+      name: `report_bodies: one report on disk, all frequencies (${bodies.length} reports)`,
+      value: (bodyPages.bytes ?? 0) / Math.max(1, bodies.length),
+      unit: "B",
+    },
   ];
 }
 

@@ -307,7 +307,11 @@ export const reports = sqliteTable(
     timeZone: text("time_zone").notNull(),
     /** "schedule" or "manual". */
     origin: text("origin").notNull(),
-    data: text("data", { mode: "json" }).notNull(),
+    /**
+     * The report JSON of rows written before the bodies moved to the account's object (null for
+     * newer ones: docs/storage.md#reports).
+     */
+    data: text("data", { mode: "json" }),
     createdAt: integer("created_at").notNull(),
   },
   (t) => [index("reports_account_idx").on(t.accountId, t.createdAt)],
@@ -386,33 +390,6 @@ export const securityIssues = sqliteTable(
   (t) => [
     primaryKey({ columns: [t.accountId, t.fingerprint] }),
     index("security_issues_status_idx").on(t.accountId, t.status, t.risk),
-  ],
-);
-
-/**
- * Per local day of an account, the top keys of each attack dimension (hits and incidents), so
- * weekly and monthly reports merge at most 31 small digests instead of summing every hourly
- * rollup row of high-cardinality dimensions (source IPs, paths). Written when a day's report is
- * built (or first needed); `attacks` is the day's hit + incident total at that time, and a digest
- * whose day total has changed since (late events) is recomputed.
- */
-export const reportDayTops = sqliteTable(
-  "report_day_tops",
-  {
-    accountId: text("account_id").notNull(),
-    timeZone: text("time_zone").notNull(),
-    /** Local date YYYY-MM-DD in time_zone. */
-    day: text("day").notNull(),
-    attacks: integer("attacks").notNull(),
-    /** {"attack_type": [[key, count], ...], ...}, each list the day's top keys, most first. */
-    tops: text("tops", { mode: "json" }).notNull(),
-    /** Dimensions whose list was cut (the day had more keys than the digest keeps). */
-    truncated: text("truncated", { mode: "json" }).notNull(),
-    computedAt: integer("computed_at").notNull(),
-  },
-  (t) => [
-    primaryKey({ columns: [t.accountId, t.timeZone, t.day] }),
-    index("report_day_tops_computed_idx").on(t.computedAt),
   ],
 );
 

@@ -13,6 +13,7 @@ import { eventShardObject } from "../events/objects";
 import type { ShardEventKey } from "../events/shard-types";
 import { MINUTE_MS } from "../lib/time";
 import { type AccountQueries, accountQueries } from "./account-queries";
+import { AccountReportStore, type DayTopsRow } from "./account-reports";
 import { AccountStore, type IssueQuery } from "./account-store";
 import { type ControlSnapshot, loadControlSnapshot } from "./control-snapshot";
 import { finishUnprocessed, recordSystemEvents, type SystemEventInput } from "./finish-later";
@@ -57,6 +58,8 @@ interface Waiting {
 
 export class AccountIngestDO extends DurableObject<Env> {
   readonly store: AccountStore;
+  /** Report day digests and report bodies (worker/ingest/account-reports.ts). */
+  readonly reportStore: AccountReportStore;
   readonly directory: ShardDirectory;
   /** Triggers and silences on the ingest path (worker/ingest/trigger-hook.ts). */
   readonly triggers: TriggerHook;
@@ -86,6 +89,7 @@ export class AccountIngestDO extends DurableObject<Env> {
     super(ctx, env);
     this.environment = env;
     this.store = new AccountStore(ctx.storage.sql);
+    this.reportStore = new AccountReportStore(ctx.storage.sql);
     this.triggers = new TriggerHook(ctx.storage.sql);
     this.directory = new ShardDirectory(env, () => this.accountId);
     // Upgraded from events in D1: seqs continue past theirs (worker/ingest/legacy-intake.ts).
@@ -404,6 +408,38 @@ export class AccountIngestDO extends DurableObject<Env> {
 
   dropExpiredShards(before: number) {
     return this.queries.dropExpiredShards(before);
+  }
+
+  // --- reports (docs/storage.md#reports) ---------------------------------------------------------
+
+  dayTops(timeZone: string, fromDay: string, toDay: string) {
+    return this.reportStore.dayTops(timeZone, fromDay, toDay);
+  }
+
+  saveDayTops(rows: DayTopsRow[]) {
+    this.reportStore.saveDayTops(rows);
+  }
+
+  /** A report's body (its JSON text), written before its D1 row so no row lacks one. */
+  saveReportBody(id: string, data: string, createdAt: number) {
+    this.reportStore.saveBody(id, data, createdAt);
+  }
+
+  reportBody(id: string) {
+    return this.reportStore.body(id);
+  }
+
+  reportTotals(ids: string[]) {
+    return this.reportStore.totals(ids);
+  }
+
+  /** A body whose D1 row was never written (a scheduled build that lost its claim). */
+  deleteReportBody(id: string) {
+    this.reportStore.deleteBody(id);
+  }
+
+  purgeReports(before: number) {
+    return this.reportStore.purge(before);
   }
 
   /** Rows moved from D1 by the upgrade's import (worker/legacy-import.ts). */

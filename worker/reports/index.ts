@@ -5,7 +5,7 @@ import type { ReportAttachment } from "../domain/notification";
 import type { Env } from "../env";
 import { renderReportPdf } from "./pdf";
 import type { ReportData } from "./schema";
-import { type ReportRow, reportFileName } from "./store";
+import { type ReportRow, reportFileName, withBody } from "./store";
 
 /**
  * The reports module's entry points for other parts of Herald: the delivery engine loads a
@@ -15,8 +15,9 @@ import { type ReportRow, reportFileName } from "./store";
 /** The PDF of a stored report. Throws if the report no longer exists (purged after a year). */
 export async function loadReportPdf(env: Env, reportId: string): Promise<Uint8Array> {
   const row = await createDb(env.DB).query.reports.findFirst({ where: eq(reports.id, reportId) });
-  if (!row) throw new Error(`Report ${reportId} does not exist.`);
-  return reportPdf(row);
+  const full = row ? await withBody(env, row) : null;
+  if (!full) throw new Error(`Report ${reportId} does not exist.`);
+  return reportPdf(full);
 }
 
 export function reportPdf(row: ReportRow): Promise<Uint8Array> {

@@ -11,12 +11,13 @@ import {
 } from "../domain/report-periods";
 import { buildSystemEvent, systemEventOutboxInsert } from "../domain/system-events";
 import type { Env } from "../env";
+import { accountIngestObject } from "../ingest/account-object";
 import { uiLink } from "../lib/links";
 import { DAY_MS } from "../lib/time";
 import { raiseSystemNotice } from "../notices/system-notice";
 import { buildReportData } from "./build";
 import { deliverReport } from "./deliver";
-import { newReportRow, purgeOldReports, type ReportRow } from "./store";
+import { newReportRow, purgeOldReports, type ReportRow, saveReportBody, withBody } from "./store";
 
 /**
  * Scheduled reports, in two halves:
@@ -241,7 +242,7 @@ async function loadRow(env: Env, reportId: string): Promise<ReportRow | null> {
     .bind(reportId)
     .first<Record<string, unknown>>();
   if (!row) return null;
-  return {
+  return withBody(env, {
     id: String(row.id),
     accountId: String(row.account_id),
     frequency: row.frequency as Frequency,
@@ -249,9 +250,9 @@ async function loadRow(env: Env, reportId: string): Promise<ReportRow | null> {
     periodEnd: String(row.period_end),
     timeZone: String(row.time_zone),
     origin: String(row.origin),
-    data: JSON.parse(String(row.data)),
+    data: row.data === null ? null : JSON.parse(String(row.data)),
     createdAt: Number(row.created_at),
-  };
+  });
 }
 
 /**
@@ -267,19 +268,23 @@ async function storeFenced(
 ): Promise<ReportRow | null> {
   const data = await buildReportData(env, { id: account.id, name: account.name, timeZone: period.timeZone }, period);
   const row = newReportRow(account.id, period, "schedule", data);
+  await saveReportBody(env, row);
   const holds = `EXISTS (SELECT 1 FROM report_runs WHERE account_id = ?1 AND frequency = ?2 AND period_start = ?3
     AND status = 'building' AND attempts = ?4)`;
   const [inserted] = await env.DB.batch([
     env.DB.prepare(
-      `INSERT INTO reports (id, account_id, frequency, period_start, period_end, time_zone, origin, data, created_at)
-       SELECT ?5, ?1, ?2, ?6, ?7, ?8, 'schedule', ?9, ?10 WHERE ${holds}`,
-    ).bind(...key, fence, row.id, row.periodStart, row.periodEnd, row.timeZone, JSON.stringify(data), row.createdAt),
+      `INSERT INTO reports (id, account_id, frequency, period_start, period_end, time_zone, origin, created_at)
+       SELECT ?5, ?1, ?2, ?6, ?7, ?8, 'schedule', ?9 WHERE ${holds}`,
+    ).bind(...key, fence, row.id, row.periodStart, row.periodEnd, row.timeZone, row.createdAt),
     env.DB.prepare(
       `UPDATE report_runs SET report_id = ?5 WHERE account_id = ?1 AND frequency = ?2 AND period_start = ?3
          AND status = 'building' AND attempts = ?4`,
     ).bind(...key, fence, row.id),
   ]);
-  return (inserted?.meta.changes ?? 0) > 0 ? row : null;
+  if ((inserted?.meta.changes ?? 0) > 0) return row;
+  // Another job took over: its own body is the one kept.
+  await accountIngestObject(env, account.id).deleteReportBody(row.id);
+  return null;
 }
 
 /** The queue consumer: one message per report; a failed job is retried later by the queue. */

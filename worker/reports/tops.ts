@@ -1,6 +1,8 @@
 import { addDays, bucketIndex, localDayStartMs, type ReportPeriod, toRollupHour } from "../domain/report-periods";
 import type { Env } from "../env";
 import type { RollupTopRow } from "../events/shard-types";
+import { accountIngestObject } from "../ingest/account-object";
+import type { DayTopsRow } from "../ingest/account-reports";
 import type { RankedRow } from "./schema";
 import { accountTopRows, type ShardEntry } from "./sources";
 
@@ -8,7 +10,8 @@ import { accountTopRows, type ShardEntry } from "./sources";
  * The report's top tables (attack types, hosts, paths, source IPs, countries of hits and
  * incidents). Summing every hourly rollup row of a month is too slow for high-cardinality
  * dimensions (a million events make about a million source-IP rows), so each local day keeps a
- * digest of its top DIGEST_SIZE keys per dimension (table report_day_tops) and a period merges its
+ * digest of its top DIGEST_SIZE keys per dimension (table report_day_tops in the account's
+ * AccountIngestDO, worker/ingest/account-reports.ts) and a period merges its
  * days' digests. A digest is recomputed when its day's attack total no longer matches (events that
  * arrived late). A day with more keys than the digest keeps makes a multi-day top list
  * approximate: keys below a day's cut are not summed (the report says so). A day's digest is the
@@ -90,12 +93,8 @@ export async function periodTops(
   now = Date.now(),
 ): Promise<{ tops: Record<TopDimension, RankedRow[]>; approximate: TopDimension[] }> {
   const days = dayRanges(period);
-  const { results: stored } = await env.DB.prepare(
-    `SELECT day, attacks, tops, truncated FROM report_day_tops
-     WHERE account_id = ?1 AND time_zone = ?2 AND day >= ?3 AND day <= ?4`,
-  )
-    .bind(accountId, period.timeZone, period.start, period.end)
-    .all<{ day: string; attacks: number; tops: string; truncated: string }>();
+  const account = accountIngestObject(env, accountId);
+  const stored = await account.dayTops(period.timeZone, period.start, period.end);
   const digests = new Map<string, Digest>();
   for (const row of stored) {
     digests.set(row.day, { attacks: row.attacks, tops: JSON.parse(row.tops), truncated: JSON.parse(row.truncated) });
@@ -117,31 +116,23 @@ export async function periodTops(
         }),
       ),
     );
-    const writes: D1PreparedStatement[] = [];
+    const finished: DayTopsRow[] = [];
     stale.forEach((d, i) => {
       const digest = digestFrom(answers[i] ?? [], dayAttacks.get(d.day) ?? 0);
       digests.set(d.day, digest);
       // Only a finished day is kept: today's totals are still moving.
       if (d.toHour <= now) {
-        writes.push(
-          env.DB.prepare(
-            `INSERT INTO report_day_tops (account_id, time_zone, day, attacks, tops, truncated, computed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT (account_id, time_zone, day) DO UPDATE SET attacks = excluded.attacks, tops = excluded.tops,
-               truncated = excluded.truncated, computed_at = excluded.computed_at`,
-          ).bind(
-            accountId,
-            period.timeZone,
-            d.day,
-            digest.attacks,
-            JSON.stringify(digest.tops),
-            JSON.stringify(digest.truncated),
-            now,
-          ),
-        );
+        finished.push({
+          timeZone: period.timeZone,
+          day: d.day,
+          attacks: digest.attacks,
+          tops: JSON.stringify(digest.tops),
+          truncated: JSON.stringify(digest.truncated),
+          computedAt: now,
+        });
       }
     });
-    if (writes.length > 0) await env.DB.batch(writes);
+    if (finished.length > 0) await account.saveDayTops(finished);
   }
 
   // Merge the days that had attacks.

@@ -10,7 +10,15 @@ import { buildReportData } from "../reports/build";
 import { deliverReport } from "../reports/deliver";
 import { reportPdf } from "../reports/index";
 import { ReportSchema, ReportSummarySchema } from "../reports/schema";
-import { findReport, listReports, newReportRow, reportFileName, toReport } from "../reports/store";
+import {
+  findReport,
+  listReports,
+  metadataOf,
+  newReportRow,
+  reportFileName,
+  saveReportBody,
+  toReport,
+} from "../reports/store";
 import { loadAccount, requireAdmin, requireAuth } from "../security/auth";
 import { limitPerAccount } from "../security/rate-limit";
 import { auditByCaller } from "./caller-audit";
@@ -172,8 +180,9 @@ const routes = router
       const buildMs = performance.now() - started;
       const row = newReportRow(account.id, period, "manual", data);
       const db = c.get("db");
+      await saveReportBody(c.env, row);
       await db.batch([
-        db.insert(reports).values(row),
+        db.insert(reports).values(metadataOf(row)),
         auditByCaller(c, {
           action: "report.created",
           targetType: "report",

@@ -4,6 +4,7 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { accountIngestObject } from "../../../worker/ingest/account-object";
 import { api, json, login, type Session, seedAccount } from "../helpers";
 import { hits, pdfText, scopeChange, seedEvents, seedIntegration, seedIssue } from "./seed";
 
@@ -419,10 +420,8 @@ describe("top tables over many days (daily digests)", () => {
       (await json(await api(digestAdmin, "POST", "/api/reports", { frequency: "weekly", period_start: "2026-11-02" })))
         .report.data.top;
     expect((await week()).attack_types.map((r: { key: string }) => r.key)).toEqual(["sqli"]);
-    const { results } = await env.DB.prepare("SELECT day, attacks FROM report_day_tops WHERE account_id = ?1")
-      .bind(seeded.accountId)
-      .all<{ day: string; attacks: number }>();
-    expect(results).toEqual([{ day: "2026-11-03", attacks: 4 }]);
+    const kept = await accountIngestObject(env, seeded.accountId).dayTops("UTC", "2026-11-02", "2026-11-08");
+    expect(kept.map((row) => ({ day: row.day, attacks: row.attacks }))).toEqual([{ day: "2026-11-03", attacks: 4 }]);
 
     // Late events for the 3rd: its total moves from 4 to 9, so its digest is rebuilt.
     await seedEvents(

@@ -202,6 +202,11 @@ describe("crash recovery", () => {
       (rows) => allDone(rows) && rows.length >= 1,
     );
     const before = await reportsOf(account.accountId);
+    // Scheduled reports keep their bodies in the account's object (docs/storage.md#reports).
+    const inD1 = await env.DB.prepare("SELECT count(*) AS n FROM reports WHERE account_id = ?1 AND data IS NOT NULL")
+      .bind(account.accountId)
+      .first<{ n: number }>();
+    expect(inD1?.n).toBe(0);
     const sent = await waitFor(
       () => reportDeliveries(account.bucket),
       (ids) => ids.length === before.length,

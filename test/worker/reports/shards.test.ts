@@ -5,9 +5,12 @@
  * scope-change list is merged across shards and sub-shards. Expected figures are counted by hand.
  * A period whose shard retention dropped keeps its totals from the account object's archive.
  */
+
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ShardInsertRow } from "../../../worker/events/shard-types";
+import type { AccountIngestDO } from "../../../worker/ingest/account-do";
 import { accountIngestObject } from "../../../worker/ingest/account-object";
 import { DAY_MS } from "../../../worker/lib/time";
 import { store } from "../events/stored";
@@ -172,11 +175,13 @@ describe("a report over shards", () => {
     const after = await daily();
     expect(after.totals).toEqual({ ...before.totals });
     expect(after.hits_over_time).toEqual(before.hits_over_time);
-    // The day's top digest was kept in D1 when it was first reported: the tables outlive the shard.
+    // The day's top digest was kept in the account's object when it was first reported: the tables outlive the shard.
     expect(after.top).toEqual(before.top);
     // A day never reported before its shard went: its tops come from the archive, which keeps
     // attack types and countries, not hosts, paths or source IPs.
-    await env.DB.prepare("DELETE FROM report_day_tops WHERE account_id = ?1").bind(old.accountId).run();
+    await runInDurableObject(accountIngestObject(env, old.accountId), (_account: AccountIngestDO, state) => {
+      state.storage.sql.exec("DELETE FROM report_day_tops");
+    });
     const fromArchive = await daily();
     expect(fromArchive.totals).toEqual({ ...before.totals });
     expect(keys(fromArchive.top.attack_types)).toEqual([
