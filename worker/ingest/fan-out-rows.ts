@@ -6,6 +6,7 @@
  */
 import type { NodeEvent } from "../domain/events";
 import type { NotifiableEvent } from "../domain/notify-build";
+import { type CompiledSilence, compileSilences, isSilenced } from "../domain/silences";
 import { enqueuePlan } from "../outbox/enqueue";
 import { anyTargetMayWant, planFanOut } from "../outbox/fan-out";
 import type { AccountIngestDO } from "./account-do";
@@ -18,9 +19,27 @@ export interface Unfinished {
   event: NotifiableEvent;
 }
 
+/** Each control snapshot's silences, compiled once. */
+const compiledSilences = new WeakMap<ControlSnapshot, CompiledSilence[]>();
+
+/**
+ * Muted by a silence? Fresh events are judged (and counted) by the trigger hook; this is for rows
+ * finished later — a re-send of a stored row, the alarm's sweep — which must stay muted too.
+ */
+function mutedBySilence(control: ControlSnapshot, event: NotifiableEvent, nodeId: string | null): boolean {
+  if (control.silences.length === 0 || event.type === "system") return false;
+  let silences = compiledSilences.get(control);
+  if (!silences) {
+    silences = compileSilences(control.silences);
+    compiledSilences.set(control, silences);
+  }
+  const stored = { id: event.id, nodeId, occurredAt: event.occurredAt, data: event.data as NodeEvent };
+  return isSilenced(silences, stored, control.timeZone);
+}
+
 /**
  * Whether a stored, unfinished event is to be notified now (its notification is not queued yet):
- * some target may want it, it is not too old, and a security issue is news. A security issue
+ * some target may want it, it is not too old, no silence mutes it, and a security issue is news. A security issue
  * decided before (a fan-out that failed) keeps that decision; one never decided is decided now and
  * taken into the issues.
  */
@@ -29,8 +48,10 @@ export function needsNotification(
   control: ControlSnapshot,
   event: NotifiableEvent,
   tooOld: boolean,
+  nodeId: string | null,
 ): boolean {
   if (tooOld || !anyTargetMayWant(control.targets, { type: event.type, risk: event.risk ?? null })) return false;
+  if (mutedBySilence(control, event, nodeId)) return false;
   if (event.type !== "security_issue") return true;
   const decided = account.store.decision(event.occurredAt, event.id);
   if (decided !== null) return decided;

@@ -103,7 +103,7 @@ export async function recordSystemEvents(account: AccountIngestDO, rows: SystemE
         });
       }
       if (inserted.processed || (!inserted.fresh && inserted.data === undefined)) return;
-      const notify = needsNotification(account, control, event, systemTooOld(row.occurredAt, now));
+      const notify = needsNotification(account, control, event, systemTooOld(row.occurredAt, now), null);
       (notify ? unfinished : toFinish).push({ shard: name, event });
     });
   }
@@ -154,7 +154,7 @@ export async function finishUnprocessed(account: AccountIngestDO, now: number, m
       if (tooOld && row.nodeId && anyEnabledTargetWants(control.targets, { type: row.type, risk: row.risk })) {
         heldBack.set(row.nodeId, [...(heldBack.get(row.nodeId) ?? []), row.occurredAt]);
       }
-      const notify = needsNotification(account, control, event, tooOld);
+      const notify = needsNotification(account, control, event, tooOld, row.nodeId);
       (notify ? unfinished : toFinish).push({ shard, event });
     }
   }

@@ -162,7 +162,7 @@ export async function writeGroup(
         // Stored before and never finished (a crash, or a 503 the node now re-sends).
         const event = notifiable(JSON.parse(result.data) as NodeEvent, result.seq, result.occurredAt);
         const tooOld = tooOldToNotify(result.occurredAt, now, maxAgeMs);
-        const notify = needsNotification(account, control, event, tooOld);
+        const notify = needsNotification(account, control, event, tooOld, call.nodeId);
         (notify ? unfinished : toFinish).push({ call: i, row: { shard, event } });
       }
     }

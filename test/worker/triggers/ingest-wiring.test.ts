@@ -161,6 +161,37 @@ describe("triggers on the ingest path", () => {
     expect(read.silence.silenced_count).toBe(2);
   });
 
+  it("a silence also mutes stored events finished later: a re-send after a 503 and the alarm's sweep", async () => {
+    const acme = await tenant();
+    const node = await createNode(acme.admin);
+    const receiver = await integration(acme.accountId, { hit: true });
+    await stub(receiver).enqueue(receiver, []); // builds the outbox's tables
+    await renameOutbox(receiver, OUTBOX_TABLE, `${OUTBOX_TABLE}_broken`);
+    const resent = hit({ remote_addr: "198.51.100.7" });
+    const swept = hit({ remote_addr: "198.51.100.8" });
+    // Stored, not queued: the node is told to re-send.
+    expect((await postEvents(node.token, { events: [resent] })).status).toBe(503);
+    expect((await postEvents(node.token, { events: [swept] })).status).toBe(503);
+    await renameOutbox(receiver, `${OUTBOX_TABLE}_broken`, OUTBOX_TABLE);
+    // A silence over the time both occurred, made before they are finished.
+    const res = await api(acme.admin, "POST", "/api/silences", {
+      name: "Pentest",
+      filters: { source_ips: ["198.51.100.0/24"] },
+      starts_at: new Date(Date.now() - 60 * MINUTE).toISOString(),
+      ends_at: new Date(Date.now() + 60 * MINUTE).toISOString(),
+    });
+    expect(res.status).toBe(201);
+
+    await post(node.token, [resent]);
+    const account = accountObject(acme.accountId);
+    await runInDurableObject(account, (instance) => {
+      instance.clock = () => Date.now() + 2 * MINUTE;
+    });
+    await runDurableObjectAlarm(account);
+    expect(await outboxTypes(receiver)).toEqual([]);
+    expect(await storedIds(acme.accountId)).toEqual([resent, swept].map((e) => String(e.id)).sort());
+  });
+
   it("a trigger skips a disabled integration; deleting an integration takes it out of the trigger", async () => {
     const acme = await tenant();
     const node = await createNode(acme.admin);
