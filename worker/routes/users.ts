@@ -13,6 +13,7 @@ import { createRouter, errorResponses, jsonBody, jsonContent } from "../lib/rout
 import { iso } from "../lib/time";
 import { requireAdmin, requireAuth } from "../security/auth";
 import { hashPassword } from "../security/hashing";
+import { removeIntegrationFromTriggers } from "../triggers/store";
 import { auditByCaller } from "./caller-audit";
 import { UserFieldsSchema } from "./me-schema";
 
@@ -243,6 +244,11 @@ const routes = router
           role: user.role,
         },
       );
+      // Their personal email leaves the triggers that name it, in the same batch as its delete.
+      const personal = await db
+        .select({ id: integrations.id })
+        .from(integrations)
+        .where(and(eq(integrations.userId, id), eq(integrations.accountId, principal.accountId)));
       const [, removedIntegrations] = await db.batch([
         clearFallbackReferencesToUser(db, principal.accountId, id),
         db
@@ -263,6 +269,7 @@ const routes = router
           details: { email: user.email, role: user.role },
         }),
         systemEventOutboxInsert(db, event),
+        ...personal.map((row) => removeIntegrationFromTriggers(db, principal.accountId, row.id)),
       ]);
       // Their personal email's outbox goes with it (its Durable Object's storage is dropped).
       await announceControlChange(c.env, principal.accountId);

@@ -1,6 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { auditLog, triggers } from "../../../worker/db/schema";
+import { auditLog, integrations, triggers } from "../../../worker/db/schema";
 import { uuidv7 } from "../../../worker/lib/ids";
 import { MAX_TRIGGERS_PER_ACCOUNT, PREVIEW_LIMIT } from "../../../worker/routes/triggers";
 import { api, call, db, json, login } from "../helpers";
@@ -184,6 +184,25 @@ describe("triggers API", () => {
       "trigger.created",
       "trigger.deleted",
     ]);
+  });
+
+  it("deleting a user takes their personal email out of the triggers that name it", async () => {
+    const { acme, integrationId, threshold } = await setup();
+    const added = await json(
+      await api(acme.admin, "POST", "/api/users", { email: `leaver-${uuidv7()}@acme.test`, role: "analyst" }),
+    );
+    const [personal] = await db()
+      .select({ id: integrations.id })
+      .from(integrations)
+      .where(and(eq(integrations.accountId, acme.accountId), eq(integrations.userId, added.user.id)));
+    expect(personal).toBeDefined();
+    const body = { ...threshold, integration_ids: [integrationId, personal!.id] };
+    const { trigger } = await json(await api(acme.admin, "POST", "/api/triggers", body));
+    expect(trigger.integration_ids).toEqual([integrationId, personal!.id]);
+
+    expect((await api(acme.admin, "DELETE", `/api/users/${added.user.id}`)).status).toBe(204);
+    const read = await json(await api(acme.admin, "GET", `/api/triggers/${trigger.id}`));
+    expect(read.trigger.integration_ids).toEqual([integrationId]);
   });
 
   it("previews a trigger over the stored events of the last 24 hours, per group", async () => {
