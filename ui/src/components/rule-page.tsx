@@ -163,6 +163,59 @@ export function RuleFormPage<T>({
   );
 }
 
+/** The page that creates a rule: the admin's integrations and nodes, then the form. */
+export function RuleNewPage({
+  title,
+  listHref,
+  listTitle,
+  form,
+}: {
+  title: string;
+  listHref: string;
+  listTitle: string;
+  form: (choices: AccountChoices) => ComponentChildren;
+}) {
+  // Only admins reach this page, so the choices are never null here.
+  const data = useResource(() => loadAccountChoices(true), []);
+  return (
+    <RuleFormPage title={title} listHref={listHref} listTitle={listTitle} resource={data}>
+      {(choices) => choices && form(choices)}
+    </RuleFormPage>
+  );
+}
+
+/** The page that changes a rule: the admin's choices and the rule, loaded together, then the form. */
+export function RuleEditPage<T extends { name: string }>({
+  id,
+  noun,
+  listHref,
+  listTitle,
+  load,
+  form,
+}: {
+  id: string;
+  noun: string;
+  listHref: string;
+  listTitle: string;
+  load: (id: string) => Promise<T>;
+  form: (choices: AccountChoices, existing: T) => ComponentChildren;
+}) {
+  const data = useResource(async () => {
+    const [choices, rule] = await Promise.all([loadAccountChoices(true), load(id)]);
+    return { choices, rule };
+  }, [id]);
+  return (
+    <RuleFormPage
+      title={data.data ? `Edit ${data.data.rule.name}` : `Edit ${noun}`}
+      listHref={listHref}
+      listTitle={listTitle}
+      resource={data}
+    >
+      {({ choices, rule }) => choices && form(choices, rule)}
+    </RuleFormPage>
+  );
+}
+
 /** A form's save and preview; `shown` is the one that ran last, whose errors the form shows. */
 export function useSaveAndPreview(
   save: () => Promise<void>,

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { draftOf, EventFilterFields, type FilterDraft, toFilters } from "../components/event-filters";
 import { CheckboxGroup, errorAt, FormError, InputField } from "../components/form";
-import { RuleFormActions, RuleFormPage, useSaveAndPreview } from "../components/rule-page";
+import { RuleEditPage, RuleFormActions, RuleNewPage, useSaveAndPreview } from "../components/rule-page";
 import { call } from "../lib/api";
 import { plural } from "../lib/format";
 import { navigate } from "../lib/router";
@@ -9,7 +9,6 @@ import { WEEKDAY_LABELS } from "../lib/rule-text";
 import { useSession } from "../lib/session";
 import {
   type AccountChoices,
-  loadAccountChoices,
   rulesApi,
   type Silence,
   type SilenceInput,
@@ -17,38 +16,31 @@ import {
   WEEKDAYS,
   type Weekday,
 } from "../lib/triggers-api";
-import { useResource } from "../lib/use-resource";
 import { isoToZonedInput, zonedInputToIso } from "../lib/zoned-time";
 
 const HOUR = 3_600_000;
 
 export function SilenceNewPage() {
-  // Only admins reach this page, so the choices are never null here.
-  const data = useResource(() => loadAccountChoices(true), []);
   return (
-    <RuleFormPage title="New silence" listHref="/silences" listTitle="Silences" resource={data}>
-      {(choices) => choices && <SilenceForm choices={choices} />}
-    </RuleFormPage>
+    <RuleNewPage
+      title="New silence"
+      listHref="/silences"
+      listTitle="Silences"
+      form={(choices) => <SilenceForm choices={choices} />}
+    />
   );
 }
 
 export function SilenceEditPage({ params }: { params: { id: string } }) {
-  const data = useResource(async () => {
-    const [choices, answer] = await Promise.all([
-      loadAccountChoices(true),
-      call(rulesApi.silences[":id"].$get({ param: { id: params.id } })),
-    ]);
-    return { choices, silence: answer.silence };
-  }, [params.id]);
   return (
-    <RuleFormPage
-      title={data.data ? `Edit ${data.data.silence.name}` : "Edit silence"}
+    <RuleEditPage
+      id={params.id}
+      noun="silence"
       listHref="/silences"
       listTitle="Silences"
-      resource={data}
-    >
-      {({ choices, silence }) => choices && <SilenceForm choices={choices} existing={silence} />}
-    </RuleFormPage>
+      load={async (id) => (await call(rulesApi.silences[":id"].$get({ param: { id } }))).silence}
+      form={(choices, existing) => <SilenceForm choices={choices} existing={existing} />}
+    />
   );
 }
 

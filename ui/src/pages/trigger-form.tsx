@@ -2,7 +2,7 @@ import { useState } from "preact/hooks";
 import type { SystemEventType } from "../../../worker/domain/system-events";
 import { draftOf, EventFilterFields, type FilterDraft, toFilters } from "../components/event-filters";
 import { CheckboxGroup, errorAt, FormError, InputField } from "../components/form";
-import { RuleFormActions, RuleFormPage, useSaveAndPreview } from "../components/rule-page";
+import { RuleEditPage, RuleFormActions, RuleNewPage, useSaveAndPreview } from "../components/rule-page";
 import { describedBy, Field } from "../components/ui";
 import { call } from "../lib/api";
 import { plural } from "../lib/format";
@@ -13,13 +13,11 @@ import {
   type ConditionKind,
   GROUP_BY,
   type GroupBy,
-  loadAccountChoices,
   rulesApi,
   type Trigger,
   type TriggerInput,
   type TriggerPreview,
 } from "../lib/triggers-api";
-import { useResource } from "../lib/use-resource";
 
 const KINDS: { kind: ConditionKind; label: string; hint: string }[] = [
   { kind: "each_event", label: "Each matching event", hint: "Notify at once, for every event that matches." },
@@ -36,32 +34,26 @@ const KINDS: { kind: ConditionKind; label: string; hint: string }[] = [
 const whole = (text: string) => (/^\d+$/.test(text.trim()) ? Number(text) : Number.NaN);
 
 export function TriggerNewPage() {
-  // Only admins reach this page, so the choices are never null here.
-  const data = useResource(() => loadAccountChoices(true), []);
   return (
-    <RuleFormPage title="New trigger" listHref="/triggers" listTitle="Triggers" resource={data}>
-      {(choices) => choices && <TriggerForm choices={choices} />}
-    </RuleFormPage>
+    <RuleNewPage
+      title="New trigger"
+      listHref="/triggers"
+      listTitle="Triggers"
+      form={(choices) => <TriggerForm choices={choices} />}
+    />
   );
 }
 
 export function TriggerEditPage({ params }: { params: { id: string } }) {
-  const data = useResource(async () => {
-    const [choices, answer] = await Promise.all([
-      loadAccountChoices(true),
-      call(rulesApi.triggers[":id"].$get({ param: { id: params.id } })),
-    ]);
-    return { choices, trigger: answer.trigger };
-  }, [params.id]);
   return (
-    <RuleFormPage
-      title={data.data ? `Edit ${data.data.trigger.name}` : "Edit trigger"}
+    <RuleEditPage
+      id={params.id}
+      noun="trigger"
       listHref="/triggers"
       listTitle="Triggers"
-      resource={data}
-    >
-      {({ choices, trigger }) => choices && <TriggerForm choices={choices} existing={trigger} />}
-    </RuleFormPage>
+      load={async (id) => (await call(rulesApi.triggers[":id"].$get({ param: { id } }))).trigger}
+      form={(choices, existing) => <TriggerForm choices={choices} existing={existing} />}
+    />
   );
 }
 
