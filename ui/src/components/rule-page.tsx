@@ -6,7 +6,7 @@ import { useSession } from "../lib/session";
 import { type AccountChoices, loadAccountChoices } from "../lib/triggers-api";
 import { type Resource, useResource } from "../lib/use-resource";
 import { type Submission, useSubmission } from "./form";
-import { ConfirmDialog, ErrorBanner, Notice, PageHeader, Spinner } from "./ui";
+import { ConfirmDialog, ErrorBanner, Notice, PageHeader, Spinner, Time } from "./ui";
 
 /** Pieces the Triggers and Silences pages share: every role reads them, only admins change them. */
 
@@ -56,6 +56,15 @@ export function RuleListHeader({
         )
       }
     />
+  );
+}
+
+/** Who created a rule and when, and when it last changed: a detail page's subtitle. */
+export function RuleStamp({ rule }: { rule: { created_at: string; created_by: string; updated_at: string } }) {
+  return (
+    <span class="muted small">
+      Created <Time value={rule.created_at} /> by {rule.created_by} · updated <Time value={rule.updated_at} />
+    </span>
   );
 }
 

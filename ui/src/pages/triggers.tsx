@@ -1,5 +1,5 @@
-import { RuleDetail, RuleListHeader, useAccountChoices } from "../components/rule-page";
-import { DataTable, EmptyState, ErrorBanner, Spinner, StatusPill, Time } from "../components/ui";
+import { RuleDetail, RuleListHeader, RuleStamp, useAccountChoices } from "../components/rule-page";
+import { DataTable, EmptyState, ErrorBanner, Spinner, StatusPill } from "../components/ui";
 import { call } from "../lib/api";
 import { plural } from "../lib/format";
 import { Link } from "../lib/router";
@@ -109,10 +109,7 @@ export function TriggerPage({ params }: { params: { id: string } }) {
       }}
       subtitle={(t) => (
         <>
-          <EnabledPill enabled={t.enabled} />{" "}
-          <span class="muted small">
-            Created <Time value={t.created_at} /> by {t.created_by} · updated <Time value={t.updated_at} />
-          </span>
+          <EnabledPill enabled={t.enabled} /> <RuleStamp rule={t} />
         </>
       )}
     >
