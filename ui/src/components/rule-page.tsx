@@ -10,6 +10,16 @@ import { ConfirmDialog, ErrorBanner, Notice, PageHeader, Spinner, Time } from ".
 
 /** Pieces the Triggers and Silences pages share: every role reads them, only admins change them. */
 
+/** Where a collection's pages live, and what one of its rules is called ("trigger"). */
+export interface RuleCollection {
+  listHref: string;
+  listTitle: string;
+  noun: string;
+}
+
+export const TRIGGERS: RuleCollection = { listHref: "/triggers", listTitle: "Triggers", noun: "trigger" };
+export const SILENCES: RuleCollection = { listHref: "/silences", listTitle: "Silences", noun: "silence" };
+
 export interface Choices {
   /** The admin's integrations and nodes; null for other roles, who may read neither. */
   resource: Resource<AccountChoices | null>;
@@ -70,22 +80,18 @@ export function RuleStamp({ rule }: { rule: { created_at: string; created_by: st
 
 /** A detail page: breadcrumb, heading, and for admins Edit and Delete (asked first). */
 export function RuleDetail<T extends { name: string }>({
+  collection: { listHref, listTitle, noun },
+  id,
   resource,
   choices,
-  listHref,
-  listTitle,
-  noun,
-  editHref,
   onDelete,
   subtitle,
   children,
 }: {
+  collection: RuleCollection;
+  id: string;
   resource: Resource<T>;
   choices: Choices;
-  listHref: string;
-  listTitle: string;
-  noun: string;
-  editHref: string;
   onDelete: () => Promise<void>;
   subtitle?: (item: T) => ComponentChildren;
   children: (item: T) => ComponentChildren;
@@ -110,7 +116,7 @@ export function RuleDetail<T extends { name: string }>({
             actions={
               isAdmin && (
                 <>
-                  <Link href={editHref} class="btn">
+                  <Link href={`${listHref}/${id}/edit`} class="btn">
                     Edit
                   </Link>
                   <button type="button" class="btn btn-danger-ghost" onClick={() => setDeleting(true)}>
@@ -174,20 +180,16 @@ export function RuleFormPage<T>({
 
 /** The page that creates a rule: the admin's integrations and nodes, then the form. */
 export function RuleNewPage({
-  title,
-  listHref,
-  listTitle,
+  collection: { listHref, listTitle, noun },
   form,
 }: {
-  title: string;
-  listHref: string;
-  listTitle: string;
+  collection: RuleCollection;
   form: (choices: AccountChoices) => ComponentChildren;
 }) {
   // Only admins reach this page, so the choices are never null here.
   const data = useResource(() => loadAccountChoices(true), []);
   return (
-    <RuleFormPage title={title} listHref={listHref} listTitle={listTitle} resource={data}>
+    <RuleFormPage title={`New ${noun}`} listHref={listHref} listTitle={listTitle} resource={data}>
       {(choices) => choices && form(choices)}
     </RuleFormPage>
   );
@@ -195,17 +197,13 @@ export function RuleNewPage({
 
 /** The page that changes a rule: the admin's choices and the rule, loaded together, then the form. */
 export function RuleEditPage<T extends { name: string }>({
+  collection: { listHref, listTitle, noun },
   id,
-  noun,
-  listHref,
-  listTitle,
   load,
   form,
 }: {
+  collection: RuleCollection;
   id: string;
-  noun: string;
-  listHref: string;
-  listTitle: string;
   load: (id: string) => Promise<T>;
   form: (choices: AccountChoices, existing: T) => ComponentChildren;
 }) {

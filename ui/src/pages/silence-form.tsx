@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { draftOf, EventFilterFields, type FilterDraft, toFilters } from "../components/event-filters";
 import { CheckboxGroup, errorAt, FormError, InputField } from "../components/form";
-import { RuleEditPage, RuleFormActions, RuleNewPage, useSaveAndPreview } from "../components/rule-page";
+import { RuleEditPage, RuleFormActions, RuleNewPage, SILENCES, useSaveAndPreview } from "../components/rule-page";
 import { call } from "../lib/api";
 import { plural } from "../lib/format";
 import { navigate } from "../lib/router";
@@ -21,23 +21,14 @@ import { isoToZonedInput, zonedInputToIso } from "../lib/zoned-time";
 const HOUR = 3_600_000;
 
 export function SilenceNewPage() {
-  return (
-    <RuleNewPage
-      title="New silence"
-      listHref="/silences"
-      listTitle="Silences"
-      form={(choices) => <SilenceForm choices={choices} />}
-    />
-  );
+  return <RuleNewPage collection={SILENCES} form={(choices) => <SilenceForm choices={choices} />} />;
 }
 
 export function SilenceEditPage({ params }: { params: { id: string } }) {
   return (
     <RuleEditPage
+      collection={SILENCES}
       id={params.id}
-      noun="silence"
-      listHref="/silences"
-      listTitle="Silences"
       load={async (id) => (await call(rulesApi.silences[":id"].$get({ param: { id } }))).silence}
       form={(choices, existing) => <SilenceForm choices={choices} existing={existing} />}
     />

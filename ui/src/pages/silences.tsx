@@ -1,4 +1,4 @@
-import { RuleDetail, RuleListHeader, RuleStamp, useAccountChoices } from "../components/rule-page";
+import { RuleDetail, RuleListHeader, RuleStamp, SILENCES, useAccountChoices } from "../components/rule-page";
 import { DataTable, EmptyState, ErrorBanner, Spinner, StatusPill } from "../components/ui";
 import { call } from "../lib/api";
 import { formatNumber } from "../lib/format";
@@ -105,10 +105,8 @@ export function SilencePage({ params }: { params: { id: string } }) {
     <RuleDetail
       resource={silence}
       choices={choices}
-      listHref="/silences"
-      listTitle="Silences"
-      noun="silence"
-      editHref={`/silences/${id}/edit`}
+      collection={SILENCES}
+      id={id}
       onDelete={async () => {
         await call(rulesApi.silences[":id"].$delete({ param: { id } }));
       }}

@@ -2,7 +2,7 @@ import { useState } from "preact/hooks";
 import type { SystemEventType } from "../../../worker/domain/system-events";
 import { draftOf, EventFilterFields, type FilterDraft, toFilters } from "../components/event-filters";
 import { CheckboxGroup, errorAt, FormError, InputField } from "../components/form";
-import { RuleEditPage, RuleFormActions, RuleNewPage, useSaveAndPreview } from "../components/rule-page";
+import { RuleEditPage, RuleFormActions, RuleNewPage, TRIGGERS, useSaveAndPreview } from "../components/rule-page";
 import { describedBy, Field } from "../components/ui";
 import { call } from "../lib/api";
 import { plural } from "../lib/format";
@@ -34,23 +34,14 @@ const KINDS: { kind: ConditionKind; label: string; hint: string }[] = [
 const whole = (text: string) => (/^\d+$/.test(text.trim()) ? Number(text) : Number.NaN);
 
 export function TriggerNewPage() {
-  return (
-    <RuleNewPage
-      title="New trigger"
-      listHref="/triggers"
-      listTitle="Triggers"
-      form={(choices) => <TriggerForm choices={choices} />}
-    />
-  );
+  return <RuleNewPage collection={TRIGGERS} form={(choices) => <TriggerForm choices={choices} />} />;
 }
 
 export function TriggerEditPage({ params }: { params: { id: string } }) {
   return (
     <RuleEditPage
+      collection={TRIGGERS}
       id={params.id}
-      noun="trigger"
-      listHref="/triggers"
-      listTitle="Triggers"
       load={async (id) => (await call(rulesApi.triggers[":id"].$get({ param: { id } }))).trigger}
       form={(choices, existing) => <TriggerForm choices={choices} existing={existing} />}
     />

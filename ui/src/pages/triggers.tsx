@@ -1,4 +1,4 @@
-import { RuleDetail, RuleListHeader, RuleStamp, useAccountChoices } from "../components/rule-page";
+import { RuleDetail, RuleListHeader, RuleStamp, TRIGGERS, useAccountChoices } from "../components/rule-page";
 import { DataTable, EmptyState, ErrorBanner, Spinner, StatusPill } from "../components/ui";
 import { call } from "../lib/api";
 import { plural } from "../lib/format";
@@ -100,10 +100,8 @@ export function TriggerPage({ params }: { params: { id: string } }) {
     <RuleDetail
       resource={trigger}
       choices={choices}
-      listHref="/triggers"
-      listTitle="Triggers"
-      noun="trigger"
-      editHref={`/triggers/${id}/edit`}
+      collection={TRIGGERS}
+      id={id}
       onDelete={async () => {
         await call(rulesApi.triggers[":id"].$delete({ param: { id } }));
       }}
