@@ -223,39 +223,51 @@ export function RuleEditPage<T extends { name: string }>({
   );
 }
 
-/** A form's save and preview; `shown` is the one that ran last, whose errors the form shows. */
-export function useSaveAndPreview(
-  save: () => Promise<void>,
-  preview: () => Promise<void>,
-): { save: Submission; preview: Submission; shown: Submission } {
+/** A rule form's two submissions; `shown` is the one that ran last, whose errors the form shows. */
+export interface RuleFormSubmissions<P> {
+  save: Submission;
+  preview: Submission;
+  shown: Submission;
+  /** The last preview's answer; cleared while the next one runs. */
+  previewAnswer: P | null;
+}
+
+/** Save (then the rule's own page) and preview (its answer kept for the form to show). */
+export function useRuleForm<P>(
+  collection: RuleCollection,
+  save: () => Promise<{ id: string }>,
+  preview: () => Promise<P>,
+): RuleFormSubmissions<P> {
   const [last, setLast] = useState<"save" | "preview">("save");
+  const [previewAnswer, setPreviewAnswer] = useState<P | null>(null);
   const saving = useSubmission(async () => {
     setLast("save");
-    await save();
+    const saved = await save();
+    navigate(`${collection.listHref}/${saved.id}`);
   });
   const previewing = useSubmission(async () => {
     setLast("preview");
-    await preview();
+    setPreviewAnswer(null);
+    setPreviewAnswer(await preview());
   });
-  return { save: saving, preview: previewing, shown: last === "save" ? saving : previewing };
+  return { save: saving, preview: previewing, shown: last === "save" ? saving : previewing, previewAnswer };
 }
 
 /** Save, Preview (over the last 24 hours of stored events) and Cancel, with the preview's answer. */
 export function RuleFormActions({
-  saving,
-  previewing,
-  submitLabel,
-  onPreview,
-  onCancel,
+  collection: { listHref, noun },
+  existingId,
+  submissions,
   previewText,
 }: {
-  saving: boolean;
-  previewing: boolean;
-  submitLabel: string;
-  onPreview: () => void;
-  onCancel: () => void;
+  collection: RuleCollection;
+  /** The rule being changed; none on the create page. */
+  existingId: string | undefined;
+  submissions: { save: Submission; preview: Submission };
   previewText: ComponentChildren | null;
 }) {
+  const saving = submissions.save.busy;
+  const previewing = submissions.preview.busy;
   return (
     <>
       {previewText && (
@@ -265,13 +277,18 @@ export function RuleFormActions({
       )}
       <div class="form-actions">
         <button type="submit" class="btn btn-primary" disabled={saving || previewing}>
-          {saving ? "Saving…" : submitLabel}
+          {saving ? "Saving…" : existingId ? "Save changes" : `Create ${noun}`}
         </button>
-        <button type="button" class="btn" disabled={saving || previewing} onClick={onPreview}>
+        <button
+          type="button"
+          class="btn"
+          disabled={saving || previewing}
+          onClick={() => void submissions.preview.submit()}
+        >
           {previewing ? "Previewing…" : "Preview"}
         </button>
         <span class="spacer" />
-        <button type="button" class="btn" onClick={onCancel}>
+        <button type="button" class="btn" onClick={() => navigate(existingId ? `${listHref}/${existingId}` : listHref)}>
           Cancel
         </button>
       </div>

@@ -1,10 +1,9 @@
 import { useState } from "preact/hooks";
 import { draftOf, EventFilterFields, type FilterDraft, toFilters } from "../components/event-filters";
 import { CheckboxGroup, errorAt, FormError, InputField } from "../components/form";
-import { RuleEditPage, RuleFormActions, RuleNewPage, SILENCES, useSaveAndPreview } from "../components/rule-page";
+import { RuleEditPage, RuleFormActions, RuleNewPage, SILENCES, useRuleForm } from "../components/rule-page";
 import { call } from "../lib/api";
 import { plural } from "../lib/format";
-import { navigate } from "../lib/router";
 import { WEEKDAY_LABELS } from "../lib/rule-text";
 import { useSession } from "../lib/session";
 import {
@@ -12,7 +11,6 @@ import {
   rulesApi,
   type Silence,
   type SilenceInput,
-  type SilencePreview,
   WEEKDAYS,
   type Weekday,
 } from "../lib/triggers-api";
@@ -52,7 +50,6 @@ function SilenceForm({ choices, existing }: { choices: AccountChoices; existing?
   const [from, setFrom] = useState(existing?.recurrence?.from ?? "18:00");
   const [to, setTo] = useState(existing?.recurrence?.to ?? "22:00");
   const [filters, setFilters] = useState<FilterDraft>(() => draftOf(existing?.filters));
-  const [preview, setPreview] = useState<SilencePreview | null>(null);
 
   // An unreadable time is sent as typed, for the API to name the field.
   const body = (): SilenceInput => ({
@@ -65,22 +62,16 @@ function SilenceForm({ choices, existing }: { choices: AccountChoices; existing?
     recurrence: recurs ? { days: WEEKDAYS.filter((d) => days.includes(d)), from, to } : null,
   });
 
-  const {
-    save,
-    preview: previewing,
-    shown,
-  } = useSaveAndPreview(
-    async () => {
-      const answer = existing
+  const submissions = useRuleForm(
+    SILENCES,
+    async () =>
+      (existing
         ? await call(rulesApi.silences[":id"].$patch({ param: { id: existing.id }, json: body() }))
-        : await call(rulesApi.silences.$post({ json: body() }));
-      navigate(`/silences/${answer.silence.id}`);
-    },
-    async () => {
-      setPreview(null);
-      setPreview(await call(rulesApi.silences.preview.$post({ json: body() })));
-    },
+        : await call(rulesApi.silences.$post({ json: body() }))
+      ).silence,
+    () => call(rulesApi.silences.preview.$post({ json: body() })),
   );
+  const { save, shown, previewAnswer: preview } = submissions;
   const errors = shown.fields;
 
   return (
@@ -163,11 +154,9 @@ function SilenceForm({ choices, existing }: { choices: AccountChoices; existing?
       </section>
 
       <RuleFormActions
-        saving={save.busy}
-        previewing={previewing.busy}
-        submitLabel={existing ? "Save changes" : "Create silence"}
-        onPreview={() => void previewing.submit()}
-        onCancel={() => navigate(existing ? `/silences/${existing.id}` : "/silences")}
+        collection={SILENCES}
+        existingId={existing?.id}
+        submissions={submissions}
         previewText={
           preview && (
             <>

@@ -2,11 +2,11 @@ import { useState } from "preact/hooks";
 import type { SystemEventType } from "../../../worker/domain/system-events";
 import { draftOf, EventFilterFields, type FilterDraft, toFilters } from "../components/event-filters";
 import { CheckboxGroup, errorAt, FormError, InputField } from "../components/form";
-import { RuleEditPage, RuleFormActions, RuleNewPage, TRIGGERS, useSaveAndPreview } from "../components/rule-page";
+import { RuleEditPage, RuleFormActions, RuleNewPage, TRIGGERS, useRuleForm } from "../components/rule-page";
 import { describedBy, Field } from "../components/ui";
 import { call } from "../lib/api";
 import { plural } from "../lib/format";
-import { Link, navigate } from "../lib/router";
+import { Link } from "../lib/router";
 import { GROUP_BY_LABELS, SYSTEM_TYPE_LABELS } from "../lib/rule-text";
 import {
   type AccountChoices,
@@ -68,7 +68,6 @@ function TriggerForm({ choices, existing }: { choices: AccountChoices; existing?
   const [groupBy, setGroupBy] = useState<GroupBy[]>(existing?.group_by ?? []);
   const [throttle, setThrottle] = useState(String(existing?.throttle_minutes ?? 30));
   const [integrationIds, setIntegrationIds] = useState<string[]>(existing?.integration_ids ?? []);
-  const [preview, setPreview] = useState<TriggerPreview | null>(null);
   // Filters and grouping apply to events; node silence and system events have neither.
   const eventKind = kind === "each_event" || kind === "threshold";
 
@@ -89,22 +88,16 @@ function TriggerForm({ choices, existing }: { choices: AccountChoices; existing?
     integration_ids: integrationIds,
   });
 
-  const {
-    save,
-    preview: previewing,
-    shown,
-  } = useSaveAndPreview(
-    async () => {
-      const answer = existing
+  const submissions = useRuleForm(
+    TRIGGERS,
+    async () =>
+      (existing
         ? await call(rulesApi.triggers[":id"].$patch({ param: { id: existing.id }, json: body() }))
-        : await call(rulesApi.triggers.$post({ json: body() }));
-      navigate(`/triggers/${answer.trigger.id}`);
-    },
-    async () => {
-      setPreview(null);
-      setPreview(await call(rulesApi.triggers.preview.$post({ json: body() })));
-    },
+        : await call(rulesApi.triggers.$post({ json: body() }))
+      ).trigger,
+    () => call(rulesApi.triggers.preview.$post({ json: body() })),
   );
+  const { save, shown, previewAnswer: preview } = submissions;
   const errors = shown.fields;
 
   return (
@@ -257,11 +250,9 @@ function TriggerForm({ choices, existing }: { choices: AccountChoices; existing?
       </section>
 
       <RuleFormActions
-        saving={save.busy}
-        previewing={previewing.busy}
-        submitLabel={existing ? "Save changes" : "Create trigger"}
-        onPreview={() => void previewing.submit()}
-        onCancel={() => navigate(existing ? `/triggers/${existing.id}` : "/triggers")}
+        collection={TRIGGERS}
+        existingId={existing?.id}
+        submissions={submissions}
         previewText={preview && <PreviewText preview={preview} />}
       />
     </form>
