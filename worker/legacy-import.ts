@@ -9,6 +9,7 @@
 import type { StoredEventType } from "./db/schema";
 import type { Env } from "./env";
 import { accountIngestObject } from "./ingest/account-object";
+import type { SecurityIssueRow } from "./ingest/account-store";
 import type { LegacyEvent, LegacyIssue } from "./ingest/legacy-intake";
 import { DAY_MS } from "./lib/time";
 
@@ -150,22 +151,9 @@ interface EventRow {
   event: LegacyEvent;
 }
 
-interface RawIssue {
+/** `method` and `parameter` are read from the fingerprint (methodAndParameter). */
+interface RawIssue extends Omit<SecurityIssueRow, "method" | "parameter"> {
   account_id: string;
-  fingerprint: string;
-  id: string;
-  last_event_id: string;
-  risk: string;
-  title: string;
-  host: string;
-  path: string;
-  vuln_type: string;
-  status: "open" | "closed";
-  first_seen: number;
-  last_seen: number;
-  closed_at: number | null;
-  closed_by: string | null;
-  discovered_by: string | null;
 }
 
 /** `discovered_by` was only in the reporting event: read from the first report while D1 still has it. */

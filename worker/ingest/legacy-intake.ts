@@ -7,10 +7,9 @@
  * and the D1 delete re-sends the same rows.
  */
 
-import type { StoredEventType } from "../db/schema";
 import type { Env } from "../env";
 import { eventShardObject } from "../events/objects";
-import type { ShardInsertRow } from "../events/shard-types";
+import type { ShardInsertRow, StoredShardEvent } from "../events/shard-types";
 import type { AccountIngestDO } from "./account-do";
 import type { SecurityIssueRow } from "./account-store";
 import type { ShardRoute } from "./shard-routing";
@@ -35,24 +34,8 @@ export interface LegacyIssue {
   closedBy: string | null;
 }
 
-/** An event as D1 held it; `seq` is its D1 seq, kept as its account seq. */
-export interface LegacyEvent {
-  seq: number;
-  id: string;
-  occurredAt: number;
-  receivedAt: number;
-  nodeId: string | null;
-  type: StoredEventType;
-  systemType: string | null;
-  risk: string | null;
-  attackType: string | null;
-  host: string | null;
-  path: string | null;
-  remoteAddr: string | null;
-  remoteCountry: string | null;
-  blockStatus: string | null;
-  /** The validated event as JSON text. */
-  data: string;
+/** An event as D1 held it (the columns a shard keeps); `seq` is its D1 seq, kept as its account seq. */
+export interface LegacyEvent extends Omit<StoredShardEvent, "processed"> {
   /** It was findable by its id alone (`lookup_by_id = 1`): a notification may link to it. */
   findableById: boolean;
 }

@@ -9,7 +9,6 @@ import {
   silenceShapeIssues,
   UpdateSilenceBody,
 } from "../domain/silences";
-import { scanAccountEvents } from "../events/scan";
 import { announceControlChange } from "../ingest/control-change";
 import { ApiError, notFound, validationError } from "../lib/errors";
 import { uuidv7 } from "../lib/ids";
@@ -22,13 +21,17 @@ import {
   jsonContent,
   rateLimitedResponse,
 } from "../lib/router";
-import { HOUR_MS } from "../lib/time";
-import { loadAccount, requireAdmin, requireAuth } from "../security/auth";
-import { limitPerAccount } from "../security/rate-limit";
+import { requireAdmin, requireAuth } from "../security/auth";
 import { countMuted } from "../triggers/preview";
 import { foreignReferences, type SilenceRow, toSilence } from "../triggers/store";
 import { auditByCaller } from "./caller-audit";
-import { PREVIEW_HOURS, PREVIEW_MAX_EVENTS } from "./triggers";
+import {
+  changedFields,
+  filterNodeReferences,
+  previewWindowFields,
+  rejectShapeIssues,
+  scanPreviewWindow,
+} from "./rule-collection";
 
 /**
  * Silences (docs/triggers.md#silences): every role reads them, admins create, change, delete and
@@ -36,16 +39,13 @@ import { PREVIEW_HOURS, PREVIEW_MAX_EVENTS } from "./triggers";
  * audits their end (worker/triggers/expiry.ts).
  */
 
-const PREVIEW_LIMIT = { max: 60, windowMs: HOUR_MS, what: "previews" };
 /** Every live silence is checked against every event on the ingest path. */
 export const MAX_LIVE_SILENCES_PER_ACCOUNT = 100;
 const SilenceJson = SilenceSchema.openapi("Silence");
 const IdParam = z.object({ id: z.string().min(1).max(64) });
 const PreviewResponse = z
   .object({
-    window_hours: z.number().int(),
-    events_scanned: z.number().int(),
-    truncated: z.boolean(),
+    ...previewWindowFields,
     would_mute: z.number().int(),
   })
   .openapi("SilencePreview");
@@ -62,8 +62,9 @@ async function loadOwned(c: Ctx, id: string): Promise<SilenceRow> {
 }
 
 async function checkNodes(c: Ctx, silence: SilenceDefinition) {
-  const nodes = (silence.filters.node_ids ?? []).map((id, i) => ({ field: `filters.node_ids.${i}`, id }));
-  const errors = await foreignReferences(c.get("db"), c.get("principal").accountId, { nodes });
+  const errors = await foreignReferences(c.get("db"), c.get("principal").accountId, {
+    nodes: filterNodeReferences(silence.filters),
+  });
   if (errors.length) throw validationError(errors);
 }
 
@@ -177,26 +178,14 @@ const routes = router
       },
     }),
     async (c) => {
-      const principal = c.get("principal");
       const body = c.req.valid("json");
-      await limitPerAccount(c.get("db"), "silence-preview", principal.accountId, PREVIEW_LIMIT);
-      const account = await loadAccount(c, principal);
-      const now = Date.now();
       let muted = 0;
-      const scan = await scanAccountEvents(
-        c.env,
-        principal.accountId,
-        now - PREVIEW_HOURS * HOUR_MS,
-        now + HOUR_MS,
-        (batch) => {
-          muted += countMuted(body, account.timeZone, batch);
+      const { window } = await scanPreviewWindow(c, "silence-preview", (timeZone) => ({
+        add: (batch) => {
+          muted += countMuted(body, timeZone, batch);
         },
-        PREVIEW_MAX_EVENTS,
-      );
-      return c.json(
-        { window_hours: PREVIEW_HOURS, events_scanned: scan.scanned, truncated: scan.truncated, would_mute: muted },
-        200,
-      );
+      }));
+      return c.json({ ...window, would_mute: muted }, 200);
     },
   )
   .openapi(
@@ -227,14 +216,11 @@ const routes = router
       const row = await loadOwned(c, c.req.valid("param").id);
       const current = toSilence(row);
       const next: SilenceDefinition = { ...definitionOf(current), ...body };
-      const issues = silenceShapeIssues(next);
-      if (issues.length) throw validationError(issues.map((i) => ({ field: i.path.join("."), message: i.message })));
+      rejectShapeIssues(silenceShapeIssues(next));
       await checkNodes(c, next);
       const now = Date.now();
       const columns = definitionColumns(next);
-      const changed = Object.keys(body).filter(
-        (key) => JSON.stringify(body[key as keyof typeof body]) !== JSON.stringify(current[key as keyof Silence]),
-      );
+      const changed = changedFields<Silence>(body, current);
       const updated: SilenceRow = {
         ...row,
         ...columns,

@@ -11,7 +11,6 @@ import {
   triggerShapeIssues,
   UpdateTriggerBody,
 } from "../domain/triggers";
-import { scanAccountEvents } from "../events/scan";
 import { announceControlChange } from "../ingest/control-change";
 import { ApiError, notFound, validationError } from "../lib/errors";
 import { uuidv7 } from "../lib/ids";
@@ -24,12 +23,17 @@ import {
   jsonContent,
   rateLimitedResponse,
 } from "../lib/router";
-import { HOUR_MS } from "../lib/time";
-import { loadAccount, requireAdmin, requireAuth } from "../security/auth";
-import { limitPerAccount } from "../security/rate-limit";
+import { requireAdmin, requireAuth } from "../security/auth";
 import { TriggerPreviewer } from "../triggers/preview";
 import { foreignReferences, loadAccountTriggers, type TriggerRow, toTrigger } from "../triggers/store";
 import { auditByCaller } from "./caller-audit";
+import {
+  changedFields,
+  filterNodeReferences,
+  previewWindowFields,
+  rejectShapeIssues,
+  scanPreviewWindow,
+} from "./rule-collection";
 
 /**
  * Triggers (docs/triggers.md): every role reads them, admins create, change, delete and preview
@@ -38,19 +42,12 @@ import { auditByCaller } from "./caller-audit";
 
 /** Every trigger runs against every event on the ingest path: the count keeps that cost bounded. */
 export const MAX_TRIGGERS_PER_ACCOUNT = 100;
-export const PREVIEW_HOURS = 24;
-export const PREVIEW_MAX_EVENTS = 200_000;
-/** Previews scan up to 200 000 events each: enough for editing a form, not for a loop. */
-export const PREVIEW_LIMIT = { max: 60, windowMs: HOUR_MS, what: "previews" };
 
 const TriggerJson = TriggerSchema.openapi("Trigger");
 const IdParam = z.object({ id: z.string().min(1).max(64) });
 const PreviewResponse = z
   .object({
-    window_hours: z.number().int(),
-    events_scanned: z.number().int(),
-    /** True when the scan stopped at 200 000 events: the figures cover only the oldest part. */
-    truncated: z.boolean(),
+    ...previewWindowFields,
     would_fire: z.number().int(),
     groups: z.array(z.object({ key: z.string(), fired: z.number().int() })),
   })
@@ -68,7 +65,7 @@ async function loadOwned(c: Ctx, id: string): Promise<TriggerRow> {
 
 /** 400 naming each integration or node id that is not the caller's account's. */
 async function checkReferences(c: Ctx, trigger: Pick<Trigger, "condition" | "filters" | "integration_ids">) {
-  const nodeRefs = (trigger.filters.node_ids ?? []).map((id, i) => ({ field: `filters.node_ids.${i}`, id }));
+  const nodeRefs = filterNodeReferences(trigger.filters);
   if (trigger.condition.kind === "node_silence" && trigger.condition.node_id !== null) {
     nodeRefs.push({ field: "condition.node_id", id: trigger.condition.node_id });
   }
@@ -194,29 +191,14 @@ const routes = router
     async (c) => {
       const principal = c.get("principal");
       const body = c.req.valid("json");
-      await limitPerAccount(c.get("db"), "trigger-preview", principal.accountId, PREVIEW_LIMIT);
-      const account = await loadAccount(c, principal);
-      const now = Date.now();
-      const previewer = new TriggerPreviewer(newTrigger(body, "preview", now, principal.label), account.timeZone);
-      const scan = await scanAccountEvents(
-        c.env,
-        principal.accountId,
-        now - PREVIEW_HOURS * HOUR_MS,
-        now + HOUR_MS,
-        (batch) => previewer.add(batch),
-        PREVIEW_MAX_EVENTS,
+      const { now, previewer, window } = await scanPreviewWindow(
+        c,
+        "trigger-preview",
+        (timeZone, startedAt) =>
+          new TriggerPreviewer(newTrigger(body, "preview", startedAt, principal.label), timeZone),
       );
       const result = previewer.result(now);
-      return c.json(
-        {
-          window_hours: PREVIEW_HOURS,
-          events_scanned: scan.scanned,
-          truncated: scan.truncated,
-          would_fire: result.wouldFire,
-          groups: result.groups,
-        },
-        200,
-      );
+      return c.json({ ...window, would_fire: result.wouldFire, groups: result.groups }, 200);
     },
   )
   .openapi(
@@ -256,12 +238,9 @@ const routes = router
           body.throttle_minutes ?? (followsDefault ? defaultThrottleMinutes(condition) : current.throttle_minutes),
         updated_at: new Date(Math.max(now, Date.parse(current.updated_at) + 1)).toISOString(),
       };
-      const issues = triggerShapeIssues(next);
-      if (issues.length) throw validationError(issues.map((i) => ({ field: i.path.join("."), message: i.message })));
+      rejectShapeIssues(triggerShapeIssues(next));
       await checkReferences(c, next);
-      const changed = Object.keys(body).filter(
-        (key) => JSON.stringify(body[key as keyof typeof body]) !== JSON.stringify(current[key as keyof Trigger]),
-      );
+      const changed = changedFields<Trigger>(body, current);
       const { id: _id, accountId: _a, createdAt: _c, createdBy: _b, ...update } = rowOf(next, principal.accountId);
       await db.batch([
         db

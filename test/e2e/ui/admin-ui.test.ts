@@ -524,6 +524,23 @@ describe("admin UI in Chromium", () => {
     expect(stored.body.silences.map((s) => [wallClock(s.starts_at), wallClock(s.ends_at)])).toEqual([
       [startsAt, endsAt],
     ]);
+
+    // The edit page reads the saved times back in the account's zone; Cancel returns to the silence.
+    await row.getByRole("link", { name: "Edit" }).click();
+    await page.getByRole("heading", { name: "Edit Staging pentest", level: 1 }).waitFor(WAIT);
+    expect(await page.getByLabel("Starts").inputValue()).toBe(startsAt);
+    expect(await page.getByLabel("Ends").inputValue()).toBe(endsAt);
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await page.getByRole("heading", { name: "Staging pentest", exact: true, level: 1 }).waitFor(WAIT);
+    await page.getByText(/Created .* by /).waitFor(WAIT);
+    await page.getByRole("link", { name: "Edit" }).click();
+    await page.getByLabel("Comment").fill("Quarterly test by the blue team");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await page.getByRole("heading", { name: "Staging pentest", exact: true, level: 1 }).waitFor(WAIT);
+    const edited = await api.call<{ silences: { comment: string; starts_at: string }[] }>("GET", "/api/silences");
+    expect(edited.body.silences).toMatchObject([
+      { comment: "Quarterly test by the blue team", starts_at: stored.body.silences[0]?.starts_at },
+    ]);
   });
 
   it("works at phone width", async () => {

@@ -2,7 +2,8 @@ import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { auditLog, integrations, triggers } from "../../../worker/db/schema";
 import { uuidv7 } from "../../../worker/lib/ids";
-import { MAX_TRIGGERS_PER_ACCOUNT, PREVIEW_LIMIT } from "../../../worker/routes/triggers";
+import { PREVIEW_LIMIT } from "../../../worker/routes/rule-collection";
+import { MAX_TRIGGERS_PER_ACCOUNT } from "../../../worker/routes/triggers";
 import { api, call, db, json, login } from "../helpers";
 import { createNode, hit, integration, postEvents, tenant } from "../ingest/support";
 

@@ -6,9 +6,19 @@ import { useSession } from "../lib/session";
 import { type AccountChoices, loadAccountChoices } from "../lib/triggers-api";
 import { type Resource, useResource } from "../lib/use-resource";
 import { type Submission, useSubmission } from "./form";
-import { ConfirmDialog, ErrorBanner, Notice, PageHeader, Spinner } from "./ui";
+import { ConfirmDialog, ErrorBanner, Notice, PageHeader, Spinner, Time } from "./ui";
 
 /** Pieces the Triggers and Silences pages share: every role reads them, only admins change them. */
+
+/** Where a collection's pages live, and what one of its rules is called ("trigger"). */
+export interface RuleCollection {
+  listHref: string;
+  listTitle: string;
+  noun: string;
+}
+
+export const TRIGGERS: RuleCollection = { listHref: "/triggers", listTitle: "Triggers", noun: "trigger" };
+export const SILENCES: RuleCollection = { listHref: "/silences", listTitle: "Silences", noun: "silence" };
 
 export interface Choices {
   /** The admin's integrations and nodes; null for other roles, who may read neither. */
@@ -59,24 +69,29 @@ export function RuleListHeader({
   );
 }
 
+/** Who created a rule and when, and when it last changed: a detail page's subtitle. */
+export function RuleStamp({ rule }: { rule: { created_at: string; created_by: string; updated_at: string } }) {
+  return (
+    <span class="muted small">
+      Created <Time value={rule.created_at} /> by {rule.created_by} · updated <Time value={rule.updated_at} />
+    </span>
+  );
+}
+
 /** A detail page: breadcrumb, heading, and for admins Edit and Delete (asked first). */
 export function RuleDetail<T extends { name: string }>({
+  collection: { listHref, listTitle, noun },
+  id,
   resource,
   choices,
-  listHref,
-  listTitle,
-  noun,
-  editHref,
   onDelete,
   subtitle,
   children,
 }: {
+  collection: RuleCollection;
+  id: string;
   resource: Resource<T>;
   choices: Choices;
-  listHref: string;
-  listTitle: string;
-  noun: string;
-  editHref: string;
   onDelete: () => Promise<void>;
   subtitle?: (item: T) => ComponentChildren;
   children: (item: T) => ComponentChildren;
@@ -101,7 +116,7 @@ export function RuleDetail<T extends { name: string }>({
             actions={
               isAdmin && (
                 <>
-                  <Link href={editHref} class="btn">
+                  <Link href={`${listHref}/${id}/edit`} class="btn">
                     Edit
                   </Link>
                   <button type="button" class="btn btn-danger-ghost" onClick={() => setDeleting(true)}>
@@ -163,39 +178,96 @@ export function RuleFormPage<T>({
   );
 }
 
-/** A form's save and preview; `shown` is the one that ran last, whose errors the form shows. */
-export function useSaveAndPreview(
-  save: () => Promise<void>,
-  preview: () => Promise<void>,
-): { save: Submission; preview: Submission; shown: Submission } {
+/** The page that creates a rule: the admin's integrations and nodes, then the form. */
+export function RuleNewPage({
+  collection: { listHref, listTitle, noun },
+  form,
+}: {
+  collection: RuleCollection;
+  form: (choices: AccountChoices) => ComponentChildren;
+}) {
+  // Only admins reach this page, so the choices are never null here.
+  const data = useResource(() => loadAccountChoices(true), []);
+  return (
+    <RuleFormPage title={`New ${noun}`} listHref={listHref} listTitle={listTitle} resource={data}>
+      {(choices) => choices && form(choices)}
+    </RuleFormPage>
+  );
+}
+
+/** The page that changes a rule: the admin's choices and the rule, loaded together, then the form. */
+export function RuleEditPage<T extends { name: string }>({
+  collection: { listHref, listTitle, noun },
+  id,
+  load,
+  form,
+}: {
+  collection: RuleCollection;
+  id: string;
+  load: (id: string) => Promise<T>;
+  form: (choices: AccountChoices, existing: T) => ComponentChildren;
+}) {
+  const data = useResource(async () => {
+    const [choices, rule] = await Promise.all([loadAccountChoices(true), load(id)]);
+    return { choices, rule };
+  }, [id]);
+  return (
+    <RuleFormPage
+      title={data.data ? `Edit ${data.data.rule.name}` : `Edit ${noun}`}
+      listHref={listHref}
+      listTitle={listTitle}
+      resource={data}
+    >
+      {({ choices, rule }) => choices && form(choices, rule)}
+    </RuleFormPage>
+  );
+}
+
+/** A rule form's two submissions; `shown` is the one that ran last, whose errors the form shows. */
+export interface RuleFormSubmissions<P> {
+  save: Submission;
+  preview: Submission;
+  shown: Submission;
+  /** The last preview's answer; cleared while the next one runs. */
+  previewAnswer: P | null;
+}
+
+/** Save (then the rule's own page) and preview (its answer kept for the form to show). */
+export function useRuleForm<P>(
+  collection: RuleCollection,
+  save: () => Promise<{ id: string }>,
+  preview: () => Promise<P>,
+): RuleFormSubmissions<P> {
   const [last, setLast] = useState<"save" | "preview">("save");
+  const [previewAnswer, setPreviewAnswer] = useState<P | null>(null);
   const saving = useSubmission(async () => {
     setLast("save");
-    await save();
+    const saved = await save();
+    navigate(`${collection.listHref}/${saved.id}`);
   });
   const previewing = useSubmission(async () => {
     setLast("preview");
-    await preview();
+    setPreviewAnswer(null);
+    setPreviewAnswer(await preview());
   });
-  return { save: saving, preview: previewing, shown: last === "save" ? saving : previewing };
+  return { save: saving, preview: previewing, shown: last === "save" ? saving : previewing, previewAnswer };
 }
 
 /** Save, Preview (over the last 24 hours of stored events) and Cancel, with the preview's answer. */
 export function RuleFormActions({
-  saving,
-  previewing,
-  submitLabel,
-  onPreview,
-  onCancel,
+  collection: { listHref, noun },
+  existingId,
+  submissions,
   previewText,
 }: {
-  saving: boolean;
-  previewing: boolean;
-  submitLabel: string;
-  onPreview: () => void;
-  onCancel: () => void;
+  collection: RuleCollection;
+  /** The rule being changed; none on the create page. */
+  existingId: string | undefined;
+  submissions: { save: Submission; preview: Submission };
   previewText: ComponentChildren | null;
 }) {
+  const saving = submissions.save.busy;
+  const previewing = submissions.preview.busy;
   return (
     <>
       {previewText && (
@@ -205,13 +277,18 @@ export function RuleFormActions({
       )}
       <div class="form-actions">
         <button type="submit" class="btn btn-primary" disabled={saving || previewing}>
-          {saving ? "Saving…" : submitLabel}
+          {saving ? "Saving…" : existingId ? "Save changes" : `Create ${noun}`}
         </button>
-        <button type="button" class="btn" disabled={saving || previewing} onClick={onPreview}>
+        <button
+          type="button"
+          class="btn"
+          disabled={saving || previewing}
+          onClick={() => void submissions.preview.submit()}
+        >
           {previewing ? "Previewing…" : "Preview"}
         </button>
         <span class="spacer" />
-        <button type="button" class="btn" onClick={onCancel}>
+        <button type="button" class="btn" onClick={() => navigate(existingId ? `${listHref}/${existingId}` : listHref)}>
           Cancel
         </button>
       </div>

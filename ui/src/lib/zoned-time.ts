@@ -1,40 +1,8 @@
 /**
  * Wall-clock times in the account's time zone (silences are set in it, whatever the viewer's zone),
- * with Intl only: the offset at an instant is the zone's wall clock read back as if it were UTC.
+ * with the report periods' pure zone arithmetic (worker/domain/report-periods.ts).
  */
-const wallFormats = new Map<string, Intl.DateTimeFormat>();
-
-function wallFormat(timeZone: string): Intl.DateTimeFormat {
-  let format = wallFormats.get(timeZone);
-  if (!format) {
-    format = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      second: "2-digit",
-    });
-    wallFormats.set(timeZone, format);
-  }
-  return format;
-}
-
-function wallParts(instantMs: number, timeZone: string): Record<string, number> {
-  const parts: Record<string, number> = {};
-  for (const part of wallFormat(timeZone).formatToParts(instantMs)) {
-    if (part.type !== "literal") parts[part.type] = Number(part.value);
-  }
-  return parts;
-}
-
-function offsetMs(instantMs: number, timeZone: string): number {
-  const p = wallParts(instantMs, timeZone);
-  const asUtc = Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!);
-  return asUtc - Math.floor(instantMs / 1000) * 1000;
-}
+import { wallClock, zoneOffsetMs } from "../../../worker/domain/report-periods";
 
 const pad = (n: number) => String(n).padStart(2, "0");
 
@@ -48,14 +16,14 @@ export function zonedInputToIso(value: string, timeZone: string): string | null 
   const [, y, mo, d, h, mi] = match.map(Number) as [number, number, number, number, number, number];
   const wall = Date.UTC(y, mo - 1, d, h, mi);
   // The offset at the first guess may differ from the one at the result across a DST change.
-  const first = wall - offsetMs(wall, timeZone);
-  return new Date(wall - offsetMs(first, timeZone)).toISOString();
+  const first = wall - zoneOffsetMs(wall, timeZone);
+  return new Date(wall - zoneOffsetMs(first, timeZone)).toISOString();
 }
 
 /** An instant as a `datetime-local` value in `timeZone`. */
 export function isoToZonedInput(iso: string, timeZone: string): string {
-  const p = wallParts(new Date(iso).getTime(), timeZone);
-  return `${p.year}-${pad(p.month!)}-${pad(p.day!)}T${pad(p.hour!)}:${pad(p.minute!)}`;
+  const p = wallClock(new Date(iso).getTime(), timeZone);
+  return `${p.year}-${pad(p.month)}-${pad(p.day)}T${pad(p.hour)}:${pad(p.minute)}`;
 }
 
 const displayFormats = new Map<string, Intl.DateTimeFormat>();

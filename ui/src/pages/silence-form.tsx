@@ -1,54 +1,35 @@
 import { useState } from "preact/hooks";
 import { draftOf, EventFilterFields, type FilterDraft, toFilters } from "../components/event-filters";
 import { CheckboxGroup, errorAt, FormError, InputField } from "../components/form";
-import { RuleFormActions, RuleFormPage, useSaveAndPreview } from "../components/rule-page";
+import { RuleEditPage, RuleFormActions, RuleNewPage, SILENCES, useRuleForm } from "../components/rule-page";
 import { call } from "../lib/api";
 import { plural } from "../lib/format";
-import { navigate } from "../lib/router";
 import { WEEKDAY_LABELS } from "../lib/rule-text";
 import { useSession } from "../lib/session";
 import {
   type AccountChoices,
-  loadAccountChoices,
   rulesApi,
   type Silence,
   type SilenceInput,
-  type SilencePreview,
   WEEKDAYS,
   type Weekday,
 } from "../lib/triggers-api";
-import { useResource } from "../lib/use-resource";
 import { isoToZonedInput, zonedInputToIso } from "../lib/zoned-time";
 
 const HOUR = 3_600_000;
 
 export function SilenceNewPage() {
-  // Only admins reach this page, so the choices are never null here.
-  const data = useResource(() => loadAccountChoices(true), []);
-  return (
-    <RuleFormPage title="New silence" listHref="/silences" listTitle="Silences" resource={data}>
-      {(choices) => choices && <SilenceForm choices={choices} />}
-    </RuleFormPage>
-  );
+  return <RuleNewPage collection={SILENCES} form={(choices) => <SilenceForm choices={choices} />} />;
 }
 
 export function SilenceEditPage({ params }: { params: { id: string } }) {
-  const data = useResource(async () => {
-    const [choices, answer] = await Promise.all([
-      loadAccountChoices(true),
-      call(rulesApi.silences[":id"].$get({ param: { id: params.id } })),
-    ]);
-    return { choices, silence: answer.silence };
-  }, [params.id]);
   return (
-    <RuleFormPage
-      title={data.data ? `Edit ${data.data.silence.name}` : "Edit silence"}
-      listHref="/silences"
-      listTitle="Silences"
-      resource={data}
-    >
-      {({ choices, silence }) => choices && <SilenceForm choices={choices} existing={silence} />}
-    </RuleFormPage>
+    <RuleEditPage
+      collection={SILENCES}
+      id={params.id}
+      load={async (id) => (await call(rulesApi.silences[":id"].$get({ param: { id } }))).silence}
+      form={(choices, existing) => <SilenceForm choices={choices} existing={existing} />}
+    />
   );
 }
 
@@ -69,7 +50,6 @@ function SilenceForm({ choices, existing }: { choices: AccountChoices; existing?
   const [from, setFrom] = useState(existing?.recurrence?.from ?? "18:00");
   const [to, setTo] = useState(existing?.recurrence?.to ?? "22:00");
   const [filters, setFilters] = useState<FilterDraft>(() => draftOf(existing?.filters));
-  const [preview, setPreview] = useState<SilencePreview | null>(null);
 
   // An unreadable time is sent as typed, for the API to name the field.
   const body = (): SilenceInput => ({
@@ -82,22 +62,16 @@ function SilenceForm({ choices, existing }: { choices: AccountChoices; existing?
     recurrence: recurs ? { days: WEEKDAYS.filter((d) => days.includes(d)), from, to } : null,
   });
 
-  const {
-    save,
-    preview: previewing,
-    shown,
-  } = useSaveAndPreview(
-    async () => {
-      const answer = existing
+  const submissions = useRuleForm(
+    SILENCES,
+    async () =>
+      (existing
         ? await call(rulesApi.silences[":id"].$patch({ param: { id: existing.id }, json: body() }))
-        : await call(rulesApi.silences.$post({ json: body() }));
-      navigate(`/silences/${answer.silence.id}`);
-    },
-    async () => {
-      setPreview(null);
-      setPreview(await call(rulesApi.silences.preview.$post({ json: body() })));
-    },
+        : await call(rulesApi.silences.$post({ json: body() }))
+      ).silence,
+    () => call(rulesApi.silences.preview.$post({ json: body() })),
   );
+  const { save, shown, previewAnswer: preview } = submissions;
   const errors = shown.fields;
 
   return (
@@ -180,11 +154,9 @@ function SilenceForm({ choices, existing }: { choices: AccountChoices; existing?
       </section>
 
       <RuleFormActions
-        saving={save.busy}
-        previewing={previewing.busy}
-        submitLabel={existing ? "Save changes" : "Create silence"}
-        onPreview={() => void previewing.submit()}
-        onCancel={() => navigate(existing ? `/silences/${existing.id}` : "/silences")}
+        collection={SILENCES}
+        existingId={existing?.id}
+        submissions={submissions}
         previewText={
           preview && (
             <>

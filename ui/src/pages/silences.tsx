@@ -1,5 +1,5 @@
-import { RuleDetail, RuleListHeader, useAccountChoices } from "../components/rule-page";
-import { DataTable, EmptyState, ErrorBanner, Spinner, StatusPill, Time } from "../components/ui";
+import { RuleDetail, RuleListHeader, RuleStamp, SILENCES, useAccountChoices } from "../components/rule-page";
+import { DataTable, EmptyState, ErrorBanner, Spinner, StatusPill } from "../components/ui";
 import { call } from "../lib/api";
 import { formatNumber } from "../lib/format";
 import { Link } from "../lib/router";
@@ -105,19 +105,14 @@ export function SilencePage({ params }: { params: { id: string } }) {
     <RuleDetail
       resource={silence}
       choices={choices}
-      listHref="/silences"
-      listTitle="Silences"
-      noun="silence"
-      editHref={`/silences/${id}/edit`}
+      collection={SILENCES}
+      id={id}
       onDelete={async () => {
         await call(rulesApi.silences[":id"].$delete({ param: { id } }));
       }}
       subtitle={(s) => (
         <>
-          <StatePill state={s.state} />{" "}
-          <span class="muted small">
-            Created <Time value={s.created_at} /> by {s.created_by} · updated <Time value={s.updated_at} />
-          </span>
+          <StatePill state={s.state} /> <RuleStamp rule={s} />
         </>
       )}
     >

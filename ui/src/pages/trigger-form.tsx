@@ -2,24 +2,22 @@ import { useState } from "preact/hooks";
 import type { SystemEventType } from "../../../worker/domain/system-events";
 import { draftOf, EventFilterFields, type FilterDraft, toFilters } from "../components/event-filters";
 import { CheckboxGroup, errorAt, FormError, InputField } from "../components/form";
-import { RuleFormActions, RuleFormPage, useSaveAndPreview } from "../components/rule-page";
+import { RuleEditPage, RuleFormActions, RuleNewPage, TRIGGERS, useRuleForm } from "../components/rule-page";
 import { describedBy, Field } from "../components/ui";
 import { call } from "../lib/api";
 import { plural } from "../lib/format";
-import { Link, navigate } from "../lib/router";
+import { Link } from "../lib/router";
 import { GROUP_BY_LABELS, SYSTEM_TYPE_LABELS } from "../lib/rule-text";
 import {
   type AccountChoices,
   type ConditionKind,
   GROUP_BY,
   type GroupBy,
-  loadAccountChoices,
   rulesApi,
   type Trigger,
   type TriggerInput,
   type TriggerPreview,
 } from "../lib/triggers-api";
-import { useResource } from "../lib/use-resource";
 
 const KINDS: { kind: ConditionKind; label: string; hint: string }[] = [
   { kind: "each_event", label: "Each matching event", hint: "Notify at once, for every event that matches." },
@@ -36,32 +34,17 @@ const KINDS: { kind: ConditionKind; label: string; hint: string }[] = [
 const whole = (text: string) => (/^\d+$/.test(text.trim()) ? Number(text) : Number.NaN);
 
 export function TriggerNewPage() {
-  // Only admins reach this page, so the choices are never null here.
-  const data = useResource(() => loadAccountChoices(true), []);
-  return (
-    <RuleFormPage title="New trigger" listHref="/triggers" listTitle="Triggers" resource={data}>
-      {(choices) => choices && <TriggerForm choices={choices} />}
-    </RuleFormPage>
-  );
+  return <RuleNewPage collection={TRIGGERS} form={(choices) => <TriggerForm choices={choices} />} />;
 }
 
 export function TriggerEditPage({ params }: { params: { id: string } }) {
-  const data = useResource(async () => {
-    const [choices, answer] = await Promise.all([
-      loadAccountChoices(true),
-      call(rulesApi.triggers[":id"].$get({ param: { id: params.id } })),
-    ]);
-    return { choices, trigger: answer.trigger };
-  }, [params.id]);
   return (
-    <RuleFormPage
-      title={data.data ? `Edit ${data.data.trigger.name}` : "Edit trigger"}
-      listHref="/triggers"
-      listTitle="Triggers"
-      resource={data}
-    >
-      {({ choices, trigger }) => choices && <TriggerForm choices={choices} existing={trigger} />}
-    </RuleFormPage>
+    <RuleEditPage
+      collection={TRIGGERS}
+      id={params.id}
+      load={async (id) => (await call(rulesApi.triggers[":id"].$get({ param: { id } }))).trigger}
+      form={(choices, existing) => <TriggerForm choices={choices} existing={existing} />}
+    />
   );
 }
 
@@ -85,7 +68,6 @@ function TriggerForm({ choices, existing }: { choices: AccountChoices; existing?
   const [groupBy, setGroupBy] = useState<GroupBy[]>(existing?.group_by ?? []);
   const [throttle, setThrottle] = useState(String(existing?.throttle_minutes ?? 30));
   const [integrationIds, setIntegrationIds] = useState<string[]>(existing?.integration_ids ?? []);
-  const [preview, setPreview] = useState<TriggerPreview | null>(null);
   // Filters and grouping apply to events; node silence and system events have neither.
   const eventKind = kind === "each_event" || kind === "threshold";
 
@@ -106,22 +88,16 @@ function TriggerForm({ choices, existing }: { choices: AccountChoices; existing?
     integration_ids: integrationIds,
   });
 
-  const {
-    save,
-    preview: previewing,
-    shown,
-  } = useSaveAndPreview(
-    async () => {
-      const answer = existing
+  const submissions = useRuleForm(
+    TRIGGERS,
+    async () =>
+      (existing
         ? await call(rulesApi.triggers[":id"].$patch({ param: { id: existing.id }, json: body() }))
-        : await call(rulesApi.triggers.$post({ json: body() }));
-      navigate(`/triggers/${answer.trigger.id}`);
-    },
-    async () => {
-      setPreview(null);
-      setPreview(await call(rulesApi.triggers.preview.$post({ json: body() })));
-    },
+        : await call(rulesApi.triggers.$post({ json: body() }))
+      ).trigger,
+    () => call(rulesApi.triggers.preview.$post({ json: body() })),
   );
+  const { save, shown, previewAnswer: preview } = submissions;
   const errors = shown.fields;
 
   return (
@@ -274,11 +250,9 @@ function TriggerForm({ choices, existing }: { choices: AccountChoices; existing?
       </section>
 
       <RuleFormActions
-        saving={save.busy}
-        previewing={previewing.busy}
-        submitLabel={existing ? "Save changes" : "Create trigger"}
-        onPreview={() => void previewing.submit()}
-        onCancel={() => navigate(existing ? `/triggers/${existing.id}` : "/triggers")}
+        collection={TRIGGERS}
+        existingId={existing?.id}
+        submissions={submissions}
         previewText={preview && <PreviewText preview={preview} />}
       />
     </form>

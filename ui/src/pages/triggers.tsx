@@ -1,5 +1,5 @@
-import { RuleDetail, RuleListHeader, useAccountChoices } from "../components/rule-page";
-import { DataTable, EmptyState, ErrorBanner, Spinner, StatusPill, Time } from "../components/ui";
+import { RuleDetail, RuleListHeader, RuleStamp, TRIGGERS, useAccountChoices } from "../components/rule-page";
+import { DataTable, EmptyState, ErrorBanner, Spinner, StatusPill } from "../components/ui";
 import { call } from "../lib/api";
 import { plural } from "../lib/format";
 import { Link } from "../lib/router";
@@ -100,19 +100,14 @@ export function TriggerPage({ params }: { params: { id: string } }) {
     <RuleDetail
       resource={trigger}
       choices={choices}
-      listHref="/triggers"
-      listTitle="Triggers"
-      noun="trigger"
-      editHref={`/triggers/${id}/edit`}
+      collection={TRIGGERS}
+      id={id}
       onDelete={async () => {
         await call(rulesApi.triggers[":id"].$delete({ param: { id } }));
       }}
       subtitle={(t) => (
         <>
-          <EnabledPill enabled={t.enabled} />{" "}
-          <span class="muted small">
-            Created <Time value={t.created_at} /> by {t.created_by} · updated <Time value={t.updated_at} />
-          </span>
+          <EnabledPill enabled={t.enabled} /> <RuleStamp rule={t} />
         </>
       )}
     >
