@@ -140,22 +140,22 @@ async function startBaseline(): Promise<{ url: string; stop: () => Promise<void>
   };
 }
 
-/** A webhook receiver in this process: records when each event's notification arrives (also the soak's). */
-export async function startReceiver(): Promise<{
-  url: string;
-  arrivals: Map<string, number>;
-  close: () => Promise<void>;
-}> {
-  const arrivals = new Map<string, number>();
+/**
+ * A webhook receiver in this process: hands each notification of every JSON body (one or an array)
+ * to `onNotification` with its arrival time; other bodies (a test send) are ignored.
+ */
+export async function startJsonReceiver<T>(
+  path: string,
+  onNotification: (notification: T, at: number) => void,
+): Promise<{ url: string; close: () => Promise<void> }> {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const at = Date.now();
       try {
-        const text = Buffer.concat(chunks).toString("utf8");
-        const parsed = JSON.parse(text) as { id: string } | { id: string }[];
-        for (const n of Array.isArray(parsed) ? parsed : [parsed]) if (!arrivals.has(n.id)) arrivals.set(n.id, at);
+        const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8")) as T | T[];
+        for (const n of Array.isArray(parsed) ? parsed : [parsed]) onNotification(n, at);
       } catch {
         // a test send or another shape: ignored
       }
@@ -165,10 +165,22 @@ export async function startReceiver(): Promise<{
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   return {
-    url: `http://127.0.0.1:${port}/hook`,
-    arrivals,
+    url: `http://127.0.0.1:${port}${path}`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/** The receiver of the notification phases: when each event's notification first arrived (also the soak's). */
+export async function startReceiver(): Promise<{
+  url: string;
+  arrivals: Map<string, number>;
+  close: () => Promise<void>;
+}> {
+  const arrivals = new Map<string, number>();
+  const receiver = await startJsonReceiver<{ id: string }>("/hook", (n, at) => {
+    if (!arrivals.has(n.id)) arrivals.set(n.id, at);
+  });
+  return { ...receiver, arrivals };
 }
 
 export async function createNodes(herald: HeraldProcess, count = NODES): Promise<string[]> {

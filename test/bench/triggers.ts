@@ -6,10 +6,9 @@
  *   receiver, p99 < 1 s;
  * - a node-silence notice within 60 s of its deadline (the account object's alarm).
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { freePort, type HeraldProcess, startHerald } from "../support/herald-process.ts";
+import { type HeraldProcess, startHerald } from "../support/herald-process.ts";
 import { type BenchResult, percentile } from "./bench-result.ts";
-import { batchBody, createNodes, runLoad } from "./ingest.ts";
+import { batchBody, createNodes, runLoad, startJsonReceiver } from "./ingest.ts";
 
 const MEASURE_MS = Number(process.env.BENCH_INGEST_SECONDS ?? 8) * 1000;
 const CROSSINGS = Number(process.env.BENCH_TRIGGER_CROSSINGS ?? 30);
@@ -22,27 +21,8 @@ interface Notice {
 /** A webhook receiver keeping every notification it gets, with its arrival time. */
 async function noticeReceiver() {
   const received: { at: number; notice: Notice }[] = [];
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const at = Date.now();
-      try {
-        const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Notice | Notice[];
-        for (const notice of Array.isArray(parsed) ? parsed : [parsed]) received.push({ at, notice });
-      } catch {
-        // not a notification: ignored
-      }
-      res.writeHead(200, { "Content-Type": "application/json" }).end('{"ok":true}');
-    });
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${port}/notices`,
-    received,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+  const receiver = await startJsonReceiver<Notice>("/notices", (notice, at) => received.push({ at, notice }));
+  return { ...receiver, received };
 }
 
 async function until(done: () => boolean, timeoutMs: number): Promise<boolean> {
