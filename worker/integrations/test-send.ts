@@ -60,11 +60,15 @@ export async function runTestSend(env: Env, input: TestSendInput): Promise<TestR
       deliveryId: uuidv7(),
       notifications: [notification],
       test: true,
-      loadReport: async () => ({
-        reportId: notification.id,
-        fileName: "herald-test-report.pdf",
-        loadPdf: () => samplePdf(input.accountName),
-      }),
+      // Like a delivery (worker/delivery/send.ts): only a report is sent as a report.
+      loadReport:
+        category === "reports"
+          ? async () => ({
+              reportId: notification.id,
+              fileName: "herald-test-report.pdf",
+              loadPdf: () => samplePdf(input.accountName),
+            })
+          : undefined,
     });
     if (outcome.ok) {
       results.push({ category, ok: true, status: outcome.status, latency_ms: outcome.latencyMs, error: null });

@@ -112,6 +112,21 @@ describe("test sends against the receiver hub on 127.0.0.1", () => {
     expect(report.attachments[0]!.size).toBeGreaterThan(500);
   });
 
+  it("sends only the report sample as a report: the other categories' tests carry no PDF", async () => {
+    const admin = await adminSession("Acme Test Sends No PDF");
+    const fx = fixture("email");
+    const to = (fx.settings.recipients as string[])[0]!;
+    const res = await post(admin, "/api/integrations/test", {
+      type: "email",
+      settings: fx.settings,
+      events: { incident: true, security_issue: ["high"] },
+    });
+    expect(res.body.results.every((r: { ok: boolean }) => r.ok)).toBe(true);
+    const mails = await mailTo(to);
+    expect(mails).toHaveLength(2);
+    for (const mail of mails) expect(mail.attachments).toHaveLength(0);
+  });
+
   it("validates unsaved settings and subscriptions before sending anything", async () => {
     const admin = await adminSession("Acme Test Sends");
     const fx = fixture("slack");
