@@ -29,6 +29,8 @@ export interface LegacyImportOptions {
   now?: number;
   /** Rows per run (LEGACY_IMPORT_BATCH). */
   batch?: number;
+  /** The legacy tables left, when the caller has just read them. */
+  tables?: Set<string>;
   /** Event data read per run (READ_BYTES). */
   readBytes?: number;
   /** Called after the account objects confirmed a batch, before its rows leave D1 (tests inject a crash here). */
@@ -64,7 +66,7 @@ async function legacyTablesLeft(d1: D1Database): Promise<Set<string>> {
 /** One run: at most `batch` rows moved; the tables dropped once both are empty. */
 export async function importLegacyEvents(env: Env, options: LegacyImportOptions = {}): Promise<LegacyImportRun> {
   const run: LegacyImportRun = { issues: 0, events: 0, expired: 0, failedAccounts: 0, done: false };
-  const tables = await legacyTablesLeft(env.DB);
+  const tables = options.tables ?? (await legacyTablesLeft(env.DB));
   if (tables.size === 0) return { ...run, done: true };
   const batch = options.batch ?? legacyImportBatch(env);
   let room = batch;
@@ -108,7 +110,7 @@ export async function importLegacyEvents(env: Env, options: LegacyImportOptions 
 export async function legacyImportStep(_controller: ScheduledController, env: Env): Promise<void> {
   const tables = await legacyTablesLeft(env.DB);
   if (tables.size === 0) return;
-  const run = await importLegacyEvents(env);
+  const run = await importLegacyEvents(env, { tables });
   console.log("legacy import", run);
 }
 

@@ -343,7 +343,7 @@ export class IntegrationDO extends DurableObject<Env> {
           : INTERRUPTED_RETRY_MS;
         if (delay === null) {
           this.store.markDead(claim.seq, now);
-          this.store.addDeadFollowup(claim.seq, now, deathIsAnnounced(this.store.itemsOf(claim.seq)));
+          this.store.addDeadFollowup(claim.seq, now, deathIsAnnounced(claim.items));
         } else this.store.markRetry(claim.seq, now, now + delay, counted);
         const totals = windowTotals(this.store.buckets(), now, windowConfig);
         if (counted && shouldAutoDisable(totals, windowConfig)) {

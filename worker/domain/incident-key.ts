@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Notification } from "./notification";
+import { GROUP_BY_FIELDS, type GroupByField } from "./triggers";
 
 /**
  * Incident systems (PagerDuty, Opsgenie) get incidents, not event streams (docs/channels.md#incidents):
@@ -19,13 +20,11 @@ export const incidentDirectiveSchema = z.object({
 export type IncidentDirective = z.infer<typeof incidentDirectiveSchema>;
 
 /** The dimensions a trigger may group by; a group is one value for each of the trigger's dimensions. */
-export const TRIGGER_GROUP_BY = ["host", "attack_type", "source_ip", "node"] as const;
-export type TriggerGroupBy = (typeof TRIGGER_GROUP_BY)[number];
-export type TriggerGroup = Partial<Record<TriggerGroupBy, string>>;
+export type TriggerGroup = Partial<Record<GroupByField, string>>;
 
-/** "host=pay.example.com,attack_type=sqli" in TRIGGER_GROUP_BY order; "" for an ungrouped trigger. */
+/** "host=pay.example.com,attack_type=sqli" in GROUP_BY_FIELDS order; "" for an ungrouped trigger. */
 export function groupKeyOf(group: TriggerGroup): string {
-  return TRIGGER_GROUP_BY.filter((dimension) => group[dimension] !== undefined)
+  return GROUP_BY_FIELDS.filter((dimension) => group[dimension] !== undefined)
     .map((dimension) => `${dimension}=${group[dimension]}`)
     .join(",");
 }

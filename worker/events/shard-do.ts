@@ -71,8 +71,8 @@ export class EventShardDO extends DurableObject<Env> {
 
   /**
    * Stores the rows (a stored key is not stored again) and counts the rows actually stored in the
-   * rollups, in one transaction. Past `maxBytes` nothing new is stored: `{full: true}`, unless every
-   * row is stored already (a re-send is still answered).
+   * rollups, in one transaction with the `finished` marks. Past `maxBytes` nothing is written:
+   * `{full: true}`, unless every row is stored already (a re-send is still answered).
    */
   async insert(input: ShardInsert): Promise<ShardInsertResult> {
     const store = this.ready();
@@ -82,7 +82,10 @@ export class EventShardDO extends DurableObject<Env> {
     }
     let rows: ShardInsertedRow[];
     try {
-      rows = this.ctx.storage.transactionSync(() => store.insert(input.rows, input.markProcessed ?? false));
+      rows = this.ctx.storage.transactionSync(() => {
+        if (input.finished?.length) store.markProcessed(input.finished);
+        return store.insert(input.rows, input.markProcessed ?? false);
+      });
     } catch (error) {
       // Rolled back: the pending rollup counts may hold rows that are not stored.
       store.reloadRollups();

@@ -38,6 +38,8 @@ export interface ShardInsert {
   rows: ShardInsertRow[];
   /** Store every fresh row as processed (rows may override with their own `processed`). */
   markProcessed?: boolean;
+  /** Stored events the account object finished since its last write here: marked in the same transaction. */
+  finished?: ShardEventKey[];
 }
 
 /** The outcome for one row, in the order of `rows`. */

@@ -17,7 +17,7 @@ import { AccountReportStore, type DayTopsRow } from "./account-reports";
 import { AccountStore, type IssueQuery } from "./account-store";
 import { type ControlSnapshot, loadControlSnapshot } from "./control-snapshot";
 import { finishUnprocessed, recordSystemEvents, type SystemEventInput } from "./finish-later";
-import { type GroupOutcome, writeGroup } from "./ingest-group";
+import { writeGroup } from "./ingest-group";
 import { continueLegacySeqs, type LegacyBatch, takeLegacyBatch } from "./legacy-intake";
 import { RATE_WINDOW_MS, secondsLeftInWindow, windowStartOf } from "./node-auth";
 import { ShardDirectory } from "./shard-routing";
@@ -170,7 +170,7 @@ export class AccountIngestDO extends DurableObject<Env> {
       )
         .catch((error: unknown) => {
           console.error("ingest group failed", { accountId: this.accountId, error: String(error) });
-          return group.map((): GroupOutcome => ({ outcome: "unavailable", reason: "storage" }));
+          return group.map((): IngestOutcome => ({ outcome: "unavailable", reason: "storage" }));
         })
         .then((outcomes) => {
           group.forEach((w, i) => {

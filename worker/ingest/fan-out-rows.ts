@@ -7,6 +7,8 @@
 import type { NodeEvent } from "../domain/events";
 import type { NotifiableEvent } from "../domain/notify-build";
 import { type CompiledSilence, compileSilences, isSilenced } from "../domain/silences";
+import type { ShardEventKey } from "../events/shard-types";
+import { appendTo } from "../lib/group-by";
 import { enqueuePlan } from "../outbox/enqueue";
 import { anyTargetMayWant, planFanOut } from "../outbox/fan-out";
 import type { AccountIngestDO } from "./account-do";
@@ -94,9 +96,10 @@ export async function fanOut(
   }
   const queued = new Set<string>();
   for (const items of plan.values()) for (const item of items) if (item.eventId) queued.add(item.eventId);
+  // Other events are linked by finish(), which follows every fan-out that queued.
   account.store.link(
     rows
-      .filter((r) => queued.has(r.event.id))
+      .filter((r) => r.event.type === "hit" && queued.has(r.event.id))
       .map((r) => ({ id: r.event.id, shard: r.shard, occurredAt: r.event.occurredAt })),
   );
   return true;
@@ -110,12 +113,8 @@ export function finish(account: AccountIngestDO, rows: Unfinished[]): void {
       .filter((r) => r.event.type !== "hit")
       .map((r) => ({ id: r.event.id, shard: r.shard, occurredAt: r.event.occurredAt })),
   );
-  const byShard = new Map<string, { id: string; occurredAt: number }[]>();
-  for (const { shard, event } of rows) {
-    const keys = byShard.get(shard) ?? [];
-    keys.push({ id: event.id, occurredAt: event.occurredAt });
-    byShard.set(shard, keys);
-  }
+  const byShard = new Map<string, ShardEventKey[]>();
+  for (const { shard, event } of rows) appendTo(byShard, shard, { id: event.id, occurredAt: event.occurredAt });
   for (const [shard, keys] of byShard) account.queueMarks(shard, keys);
   const issues = rows.filter((r) => r.event.type === "security_issue");
   account.store.forgetDecisions(issues.map((r) => [r.event.id, r.event.occurredAt]));

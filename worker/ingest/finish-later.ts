@@ -9,12 +9,13 @@ import type { NotifiableEvent } from "../domain/notify-build";
 import type { SystemEventData } from "../domain/system-events";
 import { eventShardObject } from "../events/objects";
 import type { StoredShardEvent } from "../events/shard-types";
+import { appendTo } from "../lib/group-by";
 import { DAY_MS, MINUTE_MS } from "../lib/time";
 import { anyEnabledTargetWants, anyTargetMayWant } from "../outbox/fan-out";
 import type { AccountIngestDO } from "./account-do";
 import type { ControlSnapshot } from "./control-snapshot";
 import { fanOut, finish, needsNotification, type Unfinished } from "./fan-out-rows";
-import { addHeldBack, summarizeHeldBack } from "./held-back";
+import { countHeldBack } from "./held-back";
 import type { HookEvent } from "./trigger-hook";
 
 const context = (account: AccountIngestDO, control: ControlSnapshot) => ({
@@ -52,7 +53,7 @@ export async function recordSystemEvents(account: AccountIngestDO, rows: SystemE
   await account.directory.register(routes, now);
   const byShard = new Map<string, number[]>();
   routes.forEach((route, i) => {
-    byShard.set(route.name, [...(byShard.get(route.name) ?? []), i]);
+    appendTo(byShard, route.name, i);
   });
   let stored = 0;
   const triggerEvents: HookEvent[] = [];
@@ -152,16 +153,13 @@ export async function finishUnprocessed(account: AccountIngestDO, now: number, m
       const tooOld =
         row.type === "system" ? systemTooOld(row.occurredAt, now) : tooOldToNotify(row.occurredAt, now, maxAgeMs);
       if (tooOld && row.nodeId && anyEnabledTargetWants(control.targets, { type: row.type, risk: row.risk })) {
-        heldBack.set(row.nodeId, [...(heldBack.get(row.nodeId) ?? []), row.occurredAt]);
+        appendTo(heldBack, row.nodeId, row.occurredAt);
       }
       const notify = needsNotification(account, control, event, tooOld, row.nodeId);
       (notify ? unfinished : toFinish).push({ shard, event });
     }
   }
-  for (const [nodeId, times] of heldBack) {
-    const summary = summarizeHeldBack(times);
-    if (summary) await addHeldBack(account.environment.DB, account.accountId, nodeId, summary, now).run();
-  }
+  await countHeldBack(account.environment.DB, account.accountId, heldBack, now);
   const queued = await fanOut(account, control, unfinished);
   finish(account, queued ? [...unfinished, ...toFinish] : toFinish);
 }

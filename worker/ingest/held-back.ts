@@ -44,8 +44,23 @@ ON CONFLICT (node_id) DO UPDATE SET pending = pending + excluded.pending,
   since = coalesce(since, excluded.since)`;
 
 /** Adds late events to the node's next notice. */
-export function addHeldBack(d1: D1Database, accountId: string, nodeId: string, heldBack: HeldBack, now: number) {
+function addHeldBack(d1: D1Database, accountId: string, nodeId: string, heldBack: HeldBack, now: number) {
   return d1.prepare(ADD_HELD_BACK).bind(nodeId, accountId, heldBack.count, heldBack.oldestAt, heldBack.newestAt, now);
+}
+
+/** Counts late events (their `occurred_at`s, by node) towards their nodes' notices: one D1 batch. */
+export async function countHeldBack(
+  d1: D1Database,
+  accountId: string,
+  lateByNode: ReadonlyMap<string, readonly number[]>,
+  now: number,
+): Promise<void> {
+  const statements: D1PreparedStatement[] = [];
+  for (const [nodeId, times] of lateByNode) {
+    const summary = summarizeHeldBack(times);
+    if (summary) statements.push(addHeldBack(d1, accountId, nodeId, summary, now));
+  }
+  if (statements.length > 0) await d1.batch(statements);
 }
 
 interface DueRow {

@@ -10,16 +10,14 @@ import { notifyMaxAge, tooOldToNotify } from "../domain/notify-age";
 import type { NotifiableEvent } from "../domain/notify-build";
 import { eventShardObject } from "../events/objects";
 import type { ShardInsertedRow, ShardInsertRow } from "../events/shard-types";
+import { appendTo } from "../lib/group-by";
 import { MINUTE_MS } from "../lib/time";
 import { anyEnabledTargetWants, anyTargetMayWant } from "../outbox/fan-out";
 import type { AccountIngestDO, IngestCall, IngestOutcome } from "./account-do";
 import { fanOut, finish, needsNotification, type Unfinished } from "./fan-out-rows";
-import { addHeldBack, summarizeHeldBack } from "./held-back";
+import { countHeldBack } from "./held-back";
 import type { ShardRoute } from "./shard-routing";
 import type { HookEvent } from "./trigger-hook";
-
-export type GroupCall = IngestCall;
-export type GroupOutcome = IngestOutcome;
 
 interface Prepared {
   call: number;
@@ -67,11 +65,11 @@ function shardRow(p: Prepared, call: IngestCall): ShardInsertRow {
  */
 export async function writeGroup(
   account: AccountIngestDO,
-  calls: GroupCall[],
+  calls: IngestCall[],
   stored: () => void = () => undefined,
-): Promise<GroupOutcome[]> {
+): Promise<IngestOutcome[]> {
   const control = await account.currentControl();
-  const outcomes: (GroupOutcome | null)[] = calls.map((call) => {
+  const outcomes: (IngestOutcome | null)[] = calls.map((call) => {
     const node = control?.nodesByTokenHash.get(call.tokenHash);
     // Revoked while it waited for this group: refused as at the next request.
     return !node || node.revoked || node.id !== call.nodeId ? { outcome: "unknown_token" } : null;
@@ -131,7 +129,7 @@ export async function writeGroup(
       outcomes[i] = { outcome: "unavailable", reason: full.has(i) ? "shard_full" : "storage" };
       continue;
     }
-    const call = calls[i] as GroupCall;
+    const call = calls[i] as IngestCall;
     const rows = byCall.get(i) ?? [];
     let fresh = 0;
     const issues: { event: Extract<NodeEvent, { type: "security_issue" }>; occurredAt: number }[] = [];
@@ -188,13 +186,9 @@ export async function writeGroup(
   }
   stored();
   // Counted before fan-out, which may fail: a re-send stores nothing new and counts nothing again.
-  for (const [nodeId, times] of heldBack) {
-    const summary = summarizeHeldBack(times);
-    if (!summary) continue;
-    await addHeldBack(account.environment.DB, account.accountId, nodeId, summary, now)
-      .run()
-      .catch((error: unknown) => console.error("counting held-back events failed", { nodeId, error: String(error) }));
-  }
+  await countHeldBack(account.environment.DB, account.accountId, heldBack, now).catch((error: unknown) =>
+    console.error("counting held-back events failed", { accountId: account.accountId, error: String(error) }),
+  );
   // One counter update per node per group; D1 hears of a node at most once a minute.
   let flushDue = false;
   for (const [nodeId, { fresh, seenAt }] of nodeCounts) {
@@ -208,21 +202,15 @@ export async function writeGroup(
     unfinished.map((u) => u.row),
     triggered.plan,
   );
-  if (queued)
-    finish(
-      account,
-      [...unfinished, ...toFinish].map((u) => u.row),
-    );
-  else
-    finish(
-      account,
-      toFinish.map((u) => u.row),
-    );
+  finish(
+    account,
+    (queued ? [...unfinished, ...toFinish] : toFinish).map((u) => u.row),
+  );
   const fannedOut = new Set(unfinished.map((u) => u.call));
   return outcomes.map((outcome, i) => {
     if (outcome) return outcome;
     if (!queued && fannedOut.has(i)) return { outcome: "unavailable", reason: "queueing" };
-    const call = calls[i] as GroupCall;
+    const call = calls[i] as IngestCall;
     return {
       outcome: "accepted",
       accepted: accepted[i] as number,
@@ -232,10 +220,10 @@ export async function writeGroup(
   });
 }
 
-/** One insert per shard, in parallel, carrying the shard's pending processed marks alongside. */
+/** One insert per shard, in parallel, carrying the shard's pending processed marks in its transaction. */
 async function insertByShard(
   account: AccountIngestDO,
-  calls: GroupCall[],
+  calls: IngestCall[],
   prepared: Prepared[],
   failed: Set<number>,
   full: Set<number>,
@@ -246,17 +234,13 @@ async function insertByShard(
     [...byShard].map(async ([name, rows]) => {
       const shard = eventShardObject(account.environment, name);
       const marks = account.takeMarks(name);
-      const marked =
-        marks.length > 0
-          ? shard.markProcessed(marks).catch((error: unknown) => {
-              console.error("marking events processed failed", { shard: name, error: String(error) });
-              account.queueMarks(name, marks);
-            })
-          : null;
       try {
-        const result = await shard.insert({ rows: rows.map((p) => shardRow(p, calls[p.call] as GroupCall)) });
-        await marked;
+        const result = await shard.insert({
+          rows: rows.map((p) => shardRow(p, calls[p.call] as IngestCall)),
+          finished: marks,
+        });
         if (result.full) {
+          account.queueMarks(name, marks);
           for (const p of rows) full.add(p.call);
           return;
         }
@@ -274,7 +258,7 @@ async function insertByShard(
         });
       } catch (error) {
         console.error("shard insert failed", { shard: name, error: String(error) });
-        await marked;
+        account.queueMarks(name, marks);
         for (const p of rows) failed.add(p.call);
       }
     }),
@@ -295,10 +279,4 @@ function notifiable(event: NodeEvent, seq: number, occurredAt: number): Notifiab
     occurredAt,
     data: event,
   };
-}
-
-function appendTo<K, T>(groups: Map<K, T[]>, key: K, item: T): void {
-  const group = groups.get(key);
-  if (group) group.push(item);
-  else groups.set(key, [item]);
 }

@@ -1,5 +1,5 @@
 import type { StoredEvent } from "../domain/event-filters";
-import { compileSilences, type Silence, silencingIds } from "../domain/silences";
+import { compileSilences, isSilenced, type Silence } from "../domain/silences";
 import type { Trigger } from "../domain/triggers";
 import { MINUTE_MS } from "../lib/time";
 import { compileTrigger, evaluateBatch } from "./rules";
@@ -82,5 +82,5 @@ export function countMuted(
   events: readonly StoredEvent[],
 ): number {
   const compiled = compileSilences([{ id: "preview", ...silence }]);
-  return events.filter((event) => silencingIds(compiled, event, timeZone).length > 0).length;
+  return events.filter((event) => isSilenced(compiled, event, timeZone)).length;
 }
