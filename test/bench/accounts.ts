@@ -98,7 +98,12 @@ export async function benchAccounts(): Promise<BenchResult[]> {
     await touchEveryNode(herald.url, everyNode);
     const oneAccount = await runLoad(herald.url, tokensByAccount[0] ?? [], 100, MEASURE_MS, { loops: CONCURRENCY });
     const allAccounts = await runLoad(herald.url, everyNode, 100, MEASURE_MS, { loops: CONCURRENCY });
-    const sizes = shardTotals(herald.stateDir);
+    // The account objects push shard sizes to the directory at most once a minute (their alarm).
+    let sizes = shardTotals(herald.stateDir);
+    for (let waited = 0; sizes.largestBytes === 0 && waited < 90_000; waited += 5_000) {
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+      sizes = shardTotals(herald.stateDir);
+    }
     const label = `batch=100, ${CONCURRENCY} requests in flight`;
     return [
       {
