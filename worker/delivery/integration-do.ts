@@ -113,7 +113,8 @@ export class IntegrationDO extends DurableObject<Env> {
         if (!this.store.getMeta(META.integrationId)) this.store.setMeta(META.integrationId, integrationId);
         this.store.enqueue(items, now);
       });
-      await this.scheduleNextAlarm();
+      // A running drain claims what was just stored, and its end sets the next alarm.
+      if (!this.draining) await this.scheduleNextAlarm();
       return { stored: true };
     } catch (error) {
       console.error("outbox enqueue failed", { integrationId, error: String(error) });

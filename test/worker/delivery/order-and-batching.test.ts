@@ -39,6 +39,28 @@ describe("order and batching", () => {
     expect((await stub.health()).pending_notifications).toBe(0);
   });
 
+  it("stores an enqueue larger than one statement's parameter whole and once, and sends it in order", async () => {
+    const { id, stub, clock, bucket } = await target("webhook");
+    // 300 items of ~4 KB: about 1.2 MB of JSON, more than two of the store's 512 KB statements.
+    const burst = items(300, "big").map((n) => ({
+      ...n,
+      notification: { ...n.notification, description: `${n.notification.description}\n${"x".repeat(4000)}` },
+    }));
+    await stub.enqueue(id, burst);
+    await stub.enqueue(id, burst.slice(100, 250)); // a re-send of part of it adds nothing
+    expect((await stub.health()).pending_notifications).toBe(300);
+    await fireAlarm(stub, clock);
+    const requests = await hubRequests(bucket);
+    expect(requests.map((r) => idsIn(r).length)).toEqual([100, 100, 100]);
+    expect(requests.flatMap(idsIn)).toEqual(burst.map((n) => n.notification.id));
+    const page = await stub.listDeliveries({ state: "delivered", limit: 10 });
+    // Each delivery lists its own notifications in position order.
+    for (const delivery of page.deliveries) {
+      const request = requests.find((r) => r.headers["webhook-id"] === delivery.id);
+      expect(delivery.notifications.map((n) => n.event_id)).toEqual(request ? idsIn(request) : []);
+    }
+  });
+
   it("drains a one-per-request system (Slack) in order once the head succeeds", async () => {
     const { bucket, id, stub, clock } = await target("slack");
     await script(bucket, [{ status: 503 }, { status: 503 }]);
