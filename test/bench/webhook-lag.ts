@@ -1,5 +1,5 @@
 /**
- * `node test/bench/webhook-lag.ts [seconds] [batch] [nodes]`: where a webhook request's time goes while ingest
+ * `node test/bench/webhook-lag.ts [seconds] [batch] [nodes] [--trace]`: where a webhook request's time goes while ingest
  * runs. Puts the ingest benchmark's load on Herald (10 nodes unless told) with one webhook subscribed to every hit,
  * the receiver in a separate Node process (so the load generator's event loop cannot delay it), and
  * for each request made during the load compares the receiver's clock with the attempt log: the
@@ -8,14 +8,22 @@
  * own claim, record and alarm work). Findings: README "Benchmarks" (Ingestion).
  */
 import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { createInterface } from "node:readline";
 import { startHerald } from "../support/herald-process.ts";
+import { enableAsyncTrace, printTurns, summarizeTurns } from "./async-trace.ts";
 import { percentile } from "./bench-result.ts";
 import { createNodes, runLoad, subscribeReceiver } from "./ingest.ts";
 
-const seconds = Number(process.argv[2] ?? 8);
-const batch = Number(process.argv[3] ?? 100);
-const nodes = Number(process.argv[4] ?? 10);
+const [seconds = 8, batch = 100, nodes = 10] = process.argv
+  .slice(2)
+  .filter((a) => !a.startsWith("--"))
+  .map(Number);
+/** `--trace`: also the share of the thread each Worker and object took during the load (async-trace.ts). */
+const traceDir = process.argv.includes("--trace") ? mkdtempSync(path.join(tmpdir(), "herald-trace-")) : null;
+if (traceDir) await enableAsyncTrace(traceDir);
 const WARMUP_MS = 1_500; // runLoad's warm-up
 
 /** One line of JSON per request: when its headers and when its body's end arrived, and its event ids. */
@@ -121,6 +129,10 @@ try {
   console.log(line("headers → body at the receiver", headersToBody));
   console.log(line("attempt's latency (object's fetch → response)", latency));
   console.log(line("response → next attempt starts", betweenRequests));
+  if (traceDir) {
+    console.log(`\nduring the load (async trace in ${traceDir}):`);
+    printTurns(summarizeTurns(traceDir, loadStart, loadEnd));
+  }
 } finally {
   await herald.stop();
   child.kill();
