@@ -7,6 +7,8 @@
  */
 
 /** 97.7 % hits, 1 % incidents, 0.2 % security issues, 0.1 % scope changes. */
+import { postEvents } from "./post-events.ts";
+
 export type MonthEventType = "hit" | "incident" | "security_issue" | "scope_change";
 
 export interface MonthEvent {
@@ -126,7 +128,7 @@ export function monthEvent(i: number, count: number, fromMs: number, toMs: numbe
 
 /**
  * Posts `count` events spread over [fromMs, toMs) with `tokens.length` nodes in parallel, each
- * posting its share in order; answers 429/503 are re-sent after a pause (the same ids: stored once).
+ * posting its share in order, re-sending as a node does (post-events.ts). How many batches were re-sent.
  */
 export async function loadMonth(
   url: string,
@@ -135,9 +137,10 @@ export async function loadMonth(
   fromMs: number,
   toMs: number,
   keep: (event: MonthEvent) => void = () => {},
-): Promise<void> {
+): Promise<number> {
   const BATCH = 1000;
   let next = 0;
+  let resent = 0;
   const post = async (token: string) => {
     for (;;) {
       const start = next;
@@ -149,21 +152,9 @@ export async function loadMonth(
         keep(event);
         events.push(event.json);
       }
-      const body = JSON.stringify({ events });
-      for (let attempt = 1; ; attempt++) {
-        const res = await fetch(`${url}/v1/events`, {
-          method: "POST",
-          headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-          body,
-        });
-        const text = await res.text();
-        if (res.status === 202) break;
-        if ((res.status !== 429 && res.status !== 503) || attempt === 20) {
-          throw new Error(`POST /v1/events answered ${res.status}: ${text.slice(0, 300)}`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
+      resent += (await postEvents(url, token, JSON.stringify({ events }))).resent;
     }
   };
   await Promise.all(tokens.map(post));
+  return resent;
 }

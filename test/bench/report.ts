@@ -285,7 +285,7 @@ export async function benchReport(): Promise<BenchResult[]> {
     }
     const raw = rawTable();
     const seedStarted = Date.now();
-    await loadMonth(url, nodeTokens, EVENTS, MONTH.fromMs, MONTH.toMs, raw.keep);
+    const resent = await loadMonth(url, nodeTokens, EVENTS, MONTH.fromMs, MONTH.toMs, raw.keep);
     const seedSeconds = (Date.now() - seedStarted) / 1000;
     raw.flush();
     const rawScans = Array.from({ length: 3 }, () => rawScanMs(raw.db));
@@ -349,6 +349,7 @@ export async function benchReport(): Promise<BenchResult[]> {
         value: seedSeconds,
         unit: "s",
       },
+      { name: "load: batches re-sent (a 429/503 or a dropped connection)", value: resent, unit: "requests" },
       {
         name: "daily report data build (server, median of the month's 31 days)",
         value: median(dailies.map((d) => d.server)),
