@@ -43,6 +43,18 @@ function section(notification: Notification, name: string): Section | undefined 
   return value && typeof value === "object" && !Array.isArray(value) ? (value as Section) : undefined;
 }
 
+/**
+ * The section a notification is about, where PagerDuty and Opsgenie take host, risk and type from:
+ * the event's, a system event's, or a trigger notice's threshold or node. Empty when none.
+ */
+export function mainSectionOf(notification: Notification): Section {
+  for (const name of ["security_issue", "hit", "scope_change", "system", "threshold", "node"]) {
+    const found = section(notification, name);
+    if (found) return found;
+  }
+  return {};
+}
+
 function text(value: unknown): string | undefined {
   if (value === undefined || value === null || value === "") return undefined;
   if (typeof value === "string") return clean(value);

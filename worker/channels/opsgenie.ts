@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { incidentOf } from "../domain/incident-key";
 import type { Notification } from "../domain/notification";
-import { type Urgency, urgencyOf, viewOf } from "./format";
+import { mainSectionOf, type Urgency, urgencyOf, viewOf } from "./format";
 import { DEFAULT_TIMEOUT_MS, idempotencyKey, sendEach, sendHttp } from "./http";
 import { credential } from "./settings-fields";
 import { cut, oneLine } from "./text";
@@ -76,10 +76,7 @@ function tag(value: unknown): string | undefined {
 export function renderOpsgenieAlert(notification: Notification, fallbackAlias: string, test?: boolean) {
   const view = viewOf(notification, test);
   const alias = (test ? undefined : incidentOf(notification)?.incident_key) ?? fallbackAlias;
-  const sectionName = ["security_issue", "hit", "scope_change", "system", "threshold", "node"].find(
-    (n) => notification.details[n],
-  );
-  const section = (sectionName ? notification.details[sectionName] : {}) as Record<string, unknown>;
+  const section = mainSectionOf(notification);
   const tags = [
     "herald",
     tag(view.notificationType),
