@@ -9,7 +9,7 @@ import { clean, cut, oneLine } from "./text";
  * All values are cleaned (no control characters, no lone surrogates) but NOT escaped: each
  * renderer escapes for its own markup.
  */
-export interface MessageField {
+interface MessageField {
   label: string;
   value: string;
   /** Long free text (descriptions, payloads) that renderers show as a block, not inline. */

@@ -7,14 +7,14 @@ import { credential } from "./settings-fields";
 import { cut, oneLine } from "./text";
 import type { Channel, SendContext } from "./types";
 
-export const opsgenieSettingsSchema = z
+const opsgenieSettingsSchema = z
   .object({
     /** An API integration's key (a UUID in Opsgenie's UI). */
     api_key: credential(8, 128, /^[A-Za-z0-9-]+$/),
     region: z.enum(["us", "eu"]).default("us"),
   })
   .strict();
-export type OpsgenieSettings = z.infer<typeof opsgenieSettingsSchema>;
+type OpsgenieSettings = z.infer<typeof opsgenieSettingsSchema>;
 
 /** docs/channels.md#severity-mapping: critical→P1, high→P2, medium→P3, low→P4, info→P5. */
 const PRIORITY: Record<Urgency, "P1" | "P2" | "P3" | "P4" | "P5"> = {

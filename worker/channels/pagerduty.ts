@@ -7,13 +7,13 @@ import { credential } from "./settings-fields";
 import { capStrings, cut } from "./text";
 import type { Channel, SendContext } from "./types";
 
-export const pagerdutySettingsSchema = z
+const pagerdutySettingsSchema = z
   .object({
     /** The Events API v2 integration key: exactly 32 characters. */
     routing_key: credential(32, 32, /^[A-Za-z0-9]{32}$/),
   })
   .strict();
-export type PagerdutySettings = z.infer<typeof pagerdutySettingsSchema>;
+type PagerdutySettings = z.infer<typeof pagerdutySettingsSchema>;
 
 /** docs/channels.md#severity-mapping: critical→critical, high→error, medium→warning, low/info→info. */
 const SEVERITY: Record<Urgency, "critical" | "error" | "warning" | "info"> = {

@@ -26,7 +26,7 @@ export function destinationPolicy(env: {
   };
 }
 
-export const MAX_URL_LENGTH = 2048;
+const MAX_URL_LENGTH = 2048;
 
 /** Returns why the URL is refused, or null when it is allowed. */
 export function checkDestinationUrl(value: string, policy: DestinationPolicy): string | null {
@@ -50,7 +50,7 @@ export function checkDestinationUrl(value: string, policy: DestinationPolicy): s
 }
 
 /** Why a hostname (as normalised by the URL parser) is not a public destination, or null. */
-export function privateHostReason(hostname: string): string | null {
+function privateHostReason(hostname: string): string | null {
   const host = hostname.toLowerCase().replace(/\.$/, "");
   if (host.startsWith("[") && host.endsWith("]")) return ipv6Reason(host.slice(1, -1));
   // The URL parser has already turned 0x7f.1, 2130706433, 0177.0.0.1 and the like into dotted quads.
@@ -126,16 +126,16 @@ function ipv6Reason(text: string): string | null {
 
 // ---- custom headers (webhook) ----
 
-export const MAX_CUSTOM_HEADERS = 20;
-export const MAX_HEADER_NAME_LENGTH = 100;
-export const MAX_HEADER_VALUE_LENGTH = 4096;
+const MAX_CUSTOM_HEADERS = 20;
+const MAX_HEADER_NAME_LENGTH = 100;
+const MAX_HEADER_VALUE_LENGTH = 4096;
 
 /**
  * Header names a destination's configuration may not set: hop-by-hop and framing headers the
  * runtime owns, the body's content type (set from the format), and the signature headers
  * Herald computes itself (a configured value would forge or break them).
  */
-export const FORBIDDEN_HEADER_NAMES = new Set([
+const FORBIDDEN_HEADER_NAMES = new Set([
   "host",
   "content-length",
   "content-type",
@@ -155,7 +155,7 @@ export const FORBIDDEN_HEADER_NAMES = new Set([
 
 const HEADER_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-export interface HeaderProblem {
+interface HeaderProblem {
   /** Path below the headers field: [] for the list itself, [i, "name"] / [i, "value"]. */
   path: (string | number)[];
   message: string;
