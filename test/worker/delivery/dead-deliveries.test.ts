@@ -28,6 +28,7 @@ import {
   createIntegration,
   deliveryTarget,
   fireAlarm,
+  idsIn,
   item,
   items,
   stubFor,
@@ -342,6 +343,32 @@ describe("the fallback integration", () => {
     await fireAlarm(failing.stub, failing.clock);
     expect(enqueued).toEqual([2]);
     expect(await settle(() => hubRequests(fallbackBucket), 2)).toHaveLength(2);
+  });
+
+  it("hands many dead deliveries over in enqueues of at most 500 notifications, a delivery never split", async () => {
+    const acme = await seedAccount("Acme Fallback Batches");
+    const fallbackBucket = bucketName("fallback-batches");
+    const fallbackId = await createIntegration(acme.accountId, { settings: { url: hubUrl(fallbackBucket) } });
+    // Webhook deliveries carry up to 100 notifications: 600 make six dying deliveries.
+    const failing = await failingTarget(acme.accountId, { bucketPrefix: "fallback-batches-source" });
+    await db().update(integrations).set({ fallbackIntegrationId: fallbackId }).where(eq(integrations.id, failing.id));
+    await runInDurableObject(failing.stub, (instance: IntegrationDO) => {
+      const target = instance.resolveTarget;
+      const real = (instance as unknown as { env: Env }).env;
+      instance.resolveTarget = (_env, id) => target(real, id);
+      (instance as unknown as { env: Env }).env = { ...real, DB: unavailableD1() };
+    });
+    await failing.stub.enqueue(failing.id, items(600, "many"));
+    while ((await failing.stub.health()).dead_deliveries < 6) await untilNextDeath(failing.stub, failing.clock);
+
+    const enqueued: number[] = [];
+    await runInDurableObject(failing.stub, (instance: IntegrationDO) => {
+      (instance as unknown as { env: Env }).env = countingEnqueues(env, fallbackId, enqueued);
+    });
+    await fireAlarm(failing.stub, failing.clock);
+    expect(enqueued).toEqual([500, 100]);
+    const received = (await settle(() => hubRequests(fallbackBucket), 6)).flatMap(idsIn);
+    expect(new Set(received).size).toBe(600);
   });
 
   it("hands over only what the fallback's system carries, never copies or notices about the fallback itself", async () => {
