@@ -14,7 +14,7 @@ import type { LegacyEvent, LegacyIssue } from "./ingest/legacy-intake";
 import { DAY_MS } from "./lib/time";
 
 /** Rows (issues and events together) moved per run unless LEGACY_IMPORT_BATCH says otherwise. */
-export const DEFAULT_LEGACY_IMPORT_BATCH = 5000;
+const DEFAULT_LEGACY_IMPORT_BATCH = 5000;
 const LEGACY_TABLES = ["legacy_security_issues", "legacy_events"] as const;
 /** Account objects called side by side, and at most per run. */
 const ACCOUNTS_AT_ONCE = 8;
@@ -25,7 +25,7 @@ const ACCOUNTS_PER_RUN = 200;
  */
 const READ_BYTES = 8 * 1024 * 1024;
 
-export interface LegacyImportOptions {
+interface LegacyImportOptions {
   now?: number;
   /** Rows per run (LEGACY_IMPORT_BATCH). */
   batch?: number;
@@ -49,7 +49,7 @@ export interface LegacyImportRun {
   done: boolean;
 }
 
-export function legacyImportBatch(env: Pick<Env, "LEGACY_IMPORT_BATCH">): number {
+function legacyImportBatch(env: Pick<Env, "LEGACY_IMPORT_BATCH">): number {
   const value = Number(env.LEGACY_IMPORT_BATCH);
   return Number.isInteger(value) && value > 0 ? value : DEFAULT_LEGACY_IMPORT_BATCH;
 }
@@ -114,7 +114,7 @@ export async function legacyImportStep(_controller: ScheduledController, env: En
   console.log("legacy import", run);
 }
 
-export interface LegacyImportStatus {
+interface LegacyImportStatus {
   inProgress: boolean;
   securityIssuesRemaining: number;
   /** The span of seqs still in `legacy_events`: exact while they are contiguous, never less than the rows. */

@@ -8,7 +8,7 @@ const SHARDS_PER_RUN = 1000;
 /** A cron run stops after this long; whatever is left goes at the next hour. */
 const TIME_BUDGET_MS = 20_000;
 
-export interface RetentionResult {
+interface RetentionResult {
   /** Shards dropped. */
   dropped: number;
   /** False when the time budget ran out before every account with expired shards was done. */

@@ -9,7 +9,7 @@ import type { SendContext, SendOutcome } from "./types";
 /** Email subjects stay short enough for every mail client's list view and the 998-octet line limit. */
 export const EMAIL_SUBJECT_LIMIT = 200;
 
-export interface RenderedEmail {
+interface RenderedEmail {
   subject: string;
   text: string;
   html: string;

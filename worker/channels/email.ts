@@ -3,7 +3,7 @@ import { emailNotifications, emailReport, recipientsOf } from "./email-render";
 import { emailAddress } from "./settings-fields";
 import type { Channel } from "./types";
 
-export const emailSettingsSchema = z
+const emailSettingsSchema = z
   .object({
     recipients: z
       .array(emailAddress)
@@ -12,7 +12,7 @@ export const emailSettingsSchema = z
       .refine((list) => new Set(list.map((a) => a.toLowerCase())).size === list.length, "lists an address twice"),
   })
   .strict();
-export type EmailSettings = z.infer<typeof emailSettingsSchema>;
+type EmailSettings = z.infer<typeof emailSettingsSchema>;
 
 export const emailChannel: Channel<EmailSettings> = {
   type: "email",

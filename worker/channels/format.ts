@@ -9,7 +9,7 @@ import { clean, cut, oneLine } from "./text";
  * All values are cleaned (no control characters, no lone surrogates) but NOT escaped: each
  * renderer escapes for its own markup.
  */
-export interface MessageField {
+interface MessageField {
   label: string;
   value: string;
   /** Long free text (descriptions, payloads) that renderers show as a block, not inline. */
@@ -41,6 +41,18 @@ type Section = Record<string, unknown>;
 function section(notification: Notification, name: string): Section | undefined {
   const value = notification.details[name];
   return value && typeof value === "object" && !Array.isArray(value) ? (value as Section) : undefined;
+}
+
+/**
+ * The section a notification is about, where PagerDuty and Opsgenie take host, risk and type from:
+ * the event's, a system event's, or a trigger notice's threshold or node. Empty when none.
+ */
+export function mainSectionOf(notification: Notification): Section {
+  for (const name of ["security_issue", "hit", "scope_change", "system", "threshold", "node"]) {
+    const found = section(notification, name);
+    if (found) return found;
+  }
+  return {};
 }
 
 function text(value: unknown): string | undefined {

@@ -6,7 +6,7 @@ export const DEFAULT_TIMEOUT_MS = 15_000;
 /** How much of a failed response's body is kept in the error text. */
 const ERROR_BODY_CHARS = 300;
 
-export interface HttpRequest {
+interface HttpRequest {
   fetch: typeof fetch;
   url: string;
   method: "POST" | "PUT";

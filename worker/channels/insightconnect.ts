@@ -5,14 +5,14 @@ import { DEFAULT_TIMEOUT_MS, sendEach, sendHttp } from "./http";
 import { credential, destinationUrl } from "./settings-fields";
 import type { Channel, SendContext } from "./types";
 
-export const insightconnectSettingsSchema = z
+const insightconnectSettingsSchema = z
   .object({
     /** The workflow's API trigger URL (…/connect/v1/workflows/<id>/events/execute). */
     url: destinationUrl,
     api_key: credential(8, 256),
   })
   .strict();
-export type InsightconnectSettings = z.infer<typeof insightconnectSettingsSchema>;
+type InsightconnectSettings = z.infer<typeof insightconnectSettingsSchema>;
 
 /** One workflow run per notification: the canonical notification is the trigger's JSON body. */
 function sendOne(ctx: SendContext<InsightconnectSettings>, notification: Notification) {

@@ -1,20 +1,20 @@
 import { z } from "zod";
 import { incidentOf } from "../domain/incident-key";
 import type { Notification } from "../domain/notification";
-import { type Urgency, urgencyOf, viewOf } from "./format";
+import { mainSectionOf, type Urgency, urgencyOf, viewOf } from "./format";
 import { DEFAULT_TIMEOUT_MS, idempotencyKey, sendEach, sendHttp } from "./http";
 import { credential } from "./settings-fields";
 import { cut, oneLine } from "./text";
 import type { Channel, SendContext } from "./types";
 
-export const opsgenieSettingsSchema = z
+const opsgenieSettingsSchema = z
   .object({
     /** An API integration's key (a UUID in Opsgenie's UI). */
     api_key: credential(8, 128, /^[A-Za-z0-9-]+$/),
     region: z.enum(["us", "eu"]).default("us"),
   })
   .strict();
-export type OpsgenieSettings = z.infer<typeof opsgenieSettingsSchema>;
+type OpsgenieSettings = z.infer<typeof opsgenieSettingsSchema>;
 
 /** docs/channels.md#severity-mapping: critical→P1, high→P2, medium→P3, low→P4, info→P5. */
 const PRIORITY: Record<Urgency, "P1" | "P2" | "P3" | "P4" | "P5"> = {
@@ -76,10 +76,7 @@ function tag(value: unknown): string | undefined {
 export function renderOpsgenieAlert(notification: Notification, fallbackAlias: string, test?: boolean) {
   const view = viewOf(notification, test);
   const alias = (test ? undefined : incidentOf(notification)?.incident_key) ?? fallbackAlias;
-  const sectionName = ["security_issue", "hit", "scope_change", "system", "threshold", "node"].find(
-    (n) => notification.details[n],
-  );
-  const section = (sectionName ? notification.details[sectionName] : {}) as Record<string, unknown>;
+  const section = mainSectionOf(notification);
   const tags = [
     "herald",
     tag(view.notificationType),

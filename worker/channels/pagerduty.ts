@@ -1,19 +1,19 @@
 import { z } from "zod";
 import { incidentOf } from "../domain/incident-key";
 import type { Notification } from "../domain/notification";
-import { type Urgency, urgencyOf, viewOf } from "./format";
+import { mainSectionOf, type Urgency, urgencyOf, viewOf } from "./format";
 import { DEFAULT_TIMEOUT_MS, idempotencyKey, sendEach, sendHttp } from "./http";
 import { credential } from "./settings-fields";
 import { capStrings, cut } from "./text";
 import type { Channel, SendContext } from "./types";
 
-export const pagerdutySettingsSchema = z
+const pagerdutySettingsSchema = z
   .object({
     /** The Events API v2 integration key: exactly 32 characters. */
     routing_key: credential(32, 32, /^[A-Za-z0-9]{32}$/),
   })
   .strict();
-export type PagerdutySettings = z.infer<typeof pagerdutySettingsSchema>;
+type PagerdutySettings = z.infer<typeof pagerdutySettingsSchema>;
 
 /** docs/channels.md#severity-mapping: critical→critical, high→error, medium→warning, low/info→info. */
 const SEVERITY: Record<Urgency, "critical" | "error" | "warning" | "info"> = {
@@ -26,14 +26,6 @@ const SEVERITY: Record<Urgency, "critical" | "error" | "warning" | "info"> = {
 
 /** Events API v2 field limits. */
 const PAGERDUTY_LIMITS = { summary: 1024, dedupKey: 255, source: 255, component: 255, group: 255, class: 255 };
-
-function sectionOf(notification: Notification): Record<string, unknown> {
-  for (const name of ["security_issue", "hit", "scope_change", "system", "threshold", "node"]) {
-    const value = notification.details[name];
-    if (value && typeof value === "object") return value as Record<string, unknown>;
-  }
-  return {};
-}
 
 const str = (value: unknown) => (typeof value === "string" && value !== "" ? value : undefined);
 
@@ -61,7 +53,7 @@ export function renderPagerdutyEvent(
     return { routing_key: routingKey, event_action: "resolve" as const, dedup_key: dedupKey };
   }
   const view = viewOf(notification, test);
-  const s = sectionOf(notification);
+  const s = mainSectionOf(notification);
   const heraldHost = new URL(publicUrl).hostname;
   return {
     routing_key: routingKey,

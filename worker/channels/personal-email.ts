@@ -4,8 +4,8 @@ import { invalidSettings } from "./http";
 import type { Channel } from "./types";
 
 /** No settings: the address is the user's login email, resolved by the caller into ctx.recipients. */
-export const personalEmailSettingsSchema = z.object({}).strict();
-export type PersonalEmailSettings = z.infer<typeof personalEmailSettingsSchema>;
+const personalEmailSettingsSchema = z.object({}).strict();
+type PersonalEmailSettings = z.infer<typeof personalEmailSettingsSchema>;
 
 const NO_ADDRESS = "the user's email address was not resolved";
 

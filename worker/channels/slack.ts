@@ -6,13 +6,13 @@ import { destinationUrl } from "./settings-fields";
 import { escapeAndCut, escapeSlackChar, fitParts, type MarkupPart } from "./text";
 import type { Channel, SendContext } from "./types";
 
-export const slackSettingsSchema = z
+const slackSettingsSchema = z
   .object({
     /** The incoming webhook URL (https://hooks.slack.com/services/…): its path is the credential. */
     webhook_url: destinationUrl,
   })
   .strict();
-export type SlackSettings = z.infer<typeof slackSettingsSchema>;
+type SlackSettings = z.infer<typeof slackSettingsSchema>;
 
 /** Block Kit limits (messages). */
 const SLACK_LIMITS = {

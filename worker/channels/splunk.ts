@@ -5,7 +5,7 @@ import { DEFAULT_TIMEOUT_MS, jsonBytes, sendEach, sendHttp, splitBySize } from "
 import { credential, destinationUrl, label } from "./settings-fields";
 import type { Channel, SendContext } from "./types";
 
-export const splunkSettingsSchema = z
+const splunkSettingsSchema = z
   .object({
     /** The HEC base URL (https://host:8088); "/services/collector/event" is appended. */
     url: destinationUrl.refine(
@@ -23,7 +23,7 @@ export const splunkSettingsSchema = z
     sourcetype: label(255).optional(),
   })
   .strict();
-export type SplunkSettings = z.infer<typeof splunkSettingsSchema>;
+type SplunkSettings = z.infer<typeof splunkSettingsSchema>;
 
 const SPLUNK_DEFAULT_SOURCE = "herald";
 const SPLUNK_DEFAULT_SOURCETYPE = "_json";

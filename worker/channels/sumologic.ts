@@ -5,13 +5,13 @@ import { DEFAULT_TIMEOUT_MS, jsonBytes, sendEach, sendHttp, splitBySize } from "
 import { destinationUrl } from "./settings-fields";
 import type { Channel, SendContext } from "./types";
 
-export const sumologicSettingsSchema = z
+const sumologicSettingsSchema = z
   .object({
     /** The HTTP source URL; its last path segment is the source's token, so the URL is a secret. */
     url: destinationUrl,
   })
   .strict();
-export type SumologicSettings = z.infer<typeof sumologicSettingsSchema>;
+type SumologicSettings = z.infer<typeof sumologicSettingsSchema>;
 
 /** One notification JSON per line: Sumo Logic splits an HTTP source's body into messages by line. */
 export function renderSumologicBody(notifications: Notification[]): string {

@@ -6,7 +6,7 @@ import { credential } from "./settings-fields";
 import { fitParts, type MarkupPart } from "./text";
 import type { Channel, SendContext } from "./types";
 
-export const telegramSettingsSchema = z
+const telegramSettingsSchema = z
   .object({
     /** From @BotFather: "<bot id>:<secret>". */
     bot_token: credential(20, 100, /^\d{3,15}:[A-Za-z0-9_-]{30,80}$/),
@@ -20,7 +20,7 @@ export const telegramSettingsSchema = z
       ),
   })
   .strict();
-export type TelegramSettings = z.infer<typeof telegramSettingsSchema>;
+type TelegramSettings = z.infer<typeof telegramSettingsSchema>;
 
 export const TELEGRAM_LIMITS = { text: 4096, caption: 1024 };
 

@@ -19,7 +19,7 @@ const header = z.object({
     .regex(/^[\t\x20-\x7e\x80-\xff]*$/, { error: "must be printable ASCII or Latin-1 text" }),
 });
 
-export const webhookSettingsSchema = z
+const webhookSettingsSchema = z
   .object({
     url: destinationUrl,
     method: z.enum(["POST", "PUT"]).default("POST"),
@@ -40,7 +40,7 @@ export const webhookSettingsSchema = z
       ctx.addIssue({ code: "custom", path: ["headers", ...problem.path], message: problem.message });
     }
   });
-export type WebhookSettings = z.infer<typeof webhookSettingsSchema>;
+type WebhookSettings = z.infer<typeof webhookSettingsSchema>;
 
 /** A new Standard Webhooks signing secret (32 random bytes). */
 export function generateSigningSecret(): string {

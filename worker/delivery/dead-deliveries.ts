@@ -77,15 +77,17 @@ export async function followUpDeadDeliveries(host: FollowUpHost): Promise<void> 
     const row = loaded.integration;
     const fallback = await loadFallback(env, row);
     let handOverFailed = false;
-    for (const dead of toForward) {
-      try {
-        if (fallback) await handOver(env, fallback, store.itemsOf(dead.seq), integrationId);
-        store.markDeadForwarded(dead.seq);
-      } catch (error) {
-        console.error("hand-over to the fallback failed", { integrationId, error: String(error) });
-        handOverFailed = true;
-        break;
+    try {
+      if (!fallback) for (const dead of toForward) store.markDeadForwarded(dead.seq);
+      else {
+        for (const batch of handOverBatches(store, toForward)) {
+          await handOver(env, fallback, batch.items, integrationId);
+          for (const seq of batch.seqs) store.markDeadForwarded(seq);
+        }
       }
+    } catch (error) {
+      console.error("hand-over to the fallback failed", { integrationId, error: String(error) });
+      handOverFailed = true;
     }
     if (announceNow) {
       const notice = JSON.stringify(buildDeadNotice(env, row, loaded.accountName, toAnnounce, fallback, now));
@@ -106,6 +108,28 @@ export async function followUpDeadDeliveries(host: FollowUpHost): Promise<void> 
     console.error("dead deliveries' follow-up failed", { integrationId, error: String(error) });
     store.setMeta(META.retryAt, String(host.clock() + RETRY_MS));
   }
+}
+
+/** At most this many notifications per enqueue into the fallback's outbox: one RPC message stays small. */
+const HAND_OVER_BATCH_ITEMS = 500;
+
+/**
+ * The dead deliveries' notifications in as few enqueues as the batch limit allows (one for the
+ * usual handful): oldest first, a delivery never split, one larger than the limit alone.
+ */
+function handOverBatches(store: DeliveryStore, deaths: readonly DeadFollowup[]) {
+  const batches: { seqs: number[]; items: OutboxItem[] }[] = [];
+  for (const dead of deaths) {
+    const items = store.itemsOf(dead.seq);
+    const last = batches[batches.length - 1];
+    if (last && last.items.length + items.length <= HAND_OVER_BATCH_ITEMS) {
+      last.seqs.push(dead.seq);
+      last.items.push(...items);
+    } else {
+      batches.push({ seqs: [dead.seq], items });
+    }
+  }
+  return batches;
 }
 
 /** When the object's alarm must run for the follow-up, or null (read on every scheduling: no join). */
@@ -283,19 +307,10 @@ export function buildDeadNotice(
 /**
  * Stores and raises the notice: to the account's `system` integrations but the one whose
  * delivery died, and by email to the admins who do not get those (raiseSystemNotice, the rule of
- * the auto-disable notice). Safe to repeat: the event keeps its id: a second outbox insert is refused, or stored again and de-duplicated by its shard and the outboxes.
+ * the auto-disable notice). Safe to repeat: the event keeps its id: a second outbox insert is ignored, or stored again and de-duplicated by its shard and the outboxes.
  */
 export async function raiseDeadNotice(env: Env, notice: DeadNotice): Promise<void> {
-  try {
-    await systemEventOutboxInsert(createDb(env.DB), notice.event);
-  } catch (error) {
-    if (!isUniqueViolation(error)) throw error;
-    // Stored by an earlier try whose answer was lost: raise it, not a second event.
-  }
+  // Already stored by an earlier try whose answer was lost: raise that one, not a second event.
+  await systemEventOutboxInsert(createDb(env.DB), notice.event).onConflictDoNothing();
   await raiseSystemNotice(env, notice.event, notice.mail);
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  const texts = [String(error), String((error as { cause?: unknown })?.cause ?? "")];
-  return texts.some((text) => text.includes("UNIQUE constraint failed"));
 }

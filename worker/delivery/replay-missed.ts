@@ -5,7 +5,7 @@ import type { Env } from "../env";
 import { accountIngestObject } from "../ingest/account-object";
 
 /** How a replay of missed events ended. */
-export interface MissedEventsReplay {
+interface MissedEventsReplay {
   /** Events queued in the outbox. */
   replayed: number;
   /** True when more matching events were stored than the cap allowed to queue. */

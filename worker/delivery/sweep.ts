@@ -9,7 +9,7 @@ import type { Env } from "../env";
 import { announceHeldBack } from "../ingest/held-back";
 import { republishSystemEvents } from "../ingest/publish-system-events";
 
-export interface SweepResult {
+interface SweepResult {
   /** System events published again from the outbox. */
   republished: number;
   /** Held-back notices announced. */

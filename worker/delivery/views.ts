@@ -23,7 +23,7 @@ export interface AttemptView {
   request_body: string;
 }
 
-export interface NotificationSummary {
+interface NotificationSummary {
   id: string;
   summary: string;
   notification_type: string;

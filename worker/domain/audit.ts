@@ -17,7 +17,7 @@ export const SYSTEM_ACTOR = { kind: "system" as const };
 const SECRET_KEY = /(secret|token|password|api_key|routing_key|webhook_url|authorization|key)$/i;
 
 /** Replaces values of secret-looking keys with a mask, recursively. */
-export function redactSecrets(value: unknown): unknown {
+function redactSecrets(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactSecrets);
   if (value && typeof value === "object") {
     return Object.fromEntries(

@@ -101,14 +101,14 @@ export function hasFilters(filters: EventFilters): boolean {
 const RISK_RANK: Record<Risk, number> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
 
 /** "shop.example.com:8443" → "shop.example.com"; IPv6 literals keep their colons. */
-export function bareHost(host: string): string {
+function bareHost(host: string): string {
   const lower = host.toLowerCase();
   if (lower.startsWith("[")) return lower.slice(1, lower.indexOf("]") > 0 ? lower.indexOf("]") : undefined);
   const colon = lower.indexOf(":");
   return colon > 0 && colon === lower.lastIndexOf(":") ? lower.slice(0, colon) : lower;
 }
 
-export function hostMatches(pattern: string, host: string): boolean {
+function hostMatches(pattern: string, host: string): boolean {
   if (pattern.startsWith("*.")) return host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1;
   return host === pattern;
 }

@@ -152,7 +152,7 @@ export interface EventFieldError {
 /** Enough to fix a batch; a thousand copies of the same mistake help nobody. */
 export const MAX_REPORTED_ERRORS = 100;
 
-export type IngestValidation =
+type IngestValidation =
   | { ok: true; events: NodeEventInput[] }
   | { ok: false; errors: EventFieldError[]; total: number };
 

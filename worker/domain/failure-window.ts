@@ -23,7 +23,7 @@ export interface WindowBucket {
   failed: number;
 }
 
-export interface WindowTotals {
+interface WindowTotals {
   total: number;
   failed: number;
   /** failed / total, 0 for an empty window. */
@@ -121,7 +121,7 @@ export function shouldAutoDisable(
   return totals.failed / totals.total >= config.ratio;
 }
 
-export interface SuccessRatePoint {
+interface SuccessRatePoint {
   /** Bucket start, epoch ms. */
   start: number;
   total: number;

@@ -9,15 +9,14 @@ import { GROUP_BY_FIELDS, type GroupByField } from "./triggers";
  * only, so a retry, a rebuilt notice or a second Herald isolate always produces the same key.
  */
 
-export const INCIDENT_ACTIONS = ["trigger", "resolve"] as const;
-export type IncidentAction = (typeof INCIDENT_ACTIONS)[number];
+const INCIDENT_ACTIONS = ["trigger", "resolve"] as const;
 
 /** What a notification asks an incident system to do; read back from stored outbox JSON, so zod-checked. */
-export const incidentDirectiveSchema = z.object({
+const incidentDirectiveSchema = z.object({
   incident_key: z.string().min(1).max(255),
   incident_action: z.enum(INCIDENT_ACTIONS),
 });
-export type IncidentDirective = z.infer<typeof incidentDirectiveSchema>;
+type IncidentDirective = z.infer<typeof incidentDirectiveSchema>;
 
 /** The dimensions a trigger may group by; a group is one value for each of the trigger's dimensions. */
 export type TriggerGroup = Partial<Record<GroupByField, string>>;
@@ -37,7 +36,7 @@ const MASK_128 = (1n << 128n) - 1n;
  * 128-bit FNV-1a of the UTF-8 bytes, as 32 hex digits. Synchronous (renderers are), and only ever
  * compared with itself: collisions within one account's incidents are out of reach at 128 bits.
  */
-export function stableHash(text: string): string {
+function stableHash(text: string): string {
   let hash = FNV_OFFSET_128;
   for (const byte of new TextEncoder().encode(text)) {
     hash ^= BigInt(byte);

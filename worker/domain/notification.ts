@@ -15,7 +15,7 @@ export const ISSUE_STATUS_NOTIFICATION_TYPES = ["security_issue_closed", "securi
  * receive as is, and what every other channel renders from. Built once per (event, account)
  * at fan-out time and stored in the integration's outbox, so a retry sends the same content.
  */
-export const NOTIFICATION_TYPES = [
+const NOTIFICATION_TYPES = [
   "security_issue",
   "new_hits",
   "incident",
@@ -29,7 +29,7 @@ export const NOTIFICATION_TYPES = [
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
-export interface NotificationDetails {
+interface NotificationDetails {
   client_name: string;
   notification_type: NotificationType;
   occurred_at: string;

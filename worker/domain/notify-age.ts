@@ -3,7 +3,7 @@
  * outage, a backfill) are stored and counted but not notified; one system notice per node says
  * what was held back (README, Configuration). Pure: no clock, no I/O.
  */
-export const DEFAULT_NOTIFY_MAX_AGE = "1h";
+const DEFAULT_NOTIFY_MAX_AGE = "1h";
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 

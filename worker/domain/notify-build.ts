@@ -81,7 +81,7 @@ function humanize(key: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-export function notificationTypeOf(event: Pick<NotifiableEvent, "type" | "systemType">): NotificationType {
+function notificationTypeOf(event: Pick<NotifiableEvent, "type" | "systemType">): NotificationType {
   if (event.type === "hit") return "new_hits";
   if (event.type === "system") return (event.systemType ?? "integration_created") as NotificationType;
   return event.type;

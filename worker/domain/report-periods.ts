@@ -119,14 +119,14 @@ export function addDays(date: string, days: number): string {
   return formatDate(moved.getUTCFullYear(), moved.getUTCMonth() + 1, moved.getUTCDate());
 }
 
-export function addMonths(date: string, months: number): string {
+function addMonths(date: string, months: number): string {
   const { year, month } = requireDate(date);
   const moved = new Date(Date.UTC(year, month - 1 + months, 1));
   return formatDate(moved.getUTCFullYear(), moved.getUTCMonth() + 1, 1);
 }
 
 /** ISO weekday: 1 = Monday … 7 = Sunday. */
-export function isoWeekday(date: string): number {
+function isoWeekday(date: string): number {
   const { year, month, day } = requireDate(date);
   const weekday = new Date(Date.UTC(year, month - 1, day)).getUTCDay();
   return weekday === 0 ? 7 : weekday;
@@ -245,7 +245,7 @@ export function rollupRange(period: ReportPeriod): { fromHour: number; toHour: n
   return { fromHour: toRollupHour(period.startMs), toHour: toRollupHour(period.endMs) };
 }
 
-export interface TimeBucket {
+interface TimeBucket {
   /** First rollup hour of the bucket (epoch ms). */
   startMs: number;
   /** Label in local time: "14:00" for hourly buckets, "2026-11-03" for daily ones. */

@@ -17,7 +17,7 @@ export type SecurityIssueRow = Pick<
   "id" | "fingerprint" | "risk" | "title" | "host" | "path" | "vulnType"
 >;
 
-export interface IssueStatusChange extends NotificationContext {
+interface IssueStatusChange extends NotificationContext {
   /** When it was closed or reopened (epoch ms). */
   at: number;
 }

@@ -28,7 +28,7 @@ export interface MatchableEvent {
 }
 
 /** A stored report, matched by its frequency. */
-export interface MatchableReport {
+interface MatchableReport {
   type: "report";
   frequency: ReportFrequency;
 }

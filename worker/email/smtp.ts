@@ -10,7 +10,7 @@ import { base64 } from "../lib/ids";
 
 export type SmtpSecurity = "tls" | "starttls" | "none";
 
-export interface SmtpConfig {
+interface SmtpConfig {
   host: string;
   port: number;
   security: SmtpSecurity;

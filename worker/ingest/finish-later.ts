@@ -8,7 +8,7 @@ import { tooOldToNotify } from "../domain/notify-age";
 import type { NotifiableEvent } from "../domain/notify-build";
 import type { SystemEventData } from "../domain/system-events";
 import { eventShardObject } from "../events/objects";
-import type { StoredShardEvent } from "../events/shard-types";
+import type { ShardInsertResult, StoredShardEvent } from "../events/shard-types";
 import { appendTo } from "../lib/group-by";
 import { DAY_MS, MINUTE_MS } from "../lib/time";
 import { anyEnabledTargetWants, anyTargetMayWant } from "../outbox/fan-out";
@@ -59,24 +59,35 @@ export async function recordSystemEvents(account: AccountIngestDO, rows: SystemE
   const triggerEvents: HookEvent[] = [];
   const unfinished: Unfinished[] = [];
   const toFinish: Unfinished[] = [];
-  for (const [name, indexes] of byShard) {
-    const result = await eventShardObject(account.environment, name).insert({
-      rows: indexes.map((i) => {
-        const row = rows[i] as SystemEventInput;
-        return {
-          id: row.id,
-          occurredAt: row.occurredAt,
-          receivedAt: now,
-          seq: seqs[i] as number,
-          nodeId: null,
-          type: "system",
-          systemType: row.systemType,
-          data: JSON.stringify(row.data),
-          processed: !anyTargetMayWant(control.targets, { type: "system" }),
-        };
+  // The shards are written together; each answer is then taken in order, as one by one.
+  const shardWrites = await Promise.allSettled(
+    [...byShard].map(([name, indexes]) =>
+      eventShardObject(account.environment, name).insert({
+        rows: indexes.map((i) => {
+          const row = rows[i] as SystemEventInput;
+          return {
+            id: row.id,
+            occurredAt: row.occurredAt,
+            receivedAt: now,
+            seq: seqs[i] as number,
+            nodeId: null,
+            type: "system",
+            systemType: row.systemType,
+            data: JSON.stringify(row.data),
+            processed: !anyTargetMayWant(control.targets, { type: "system" }),
+          };
+        }),
       }),
-    });
-    if (result.full) throw new Error(`shard ${name} is full`);
+    ),
+  );
+  const failures: unknown[] = [];
+  for (const [j, [name, indexes]] of [...byShard].entries()) {
+    const answer = shardWrites[j] as PromiseSettledResult<ShardInsertResult>;
+    if (answer.status === "rejected" || answer.value.full) {
+      failures.push(answer.status === "rejected" ? answer.reason : new Error(`shard ${name} is full`));
+      continue;
+    }
+    const result = answer.value;
     const route = routes[indexes[0] as number];
     const written = indexes.map((i) => seqs[i] as number);
     account.store.recordShardWrite(name, route?.period.start ?? 0, Math.min(...written), Math.max(...written), now);
@@ -108,6 +119,8 @@ export async function recordSystemEvents(account: AccountIngestDO, rows: SystemE
       (notify ? unfinished : toFinish).push({ shard: name, event });
     });
   }
+  // Written shards are recorded above (the alarm's sweep finds their rows); the caller retries.
+  if (failures.length > 0) throw failures[0];
   // System-event triggers (worker/ingest/trigger-hook.ts), in the same enqueue.
   const triggered = account.triggers.evaluate(control, triggerEvents, new Map(), context(account, control), now);
   const queued = await fanOut(account, control, unfinished, triggered.plan);

@@ -55,12 +55,20 @@ export class ShardDirectory {
         }
       }
       const { hours, targetBytes } = readShardConfig(this.env);
+      const opened = new Map<number, Period>();
       for (const at of unknown) {
         if (this.periodAt(at)) continue;
         const period = periodOf(at, hours);
-        const fanout = await periodFanout(this.env.DB, this.accountId(), period, targetBytes);
-        this.periods.push({ ...period, fanout });
+        opened.set(period.start, period);
       }
+      // Read-only lookups, each of D1 alone (not of the periods opened here): asked together.
+      const withFanout = await Promise.all(
+        [...opened.values()].map(async (period) => ({
+          ...period,
+          fanout: await periodFanout(this.env.DB, this.accountId(), period, targetBytes),
+        })),
+      );
+      this.periods.push(...withFanout);
     }
     return keys.map((key) => {
       const period = this.periodAt(key.occurredAt) as KnownPeriod;

@@ -6,12 +6,12 @@ import { checkDestinationUrl, destinationPolicy } from "../security/destination-
 import { type SendTarget, sendContextFor } from "./send-target";
 
 /** What a channel is called with: a saved integration (delivery) or a test send's settings. */
-export type ChannelTarget = Pick<
+type ChannelTarget = Pick<
   SendTarget,
   "integrationId" | "accountName" | "channel" | "settings" | "recipients" | "secrets"
 >;
 
-export interface ChannelCall {
+interface ChannelCall {
   /** The delivery's stable id across attempts (a fresh one per test sample). */
   deliveryId: string;
   notifications: Notification[];

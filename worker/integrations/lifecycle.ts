@@ -31,7 +31,7 @@ interface Actor {
   ip?: string | null;
 }
 
-export interface DisableInput extends Actor {
+interface DisableInput extends Actor {
   reason: DisableReason;
   /** The figures of an automatic disable, shown to people. */
   details: Figures | null;
@@ -95,7 +95,7 @@ export async function disableIntegration(
 }
 
 /** What the admin chose on enable (the API's EnableBody). */
-export interface EnableChoices {
+interface EnableChoices {
   pending: "resume" | "drop";
   /** Queue the subscribed events committed after the disable. */
   replay_missed: boolean;
@@ -103,7 +103,7 @@ export interface EnableChoices {
   replay_dead: boolean;
 }
 
-export interface EnableInput extends Actor {
+interface EnableInput extends Actor {
   choices: EnableChoices;
   event: SystemEventRow;
 }
@@ -282,7 +282,7 @@ async function tell<T>(what: string, integrationId: string, call: () => Promise<
 export const pauseOutbox = (env: Env, integrationId: string) =>
   tell("pause", integrationId, () => integrationObject(env, integrationId).pause());
 
-export const resumeOutbox = (env: Env, integrationId: string, options: ResumeOptions) =>
+const resumeOutbox = (env: Env, integrationId: string, options: ResumeOptions) =>
   tell("resume", integrationId, (): Promise<ResumeResult> => integrationObject(env, integrationId).resume(options));
 
 export const destroyOutbox = (env: Env, integrationId: string) =>

@@ -2,7 +2,7 @@ import type { integrations } from "../db/schema";
 import { uuidv7 } from "../lib/ids";
 
 /** Subscriptions a new user's personal email starts with: the weekly report only, nothing noisy. */
-export const PERSONAL_EMAIL_DEFAULT_EVENTS = { reports: ["weekly"] };
+const PERSONAL_EMAIL_DEFAULT_EVENTS = { reports: ["weekly"] };
 
 /** The personal email integration every user has: their login address, managed from the profile. */
 export function personalEmailRow(

@@ -18,7 +18,7 @@ import {
  * carries the same old value (a concurrent PATCH wins). Every PATCH re-seals its row as well.
  */
 
-export interface ReencryptResult {
+interface ReencryptResult {
   reencrypted: number;
   /** Rows no configured key can open: their admins must re-enter the secrets. */
   unreadable: number;

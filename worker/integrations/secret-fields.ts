@@ -20,14 +20,14 @@ export function parseSecretPath(path: string): Segment[] {
 
 const isObject = (v: unknown): v is Settings => !!v && typeof v === "object" && !Array.isArray(v);
 
-export interface SecretLeaf {
+interface SecretLeaf {
   /** Concrete path, e.g. ["headers", 2, "value"]. */
   path: (string | number)[];
   value: unknown;
 }
 
 /** Every place a secret path reaches in these settings (present or not, for single keys). */
-export function secretLeaves(settings: unknown, secretPaths: readonly string[]): SecretLeaf[] {
+function secretLeaves(settings: unknown, secretPaths: readonly string[]): SecretLeaf[] {
   const out: SecretLeaf[] = [];
   const walk = (node: unknown, segments: Segment[], at: (string | number)[]) => {
     const [head, ...rest] = segments;

@@ -11,7 +11,7 @@ type InputChannel = Pick<
   "settingsSchema" | "secretFields" | "urlFields" | "categories" | "title" | "generatedFields" | "generateSecrets"
 >;
 
-export type PreparedSettings =
+type PreparedSettings =
   | {
       ok: true;
       /** Full settings to seal and store. */

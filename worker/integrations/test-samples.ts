@@ -141,7 +141,7 @@ function sampleReport(
   };
 }
 
-export interface TestSample {
+interface TestSample {
   category: Category;
   notification: Notification;
 }

@@ -7,7 +7,7 @@ import { uuidv7 } from "../lib/ids";
 import { callChannel } from "./call-channel";
 import { buildTestSamples } from "./test-samples";
 
-export interface TestResult {
+interface TestResult {
   category: Category;
   ok: boolean;
   status: number | null;
@@ -15,7 +15,7 @@ export interface TestResult {
   error: string | null;
 }
 
-export interface TestSendInput {
+interface TestSendInput {
   channel: Channel<any>;
   /** The saved integration's id, or a fresh id for an unsaved one. */
   integrationId: string;

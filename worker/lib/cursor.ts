@@ -1,4 +1,3 @@
-import { type AnyColumn, type SQL, sql } from "drizzle-orm";
 import { ApiError } from "./errors";
 import { base64url, fromBase64 } from "./ids";
 
@@ -23,14 +22,6 @@ export function decodeCursor(cursor: string): { time: number; key: string } {
   throw new ApiError(400, "validation_failed", "Invalid cursor: use next_cursor from the previous page.", [
     { field: "cursor", message: "Not a cursor from this API." },
   ]);
-}
-
-/**
- * The rows after a cursor in a list ordered by (time DESC, key DESC): one row-value comparison,
- * which SQLite can answer from an index on (…, time, key).
- */
-export function afterCursor(time: AnyColumn, key: AnyColumn, cursor: { time: number; key: string }): SQL {
-  return sql`(${time}, ${key}) < (${cursor.time}, ${cursor.key})`;
 }
 
 /**

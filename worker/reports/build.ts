@@ -19,7 +19,7 @@ import { dayIndex, dayRanges, periodTops, type TopDimension } from "./tops";
 
 /** How many rows each "top" table and each detail list keeps. */
 export const TOP_LIMIT = 10;
-export const LIST_LIMIT = 50;
+const LIST_LIMIT = 50;
 
 /** Rollup dimension → the report's name for its top table. */
 const TOP_NAMES: Record<TopDimension, "attack_types" | "hosts" | "paths" | "source_ips" | "countries"> = {
@@ -59,7 +59,7 @@ function periodJson(period: ReportPeriod) {
   return { start: period.start, end: period.end, start_at: iso(period.startMs), end_at: iso(period.endMs) };
 }
 
-export interface ReportAccount {
+interface ReportAccount {
   id: string;
   name: string;
   timeZone: string;

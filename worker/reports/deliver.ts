@@ -21,7 +21,7 @@ function signed(change: Change): string {
  * and email render their summary from it): the period, the totals and their change, the top
  * attack types and the links. The full report stays behind the link and in the PDF.
  */
-export function reportSummaryDetails(env: Env, row: ReportRow) {
+function reportSummaryDetails(env: Env, row: ReportRow) {
   const data = row.data as ReportData;
   return {
     id: row.id,

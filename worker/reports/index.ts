@@ -13,7 +13,7 @@ import { type ReportRow, reportFileName, withBody } from "./store";
  */
 
 /** The PDF of a stored report. Throws if the report no longer exists (purged after a year). */
-export async function loadReportPdf(env: Env, reportId: string): Promise<Uint8Array> {
+async function loadReportPdf(env: Env, reportId: string): Promise<Uint8Array> {
   const row = await createDb(env.DB).query.reports.findFirst({ where: eq(reports.id, reportId) });
   const full = row ? await withBody(env, row) : null;
   if (!full) throw new Error(`Report ${reportId} does not exist.`);

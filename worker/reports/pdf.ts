@@ -10,7 +10,7 @@ import { reportTitle } from "./schema";
  * pdf-text.ts); object streams off, so each page's text sits in its own content stream.
  */
 
-export interface PdfReport {
+interface PdfReport {
   id: string;
   frequency: "daily" | "weekly" | "monthly";
   periodStart: string;

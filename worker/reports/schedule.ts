@@ -36,7 +36,7 @@ import { newReportRow, purgeOldReports, type ReportRow, saveReportBody, withBody
  */
 
 /** How far back the cron looks for ended periods: a missed hour or a down weekend is caught up. */
-export const CATCH_UP_MS = 3 * DAY_MS;
+const CATCH_UP_MS = 3 * DAY_MS;
 const CATCH_UP_LIMIT: Record<Frequency, number> = { daily: 3, weekly: 1, monthly: 1 };
 /** A claim untouched this long is abandoned (a Worker invocation never lives this long). */
 export const STALE_MS = 20 * 60_000;
@@ -46,7 +46,7 @@ const INLINE_JOBS = 5;
 /** D1 allows 2 MB per bound value: claims travel as JSON in chunks of this many. */
 const CLAIM_CHUNK = 2_000;
 
-export const ReportJobSchema = z.object({
+const ReportJobSchema = z.object({
   accountId: z.string().min(1),
   frequency: z.enum(REPORT_FREQUENCIES),
   periodStart: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
@@ -72,7 +72,7 @@ function duePeriods(timeZone: string, now: number): ReportPeriod[] {
 }
 
 /** Claims every due period not claimed yet; answers the claims this call made. */
-export async function claimDueReports(env: Env, now: number): Promise<ReportJob[]> {
+async function claimDueReports(env: Env, now: number): Promise<ReportJob[]> {
   const { results: accounts } = await env.DB.prepare(
     "SELECT id, name, time_zone, created_at FROM accounts",
   ).all<AccountRow>();
@@ -109,7 +109,7 @@ export async function claimDueReports(env: Env, now: number): Promise<ReportJob[
 }
 
 /** Claims abandoned by a crashed job or a lost message go back to "queued"; answers them. */
-export async function requeueStaleClaims(env: Env, now: number): Promise<ReportJob[]> {
+async function requeueStaleClaims(env: Env, now: number): Promise<ReportJob[]> {
   const { results } = await env.DB.prepare(
     `UPDATE report_runs SET status = 'queued', claimed_at = ?1
      WHERE rowid IN (SELECT rowid FROM report_runs WHERE status IN ('queued', 'building') AND claimed_at < ?2 LIMIT 500)
@@ -146,7 +146,7 @@ export async function runReportSchedule(env: Env, scheduledTime: number): Promis
   await dispatch(env, [...claimed, ...requeued]);
 }
 
-export type JobOutcome = "done" | "skipped" | "failed";
+type JobOutcome = "done" | "skipped" | "failed";
 
 /**
  * Runs one claimed report: take the claim (only from "queued", or a stale "building"), build and

@@ -8,7 +8,7 @@ import { RISKS } from "../domain/subscriptions";
  * client and the builder agree. Counts come from the hourly rollups; lists are bounded.
  */
 
-export const ChangeSchema = z
+const ChangeSchema = z
   .object({
     current: z.number().int(),
     previous: z.number().int(),
@@ -42,7 +42,7 @@ const PeriodSchema = z.object({
   end_at: z.string(),
 });
 
-export const SecurityIssueRowSchema = z.object({
+const SecurityIssueRowSchema = z.object({
   id: z.string(),
   first_seen: z.string(),
   risk: z.string(),
@@ -57,7 +57,7 @@ export const SecurityIssueRowSchema = z.object({
 });
 export type SecurityIssueRow = z.infer<typeof SecurityIssueRowSchema>;
 
-export const ScopeChangeRowSchema = z.object({
+const ScopeChangeRowSchema = z.object({
   id: z.string(),
   occurred_at: z.string(),
   change: z.string(),
@@ -66,7 +66,7 @@ export const ScopeChangeRowSchema = z.object({
 });
 export type ScopeChangeRow = z.infer<typeof ScopeChangeRowSchema>;
 
-export const IntegrationHealthSchema = z.object({
+const IntegrationHealthSchema = z.object({
   id: z.string(),
   name: z.string(),
   type: z.string(),
@@ -85,7 +85,7 @@ export const IntegrationHealthSchema = z.object({
 });
 export type IntegrationHealth = z.infer<typeof IntegrationHealthSchema>;
 
-export const TimePointSchema = z.object({
+const TimePointSchema = z.object({
   /** First UTC hour of the bucket. */
   start: z.string(),
   /** Local label: "14:00" (hourly) or "2026-11-03" (daily). */
@@ -97,7 +97,7 @@ export const TimePointSchema = z.object({
 });
 export type TimePoint = z.infer<typeof TimePointSchema>;
 
-export const ReportDataSchema = z
+const ReportDataSchema = z
   .object({
     version: z.literal(1),
     account: z.object({ name: z.string(), time_zone: z.string() }),

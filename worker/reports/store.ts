@@ -10,7 +10,7 @@ import { DAY_MS, iso } from "../lib/time";
 import { type Report, type ReportData, type ReportSummary, reportTitle } from "./schema";
 
 export type ReportRow = typeof reports.$inferSelect;
-export type ReportOrigin = "schedule" | "manual";
+type ReportOrigin = "schedule" | "manual";
 
 /** A new report row for this period (its id orders reports by creation time). */
 export function newReportRow(

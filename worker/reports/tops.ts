@@ -21,11 +21,11 @@ import { accountTopRows, type ShardEntry } from "./sources";
 
 export const TOP_DIMENSIONS = ["attack_type", "host", "path", "remote_addr", "country"] as const;
 export type TopDimension = (typeof TOP_DIMENSIONS)[number];
-export const DIGEST_SIZE = 100;
+const DIGEST_SIZE = 100;
 
 type DayTops = Record<TopDimension, [string, number][]>;
 
-export interface DayRange {
+interface DayRange {
   day: string;
   fromHour: number;
   toHour: number;

@@ -34,7 +34,7 @@ async function loadMe(db: Db, principal: Principal) {
 const LOGIN_FAILURE_LIMIT = 10;
 const LOGIN_WINDOW_MS = 15 * 60_000;
 
-export const PasswordSchema = z.string().min(10, "Use at least 10 characters.").max(200, "Use at most 200 characters.");
+const PasswordSchema = z.string().min(10, "Use at least 10 characters.").max(200, "Use at most 200 characters.");
 
 const LoginBody = z
   .object({

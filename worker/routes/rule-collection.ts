@@ -14,8 +14,8 @@ import { HOUR_MS } from "../lib/time";
 import { loadAccount } from "../security/auth";
 import { limitPerAccount } from "../security/rate-limit";
 
-export const PREVIEW_HOURS = 24;
-export const PREVIEW_MAX_EVENTS = 200_000;
+const PREVIEW_HOURS = 24;
+const PREVIEW_MAX_EVENTS = 200_000;
 /** Previews scan up to 200 000 events each: enough for editing a form, not for a loop. */
 export const PREVIEW_LIMIT = { max: 60, windowMs: HOUR_MS, what: "previews" };
 

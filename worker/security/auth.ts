@@ -10,12 +10,12 @@ import { sha256Hex, timingSafeEqual } from "./hashing";
 const ROLE_RANK: Record<Role, number> = { read_only: 0, analyst: 1, admin: 2 };
 
 /** The role with fewer rights of the two. */
-export function lesserRole(a: Role, b: Role): Role {
+function lesserRole(a: Role, b: Role): Role {
   return ROLE_RANK[a] <= ROLE_RANK[b] ? a : b;
 }
 
 export const SESSION_COOKIE = "herald_session";
-export const CSRF_HEADER = "X-CSRF-Token";
+const CSRF_HEADER = "X-CSRF-Token";
 export const API_TOKEN_PREFIX = "hrld";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -124,7 +124,7 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
 });
 
 /** Allows only the given roles; everyone else gets 403 (after authentication). */
-export function requireRole(...roles: Role[]) {
+function requireRole(...roles: Role[]) {
   return createMiddleware<AppEnv>(async (c, next) => {
     if (!roles.includes(c.get("principal").role)) throw forbidden();
     return next();

@@ -9,6 +9,8 @@
  * parser accepts, localhost names, metadata names) that would work against self-hosted runtimes.
  */
 
+import { parseIpv4, parseIpv6 } from "../lib/ip-address";
+
 export interface DestinationPolicy {
   allowHttp: boolean;
   allowPrivate: boolean;
@@ -24,7 +26,7 @@ export function destinationPolicy(env: {
   };
 }
 
-export const MAX_URL_LENGTH = 2048;
+const MAX_URL_LENGTH = 2048;
 
 /** Returns why the URL is refused, or null when it is allowed. */
 export function checkDestinationUrl(value: string, policy: DestinationPolicy): string | null {
@@ -48,11 +50,12 @@ export function checkDestinationUrl(value: string, policy: DestinationPolicy): s
 }
 
 /** Why a hostname (as normalised by the URL parser) is not a public destination, or null. */
-export function privateHostReason(hostname: string): string | null {
+function privateHostReason(hostname: string): string | null {
   const host = hostname.toLowerCase().replace(/\.$/, "");
   if (host.startsWith("[") && host.endsWith("]")) return ipv6Reason(host.slice(1, -1));
+  // The URL parser has already turned 0x7f.1, 2130706433, 0177.0.0.1 and the like into dotted quads.
   const v4 = parseIpv4(host);
-  if (v4 !== null) return ipv4Reason(v4);
+  if (v4 !== null) return ipv4Reason(Number(v4));
   if (host === "localhost" || host.endsWith(".localhost")) return "a loopback host";
   if (host === "metadata" || host === "metadata.google.internal" || host === "instance-data") {
     return "a cloud metadata service";
@@ -61,15 +64,6 @@ export function privateHostReason(hostname: string): string | null {
     return "a local network name";
   }
   return null;
-}
-
-/** The URL parser has already turned 0x7f.1, 2130706433 and the like into dotted quads. */
-function parseIpv4(host: string): number | null {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
-  if (!m) return null;
-  const octets = m.slice(1).map(Number);
-  if (octets.some((o) => o > 255)) return null;
-  return octets.reduce((acc, o) => acc * 256 + o, 0);
 }
 
 const v4 = (a: number, b: number, c: number, d: number) => ((a * 256 + b) * 256 + c) * 256 + d;
@@ -101,36 +95,15 @@ function ipv4Reason(address: number): string | null {
   return null;
 }
 
-/** Parses an IPv6 literal (as the URL parser prints it) into eight 16-bit groups. */
-export function parseIpv6(text: string): number[] | null {
-  let body = text.toLowerCase();
-  const zone = body.indexOf("%");
-  if (zone >= 0) body = body.slice(0, zone);
-  const tail: number[] = [];
-  // An embedded dotted quad (::ffff:1.2.3.4) becomes two groups.
-  const dotted = /^(.*:)(\d{1,3}(?:\.\d{1,3}){3})$/.exec(body);
-  if (dotted) {
-    const quad = parseIpv4(dotted[2]!);
-    if (quad === null) return null;
-    tail.push(Math.floor(quad / 65536), quad % 65536);
-    body = dotted[1]!.endsWith("::") ? dotted[1]! : dotted[1]!.slice(0, -1);
-  }
-  const halves = body.split("::");
-  if (halves.length > 2) return null;
-  const parse = (part: string) =>
-    part === "" ? [] : part.split(":").map((g) => (/^[0-9a-f]{1,4}$/.test(g) ? parseInt(g, 16) : NaN));
-  const head = parse(halves[0]!);
-  const rest = halves.length === 2 ? parse(halves[1]!) : [];
-  const explicit = head.length + rest.length + tail.length;
-  if ([...head, ...rest].some(Number.isNaN)) return null;
-  if (halves.length === 1 && explicit !== 8) return null;
-  if (halves.length === 2 && explicit > 7) return null;
-  return [...head, ...new Array(8 - explicit).fill(0), ...rest, ...tail];
+/** An IPv6 address as its eight 16-bit groups. */
+function ipv6Groups(address: bigint): number[] {
+  return Array.from({ length: 8 }, (_, i) => Number((address >> BigInt(112 - 16 * i)) & 0xffffn));
 }
 
 function ipv6Reason(text: string): string | null {
-  const g = parseIpv6(text);
-  if (!g) return "an invalid IPv6 address";
+  const address = parseIpv6(text);
+  if (address === null) return "an invalid IPv6 address";
+  const g = ipv6Groups(address);
   const [g0, g1, g2, g3, g4, g5, g6, g7] = g as [number, number, number, number, number, number, number, number];
   const embedded = (hi: number, lo: number) => ipv4Reason(hi * 65536 + lo);
   const firstFiveZero = g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0;
@@ -153,16 +126,16 @@ function ipv6Reason(text: string): string | null {
 
 // ---- custom headers (webhook) ----
 
-export const MAX_CUSTOM_HEADERS = 20;
-export const MAX_HEADER_NAME_LENGTH = 100;
-export const MAX_HEADER_VALUE_LENGTH = 4096;
+const MAX_CUSTOM_HEADERS = 20;
+const MAX_HEADER_NAME_LENGTH = 100;
+const MAX_HEADER_VALUE_LENGTH = 4096;
 
 /**
  * Header names a destination's configuration may not set: hop-by-hop and framing headers the
  * runtime owns, the body's content type (set from the format), and the signature headers
  * Herald computes itself (a configured value would forge or break them).
  */
-export const FORBIDDEN_HEADER_NAMES = new Set([
+const FORBIDDEN_HEADER_NAMES = new Set([
   "host",
   "content-length",
   "content-type",
@@ -182,7 +155,7 @@ export const FORBIDDEN_HEADER_NAMES = new Set([
 
 const HEADER_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-export interface HeaderProblem {
+interface HeaderProblem {
   /** Path below the headers field: [] for the list itself, [i, "name"] / [i, "value"]. */
   path: (string | number)[];
   message: string;

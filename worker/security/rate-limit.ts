@@ -4,7 +4,7 @@ import { rateLimits } from "../db/schema";
 import { ApiError } from "../lib/errors";
 import { HOUR_MS, MINUTE_MS } from "../lib/time";
 
-export interface RateLimitResult {
+interface RateLimitResult {
   allowed: boolean;
   count: number;
   /** Seconds until the window resets (for Retry-After). */

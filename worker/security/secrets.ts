@@ -58,7 +58,7 @@ async function importKey(spec: string, variable: string): Promise<KeyEntry> {
 /** Imported keys, cached per isolate by the configuration strings (imports are not free). */
 let cached: { spec: string; ring: Promise<Keyring> } | undefined;
 
-export function loadKeyring(env: KeyringEnv): Promise<Keyring> {
+function loadKeyring(env: KeyringEnv): Promise<Keyring> {
   const spec = `${env.ENCRYPTION_KEY ?? ""}|${env.ENCRYPTION_KEYS_PREVIOUS ?? ""}`;
   if (cached?.spec === spec) return cached.ring;
   const ring = buildKeyring(env);

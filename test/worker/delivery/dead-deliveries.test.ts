@@ -13,10 +13,11 @@ import {
   DEAD_NOTICE_SPACING_MS,
   fallbackItems,
   fallbackNotificationId,
+  raiseDeadNotice,
 } from "../../../worker/delivery/dead-deliveries";
 import type { IntegrationDO } from "../../../worker/delivery/integration-do";
 import type { OutboxItem } from "../../../worker/domain/notification";
-import { buildSystemEvent, type SystemEventData } from "../../../worker/domain/system-events";
+import { buildSystemEvent, type SystemEventData, systemEventOutboxInsert } from "../../../worker/domain/system-events";
 import type { Env } from "../../../worker/env";
 import { eventOutboxItem } from "../../../worker/outbox/fan-out";
 import { db, seedAccount } from "../helpers";
@@ -27,6 +28,7 @@ import {
   createIntegration,
   deliveryTarget,
   fireAlarm,
+  idsIn,
   item,
   items,
   stubFor,
@@ -222,7 +224,39 @@ describe("a follow-up that fails", () => {
     expect(await deadNotices(acme.accountId)).toHaveLength(1);
     expect(await settle(() => hubRequests(subscriberBucket), 1)).toHaveLength(1);
   });
+
+  it("raises a notice whose outbox row an earlier try stored (its answer lost) once, without failing", async () => {
+    const acme = await seedAccount("Acme Dead Stored Twice");
+    const event = buildSystemEvent(acme.accountId, "delivery_dead", "Herald", "A delivery died.", {
+      integration_id: "gone",
+    });
+    await systemEventOutboxInsert(db(), event);
+    await raiseDeadNotice(env, { event, mail: { subject: "[Herald] dead", text: "A delivery died." } });
+    await raiseDeadNotice(env, { event, mail: { subject: "[Herald] dead", text: "A delivery died." } });
+    expect((await deadNotices(acme.accountId)).map((notice) => notice.id)).toEqual([event.id]);
+  });
 });
+
+/** The env with its IntegrationDO namespace watched: each enqueue into `integrationId`'s outbox adds its item count to `counts`. */
+function countingEnqueues(real: Env, integrationId: string, counts: number[]): Env {
+  const namespace = real.INTEGRATION_DO;
+  const watched = {
+    idFromName: (name: string) => namespace.idFromName(name),
+    get: (id: DurableObjectId) => {
+      const stub = namespace.get(id);
+      return new Proxy(stub, {
+        get: (target, key) => {
+          if (key !== "enqueue") return Reflect.get(target, key);
+          return (id: string, items: OutboxItem[]) => {
+            if (id === integrationId) counts.push(items.length);
+            return target.enqueue(id, items);
+          };
+        },
+      });
+    },
+  };
+  return { ...real, INTEGRATION_DO: watched as unknown as Env["INTEGRATION_DO"] };
+}
 
 /** A D1 binding whose every statement fails, as during an outage. */
 function unavailableD1(): D1Database {
@@ -278,6 +312,63 @@ describe("the fallback integration", () => {
       fallback_integration_name: "On-call Slack",
     });
     expect(notices[0]!.message).toContain('sent to the fallback integration "On-call Slack"');
+  });
+
+  it("hands the deliveries that died since the last follow-up over in one enqueue", async () => {
+    const acme = await seedAccount("Acme Fallback Batch");
+    const fallbackBucket = bucketName("fallback-batch");
+    const fallbackId = await createIntegration(acme.accountId, {
+      type: "slack",
+      settings: { webhook_url: hubUrl(fallbackBucket, "/services/T0/B0/batch") },
+    });
+    // Slack sends one notification per delivery: two notifications are two deliveries dying.
+    const failing = await failingTarget(acme.accountId, { bucketPrefix: "fallback-batch-source", type: "slack" });
+    await db().update(integrations).set({ fallbackIntegrationId: fallbackId }).where(eq(integrations.id, failing.id));
+    // D1 answers the sends' reads but not the follow-up's: both deaths wait for the next follow-up.
+    await runInDurableObject(failing.stub, (instance: IntegrationDO) => {
+      const target = instance.resolveTarget;
+      const real = (instance as unknown as { env: Env }).env;
+      instance.resolveTarget = (_env, id) => target(real, id);
+      (instance as unknown as { env: Env }).env = { ...real, DB: unavailableD1() };
+    });
+    await failing.stub.enqueue(failing.id, items(2, "together"));
+    await untilNextDeath(failing.stub, failing.clock);
+    if ((await failing.stub.health()).dead_deliveries < 2) await untilNextDeath(failing.stub, failing.clock);
+    expect((await failing.stub.health()).dead_deliveries).toBe(2);
+
+    const enqueued: number[] = [];
+    await runInDurableObject(failing.stub, (instance: IntegrationDO) => {
+      (instance as unknown as { env: Env }).env = countingEnqueues(env, fallbackId, enqueued);
+    });
+    await fireAlarm(failing.stub, failing.clock);
+    expect(enqueued).toEqual([2]);
+    expect(await settle(() => hubRequests(fallbackBucket), 2)).toHaveLength(2);
+  });
+
+  it("hands many dead deliveries over in enqueues of at most 500 notifications, a delivery never split", async () => {
+    const acme = await seedAccount("Acme Fallback Batches");
+    const fallbackBucket = bucketName("fallback-batches");
+    const fallbackId = await createIntegration(acme.accountId, { settings: { url: hubUrl(fallbackBucket) } });
+    // Webhook deliveries carry up to 100 notifications: 600 make six dying deliveries.
+    const failing = await failingTarget(acme.accountId, { bucketPrefix: "fallback-batches-source" });
+    await db().update(integrations).set({ fallbackIntegrationId: fallbackId }).where(eq(integrations.id, failing.id));
+    await runInDurableObject(failing.stub, (instance: IntegrationDO) => {
+      const target = instance.resolveTarget;
+      const real = (instance as unknown as { env: Env }).env;
+      instance.resolveTarget = (_env, id) => target(real, id);
+      (instance as unknown as { env: Env }).env = { ...real, DB: unavailableD1() };
+    });
+    await failing.stub.enqueue(failing.id, items(600, "many"));
+    while ((await failing.stub.health()).dead_deliveries < 6) await untilNextDeath(failing.stub, failing.clock);
+
+    const enqueued: number[] = [];
+    await runInDurableObject(failing.stub, (instance: IntegrationDO) => {
+      (instance as unknown as { env: Env }).env = countingEnqueues(env, fallbackId, enqueued);
+    });
+    await fireAlarm(failing.stub, failing.clock);
+    expect(enqueued).toEqual([500, 100]);
+    const received = (await settle(() => hubRequests(fallbackBucket), 6)).flatMap(idsIn);
+    expect(new Set(received).size).toBe(600);
   });
 
   it("hands over only what the fallback's system carries, never copies or notices about the fallback itself", async () => {

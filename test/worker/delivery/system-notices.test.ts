@@ -15,13 +15,17 @@ import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { integrations, systemEventOutbox, users } from "../../../worker/db/schema";
 import { sweepOutboxes, sweepStep } from "../../../worker/delivery/sweep";
+import { buildSystemEvent, type SystemEventRow } from "../../../worker/domain/system-events";
 import type { Env } from "../../../worker/env";
+import { periodOf, shardName } from "../../../worker/events/shard-names";
+import { publishSystemEvents } from "../../../worker/ingest/publish-system-events";
 import { type DisableRequest, recordAutoDisable } from "../../../worker/integrations/lifecycle";
 import { personalEmailRow } from "../../../worker/integrations/personal-email";
 import { uuidv7 } from "../../../worker/lib/ids";
+import { DAY_MS } from "../../../worker/lib/time";
 import { db, type SeededAccount, seedAccount } from "../helpers";
 import { bucketName, hubRequests, hubUrl, mailTo, waitForRequests } from "../hub";
-import { accountObject, OUTBOX_TABLE, queued, storedEvents } from "../ingest/support";
+import { accountObject, OUTBOX_TABLE, queued, shardNames, storedEvents } from "../ingest/support";
 import { createIntegration, stubFor } from "./fixtures";
 
 let acme: SeededAccount;
@@ -141,6 +145,80 @@ describe("system events whose publishing failed", () => {
     await runDurableObjectAlarm(account);
     expect((await queued(notices)).has(notice!.id)).toBe(true);
     expect((await autoDisableNotice(failing))?.processed).toBe(true);
+  });
+
+  it("spanning several shards are stored in each, and each shard's write is recorded for the sweep", async () => {
+    const spread = await seedAccount("Acme Notices Spread");
+    const now = Date.now();
+    // EVENT_SHARD_HOURS is 24: three days apart, three periods, three shards written together.
+    const events = [3, 2, 0].map((daysAgo) =>
+      buildSystemEvent(
+        spread.accountId,
+        "node_created",
+        "admin@acme.test",
+        "A node was created.",
+        {},
+        now - daysAgo * DAY_MS,
+      ),
+    );
+    expect(await publishSystemEvents(env, spread.accountId, events)).toBe(true);
+    const shards = await shardNames(spread.accountId);
+    expect(shards).toHaveLength(3);
+    expect((await storedEvents(spread.accountId)).map((row) => row.id).sort()).toEqual(events.map((e) => e.id).sort());
+    const recorded = await runInDurableObject(accountObject(spread.accountId), (instance) =>
+      instance.store.shardsWrittenSince(0).map((row) => row.shard),
+    );
+    expect(recorded.sort()).toEqual([...shards].sort());
+  });
+
+  it("a shard write that fails refuses the batch; the shards written beside it are recorded, and a retry stores each event once", async () => {
+    const spread = await seedAccount("Acme Notices Spread Failing");
+    const now = Date.now();
+    const events = [3, 2, 0].map((daysAgo) =>
+      buildSystemEvent(
+        spread.accountId,
+        "node_created",
+        "admin@acme.test",
+        "A node was created.",
+        {},
+        now - daysAgo * DAY_MS,
+      ),
+    );
+    const unreachable = shardName(spread.accountId, periodOf((events[0] as SystemEventRow).occurredAt, 24).start, 0);
+    const account = accountObject(spread.accountId);
+    await runInDurableObject(account, (instance) => {
+      const real = instance.environment;
+      const shards = real.EVENT_SHARD_DO;
+      const failing = shards.idFromName(unreachable);
+      const namespace = {
+        idFromName: (name: string) => shards.idFromName(name),
+        get: (id: DurableObjectId) =>
+          id.equals(failing) ? { insert: () => Promise.reject(new Error("shard unreachable")) } : shards.get(id),
+      };
+      (instance as unknown as { environment: Env }).environment = {
+        ...real,
+        EVENT_SHARD_DO: namespace as unknown as Env["EVENT_SHARD_DO"],
+      };
+    });
+    expect(await publishSystemEvents(env, spread.accountId, events)).toBe(false);
+    const recorded = () =>
+      runInDurableObject(account, (instance) =>
+        instance.store
+          .shardsWrittenSince(0)
+          .map((row) => row.shard)
+          .sort(),
+      );
+    const holding = async () => [...new Set((await storedEvents(spread.accountId)).map((row) => row.id))].length;
+    expect(await holding()).toBe(2);
+    expect(await recorded()).toHaveLength(2);
+    expect(await recorded()).not.toContain(unreachable);
+
+    await runInDurableObject(account, (instance) => {
+      (instance as unknown as { environment: Env }).environment = env;
+    });
+    expect(await publishSystemEvents(env, spread.accountId, events)).toBe(true);
+    expect((await storedEvents(spread.accountId)).map((row) => row.id).sort()).toEqual(events.map((e) => e.id).sort());
+    expect(await recorded()).toEqual((await shardNames(spread.accountId)).sort());
   });
 
   it("are stored and fanned out at once when publishing succeeds", async () => {

@@ -1,99 +1,46 @@
-import type { SystemEventType } from "../../../worker/domain/system-events";
+import type { EventFilters } from "../../../worker/domain/event-filters";
+import type { Recurrence, Silence, SilenceState, Weekday } from "../../../worker/domain/silences";
+import type { GroupByField, Trigger, TriggerCondition } from "../../../worker/domain/triggers";
 
 /**
- * The inputs of the triggers and silences API and the options the forms offer; the records the
- * API answers are the routes' own types (triggers-api.ts checks these against them). Type imports
- * only, so the words of rule-text.ts are testable on their own.
+ * The triggers and silences API's shapes as the Worker's zod schemas infer them, and the options
+ * the forms offer in the order they show them. Type imports only: nothing of worker/ reaches the
+ * bundle, and the words of rule-text.ts stay testable on their own. The records the API answers
+ * are the routes' own types (triggers-api.ts checks them against these).
  */
-export const EVENT_TYPES = ["security_issue", "hit", "incident", "scope_change"] as const;
-export const RISKS = ["info", "low", "medium", "high", "critical"] as const;
-export const BLOCK_STATUSES = ["blocked", "monitored"] as const;
-export const GROUP_BY = ["host", "attack_type", "source_ip", "node"] as const;
-export const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
-export const CONDITION_KINDS = ["each_event", "threshold", "node_silence", "system_event"] as const;
+export type { EventFilters, Recurrence, Silence, SilenceState, Trigger, TriggerCondition, Weekday };
 
-export type EventType = (typeof EVENT_TYPES)[number];
-export type Risk = (typeof RISKS)[number];
-export type BlockStatus = (typeof BLOCK_STATUSES)[number];
-export type GroupBy = (typeof GROUP_BY)[number];
-export type Weekday = (typeof WEEKDAYS)[number];
-export type ConditionKind = (typeof CONDITION_KINDS)[number];
+export type EventType = NonNullable<EventFilters["event_types"]>[number];
+export type Risk = NonNullable<EventFilters["min_risk"]>;
+export type BlockStatus = NonNullable<EventFilters["block_statuses"]>[number];
+export type GroupBy = GroupByField;
+export type ConditionKind = TriggerCondition["kind"];
 
-/** Which events a trigger or silence applies to; an absent or empty list means "any". */
-export interface EventFilters {
-  event_types?: EventType[];
-  min_risk?: Risk;
-  attack_types?: string[];
-  vuln_types?: string[];
-  hosts?: string[];
-  path_prefixes?: string[];
-  applications?: string[];
-  node_ids?: string[];
-  source_ips?: string[];
-  countries?: string[];
-  block_statuses?: BlockStatus[];
-  response_statuses?: number[];
-}
+/** What the forms send: the record without what the server sets. */
+export type TriggerInput = Omit<Trigger, "id" | "created_at" | "updated_at" | "created_by">;
+export type SilenceInput = Omit<
+  Silence,
+  "id" | "state" | "silenced_count" | "created_at" | "updated_at" | "created_by"
+>;
 
-export type TriggerCondition =
-  | { kind: "each_event" }
-  | { kind: "threshold"; count: number; window_minutes: number }
-  | { kind: "node_silence"; node_id: string | null; silence_minutes: number }
-  | { kind: "system_event"; system_types: SystemEventType[] };
+export const EVENT_TYPES = [
+  "security_issue",
+  "hit",
+  "incident",
+  "scope_change",
+] as const satisfies readonly EventType[];
+export const RISKS = ["info", "low", "medium", "high", "critical"] as const satisfies readonly Risk[];
+export const BLOCK_STATUSES = ["blocked", "monitored"] as const satisfies readonly BlockStatus[];
+export const GROUP_BY = ["host", "attack_type", "source_ip", "node"] as const satisfies readonly GroupBy[];
+export const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const satisfies readonly Weekday[];
 
-export interface TriggerInput {
-  name: string;
-  enabled: boolean;
-  condition: TriggerCondition;
-  filters: EventFilters;
-  group_by: GroupBy[];
-  throttle_minutes: number;
-  integration_ids: string[];
-}
-
-export interface Trigger extends TriggerInput {
-  id: string;
-  created_at: string;
-  updated_at: string;
-  created_by: string;
-}
-
-export interface TriggerPreview {
-  window_hours: number;
-  events_scanned: number;
-  would_fire: number;
-  groups: { key: string; fired: number }[];
-}
-
-/** Weekly, in the account's time zone; `to` at or before `from` crosses midnight. */
-export interface Recurrence {
-  days: Weekday[];
-  from: string;
-  to: string;
-}
-
-export interface SilenceInput {
-  name: string;
-  comment?: string;
-  filters: EventFilters;
-  starts_at: string;
-  ends_at: string;
-  recurrence: Recurrence | null;
-}
-
-export type SilenceState = "scheduled" | "active" | "expired";
-
-export interface Silence extends SilenceInput {
-  id: string;
-  state: SilenceState;
-  silenced_count: number;
-  created_at: string;
-  updated_at: string;
-  created_by: string;
-}
-
-export interface SilencePreview {
-  window_hours: number;
-  events_scanned: number;
-  would_mute: number;
-}
+/** Compiles only when the list names every value the Worker accepts (a new one must be offered). */
+type NamesAll<Union, List extends readonly Union[]> = [Exclude<Union, List[number]>] extends [never] ? true : false;
+type Holds<T extends true> = T;
+export type _OptionListsComplete = [
+  Holds<NamesAll<EventType, typeof EVENT_TYPES>>,
+  Holds<NamesAll<Risk, typeof RISKS>>,
+  Holds<NamesAll<BlockStatus, typeof BLOCK_STATUSES>>,
+  Holds<NamesAll<GroupBy, typeof GROUP_BY>>,
+  Holds<NamesAll<Weekday, typeof WEEKDAYS>>,
+];

@@ -6,7 +6,7 @@ export * from "./rule-shapes";
 /**
  * The triggers and silences API through the same `hc` client as the rest of the UI, typed by the
  * Worker's routes. The records are the routes' own types; rule-shapes.ts keeps the inputs and the
- * option lists the forms offer (and stays import-free for rule-text.ts), checked against the
+ * option lists the forms offer (the Worker's schema types, for rule-text.ts), checked against the
  * routes below so the two cannot drift apart.
  */
 export const rulesApi = client.api;
@@ -16,12 +16,10 @@ export type Silence = OkBody<Awaited<ReturnType<typeof rulesApi.silences.$get>>>
 export type TriggerPreview = OkBody<Awaited<ReturnType<typeof rulesApi.triggers.preview.$post>>>;
 export type SilencePreview = OkBody<Awaited<ReturnType<typeof rulesApi.silences.preview.$post>>>;
 
-// The hand-written shapes the rule texts read must accept what the routes answer.
+// The schema types the rule texts read must accept what the routes answer.
 type Accepts<Hand, Route extends Hand> = Route;
 export type _TriggerFits = Accepts<Shapes.Trigger, Trigger>;
 export type _SilenceFits = Accepts<Shapes.Silence, Silence>;
-export type _TriggerPreviewFits = Accepts<Shapes.TriggerPreview, TriggerPreview>;
-export type _SilencePreviewFits = Accepts<Shapes.SilencePreview, SilencePreview>;
 
 /** What the forms offer and the lists name: an admin's integrations and nodes (analysts may read neither). */
 export interface AccountChoices {

@@ -5,7 +5,7 @@ import { CATEGORIES, EventSubscriptionsSchema } from "../../domain/subscriptions
 
 /** OpenAPI schemas of the integrations API (docs/api.md#integrations). */
 
-export const EventsSchema = EventSubscriptionsSchema.openapi("EventSubscriptions", {
+const EventsSchema = EventSubscriptionsSchema.openapi("EventSubscriptions", {
   example: { system: true, security_issue: ["critical", "high"], incident: true },
 });
 
@@ -133,7 +133,7 @@ export const ListQuery = z.object({
 
 export const IdParam = z.object({ id: z.string().min(1).max(64) });
 
-export const IntegrationTypeSchema = z
+const IntegrationTypeSchema = z
   .object({
     type: z.enum(INTEGRATION_TYPES),
     title: z.string(),

@@ -20,7 +20,7 @@ import {
 import { integrationEvent, integrationJson, loadOwned } from "./shared";
 
 /** A rotated-out generated secret keeps working this long (both sign for 24 h: docs/channels.md). */
-export const ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
+const ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
 
 const router = createRouter();
 

@@ -15,7 +15,7 @@ import { IdParam, TestIntegrationBody, TestResultsSchema } from "./schemas";
 import { type Ctx, channelOf, refuseUserManaged } from "./shared";
 
 /** Test sends per account: each one makes real requests to a third party. */
-export const TEST_SENDS = { max: 10, windowMs: 60_000, what: "test sends" };
+const TEST_SENDS = { max: 10, windowMs: 60_000, what: "test sends" };
 
 const limitTestSends = (c: Ctx) =>
   limitPerAccount(c.get("db"), "integration-test", c.get("principal").accountId, TEST_SENDS);
