@@ -6,7 +6,7 @@
  *   receiver, p99 < 1 s;
  * - a node-silence notice within 60 s of its deadline (the account object's alarm).
  */
-import { type HeraldProcess, startHerald } from "../support/herald-process.ts";
+import { type ApiSession, type HeraldProcess, startHerald } from "../support/herald-process.ts";
 import { type BenchResult, percentile } from "./bench-result.ts";
 import { batchBody, createNodes, runLoad, startJsonReceiver } from "./ingest.ts";
 
@@ -35,7 +35,7 @@ async function until(done: () => boolean, timeoutMs: number): Promise<boolean> {
 }
 
 /** 50 triggers that look at every hit (filters, group-by, counts) without firing on the load. */
-function loadTriggers(integrationId: string, nodeIds: string[]): Record<string, unknown>[] {
+export function loadTriggers(integrationId: string, nodeIds: string[]): Record<string, unknown>[] {
   const triggers: Record<string, unknown>[] = [];
   for (let i = 0; i < 50; i++) {
     const base = { name: `bench trigger ${i}`, integration_ids: [integrationId] };
@@ -79,6 +79,22 @@ function loadTriggers(integrationId: string, nodeIds: string[]): Record<string, 
   return triggers;
 }
 
+/** Creates the 50 triggers of `loadTriggers` (also used by test/bench/profile.ts --triggers); their ids. */
+export async function createLoadTriggers(
+  admin: ApiSession,
+  integrationId: string,
+  nodeIds: string[],
+  enabled: boolean,
+): Promise<string[]> {
+  const ids: string[] = [];
+  for (const trigger of loadTriggers(integrationId, nodeIds)) {
+    const res = await admin.call<{ trigger: { id: string } }>("POST", "/api/triggers", { ...trigger, enabled });
+    if (res.status !== 201) throw new Error(`creating a trigger failed: ${res.status} ${JSON.stringify(res.body)}`);
+    ids.push(res.body.trigger.id);
+  }
+  return ids;
+}
+
 export async function benchTriggers(): Promise<BenchResult[]> {
   const herald: HeraldProcess = await startHerald({ vars: { NODE_RATE_LIMIT_PER_MINUTE: "100000000" } });
   const receiver = await noticeReceiver();
@@ -99,15 +115,7 @@ export async function benchTriggers(): Promise<BenchResult[]> {
 
     // 1. Ingest with and without 50 triggers, same account, same load, in the order
     // without–with–with–without (the machine is shared: a drift in its load cancels out).
-    const ids: string[] = [];
-    for (const trigger of loadTriggers(integrationId, nodeIds)) {
-      const res = await admin.call<{ trigger: { id: string } }>("POST", "/api/triggers", {
-        ...trigger,
-        enabled: false,
-      });
-      if (res.status !== 201) throw new Error(`creating a trigger failed: ${res.status} ${JSON.stringify(res.body)}`);
-      ids.push(res.body.trigger.id);
-    }
+    const ids = await createLoadTriggers(admin, integrationId, nodeIds, false);
     const setEnabled = async (enabled: boolean) => {
       for (const id of ids) {
         const res = await admin.call("PATCH", `/api/triggers/${id}`, { enabled });
