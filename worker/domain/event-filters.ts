@@ -126,6 +126,14 @@ export function eventFields(event: StoredEvent) {
   return fields;
 }
 
+/**
+ * `eventFields` without keeping them: for a loop that reads each event once and hands the fields
+ * on itself (the evaluator's batch), where remembering them per event costs more than it saves.
+ */
+export function readEventFields(event: StoredEvent) {
+  return fieldsCache.get(event) ?? readFields(event);
+}
+
 function readFields(event: StoredEvent) {
   const data = event.data;
   switch (data.type) {
@@ -186,11 +194,23 @@ const inList = <T>(values: readonly T[] | undefined, pick: (fields: Fields) => T
       }
     : null;
 
+/** What `eventFields` reads from an event: the input of `compileFieldFilters`' tests. */
+export type EventFields = ReturnType<typeof eventFields>;
+
 /**
  * Compiles filters once (CIDR ranges parsed, lists as sets) into a test for stored events: the
  * evaluator runs it for every event of every batch. System events never match node filters.
  */
 export function compileFilters(filters: EventFilters): (event: StoredEvent) => boolean {
+  const test = compileFieldFilters(filters);
+  return (event) => test(eventFields(event), event);
+}
+
+/**
+ * The same test over the event's fields read once (`eventFields`): a batch's events meet many
+ * triggers, and each would otherwise look its fields up again.
+ */
+export function compileFieldFilters(filters: EventFilters): (fields: EventFields, event: StoredEvent) => boolean {
   const ranges: IpRange[] = (filters.source_ips ?? []).flatMap((text) => parseIpRange(text) ?? []);
   const minRisk = filters.min_risk;
   const checks = [
@@ -220,8 +240,8 @@ export function compileFilters(filters: EventFilters): (event: StoredEvent) => b
     inList(filters.block_statuses, (f) => f.blockStatus),
     inList(filters.response_statuses, (f) => f.responseStatus),
   ].filter((check): check is Check => check !== null);
-  return (event) => {
-    const fields = eventFields(event) as Fields | null;
+  return (read, event) => {
+    const fields = read as Fields | null;
     if (fields === null) return false;
     // A plain loop: this runs once per event and trigger on the ingest path.
     for (const check of checks) if (!check(fields, event)) return false;

@@ -9,10 +9,10 @@ import type { TopEntry, WindowTops } from "./notices";
 
 export const TOP_DIMENSIONS = ["hosts", "attackTypes", "sourceIps", "countries"] as const;
 export type TopDimension = (typeof TOP_DIMENSIONS)[number];
-/** The values of one event for each dimension (absent when the event has none). */
-export type Tally = Partial<Record<TopDimension, string>>;
-/** Per dimension, value → count (Maps: counting is on the ingest path; JSON only when stored). */
-type BucketTops = Partial<Record<TopDimension, Map<string, number>>>;
+/** The values of one event per dimension, in `TOP_DIMENSIONS` order (undefined when it has none). */
+export type Tally = readonly [string | undefined, string | undefined, string | undefined, string | undefined];
+/** Per dimension (`TOP_DIMENSIONS` order), value → count (Maps: counting is on the ingest path; JSON only when stored). */
+type BucketTops = [Map<string, number>, Map<string, number>, Map<string, number>, Map<string, number>];
 
 /**
  * Distinct values kept per dimension and minute: a minute of a spray from 10 000 addresses keeps
@@ -20,6 +20,31 @@ type BucketTops = Partial<Record<TopDimension, Map<string, number>>>;
  */
 export const MAX_TALLY_KEYS = 20;
 export const TOP_SIZE = 5;
+
+/** Interned tallies: the events of a batch repeat few combinations of values (see `Bucket.pending`). */
+const interned = new Map<string, Tally>();
+const MAX_INTERNED = 10_000;
+
+/**
+ * One tally object per combination of values, so a bucket can count events per combination with
+ * one Map lookup (by object) instead of one per dimension.
+ */
+export function internTally(
+  host: string | undefined,
+  attackType: string | undefined,
+  sourceIp: string | undefined,
+  country: string | undefined,
+): Tally {
+  const key = `${host ?? ""}\u0000${attackType ?? ""}\u0000${sourceIp ?? ""}\u0000${country ?? ""}`;
+  let tally = interned.get(key);
+  if (!tally) {
+    tally = [host, attackType, sourceIp, country];
+    // A cleared table only costs compression: equal tallies then count under two keys.
+    if (interned.size >= MAX_INTERNED) interned.clear();
+    interned.set(key, tally);
+  }
+  return tally;
+}
 
 export interface WindowState {
   /** Counts one event in its minute. */
@@ -35,40 +60,51 @@ export interface WindowState {
   setFired(triggerId: string, group: string, at: number): void;
 }
 
-function addToTops(tops: BucketTops, tally: Tally) {
-  for (const dimension of TOP_DIMENSIONS) {
-    const value = tally[dimension];
+const emptyTops = (): BucketTops => [new Map(), new Map(), new Map(), new Map()];
+
+/** Adds `n` events with this tally's values: a value not yet among the first MAX_TALLY_KEYS is dropped. */
+function addToTops(tops: BucketTops, tally: Tally, n: number) {
+  for (let d = 0; d < 4; d++) {
+    const value = tally[d];
     if (value === undefined) continue;
-    let counts = tops[dimension];
-    if (!counts) {
-      counts = new Map();
-      tops[dimension] = counts;
-    }
+    const counts = tops[d] as Map<string, number>;
     const current = counts.get(value);
-    if (current !== undefined) counts.set(value, current + 1);
-    else if (counts.size < MAX_TALLY_KEYS) counts.set(value, 1);
+    if (current !== undefined) counts.set(value, current + n);
+    else if (counts.size < MAX_TALLY_KEYS) counts.set(value, n);
   }
 }
 
+/**
+ * Moves the pending tallies into the bucket's tops. Applying each distinct tally once, in the
+ * order first seen, keeps the same values and counts as applying every event in turn: a value's
+ * first event is the first event of the first tally that holds it.
+ */
+function fold(bucket: Bucket) {
+  if (bucket.pending.size === 0) return;
+  for (const [tally, n] of bucket.pending) addToTops(bucket.tops, tally, n);
+  bucket.pending.clear();
+}
+
 function topsToJson(tops: BucketTops): string {
-  return JSON.stringify(Object.fromEntries(Object.entries(tops).map(([d, counts]) => [d, Object.fromEntries(counts)])));
+  const parts: string[] = [];
+  tops.forEach((counts, d) => {
+    if (counts.size > 0)
+      parts.push(`${JSON.stringify(TOP_DIMENSIONS[d])}:${JSON.stringify(Object.fromEntries(counts))}`);
+  });
+  return `{${parts.join(",")}}`;
 }
 
 function topsFromJson(text: string): BucketTops {
-  const parsed = JSON.parse(text) as Record<string, Record<string, number>>;
-  return Object.fromEntries(Object.entries(parsed).map(([d, counts]) => [d, new Map(Object.entries(counts))]));
+  const parsed = JSON.parse(text) as Partial<Record<TopDimension, Record<string, number>>>;
+  return TOP_DIMENSIONS.map((d) => new Map(Object.entries(parsed[d] ?? {}))) as BucketTops;
 }
 
 function mergeTops(buckets: Iterable<BucketTops>): WindowTops {
-  const sums = Object.fromEntries(TOP_DIMENSIONS.map((d) => [d, new Map<string, number>()])) as Record<
-    TopDimension,
-    Map<string, number>
-  >;
+  const sums = emptyTops();
   for (const bucket of buckets) {
-    for (const dimension of TOP_DIMENSIONS) {
-      for (const [value, count] of bucket[dimension] ?? []) {
-        sums[dimension].set(value, (sums[dimension].get(value) ?? 0) + count);
-      }
+    for (let d = 0; d < 4; d++) {
+      const sum = sums[d] as Map<string, number>;
+      for (const [value, count] of bucket[d] as Map<string, number>) sum.set(value, (sum.get(value) ?? 0) + count);
     }
   }
   const top = (map: Map<string, number>): TopEntry[] =>
@@ -76,17 +112,21 @@ function mergeTops(buckets: Iterable<BucketTops>): WindowTops {
       .map(([value, count]) => ({ value, count }))
       .sort((a, b) => b.count - a.count || a.value.localeCompare(b.value))
       .slice(0, TOP_SIZE);
-  return {
-    hosts: top(sums.hosts),
-    attackTypes: top(sums.attackTypes),
-    sourceIps: top(sums.sourceIps),
-    countries: top(sums.countries),
-  };
+  const [hosts, attackTypes, sourceIps, countries] = sums;
+  return { hosts: top(hosts), attackTypes: top(attackTypes), sourceIps: top(sourceIps), countries: top(countries) };
 }
+
+/** Tallies waiting in `Bucket.pending` before they are folded into its tops (bounds a spray's memory). */
+const MAX_PENDING_TALLIES = 128;
 
 interface Bucket {
   count: number;
   tops: BucketTops;
+  /**
+   * Events counted since the last fold, per distinct tally in the order first seen: one Map
+   * lookup per event instead of one per dimension. Folded before the tops are read or stored.
+   */
+  pending: Map<Tally, number>;
   dirty: boolean;
 }
 
@@ -122,7 +162,8 @@ export const MAX_CACHED_GROUPS = 10_000;
 
 /**
  * Buckets and throttle marks in memory, read from SQLite the first time a group is touched and
- * written back by `flush()` once per batch (one row per changed minute, not per event). In a
+ * written back by `flush()` (one row per changed minute, not per event; the evaluator calls it at
+ * most once a second, and when a batch fires). In a
  * Durable Object the batch's writes and the flush run in one synchronous stretch, which the
  * runtime commits at once. Without `sql` (the preview) it never touches storage.
  */
@@ -162,7 +203,12 @@ export class WindowStore implements WindowState {
         group,
       );
       for (const row of rows) {
-        state.buckets.set(row.minute, { count: row.count, tops: topsFromJson(row.tops), dirty: false });
+        state.buckets.set(row.minute, {
+          count: row.count,
+          tops: topsFromJson(row.tops),
+          pending: new Map(),
+          dirty: false,
+        });
         if (state.newest === null || row.minute > state.newest) state.newest = row.minute;
       }
     }
@@ -183,13 +229,18 @@ export class WindowStore implements WindowState {
     this.touched(state);
     let bucket = state.buckets.get(minute);
     if (!bucket) {
-      bucket = { count: 0, tops: {}, dirty: true };
+      bucket = { count: 0, tops: emptyTops(), pending: new Map(), dirty: true };
       state.buckets.set(minute, bucket);
     }
     bucket.count++;
     bucket.dirty = true;
     if (state.newest === null || minute > state.newest) state.newest = minute;
-    addToTops(bucket.tops, tally);
+    const pending = bucket.pending.get(tally);
+    if (pending !== undefined) bucket.pending.set(tally, pending + 1);
+    else {
+      bucket.pending.set(tally, 1);
+      if (bucket.pending.size >= MAX_PENDING_TALLIES) fold(bucket);
+    }
     const last = state.lastWindow;
     if (last && minute >= last.from && minute <= last.to) last.sum++;
   }
@@ -211,7 +262,10 @@ export class WindowStore implements WindowState {
   tops(triggerId: string, group: string, fromMinute: number, toMinute: number) {
     const buckets = [...this.group(triggerId, group).buckets]
       .filter(([minute]) => minute >= fromMinute && minute <= toMinute)
-      .map(([, bucket]) => bucket.tops);
+      .map(([, bucket]) => {
+        fold(bucket);
+        return bucket.tops;
+      });
     return mergeTops(buckets);
   }
 
@@ -260,6 +314,7 @@ export class WindowStore implements WindowState {
       }
       for (const [minute, bucket] of state.buckets) {
         if (!bucket.dirty) continue;
+        fold(bucket);
         sql.exec(
           `INSERT INTO trigger_buckets (trigger_id, group_key, minute, count, tops) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (trigger_id, group_key, minute) DO UPDATE SET count = excluded.count, tops = excluded.tops`,
