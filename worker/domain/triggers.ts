@@ -165,5 +165,8 @@ export function groupKey(
   event: StoredEvent,
   fields: EventFields = eventFields(event),
 ): string {
+  if (groupBy.length === 0) return "";
+  // One field (the usual case) builds one string: this runs once per event on the ingest path.
+  if (groupBy.length === 1) return `${groupBy[0]}=${groupValue(groupBy[0] as GroupByField, event, fields)}`;
   return groupBy.map((field) => `${field}=${groupValue(field, event, fields)}`).join(", ");
 }

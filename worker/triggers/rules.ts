@@ -9,7 +9,7 @@ import { type CompiledSilence, silencingIds } from "../domain/silences";
 import { type GroupByField, groupKey, groupValue, type Trigger } from "../domain/triggers";
 import { iso, MINUTE_MS } from "../lib/time";
 import type { TriggerNotice } from "./notices";
-import { internTally, type Tally, type WindowState } from "./window-state";
+import { type GroupWindow, internTally, type Tally, type WindowState } from "./window-state";
 
 /**
  * The rules of each_event, threshold and system_event triggers over a batch of events
@@ -124,6 +124,10 @@ export function evaluateBatch(
     }
   }
   const keys: (string | undefined)[] = new Array(slots.size);
+  // Per group-by slot and group key, each threshold trigger's window (by its index): an event
+  // looks its group up once per group-by, not once per trigger.
+  const windowsByKey = Array.from({ length: slots.size }, () => new Map<string, (GroupWindow | undefined)[]>());
+  const windows: ((GroupWindow | undefined)[] | undefined)[] = new Array(slots.size);
   for (const event of events) {
     const now = nowOf(event);
     if (event.data.type === "system") {
@@ -142,6 +146,7 @@ export function evaluateBatch(
     if (eventTriggers.length === 0) continue;
     const fields = readEventFields(event);
     keys.fill(undefined);
+    windows.fill(undefined);
     let tally: Tally | undefined;
     const minute = Math.floor(event.occurredAt / MINUTE_MS);
     const countable = event.occurredAt >= now - MAX_WINDOW_MS;
@@ -173,13 +178,28 @@ export function evaluateBatch(
       }
       if (condition.kind !== "threshold" || !countable) continue;
       tally ??= readTally(fields);
-      state.add(trigger.id, key, minute, tally);
+      let ofKey = windows[slot];
+      if (ofKey === undefined) {
+        const bySlot = windowsByKey[slot] as Map<string, (GroupWindow | undefined)[]>;
+        ofKey = bySlot.get(key);
+        if (ofKey === undefined) {
+          ofKey = [];
+          bySlot.set(key, ofKey);
+        }
+        windows[slot] = ofKey;
+      }
+      let counts = ofKey[i];
+      if (counts === undefined) {
+        counts = state.window(trigger.id, key);
+        ofKey[i] = counts;
+      }
+      state.add(counts, minute, tally);
       // The window ending at the group's latest minute when it still holds this event: a batch
       // listed newest first (or a late event) crosses the threshold there, not at its own minute.
-      const newest = state.newestMinute(trigger.id, key) ?? minute;
+      const newest = state.newestMinute(counts) ?? minute;
       const endMinute = newest - minute < condition.window_minutes ? newest : minute;
       const fromMinute = endMinute - condition.window_minutes + 1;
-      const count = state.count(trigger.id, key, fromMinute, endMinute);
+      const count = state.count(counts, fromMinute, endMinute);
       if (count < condition.count || isThrottled(state, compiled, key, now)) continue;
       const group = groupOf(trigger.group_by, event);
       const windowStart = fromMinute * MINUTE_MS;
@@ -195,10 +215,10 @@ export function evaluateBatch(
         windowMinutes: condition.window_minutes,
         windowStart,
         windowEnd,
-        top: state.tops(trigger.id, key, fromMinute, endMinute),
+        top: state.tops(counts, fromMinute, endMinute),
         eventsQuery: eventsQuery(trigger, group, windowStart, windowEnd),
       });
-      state.clear(trigger.id, key);
+      state.clear(counts);
       state.setFired(trigger.id, key, now);
     }
   }

@@ -10,7 +10,11 @@ import type { TopEntry, WindowTops } from "./notices";
 export const TOP_DIMENSIONS = ["hosts", "attackTypes", "sourceIps", "countries"] as const;
 export type TopDimension = (typeof TOP_DIMENSIONS)[number];
 /** The values of one event per dimension, in `TOP_DIMENSIONS` order (undefined when it has none). */
-export type Tally = readonly [string | undefined, string | undefined, string | undefined, string | undefined];
+export interface Tally {
+  /** Unique per interned tally: buckets count by it (a number keys a Map faster than an object). */
+  readonly id: number;
+  readonly values: readonly [string | undefined, string | undefined, string | undefined, string | undefined];
+}
 /** Per dimension (`TOP_DIMENSIONS` order), value → count (Maps: counting is on the ingest path; JSON only when stored). */
 type BucketTops = [Map<string, number>, Map<string, number>, Map<string, number>, Map<string, number>];
 
@@ -21,13 +25,31 @@ type BucketTops = [Map<string, number>, Map<string, number>, Map<string, number>
 export const MAX_TALLY_KEYS = 20;
 export const TOP_SIZE = 5;
 
-/** Interned tallies: the events of a batch repeat few combinations of values (see `Bucket.pending`). */
-const interned = new Map<string, Tally>();
+/**
+ * Interned tallies, by host, attack type, source IP and country (nested: no key string built per
+ * event): the events of a batch repeat few combinations of values (see `Bucket.pending`).
+ */
+type Interned = Map<
+  string | undefined,
+  Map<string | undefined, Map<string | undefined, Map<string | undefined, Tally>>>
+>;
+let interned: Interned = new Map();
+let internedCount = 0;
 const MAX_INTERNED = 10_000;
+let nextTallyId = 0;
+
+function child<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
+}
 
 /**
  * One tally object per combination of values, so a bucket can count events per combination with
- * one Map lookup (by object) instead of one per dimension.
+ * one Map lookup instead of one per dimension.
  */
 export function internTally(
   host: string | undefined,
@@ -35,27 +57,47 @@ export function internTally(
   sourceIp: string | undefined,
   country: string | undefined,
 ): Tally {
-  const key = `${host ?? ""}\u0000${attackType ?? ""}\u0000${sourceIp ?? ""}\u0000${country ?? ""}`;
-  let tally = interned.get(key);
+  // A cleared table only costs compression: equal tallies then count under two ids.
+  if (internedCount >= MAX_INTERNED) {
+    interned = new Map();
+    internedCount = 0;
+  }
+  const byCountry = child(
+    child(
+      child(interned, host, () => new Map()),
+      attackType,
+      () => new Map(),
+    ),
+    sourceIp,
+    () => new Map(),
+  );
+  let tally = byCountry.get(country);
   if (!tally) {
-    tally = [host, attackType, sourceIp, country];
-    // A cleared table only costs compression: equal tallies then count under two keys.
-    if (interned.size >= MAX_INTERNED) interned.clear();
-    interned.set(key, tally);
+    tally = { id: nextTallyId++, values: [host, attackType, sourceIp, country] };
+    byCountry.set(country, tally);
+    internedCount++;
   }
   return tally;
 }
 
+/** The counts of one (trigger, group): looked up once per event, then counted through. */
+export interface GroupWindow {
+  readonly triggerId: string;
+  readonly group: string;
+}
+
 export interface WindowState {
+  /** The counts of a (trigger, group), valid until the batch ends. */
+  window(triggerId: string, group: string): GroupWindow;
   /** Counts one event in its minute. */
-  add(triggerId: string, group: string, minute: number, tally: Tally): void;
+  add(window: GroupWindow, minute: number, tally: Tally): void;
   /** The group's latest minute with a count (null when it has none). */
-  newestMinute(triggerId: string, group: string): number | null;
+  newestMinute(window: GroupWindow): number | null;
   /** Events counted in minutes [fromMinute, toMinute]. */
-  count(triggerId: string, group: string, fromMinute: number, toMinute: number): number;
-  tops(triggerId: string, group: string, fromMinute: number, toMinute: number): WindowTops;
+  count(window: GroupWindow, fromMinute: number, toMinute: number): number;
+  tops(window: GroupWindow, fromMinute: number, toMinute: number): WindowTops;
   /** Forgets the group's counts: events that made one notice never count towards the next. */
-  clear(triggerId: string, group: string): void;
+  clear(window: GroupWindow): void;
   lastFired(triggerId: string, group: string): number | null;
   setFired(triggerId: string, group: string, at: number): void;
 }
@@ -65,7 +107,7 @@ const emptyTops = (): BucketTops => [new Map(), new Map(), new Map(), new Map()]
 /** Adds `n` events with this tally's values: a value not yet among the first MAX_TALLY_KEYS is dropped. */
 function addToTops(tops: BucketTops, tally: Tally, n: number) {
   for (let d = 0; d < 4; d++) {
-    const value = tally[d];
+    const value = tally.values[d];
     if (value === undefined) continue;
     const counts = tops[d] as Map<string, number>;
     const current = counts.get(value);
@@ -81,7 +123,7 @@ function addToTops(tops: BucketTops, tally: Tally, n: number) {
  */
 function fold(bucket: Bucket) {
   if (bucket.pending.size === 0) return;
-  for (const [tally, n] of bucket.pending) addToTops(bucket.tops, tally, n);
+  for (const { tally, n } of bucket.pending.values()) addToTops(bucket.tops, tally, n);
   bucket.pending.clear();
 }
 
@@ -126,13 +168,11 @@ interface Bucket {
    * Events counted since the last fold, per distinct tally in the order first seen: one Map
    * lookup per event instead of one per dimension. Folded before the tops are read or stored.
    */
-  pending: Map<Tally, number>;
+  pending: Map<number, { tally: Tally; n: number }>;
   dirty: boolean;
 }
 
-interface GroupState {
-  triggerId: string;
-  group: string;
+interface GroupState extends GroupWindow {
   /** In `dirtyGroups`: changed since the last flush. */
   dirty: boolean;
   buckets: Map<number, Bucket>;
@@ -142,6 +182,9 @@ interface GroupState {
   newest: number | null;
   /** The last window summed, kept up to date by `add`: most events of a batch share a window. */
   lastWindow: { from: number; to: number; sum: number } | null;
+  /** The bucket `add` counted in last, and its minute: most events of a batch share a minute. */
+  lastBucket: Bucket | null;
+  lastMinute: number;
 }
 
 export const WINDOW_STATE_SCHEMA = [
@@ -182,6 +225,10 @@ export class WindowStore implements WindowState {
     if (sql) for (const statement of WINDOW_STATE_SCHEMA) sql.exec(statement);
   }
 
+  window(triggerId: string, group: string): GroupWindow {
+    return this.group(triggerId, group);
+  }
+
   private group(triggerId: string, group: string): GroupState {
     const last = this.last;
     if (last && last.triggerId === triggerId && last.group === group) return last;
@@ -195,7 +242,17 @@ export class WindowStore implements WindowState {
       this.last = state;
       return state;
     }
-    state = { triggerId, group, dirty: false, buckets: new Map(), cleared: false, newest: null, lastWindow: null };
+    state = {
+      triggerId,
+      group,
+      dirty: false,
+      buckets: new Map(),
+      cleared: false,
+      newest: null,
+      lastWindow: null,
+      lastBucket: null,
+      lastMinute: Number.NaN,
+    };
     if (this.sql) {
       const rows = this.sql.exec<{ minute: number; count: number; tops: string }>(
         "SELECT minute, count, tops FROM trigger_buckets WHERE trigger_id = ? AND group_key = ?",
@@ -224,33 +281,35 @@ export class WindowStore implements WindowState {
     this.dirtyGroups.add(state);
   }
 
-  add(triggerId: string, group: string, minute: number, tally: Tally) {
-    const state = this.group(triggerId, group);
+  add(window: GroupWindow, minute: number, tally: Tally) {
+    const state = window as GroupState;
     this.touched(state);
-    let bucket = state.buckets.get(minute);
+    let bucket = state.lastMinute === minute ? state.lastBucket : state.buckets.get(minute);
     if (!bucket) {
       bucket = { count: 0, tops: emptyTops(), pending: new Map(), dirty: true };
       state.buckets.set(minute, bucket);
     }
+    state.lastBucket = bucket;
+    state.lastMinute = minute;
     bucket.count++;
     bucket.dirty = true;
     if (state.newest === null || minute > state.newest) state.newest = minute;
-    const pending = bucket.pending.get(tally);
-    if (pending !== undefined) bucket.pending.set(tally, pending + 1);
+    const pending = bucket.pending.get(tally.id);
+    if (pending !== undefined) pending.n++;
     else {
-      bucket.pending.set(tally, 1);
+      bucket.pending.set(tally.id, { tally, n: 1 });
       if (bucket.pending.size >= MAX_PENDING_TALLIES) fold(bucket);
     }
     const last = state.lastWindow;
     if (last && minute >= last.from && minute <= last.to) last.sum++;
   }
 
-  newestMinute(triggerId: string, group: string) {
-    return this.group(triggerId, group).newest;
+  newestMinute(window: GroupWindow) {
+    return (window as GroupState).newest;
   }
 
-  count(triggerId: string, group: string, fromMinute: number, toMinute: number) {
-    const state = this.group(triggerId, group);
+  count(window: GroupWindow, fromMinute: number, toMinute: number) {
+    const state = window as GroupState;
     const last = state.lastWindow;
     if (last && last.from === fromMinute && last.to === toMinute) return last.sum;
     let sum = 0;
@@ -259,8 +318,8 @@ export class WindowStore implements WindowState {
     return sum;
   }
 
-  tops(triggerId: string, group: string, fromMinute: number, toMinute: number) {
-    const buckets = [...this.group(triggerId, group).buckets]
+  tops(window: GroupWindow, fromMinute: number, toMinute: number) {
+    const buckets = [...(window as GroupState).buckets]
       .filter(([minute]) => minute >= fromMinute && minute <= toMinute)
       .map(([, bucket]) => {
         fold(bucket);
@@ -269,13 +328,15 @@ export class WindowStore implements WindowState {
     return mergeTops(buckets);
   }
 
-  clear(triggerId: string, group: string) {
-    const state = this.group(triggerId, group);
+  clear(window: GroupWindow) {
+    const state = window as GroupState;
     state.buckets.clear();
     state.newest = null;
     state.cleared = true;
     this.touched(state);
     state.lastWindow = null;
+    state.lastBucket = null;
+    state.lastMinute = Number.NaN;
   }
 
   lastFired(triggerId: string, group: string) {
@@ -359,6 +420,8 @@ export class WindowStore implements WindowState {
     for (const state of [...this.groups.values()].flatMap((ofTrigger) => [...ofTrigger.values()])) {
       for (const minute of state.buckets.keys()) if (minute < beforeMinute) state.buckets.delete(minute);
       state.lastWindow = null;
+      state.lastBucket = null;
+      state.lastMinute = Number.NaN;
     }
     for (const [key, mark] of this.fired) if (mark.at !== null && mark.at < beforeMs) this.fired.delete(key);
   }
