@@ -200,6 +200,9 @@ export const WINDOW_STATE_SCHEMA = [
   ) WITHOUT ROWID`,
 ];
 
+/** Bucket rows per upsert statement: 5 bound values each, within SQLite's 100 per statement. */
+const ROWS_PER_UPSERT = 20;
+
 /** Groups kept in memory between batches; past it the first loaded are dropped (re-read when needed). */
 export const MAX_CACHED_GROUPS = 10_000;
 
@@ -366,6 +369,7 @@ export class WindowStore implements WindowState {
   flush() {
     const sql = this.sql;
     if (!sql) return;
+    const rows: (string | number)[] = [];
     for (const state of this.dirtyGroups) {
       const { triggerId, group } = state;
       state.dirty = false;
@@ -376,19 +380,23 @@ export class WindowStore implements WindowState {
       for (const [minute, bucket] of state.buckets) {
         if (!bucket.dirty) continue;
         fold(bucket);
-        sql.exec(
-          `INSERT INTO trigger_buckets (trigger_id, group_key, minute, count, tops) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT (trigger_id, group_key, minute) DO UPDATE SET count = excluded.count, tops = excluded.tops`,
-          triggerId,
-          group,
-          minute,
-          bucket.count,
-          topsToJson(bucket.tops),
-        );
+        rows.push(triggerId, group, minute, bucket.count, topsToJson(bucket.tops));
         bucket.dirty = false;
       }
     }
     this.dirtyGroups.clear();
+    // Many rows per statement: a flush writes hundreds under load (after any restart's DELETE above).
+    for (let at = 0; at < rows.length; at += ROWS_PER_UPSERT * 5) {
+      const values = rows.slice(at, at + ROWS_PER_UPSERT * 5);
+      sql.exec(
+        `INSERT INTO trigger_buckets (trigger_id, group_key, minute, count, tops) VALUES ${Array.from(
+          { length: values.length / 5 },
+          () => "(?, ?, ?, ?, ?)",
+        ).join(", ")}
+         ON CONFLICT (trigger_id, group_key, minute) DO UPDATE SET count = excluded.count, tops = excluded.tops`,
+        ...values,
+      );
+    }
     for (const key of this.dirtyFired) {
       const mark = this.fired.get(key);
       if (!mark?.dirty || mark.at === null) continue;

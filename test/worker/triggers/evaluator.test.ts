@@ -135,6 +135,22 @@ describe("trigger evaluator: threshold", () => {
     });
   });
 
+  it("writes many groups' counts at once and reads them all back after a restart", async () => {
+    await withEvaluator((evaluator, sql) => {
+      const t = threshold({ group_by: ["source_ip"] });
+      // 45 groups: more rows than one upsert statement carries.
+      const ips = Array.from({ length: 45 }, (_, i) => `203.0.113.${i}`);
+      const hits = () => ips.map((ip) => storedHit(T0, { remote_addr: ip }));
+      run(evaluator, [t], [...hits(), ...hits()], T0);
+      evaluator.persist(T0);
+      expect(sql.exec("SELECT COUNT(*) AS n FROM trigger_buckets WHERE trigger_id = ?", t.id).one().n).toBe(45);
+      const notices = run(new TriggerEvaluator(sql), [t], hits(), T0).notices;
+      expect(notices.map((n) => (n.kind === "trigger_threshold" ? [n.groupKey, n.count] : []))).toEqual(
+        ips.map((ip) => [`source_ip=${ip}`, 3]),
+      );
+    });
+  });
+
   it("does not count events older than the window", async () => {
     await withEvaluator((evaluator) => {
       const t = threshold();
