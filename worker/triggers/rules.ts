@@ -9,7 +9,8 @@ import { type CompiledSilence, silencingIds } from "../domain/silences";
 import { type GroupByField, groupKey, groupValue, type Trigger } from "../domain/triggers";
 import { iso, MINUTE_MS } from "../lib/time";
 import type { TriggerNotice } from "./notices";
-import { type GroupWindow, internTally, type Tally, type WindowState } from "./window-state";
+import { internTally, type Tally } from "./tallies";
+import type { GroupWindow, WindowState } from "./window-state";
 
 /**
  * The rules of each_event, threshold and system_event triggers over a batch of events

@@ -1,4 +1,14 @@
-import type { TopEntry, WindowTops } from "./notices";
+import type { WindowTops } from "./notices";
+import {
+  type BucketTops,
+  emptyTops,
+  fold,
+  mergeTops,
+  type PendingTallies,
+  type Tally,
+  topsFromJson,
+  topsToJson,
+} from "./tallies";
 
 /**
  * The counting state of triggers: per-minute buckets per (trigger, group) with small tallies of
@@ -6,79 +16,6 @@ import type { TopEntry, WindowTops } from "./notices";
  * live evaluator (kept in the SQLite of the per-account object) and the preview (memory only, no
  * side effects), so both run the same rules (worker/triggers/rules.ts).
  */
-
-export const TOP_DIMENSIONS = ["hosts", "attackTypes", "sourceIps", "countries"] as const;
-export type TopDimension = (typeof TOP_DIMENSIONS)[number];
-/** The values of one event per dimension, in `TOP_DIMENSIONS` order (undefined when it has none). */
-export interface Tally {
-  /** Unique per interned tally: buckets count by it (a number keys a Map faster than an object). */
-  readonly id: number;
-  readonly values: readonly [string | undefined, string | undefined, string | undefined, string | undefined];
-}
-/** Per dimension (`TOP_DIMENSIONS` order), value → count (Maps: counting is on the ingest path; JSON only when stored). */
-type BucketTops = [Map<string, number>, Map<string, number>, Map<string, number>, Map<string, number>];
-
-/**
- * Distinct values kept per dimension and minute: a minute of a spray from 10 000 addresses keeps
- * the first 20 seen (and their counts), so a bucket stays a few hundred bytes.
- */
-export const MAX_TALLY_KEYS = 20;
-export const TOP_SIZE = 5;
-
-/**
- * Interned tallies, by host, attack type, source IP and country (nested: no key string built per
- * event): the events of a batch repeat few combinations of values (see `Bucket.pending`).
- */
-type Interned = Map<
-  string | undefined,
-  Map<string | undefined, Map<string | undefined, Map<string | undefined, Tally>>>
->;
-let interned: Interned = new Map();
-let internedCount = 0;
-const MAX_INTERNED = 10_000;
-let nextTallyId = 0;
-
-function child<K, V>(map: Map<K, V>, key: K, make: () => V): V {
-  let value = map.get(key);
-  if (value === undefined) {
-    value = make();
-    map.set(key, value);
-  }
-  return value;
-}
-
-/**
- * One tally object per combination of values, so a bucket can count events per combination with
- * one Map lookup instead of one per dimension.
- */
-export function internTally(
-  host: string | undefined,
-  attackType: string | undefined,
-  sourceIp: string | undefined,
-  country: string | undefined,
-): Tally {
-  // A cleared table only costs compression: equal tallies then count under two ids.
-  if (internedCount >= MAX_INTERNED) {
-    interned = new Map();
-    internedCount = 0;
-  }
-  const byCountry = child(
-    child(
-      child(interned, host, () => new Map()),
-      attackType,
-      () => new Map(),
-    ),
-    sourceIp,
-    () => new Map(),
-  );
-  let tally = byCountry.get(country);
-  if (!tally) {
-    tally = { id: nextTallyId++, values: [host, attackType, sourceIp, country] };
-    byCountry.set(country, tally);
-    internedCount++;
-  }
-  return tally;
-}
 
 /** The counts of one (trigger, group): looked up once per event, then counted through. */
 export interface GroupWindow {
@@ -102,62 +39,6 @@ export interface WindowState {
   setFired(triggerId: string, group: string, at: number): void;
 }
 
-const emptyTops = (): BucketTops => [new Map(), new Map(), new Map(), new Map()];
-
-/** Adds `n` events with this tally's values: a value not yet among the first MAX_TALLY_KEYS is dropped. */
-function addToTops(tops: BucketTops, tally: Tally, n: number) {
-  for (let d = 0; d < 4; d++) {
-    const value = tally.values[d];
-    if (value === undefined) continue;
-    const counts = tops[d] as Map<string, number>;
-    const current = counts.get(value);
-    if (current !== undefined) counts.set(value, current + n);
-    else if (counts.size < MAX_TALLY_KEYS) counts.set(value, n);
-  }
-}
-
-/**
- * Moves the pending tallies into the bucket's tops. Applying each distinct tally once, in the
- * order first seen, keeps the same values and counts as applying every event in turn: a value's
- * first event is the first event of the first tally that holds it.
- */
-function fold(bucket: Bucket) {
-  if (bucket.pending.size === 0) return;
-  for (const { tally, n } of bucket.pending.values()) addToTops(bucket.tops, tally, n);
-  bucket.pending.clear();
-}
-
-function topsToJson(tops: BucketTops): string {
-  const parts: string[] = [];
-  tops.forEach((counts, d) => {
-    if (counts.size > 0)
-      parts.push(`${JSON.stringify(TOP_DIMENSIONS[d])}:${JSON.stringify(Object.fromEntries(counts))}`);
-  });
-  return `{${parts.join(",")}}`;
-}
-
-function topsFromJson(text: string): BucketTops {
-  const parsed = JSON.parse(text) as Partial<Record<TopDimension, Record<string, number>>>;
-  return TOP_DIMENSIONS.map((d) => new Map(Object.entries(parsed[d] ?? {}))) as BucketTops;
-}
-
-function mergeTops(buckets: Iterable<BucketTops>): WindowTops {
-  const sums = emptyTops();
-  for (const bucket of buckets) {
-    for (let d = 0; d < 4; d++) {
-      const sum = sums[d] as Map<string, number>;
-      for (const [value, count] of bucket[d] as Map<string, number>) sum.set(value, (sum.get(value) ?? 0) + count);
-    }
-  }
-  const top = (map: Map<string, number>): TopEntry[] =>
-    [...map]
-      .map(([value, count]) => ({ value, count }))
-      .sort((a, b) => b.count - a.count || a.value.localeCompare(b.value))
-      .slice(0, TOP_SIZE);
-  const [hosts, attackTypes, sourceIps, countries] = sums;
-  return { hosts: top(hosts), attackTypes: top(attackTypes), sourceIps: top(sourceIps), countries: top(countries) };
-}
-
 /** Tallies waiting in `Bucket.pending` before they are folded into its tops (bounds a spray's memory). */
 const MAX_PENDING_TALLIES = 128;
 
@@ -168,7 +49,7 @@ interface Bucket {
    * Events counted since the last fold, per distinct tally in the order first seen: one Map
    * lookup per event instead of one per dimension. Folded before the tops are read or stored.
    */
-  pending: Map<number, { tally: Tally; n: number }>;
+  pending: PendingTallies;
   dirty: boolean;
 }
 
@@ -301,7 +182,7 @@ export class WindowStore implements WindowState {
     if (pending !== undefined) pending.n++;
     else {
       bucket.pending.set(tally.id, { tally, n: 1 });
-      if (bucket.pending.size >= MAX_PENDING_TALLIES) fold(bucket);
+      if (bucket.pending.size >= MAX_PENDING_TALLIES) fold(bucket.tops, bucket.pending);
     }
     const last = state.lastWindow;
     if (last && minute >= last.from && minute <= last.to) last.sum++;
@@ -325,7 +206,7 @@ export class WindowStore implements WindowState {
     const buckets = [...(window as GroupState).buckets]
       .filter(([minute]) => minute >= fromMinute && minute <= toMinute)
       .map(([, bucket]) => {
-        fold(bucket);
+        fold(bucket.tops, bucket.pending);
         return bucket.tops;
       });
     return mergeTops(buckets);
@@ -379,7 +260,7 @@ export class WindowStore implements WindowState {
       }
       for (const [minute, bucket] of state.buckets) {
         if (!bucket.dirty) continue;
-        fold(bucket);
+        fold(bucket.tops, bucket.pending);
         rows.push(triggerId, group, minute, bucket.count, topsToJson(bucket.tops));
         bucket.dirty = false;
       }
