@@ -1,15 +1,18 @@
 /**
- * `node test/bench/profile.ts [batch] [seconds] [--webhook]`: where ingest's CPU time goes. Starts Herald
- * under `wrangler dev`, puts the ingest benchmark's load on it (10 nodes, batches of `batch`) and
- * records a V8 CPU profile of the Worker's isolate (the Worker and its Durable Objects share it
- * locally) through wrangler's inspector port (Chrome DevTools protocol `Profiler`), then prints the
- * functions by self and by total time. `perf` sees only workerd's native frames (wrangler gives no way to pass
+ * `node test/bench/profile.ts [batch] [seconds] [--webhook] [--triggers]`: where ingest's CPU time
+ * goes. Starts Herald under `wrangler dev`, puts the ingest benchmark's load on it (10 nodes,
+ * batches of `batch`) and records a V8 CPU profile of the Worker's isolate (the Worker and its
+ * Durable Objects share it locally) through wrangler's inspector port (Chrome DevTools protocol
+ * `Profiler`), then prints the functions by self and by total time. `--triggers` first creates the
+ * triggers benchmark's 50 triggers (test/bench/triggers.ts), enabled, notifying a webhook that no
+ * hit is subscribed to. `perf` sees only workerd's native frames (wrangler gives no way to pass
  * V8's `--perf-basic-prof`): it shows SQLite and the commits' fsync; this names the JavaScript frames.
  * Runs on Node 22 or later (its WebSocket).
  */
 import { writeFileSync } from "node:fs";
 import { startHerald } from "../support/herald-process.ts";
 import { createNodes, runLoad, startReceiver, subscribeReceiver } from "./ingest.ts";
+import { createLoadTriggers } from "./triggers.ts";
 
 interface ProfileNode {
   id: number;
@@ -21,12 +24,17 @@ interface ProfileNode {
 const batch = Number(process.argv[2] ?? 10);
 const seconds = Number(process.argv[3] ?? 6);
 const withWebhook = process.argv.includes("--webhook");
+const withTriggers = process.argv.includes("--triggers");
 
 async function inspectorSocket(port: number): Promise<WebSocket> {
   const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as { webSocketDebuggerUrl: string }[];
   const target = targets[0];
   if (!target) throw new Error("no inspector target");
-  const socket = new WebSocket(target.webSocketDebuggerUrl);
+  // wrangler's inspector proxy refuses an upgrade that has a User-Agent (Node sends one) but no
+  // allowed Origin; Node's WebSocket takes headers in its (non-standard) second argument.
+  const socket = new WebSocket(target.webSocketDebuggerUrl, {
+    headers: { Origin: `http://127.0.0.1:${port}` },
+  } as unknown as string[]);
   await new Promise((resolve, reject) => {
     socket.addEventListener("open", resolve, { once: true });
     socket.addEventListener("error", reject, { once: true });
@@ -83,11 +91,28 @@ class Done {
   }
 }
 
+/** The 50 benchmark triggers, enabled, notifying a webhook that no plain subscription uses. */
+async function addLoadTriggers(url: string): Promise<void> {
+  const admin = await herald.signIn();
+  const created = await admin.call<{ integration: { id: string } }>("POST", "/api/integrations", {
+    type: "webhook",
+    name: "profile trigger receiver",
+    settings: { url, method: "POST", headers: [], format: "json_array", timeout_seconds: 15 },
+    events: {},
+  });
+  if (created.status !== 201) throw new Error(`creating the webhook failed: ${created.status}`);
+  const nodes = await admin.call<{ nodes: { id: string }[] }>("GET", "/api/nodes");
+  const nodeIds = nodes.body.nodes.map((n) => n.id);
+  await createLoadTriggers(admin, created.body.integration.id, nodeIds, true);
+}
+
 const herald = await startHerald({ vars: { NODE_RATE_LIMIT_PER_MINUTE: "100000000" } });
 try {
   const tokens = await createNodes(herald);
   const receiver = withWebhook ? await startReceiver() : null;
   if (receiver) await subscribeReceiver(herald, receiver.url);
+  const triggerReceiver = withTriggers ? await startReceiver() : null;
+  if (triggerReceiver) await addLoadTriggers(triggerReceiver.url);
   const load = runLoad(herald.url, tokens, batch, seconds * 1000, receiver ? { receiver } : {});
   await new Promise((r) => setTimeout(r, 1_500));
   if (process.env.PROFILE === "0") throw new Done(await load);
@@ -105,6 +130,7 @@ try {
   writeFileSync(`/tmp/herald-ingest-${batch}.cpuprofile`, JSON.stringify(profile));
   summarize(profile.nodes, profile.samples.length);
   await receiver?.close();
+  await triggerReceiver?.close();
 } catch (error) {
   if (!(error instanceof Done)) {
     console.error(herald.logs().slice(-3000));

@@ -126,6 +126,14 @@ export function eventFields(event: StoredEvent) {
   return fields;
 }
 
+/**
+ * `eventFields` without keeping them: for a loop that reads each event once and hands the fields
+ * on itself (the evaluator's batch), where remembering them per event costs more than it saves.
+ */
+export function readEventFields(event: StoredEvent) {
+  return fieldsCache.get(event) ?? readFields(event);
+}
+
 function readFields(event: StoredEvent) {
   const data = event.data;
   switch (data.type) {
@@ -186,11 +194,36 @@ const inList = <T>(values: readonly T[] | undefined, pick: (fields: Fields) => T
       }
     : null;
 
+/** What `eventFields` reads from an event: the input of `compileFieldFilters`' tests. */
+export type EventFields = ReturnType<typeof eventFields>;
+
+/** Exact hosts in a set, `*.` patterns as suffixes (`hostMatches`' rules). */
+function hostCheck(patterns: readonly string[]): Check {
+  const exact = new Set(patterns.filter((pattern) => !pattern.startsWith("*.")));
+  const wildcards = patterns.filter((pattern) => pattern.startsWith("*."));
+  return (f) => {
+    const host = f.host;
+    if (host === undefined) return false;
+    if (exact.has(host)) return true;
+    for (const pattern of wildcards) if (hostMatches(pattern, host)) return true;
+    return false;
+  };
+}
+
 /**
  * Compiles filters once (CIDR ranges parsed, lists as sets) into a test for stored events: the
  * evaluator runs it for every event of every batch. System events never match node filters.
  */
 export function compileFilters(filters: EventFilters): (event: StoredEvent) => boolean {
+  const test = compileFieldFilters(filters);
+  return (event) => test(eventFields(event), event);
+}
+
+/**
+ * The same test over the event's fields read once (`eventFields`): a batch's events meet many
+ * triggers, and each would otherwise look its fields up again.
+ */
+export function compileFieldFilters(filters: EventFilters): (fields: EventFields, event: StoredEvent) => boolean {
   const ranges: IpRange[] = (filters.source_ips ?? []).flatMap((text) => parseIpRange(text) ?? []);
   const minRisk = filters.min_risk;
   const checks = [
@@ -198,13 +231,14 @@ export function compileFilters(filters: EventFilters): (event: StoredEvent) => b
     minRisk ? (f: Fields) => f.risk !== undefined && RISK_RANK[f.risk as Risk] >= RISK_RANK[minRisk] : null,
     inList(filters.attack_types, (f) => f.attackType),
     inList(filters.vuln_types, (f) => f.vulnType),
-    filters.hosts?.length
-      ? (f: Fields) =>
-          f.host !== undefined && (filters.hosts ?? []).some((pattern) => hostMatches(pattern, f.host as string))
-      : null,
+    // Plain loops in these tests, no callback per call: they run per event and trigger.
+    filters.hosts?.length ? hostCheck(filters.hosts) : null,
     filters.path_prefixes?.length
-      ? (f: Fields) =>
-          f.path !== undefined && (filters.path_prefixes ?? []).some((prefix) => f.path?.startsWith(prefix))
+      ? (f: Fields) => {
+          if (f.path === undefined) return false;
+          for (const prefix of filters.path_prefixes ?? []) if (f.path.startsWith(prefix)) return true;
+          return false;
+        }
       : null,
     inList(filters.applications, (f) => f.application),
     filters.node_ids?.length
@@ -213,15 +247,17 @@ export function compileFilters(filters: EventFilters): (event: StoredEvent) => b
     ranges.length
       ? (f: Fields) => {
           const ip = f.remoteAddr === undefined ? null : parsedIp(f.remoteAddr);
-          return ip !== null && ranges.some((range) => rangeContains(range, ip));
+          if (ip === null) return false;
+          for (const range of ranges) if (rangeContains(range, ip)) return true;
+          return false;
         }
       : null,
     inList(filters.countries, (f) => f.country),
     inList(filters.block_statuses, (f) => f.blockStatus),
     inList(filters.response_statuses, (f) => f.responseStatus),
   ].filter((check): check is Check => check !== null);
-  return (event) => {
-    const fields = eventFields(event) as Fields | null;
+  return (read, event) => {
+    const fields = read as Fields | null;
     if (fields === null) return false;
     // A plain loop: this runs once per event and trigger on the ingest path.
     for (const check of checks) if (!check(fields, event)) return false;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { EventFiltersSchema, eventFields, hasFilters, type StoredEvent } from "./event-filters";
+import { type EventFields, EventFiltersSchema, eventFields, hasFilters, type StoredEvent } from "./event-filters";
 import { SYSTEM_EVENT_TYPES } from "./system-events";
 
 /**
@@ -142,21 +142,31 @@ export function defaultThrottleMinutes(condition: TriggerCondition): number {
   return condition.kind === "threshold" ? condition.window_minutes : 0;
 }
 
-/** The value an event has for one group-by field; "-" when it has none (a scope change has no host). */
-export function groupValue(field: GroupByField, event: StoredEvent): string {
-  const fields = eventFields(event) as Record<string, string | number | undefined> | null;
+/**
+ * The value an event has for one group-by field; "-" when it has none (a scope change has no host).
+ * `fields`: its `eventFields`, when the caller has them at hand.
+ */
+export function groupValue(field: GroupByField, event: StoredEvent, fields: EventFields = eventFields(event)): string {
+  const read = fields as Record<string, string | number | undefined> | null;
   const value =
     field === "node"
       ? event.nodeId
       : field === "host"
-        ? fields?.host
+        ? read?.host
         : field === "attack_type"
-          ? (fields?.attackType ?? fields?.vulnType)
-          : fields?.remoteAddr;
+          ? (read?.attackType ?? read?.vulnType)
+          : read?.remoteAddr;
   return value === undefined || value === null || value === "" ? "-" : String(value);
 }
 
 /** The group of an event: "host=shop.example.com, attack_type=sqli"; "" when the trigger has no group-by. */
-export function groupKey(groupBy: readonly GroupByField[], event: StoredEvent): string {
-  return groupBy.map((field) => `${field}=${groupValue(field, event)}`).join(", ");
+export function groupKey(
+  groupBy: readonly GroupByField[],
+  event: StoredEvent,
+  fields: EventFields = eventFields(event),
+): string {
+  if (groupBy.length === 0) return "";
+  // One field (the usual case) builds one string: this runs once per event on the ingest path.
+  if (groupBy.length === 1) return `${groupBy[0]}=${groupValue(groupBy[0] as GroupByField, event, fields)}`;
+  return groupBy.map((field) => `${field}=${groupValue(field, event, fields)}`).join(", ");
 }

@@ -69,6 +69,8 @@ export function mergePlans(plan: ItemPlan, extra: ItemPlan | undefined): ItemPla
 export class TriggerHook {
   private evaluatorValue: TriggerEvaluator | null = null;
   private pendingReady = false;
+  /** Whether `trigger_pending_items` has rows: read once, then kept (only this class writes it). */
+  private pendingKnown: boolean | null = null;
   /** Muted counts changed since they were last copied to D1 (unknown after a restart: copied once). */
   private countsDirty = true;
   private countsFlushedAt = 0;
@@ -110,10 +112,12 @@ export class TriggerHook {
           )
         : null;
     if (outcome && outcome.silenced > 0) this.countsDirty = true;
-    const notices = [...(outcome?.notices ?? [])];
+    const notices = outcome?.notices ?? [];
     if (silenceWatch) notices.push(...this.evaluator.checkSilence(control.triggers, knownNodes(control), now));
+    const muted = new Set(outcome?.silencedEventIds);
+    if (notices.length === 0) return { muted, plan: new Map() };
     const byId = new Map(events.map((e) => [e.notifiable.id, e.notifiable]));
-    return { muted: new Set(outcome?.silencedEventIds ?? []), plan: this.itemsOf(control, notices, byId, context) };
+    return { muted, plan: this.itemsOf(control, notices, byId, context) };
   }
 
   /** The earliest instant the alarm has trigger work: a node-silence deadline, a retry, a counts copy. */
@@ -212,6 +216,7 @@ export class TriggerHook {
           item.notification.id,
           JSON.stringify(item),
         );
+        this.pendingKnown = true;
       }
     }
   }
@@ -224,6 +229,7 @@ export class TriggerHook {
       .exec<{ integration_id: string; item: string }>("SELECT integration_id, item FROM trigger_pending_items")
       .toArray();
     this.sql.exec("DELETE FROM trigger_pending_items");
+    this.pendingKnown = false;
     for (const row of rows) {
       const items = plan.get(row.integration_id) ?? [];
       items.push(JSON.parse(row.item) as OutboxItem);
@@ -232,9 +238,13 @@ export class TriggerHook {
     return plan;
   }
 
+  /** Asked after every group (the alarm's schedule): SQLite is read only the first time. */
   private hasPending(): boolean {
-    this.ensurePending();
-    return this.sql.exec("SELECT 1 FROM trigger_pending_items LIMIT 1").toArray().length > 0;
+    if (this.pendingKnown === null) {
+      this.ensurePending();
+      this.pendingKnown = this.sql.exec("SELECT 1 FROM trigger_pending_items LIMIT 1").toArray().length > 0;
+    }
+    return this.pendingKnown;
   }
 
   private ensurePending() {

@@ -55,7 +55,8 @@ const PRUNE_EVERY_MS = MINUTE_MS;
  * Counts reach SQLite at most this often (and at once when a batch fires, and on the object's
  * alarm): under load most batches touch the same groups' current minute, so this writes each
  * changed bucket about once a second instead of once per batch. An object that dies in between
- * loses at most that second of counts; throttle marks and restarts go with the firing batch.
+ * loses at most that second of counts (window counts and silenced counts); throttle marks and
+ * restarts go with the firing batch.
  */
 const FLUSH_EVERY_MS = 1000;
 
@@ -63,7 +64,15 @@ export class TriggerEvaluator {
   private readonly state: WindowStore;
   private versions: Map<string, string> | null = null;
   private readonly compiledTriggers = new Map<string, { version: string; compiled: CompiledTrigger }>();
-  private compiledSilences: { key: string; compiled: CompiledSilence[] } | null = null;
+  private compiledSilences: { source: readonly Silence[]; key: string; compiled: CompiledSilence[] } | null = null;
+  /**
+   * The triggers array last synced and compiled: the object passes the same array (its control
+   * snapshot's) until a control change, so a batch skips both.
+   */
+  private syncedTriggers: readonly Trigger[] | null = null;
+  private compiledList: { source: readonly Trigger[]; compiled: CompiledTrigger[] } | null = null;
+  /** Events muted per silence since the last write to `trigger_silenced` (written with the counts). */
+  private readonly silencedPending = new Map<string, number>();
   private lastPruneAt = 0;
   private lastFlushAt = 0;
   /** Node last-seen times and open silence episodes, read from SQLite once, then kept here. */
@@ -92,10 +101,25 @@ export class TriggerEvaluator {
       this.state.prune(Math.floor((now - MAX_WINDOW_MS) / MINUTE_MS) - 1, now - MAX_WINDOW_MS);
       this.lastPruneAt = now;
     }
-    const compiled = triggers.filter((t) => t.enabled).map((t) => this.compiled(t));
-    const outcome = evaluateBatch(this.state, compiled, this.silences(silences), timeZone, events, () => now);
-    if (outcome.notices.length > 0 || now - this.lastFlushAt >= FLUSH_EVERY_MS) this.persist(now);
+    const outcome = evaluateBatch(
+      this.state,
+      this.compiledTriggersOf(triggers),
+      this.silences(silences),
+      timeZone,
+      events,
+      () => now,
+    );
     for (const [id, count] of Object.entries(outcome.silencedBySilence)) {
+      this.silencedPending.set(id, (this.silencedPending.get(id) ?? 0) + count);
+    }
+    if (outcome.notices.length > 0 || now - this.lastFlushAt >= FLUSH_EVERY_MS) this.persist(now);
+    return outcome;
+  }
+
+  /** Writes the counts and throttle marks not yet in SQLite (the object's alarm calls it too). */
+  persist(now: number) {
+    this.state.flush();
+    for (const [id, count] of this.silencedPending) {
       this.sql.exec(
         `INSERT INTO trigger_silenced (silence_id, count) VALUES (?, ?)
          ON CONFLICT (silence_id) DO UPDATE SET count = count + excluded.count`,
@@ -103,19 +127,16 @@ export class TriggerEvaluator {
         count,
       );
     }
-    return outcome;
-  }
-
-  /** Writes the counts and throttle marks not yet in SQLite (the object's alarm calls it too). */
-  persist(now: number) {
-    this.state.flush();
+    this.silencedPending.clear();
     this.lastFlushAt = now;
   }
 
   /** Events muted so far, per silence id (the object copies them to the silences' silenced_count). */
   silencedCounts(): Record<string, number> {
     const rows = this.sql.exec<{ silence_id: string; count: number }>("SELECT silence_id, count FROM trigger_silenced");
-    return Object.fromEntries(rows.toArray().map((row) => [row.silence_id, row.count]));
+    const counts: Record<string, number> = Object.fromEntries(rows.toArray().map((row) => [row.silence_id, row.count]));
+    for (const [id, count] of this.silencedPending) counts[id] = (counts[id] ?? 0) + count;
+    return counts;
   }
 
   /** A node posted (its request's arrival time, not its events' occurred_at). */
@@ -243,6 +264,7 @@ export class TriggerEvaluator {
 
   /** Forgets the state of deleted triggers and of triggers changed since they were last seen. */
   private sync(triggers: readonly Trigger[]) {
+    if (triggers === this.syncedTriggers) return;
     if (!this.versions) {
       const rows = this.sql.exec<{ trigger_id: string; updated_at: string }>(
         "SELECT trigger_id, updated_at FROM trigger_versions",
@@ -264,6 +286,7 @@ export class TriggerEvaluator {
       );
       this.versions.set(id, version);
     }
+    this.syncedTriggers = triggers;
   }
 
   private forget(triggerId: string) {
@@ -275,6 +298,17 @@ export class TriggerEvaluator {
     this.compiledTriggers.delete(triggerId);
   }
 
+  /** The enabled triggers, compiled (once per triggers array). */
+  private compiledTriggersOf(triggers: readonly Trigger[]): CompiledTrigger[] {
+    if (this.compiledList?.source !== triggers) {
+      this.compiledList = {
+        source: triggers,
+        compiled: triggers.filter((t) => t.enabled).map((t) => this.compiled(t)),
+      };
+    }
+    return this.compiledList.compiled;
+  }
+
   private compiled(trigger: Trigger): CompiledTrigger {
     const cached = this.compiledTriggers.get(trigger.id);
     if (cached?.version === trigger.updated_at) return cached.compiled;
@@ -284,9 +318,11 @@ export class TriggerEvaluator {
   }
 
   private silences(silences: readonly Silence[]): CompiledSilence[] {
+    if (this.compiledSilences?.source === silences) return this.compiledSilences.compiled;
     const key = silences.map((s) => `${s.id}@${s.updated_at}`).join(",");
-    if (this.compiledSilences?.key !== key) this.compiledSilences = { key, compiled: compileSilences(silences) };
-    return this.compiledSilences.compiled;
+    const compiled = this.compiledSilences?.key === key ? this.compiledSilences.compiled : compileSilences(silences);
+    this.compiledSilences = { source: silences, key, compiled };
+    return compiled;
   }
 }
 

@@ -1,9 +1,16 @@
-import { compileFilters, eventFields, type StoredEvent } from "../domain/event-filters";
+import {
+  compileFieldFilters,
+  type EventFields,
+  eventFields,
+  readEventFields,
+  type StoredEvent,
+} from "../domain/event-filters";
 import { type CompiledSilence, silencingIds } from "../domain/silences";
 import { type GroupByField, groupKey, groupValue, type Trigger } from "../domain/triggers";
 import { iso, MINUTE_MS } from "../lib/time";
 import type { TriggerNotice } from "./notices";
-import type { Tally, WindowState } from "./window-state";
+import { internTally, type Tally } from "./tallies";
+import type { GroupWindow, WindowState } from "./window-state";
 
 /**
  * The rules of each_event, threshold and system_event triggers over a batch of events
@@ -17,15 +24,19 @@ export const MAX_WINDOW_MS = 1440 * MINUTE_MS;
 export interface CompiledTrigger {
   trigger: Trigger;
   matches: (event: StoredEvent) => boolean;
+  /** `matches` over the event's fields read once per event (`eventFields`): the batch loop's test. */
+  matchesFields: (fields: EventFields, event: StoredEvent) => boolean;
   throttleMs: number;
   /** Triggers with the same group-by share an event's group key (computed once per event). */
   groupBySignature: string;
 }
 
 export function compileTrigger(trigger: Trigger): CompiledTrigger {
+  const matchesFields = compileFieldFilters(trigger.filters);
   return {
     trigger,
-    matches: compileFilters(trigger.filters),
+    matches: (event) => matchesFields(eventFields(event), event),
+    matchesFields,
     throttleMs: trigger.throttle_minutes * MINUTE_MS,
     groupBySignature: trigger.group_by.join(","),
   };
@@ -41,27 +52,12 @@ export interface BatchOutcome {
   silencedEventIds: string[];
 }
 
-/** An event's tally is the same for every threshold trigger that counts it. */
-const tallies = new WeakMap<StoredEvent, Tally>();
+const text = (value: unknown) => (typeof value === "string" ? value : undefined);
 
-function tallyOf(event: StoredEvent): Tally {
-  let tally = tallies.get(event);
-  if (!tally) {
-    tally = readTally(event);
-    tallies.set(event, tally);
-  }
-  return tally;
-}
-
-function readTally(event: StoredEvent): Tally {
-  const fields = eventFields(event) as Record<string, string | number | undefined> | null;
-  const tally: Tally = {};
-  if (typeof fields?.host === "string") tally.hosts = fields.host;
-  const attack = fields?.attackType ?? fields?.vulnType;
-  if (typeof attack === "string") tally.attackTypes = attack;
-  if (typeof fields?.remoteAddr === "string") tally.sourceIps = fields.remoteAddr;
-  if (typeof fields?.country === "string") tally.countries = fields.country;
-  return tally;
+/** An event's tally is the same for every threshold trigger that counts it (read once per event). */
+function readTally(fields: EventFields): Tally {
+  const f = fields as Record<string, string | number | undefined> | null;
+  return internTally(text(f?.host), text(f?.attackType ?? f?.vulnType), text(f?.remoteAddr), text(f?.country));
 }
 
 function groupOf(groupBy: readonly GroupByField[], event: StoredEvent) {
@@ -106,12 +102,40 @@ export function evaluateBatch(
   nowOf: (event: StoredEvent) => number,
 ): BatchOutcome {
   const outcome: BatchOutcome = { notices: [], silenced: 0, silencedBySilence: {}, silencedEventIds: [] };
-  const keys = new Map<string, string>();
+  // Sorted once per batch: a system event meets only system_event triggers, a node event only
+  // each_event and threshold ones (each list keeps the triggers' order, so the notices' too).
+  const systemTriggers: CompiledTrigger[] = [];
+  const eventTriggers: CompiledTrigger[] = [];
+  /** Per event trigger, the slot of its group-by in `keys`: one group key per group-by and event. */
+  const keySlots: number[] = [];
+  const slots = new Map<string, number>();
+  for (const compiled of triggers) {
+    const { trigger } = compiled;
+    if (!trigger.enabled) continue;
+    const kind = trigger.condition.kind;
+    if (kind === "system_event") systemTriggers.push(compiled);
+    else if (kind === "each_event" || kind === "threshold") {
+      eventTriggers.push(compiled);
+      let slot = slots.get(compiled.groupBySignature);
+      if (slot === undefined) {
+        slot = slots.size;
+        slots.set(compiled.groupBySignature, slot);
+      }
+      keySlots.push(slot);
+    }
+  }
+  const keys: (string | undefined)[] = new Array(slots.size);
+  // Per group-by slot and group key, each threshold trigger's window (by its index): an event
+  // looks its group up once per group-by, not once per trigger.
+  const windowsByKey = Array.from({ length: slots.size }, () => new Map<string, (GroupWindow | undefined)[]>());
+  const windows: ((GroupWindow | undefined)[] | undefined)[] = new Array(slots.size);
   for (const event of events) {
     const now = nowOf(event);
-    keys.clear();
-    const isSystem = event.data.type === "system";
-    if (!isSystem) {
+    if (event.data.type === "system") {
+      systemEvent(state, systemTriggers, event, now, outcome);
+      continue;
+    }
+    if (silences.length > 0) {
       const muting = silencingIds(silences, event, timeZone);
       if (muting.length > 0) {
         outcome.silenced++;
@@ -120,57 +144,63 @@ export function evaluateBatch(
         continue;
       }
     }
-    for (const compiled of triggers) {
+    if (eventTriggers.length === 0) continue;
+    const fields = readEventFields(event);
+    keys.fill(undefined);
+    windows.fill(undefined);
+    let tally: Tally | undefined;
+    const minute = Math.floor(event.occurredAt / MINUTE_MS);
+    const countable = event.occurredAt >= now - MAX_WINDOW_MS;
+    // No allocation before a match: this loop runs once per event and trigger on the ingest path.
+    for (let i = 0; i < eventTriggers.length; i++) {
+      const compiled = eventTriggers[i] as CompiledTrigger;
+      if (!compiled.matchesFields(fields, event)) continue;
       const { trigger } = compiled;
-      if (!trigger.enabled) continue;
-      // No allocation before a match: this loop runs once per event and trigger on the ingest path.
       const condition = trigger.condition;
-      if (condition.kind === "system_event") {
-        if (event.data.type !== "system") continue;
-        if (condition.system_types.length > 0 && !condition.system_types.includes(event.data.system_type)) continue;
-        if (isThrottled(state, compiled, "", now)) continue;
-        if (compiled.throttleMs > 0) state.setFired(trigger.id, "", now);
-        outcome.notices.push({
-          kind: "trigger_event",
-          ...noticeBase(trigger),
-          groupKey: "",
-          group: {},
-          firedAt: now,
-          event,
-        });
-        continue;
-      }
-      if (isSystem || (condition.kind !== "each_event" && condition.kind !== "threshold")) continue;
-      if (!compiled.matches(event)) continue;
-      let key = keys.get(compiled.groupBySignature);
+      const slot = keySlots[i] as number;
+      let key = keys[slot];
       if (key === undefined) {
-        key = groupKey(trigger.group_by, event);
-        keys.set(compiled.groupBySignature, key);
+        key = groupKey(trigger.group_by, event, fields);
+        keys[slot] = key;
       }
       if (condition.kind === "each_event") {
         if (isThrottled(state, compiled, key, now)) continue;
         // Without a throttle nothing reads the mark: no write per event.
         if (compiled.throttleMs > 0) state.setFired(trigger.id, key, now);
-        const group = groupOf(trigger.group_by, event);
         outcome.notices.push({
           kind: "trigger_event",
           ...noticeBase(trigger),
           groupKey: key,
-          group,
+          group: groupOf(trigger.group_by, event),
           firedAt: now,
           event,
         });
         continue;
       }
-      const minute = Math.floor(event.occurredAt / MINUTE_MS);
-      if (event.occurredAt < now - MAX_WINDOW_MS) continue;
-      state.add(trigger.id, key, minute, tallyOf(event));
+      if (condition.kind !== "threshold" || !countable) continue;
+      tally ??= readTally(fields);
+      let ofKey = windows[slot];
+      if (ofKey === undefined) {
+        const bySlot = windowsByKey[slot] as Map<string, (GroupWindow | undefined)[]>;
+        ofKey = bySlot.get(key);
+        if (ofKey === undefined) {
+          ofKey = [];
+          bySlot.set(key, ofKey);
+        }
+        windows[slot] = ofKey;
+      }
+      let counts = ofKey[i];
+      if (counts === undefined) {
+        counts = state.window(trigger.id, key);
+        ofKey[i] = counts;
+      }
+      state.add(counts, minute, tally);
       // The window ending at the group's latest minute when it still holds this event: a batch
       // listed newest first (or a late event) crosses the threshold there, not at its own minute.
-      const newest = state.newestMinute(trigger.id, key) ?? minute;
+      const newest = state.newestMinute(counts) ?? minute;
       const endMinute = newest - minute < condition.window_minutes ? newest : minute;
       const fromMinute = endMinute - condition.window_minutes + 1;
-      const count = state.count(trigger.id, key, fromMinute, endMinute);
+      const count = state.count(counts, fromMinute, endMinute);
       if (count < condition.count || isThrottled(state, compiled, key, now)) continue;
       const group = groupOf(trigger.group_by, event);
       const windowStart = fromMinute * MINUTE_MS;
@@ -186,12 +216,40 @@ export function evaluateBatch(
         windowMinutes: condition.window_minutes,
         windowStart,
         windowEnd,
-        top: state.tops(trigger.id, key, fromMinute, endMinute),
+        top: state.tops(counts, fromMinute, endMinute),
         eventsQuery: eventsQuery(trigger, group, windowStart, windowEnd),
       });
-      state.clear(trigger.id, key);
+      state.clear(counts);
       state.setFired(trigger.id, key, now);
     }
   }
   return outcome;
+}
+
+/** A system event through the system_event triggers (never muted, no filters). */
+function systemEvent(
+  state: WindowState,
+  triggers: readonly CompiledTrigger[],
+  event: StoredEvent,
+  now: number,
+  outcome: BatchOutcome,
+) {
+  if (event.data.type !== "system") return;
+  const systemType = event.data.system_type;
+  for (const compiled of triggers) {
+    const { trigger } = compiled;
+    const condition = trigger.condition;
+    if (condition.kind !== "system_event") continue;
+    if (condition.system_types.length > 0 && !condition.system_types.includes(systemType)) continue;
+    if (isThrottled(state, compiled, "", now)) continue;
+    if (compiled.throttleMs > 0) state.setFired(trigger.id, "", now);
+    outcome.notices.push({
+      kind: "trigger_event",
+      ...noticeBase(trigger),
+      groupKey: "",
+      group: {},
+      firedAt: now,
+      event,
+    });
+  }
 }

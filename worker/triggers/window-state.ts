@@ -1,4 +1,14 @@
-import type { TopEntry, WindowTops } from "./notices";
+import type { WindowTops } from "./notices";
+import {
+  type BucketTops,
+  emptyTops,
+  fold,
+  mergeTops,
+  type PendingTallies,
+  type Tally,
+  topsFromJson,
+  topsToJson,
+} from "./tallies";
 
 /**
  * The counting state of triggers: per-minute buckets per (trigger, group) with small tallies of
@@ -7,92 +17,43 @@ import type { TopEntry, WindowTops } from "./notices";
  * side effects), so both run the same rules (worker/triggers/rules.ts).
  */
 
-export const TOP_DIMENSIONS = ["hosts", "attackTypes", "sourceIps", "countries"] as const;
-export type TopDimension = (typeof TOP_DIMENSIONS)[number];
-/** The values of one event for each dimension (absent when the event has none). */
-export type Tally = Partial<Record<TopDimension, string>>;
-/** Per dimension, value → count (Maps: counting is on the ingest path; JSON only when stored). */
-type BucketTops = Partial<Record<TopDimension, Map<string, number>>>;
-
-/**
- * Distinct values kept per dimension and minute: a minute of a spray from 10 000 addresses keeps
- * the first 20 seen (and their counts), so a bucket stays a few hundred bytes.
- */
-export const MAX_TALLY_KEYS = 20;
-export const TOP_SIZE = 5;
+/** The counts of one (trigger, group): looked up once per event, then counted through. */
+export interface GroupWindow {
+  readonly triggerId: string;
+  readonly group: string;
+}
 
 export interface WindowState {
+  /** The counts of a (trigger, group), valid until the batch ends. */
+  window(triggerId: string, group: string): GroupWindow;
   /** Counts one event in its minute. */
-  add(triggerId: string, group: string, minute: number, tally: Tally): void;
+  add(window: GroupWindow, minute: number, tally: Tally): void;
   /** The group's latest minute with a count (null when it has none). */
-  newestMinute(triggerId: string, group: string): number | null;
+  newestMinute(window: GroupWindow): number | null;
   /** Events counted in minutes [fromMinute, toMinute]. */
-  count(triggerId: string, group: string, fromMinute: number, toMinute: number): number;
-  tops(triggerId: string, group: string, fromMinute: number, toMinute: number): WindowTops;
+  count(window: GroupWindow, fromMinute: number, toMinute: number): number;
+  tops(window: GroupWindow, fromMinute: number, toMinute: number): WindowTops;
   /** Forgets the group's counts: events that made one notice never count towards the next. */
-  clear(triggerId: string, group: string): void;
+  clear(window: GroupWindow): void;
   lastFired(triggerId: string, group: string): number | null;
   setFired(triggerId: string, group: string, at: number): void;
 }
 
-function addToTops(tops: BucketTops, tally: Tally) {
-  for (const dimension of TOP_DIMENSIONS) {
-    const value = tally[dimension];
-    if (value === undefined) continue;
-    let counts = tops[dimension];
-    if (!counts) {
-      counts = new Map();
-      tops[dimension] = counts;
-    }
-    const current = counts.get(value);
-    if (current !== undefined) counts.set(value, current + 1);
-    else if (counts.size < MAX_TALLY_KEYS) counts.set(value, 1);
-  }
-}
-
-function topsToJson(tops: BucketTops): string {
-  return JSON.stringify(Object.fromEntries(Object.entries(tops).map(([d, counts]) => [d, Object.fromEntries(counts)])));
-}
-
-function topsFromJson(text: string): BucketTops {
-  const parsed = JSON.parse(text) as Record<string, Record<string, number>>;
-  return Object.fromEntries(Object.entries(parsed).map(([d, counts]) => [d, new Map(Object.entries(counts))]));
-}
-
-function mergeTops(buckets: Iterable<BucketTops>): WindowTops {
-  const sums = Object.fromEntries(TOP_DIMENSIONS.map((d) => [d, new Map<string, number>()])) as Record<
-    TopDimension,
-    Map<string, number>
-  >;
-  for (const bucket of buckets) {
-    for (const dimension of TOP_DIMENSIONS) {
-      for (const [value, count] of bucket[dimension] ?? []) {
-        sums[dimension].set(value, (sums[dimension].get(value) ?? 0) + count);
-      }
-    }
-  }
-  const top = (map: Map<string, number>): TopEntry[] =>
-    [...map]
-      .map(([value, count]) => ({ value, count }))
-      .sort((a, b) => b.count - a.count || a.value.localeCompare(b.value))
-      .slice(0, TOP_SIZE);
-  return {
-    hosts: top(sums.hosts),
-    attackTypes: top(sums.attackTypes),
-    sourceIps: top(sums.sourceIps),
-    countries: top(sums.countries),
-  };
-}
+/** Tallies waiting in `Bucket.pending` before they are folded into its tops (bounds a spray's memory). */
+const MAX_PENDING_TALLIES = 128;
 
 interface Bucket {
   count: number;
   tops: BucketTops;
+  /**
+   * Events counted since the last fold, per distinct tally in the order first seen: one Map
+   * lookup per event instead of one per dimension. Folded before the tops are read or stored.
+   */
+  pending: PendingTallies;
   dirty: boolean;
 }
 
-interface GroupState {
-  triggerId: string;
-  group: string;
+interface GroupState extends GroupWindow {
   /** In `dirtyGroups`: changed since the last flush. */
   dirty: boolean;
   buckets: Map<number, Bucket>;
@@ -102,6 +63,9 @@ interface GroupState {
   newest: number | null;
   /** The last window summed, kept up to date by `add`: most events of a batch share a window. */
   lastWindow: { from: number; to: number; sum: number } | null;
+  /** The bucket `add` counted in last, and its minute: most events of a batch share a minute. */
+  lastBucket: Bucket | null;
+  lastMinute: number;
 }
 
 export const WINDOW_STATE_SCHEMA = [
@@ -117,12 +81,16 @@ export const WINDOW_STATE_SCHEMA = [
   ) WITHOUT ROWID`,
 ];
 
+/** Bucket rows per upsert statement: 5 bound values each, within SQLite's 100 per statement. */
+const ROWS_PER_UPSERT = 20;
+
 /** Groups kept in memory between batches; past it the first loaded are dropped (re-read when needed). */
 export const MAX_CACHED_GROUPS = 10_000;
 
 /**
  * Buckets and throttle marks in memory, read from SQLite the first time a group is touched and
- * written back by `flush()` once per batch (one row per changed minute, not per event). In a
+ * written back by `flush()` (one row per changed minute, not per event; the evaluator calls it at
+ * most once a second, and when a batch fires). In a
  * Durable Object the batch's writes and the flush run in one synchronous stretch, which the
  * runtime commits at once. Without `sql` (the preview) it never touches storage.
  */
@@ -141,6 +109,10 @@ export class WindowStore implements WindowState {
     if (sql) for (const statement of WINDOW_STATE_SCHEMA) sql.exec(statement);
   }
 
+  window(triggerId: string, group: string): GroupWindow {
+    return this.group(triggerId, group);
+  }
+
   private group(triggerId: string, group: string): GroupState {
     const last = this.last;
     if (last && last.triggerId === triggerId && last.group === group) return last;
@@ -154,7 +126,17 @@ export class WindowStore implements WindowState {
       this.last = state;
       return state;
     }
-    state = { triggerId, group, dirty: false, buckets: new Map(), cleared: false, newest: null, lastWindow: null };
+    state = {
+      triggerId,
+      group,
+      dirty: false,
+      buckets: new Map(),
+      cleared: false,
+      newest: null,
+      lastWindow: null,
+      lastBucket: null,
+      lastMinute: Number.NaN,
+    };
     if (this.sql) {
       const rows = this.sql.exec<{ minute: number; count: number; tops: string }>(
         "SELECT minute, count, tops FROM trigger_buckets WHERE trigger_id = ? AND group_key = ?",
@@ -162,7 +144,12 @@ export class WindowStore implements WindowState {
         group,
       );
       for (const row of rows) {
-        state.buckets.set(row.minute, { count: row.count, tops: topsFromJson(row.tops), dirty: false });
+        state.buckets.set(row.minute, {
+          count: row.count,
+          tops: topsFromJson(row.tops),
+          pending: new Map(),
+          dirty: false,
+        });
         if (state.newest === null || row.minute > state.newest) state.newest = row.minute;
       }
     }
@@ -178,28 +165,35 @@ export class WindowStore implements WindowState {
     this.dirtyGroups.add(state);
   }
 
-  add(triggerId: string, group: string, minute: number, tally: Tally) {
-    const state = this.group(triggerId, group);
+  add(window: GroupWindow, minute: number, tally: Tally) {
+    const state = window as GroupState;
     this.touched(state);
-    let bucket = state.buckets.get(minute);
+    let bucket = state.lastMinute === minute ? state.lastBucket : state.buckets.get(minute);
     if (!bucket) {
-      bucket = { count: 0, tops: {}, dirty: true };
+      bucket = { count: 0, tops: emptyTops(), pending: new Map(), dirty: true };
       state.buckets.set(minute, bucket);
     }
+    state.lastBucket = bucket;
+    state.lastMinute = minute;
     bucket.count++;
     bucket.dirty = true;
     if (state.newest === null || minute > state.newest) state.newest = minute;
-    addToTops(bucket.tops, tally);
+    const pending = bucket.pending.get(tally.id);
+    if (pending !== undefined) pending.n++;
+    else {
+      bucket.pending.set(tally.id, { tally, n: 1 });
+      if (bucket.pending.size >= MAX_PENDING_TALLIES) fold(bucket.tops, bucket.pending);
+    }
     const last = state.lastWindow;
     if (last && minute >= last.from && minute <= last.to) last.sum++;
   }
 
-  newestMinute(triggerId: string, group: string) {
-    return this.group(triggerId, group).newest;
+  newestMinute(window: GroupWindow) {
+    return (window as GroupState).newest;
   }
 
-  count(triggerId: string, group: string, fromMinute: number, toMinute: number) {
-    const state = this.group(triggerId, group);
+  count(window: GroupWindow, fromMinute: number, toMinute: number) {
+    const state = window as GroupState;
     const last = state.lastWindow;
     if (last && last.from === fromMinute && last.to === toMinute) return last.sum;
     let sum = 0;
@@ -208,20 +202,25 @@ export class WindowStore implements WindowState {
     return sum;
   }
 
-  tops(triggerId: string, group: string, fromMinute: number, toMinute: number) {
-    const buckets = [...this.group(triggerId, group).buckets]
+  tops(window: GroupWindow, fromMinute: number, toMinute: number) {
+    const buckets = [...(window as GroupState).buckets]
       .filter(([minute]) => minute >= fromMinute && minute <= toMinute)
-      .map(([, bucket]) => bucket.tops);
+      .map(([, bucket]) => {
+        fold(bucket.tops, bucket.pending);
+        return bucket.tops;
+      });
     return mergeTops(buckets);
   }
 
-  clear(triggerId: string, group: string) {
-    const state = this.group(triggerId, group);
+  clear(window: GroupWindow) {
+    const state = window as GroupState;
     state.buckets.clear();
     state.newest = null;
     state.cleared = true;
     this.touched(state);
     state.lastWindow = null;
+    state.lastBucket = null;
+    state.lastMinute = Number.NaN;
   }
 
   lastFired(triggerId: string, group: string) {
@@ -251,6 +250,7 @@ export class WindowStore implements WindowState {
   flush() {
     const sql = this.sql;
     if (!sql) return;
+    const rows: (string | number)[] = [];
     for (const state of this.dirtyGroups) {
       const { triggerId, group } = state;
       state.dirty = false;
@@ -260,19 +260,24 @@ export class WindowStore implements WindowState {
       }
       for (const [minute, bucket] of state.buckets) {
         if (!bucket.dirty) continue;
-        sql.exec(
-          `INSERT INTO trigger_buckets (trigger_id, group_key, minute, count, tops) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT (trigger_id, group_key, minute) DO UPDATE SET count = excluded.count, tops = excluded.tops`,
-          triggerId,
-          group,
-          minute,
-          bucket.count,
-          topsToJson(bucket.tops),
-        );
+        fold(bucket.tops, bucket.pending);
+        rows.push(triggerId, group, minute, bucket.count, topsToJson(bucket.tops));
         bucket.dirty = false;
       }
     }
     this.dirtyGroups.clear();
+    // Many rows per statement: a flush writes hundreds under load (after any restart's DELETE above).
+    for (let at = 0; at < rows.length; at += ROWS_PER_UPSERT * 5) {
+      const values = rows.slice(at, at + ROWS_PER_UPSERT * 5);
+      sql.exec(
+        `INSERT INTO trigger_buckets (trigger_id, group_key, minute, count, tops) VALUES ${Array.from(
+          { length: values.length / 5 },
+          () => "(?, ?, ?, ?, ?)",
+        ).join(", ")}
+         ON CONFLICT (trigger_id, group_key, minute) DO UPDATE SET count = excluded.count, tops = excluded.tops`,
+        ...values,
+      );
+    }
     for (const key of this.dirtyFired) {
       const mark = this.fired.get(key);
       if (!mark?.dirty || mark.at === null) continue;
@@ -304,6 +309,8 @@ export class WindowStore implements WindowState {
     for (const state of [...this.groups.values()].flatMap((ofTrigger) => [...ofTrigger.values()])) {
       for (const minute of state.buckets.keys()) if (minute < beforeMinute) state.buckets.delete(minute);
       state.lastWindow = null;
+      state.lastBucket = null;
+      state.lastMinute = Number.NaN;
     }
     for (const [key, mark] of this.fired) if (mark.at !== null && mark.at < beforeMs) this.fired.delete(key);
   }

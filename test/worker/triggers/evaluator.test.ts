@@ -96,6 +96,61 @@ describe("trigger evaluator: threshold", () => {
     });
   });
 
+  it("tops keep the first 20 values of each dimension per minute, with their counts, across a restart", async () => {
+    await withEvaluator((evaluator, sql) => {
+      const t = threshold({ condition: { kind: "threshold", count: 400, window_minutes: 5 } });
+      // 400 hits in one minute: 200 addresses (each seen twice, apart), 30 countries, 3 hosts.
+      const events = Array.from({ length: 400 }, (_, i) =>
+        storedHit(T0 + (i % 50) * 1000, {
+          remote_addr: `198.51.100.${(i * 7) % 200}`,
+          remote_country: `C${(i * 13) % 30}`,
+          host: `h${i % 3}.example.com`,
+        }),
+      );
+      // What counting the events one by one keeps: each value among the first 20 seen, all its events.
+      const expected = (value: (e: (typeof events)[number]) => string) => {
+        const counts = new Map<string, number>();
+        for (const e of events) {
+          const v = value(e);
+          if (counts.has(v)) counts.set(v, (counts.get(v) ?? 0) + 1);
+          else if (counts.size < 20) counts.set(v, 1);
+        }
+        return [...counts]
+          .map(([v, count]) => ({ value: v, count }))
+          .sort((a, b) => b.count - a.count || a.value.localeCompare(b.value))
+          .slice(0, 5);
+      };
+      const data = (e: (typeof events)[number]) =>
+        e.data as { remote_addr: string; remote_country: string; host: string };
+      expect(run(evaluator, [t], events.slice(0, 250), T0 + MINUTE).notices).toHaveLength(0);
+      evaluator.persist(T0 + MINUTE);
+      const restarted = new TriggerEvaluator(sql);
+      const [notice] = run(restarted, [t], events.slice(250), T0 + MINUTE).notices;
+      if (notice?.kind !== "trigger_threshold") throw new Error("expected a threshold notice");
+      expect(notice.count).toBe(400);
+      expect(notice.top.sourceIps).toEqual(expected((e) => data(e).remote_addr));
+      expect(notice.top.countries).toEqual(expected((e) => data(e).remote_country));
+      expect(notice.top.hosts).toEqual(expected((e) => data(e).host));
+      expect(notice.top.attackTypes).toEqual([{ value: "sqli", count: 400 }]);
+    });
+  });
+
+  it("writes many groups' counts at once and reads them all back after a restart", async () => {
+    await withEvaluator((evaluator, sql) => {
+      const t = threshold({ group_by: ["source_ip"] });
+      // 45 groups: more rows than one upsert statement carries.
+      const ips = Array.from({ length: 45 }, (_, i) => `203.0.113.${i}`);
+      const hits = () => ips.map((ip) => storedHit(T0, { remote_addr: ip }));
+      run(evaluator, [t], [...hits(), ...hits()], T0);
+      evaluator.persist(T0);
+      expect(sql.exec("SELECT COUNT(*) AS n FROM trigger_buckets WHERE trigger_id = ?", t.id).one().n).toBe(45);
+      const notices = run(new TriggerEvaluator(sql), [t], hits(), T0).notices;
+      expect(notices.map((n) => (n.kind === "trigger_threshold" ? [n.groupKey, n.count] : []))).toEqual(
+        ips.map((ip) => [`source_ip=${ip}`, 3]),
+      );
+    });
+  });
+
   it("does not count events older than the window", async () => {
     await withEvaluator((evaluator) => {
       const t = threshold();
@@ -277,7 +332,14 @@ describe("trigger evaluator: silences", () => {
       expect(result.silencedBySilence).toEqual({ [pentest.id]: 2, [staging.id]: 1 });
       expect(result.silencedEventIds).toEqual([events[0]?.id, muted.id]);
       run(evaluator, [t], [storedHit(T0)], T0, [pentest, staging]);
+      expect(evaluator.silencedCounts()).toEqual({ [pentest.id]: 3, [staging.id]: 1 });
+      // Like the window counts, they reach SQLite at most once a second (the first batch wrote
+      // them, the second not yet), or when told to: a restarted object lost at most that second.
+      expect(new TriggerEvaluator(sql).silencedCounts()).toEqual({ [pentest.id]: 2, [staging.id]: 1 });
+      evaluator.persist(T0);
       expect(new TriggerEvaluator(sql).silencedCounts()).toEqual({ [pentest.id]: 3, [staging.id]: 1 });
+      run(evaluator, [t], [storedHit(T0 + 1000)], T0 + 1000, [pentest, staging]);
+      expect(new TriggerEvaluator(sql).silencedCounts()).toEqual({ [pentest.id]: 4, [staging.id]: 1 });
     });
   });
 
