@@ -83,6 +83,16 @@ async function settle<T>(read: () => Promise<T[]>, count: number): Promise<T[]> 
   return read();
 }
 
+/** D1 answers the object's sends (target reads) but not its dead-delivery follow-up. */
+async function followUpCannotReachD1(stub: DurableObjectStub<IntegrationDO>) {
+  await runInDurableObject(stub, (instance: IntegrationDO) => {
+    const target = instance.resolveTarget;
+    const real = (instance as unknown as { env: Env }).env;
+    instance.resolveTarget = (_env, id) => target(real, id);
+    (instance as unknown as { env: Env }).env = { ...real, DB: unavailableD1() };
+  });
+}
+
 describe("delivery_dead", () => {
   it("raises exactly one notice to the system subscribers, never to the integration whose delivery died", async () => {
     const acme = await seedAccount("Acme Dead");
@@ -204,12 +214,7 @@ describe("a follow-up that fails", () => {
     const failing = await failingTarget(acme.accountId, { bucketPrefix: "dead-retry" });
     await failing.stub.enqueue(failing.id, [item("retry")]);
     // D1 answers the sends' reads (the target is resolved before) but not the follow-up's.
-    await runInDurableObject(failing.stub, (instance: IntegrationDO) => {
-      const target = instance.resolveTarget;
-      const real = (instance as unknown as { env: Env }).env;
-      instance.resolveTarget = (_env, id) => target(real, id);
-      (instance as unknown as { env: Env }).env = { ...real, DB: unavailableD1() };
-    });
+    await followUpCannotReachD1(failing.stub);
     await untilNextDeath(failing.stub, failing.clock);
     expect(await deadNotices(acme.accountId)).toHaveLength(0);
     const diedAt = failing.clock.now;
@@ -325,12 +330,7 @@ describe("the fallback integration", () => {
     const failing = await failingTarget(acme.accountId, { bucketPrefix: "fallback-batch-source", type: "slack" });
     await db().update(integrations).set({ fallbackIntegrationId: fallbackId }).where(eq(integrations.id, failing.id));
     // D1 answers the sends' reads but not the follow-up's: both deaths wait for the next follow-up.
-    await runInDurableObject(failing.stub, (instance: IntegrationDO) => {
-      const target = instance.resolveTarget;
-      const real = (instance as unknown as { env: Env }).env;
-      instance.resolveTarget = (_env, id) => target(real, id);
-      (instance as unknown as { env: Env }).env = { ...real, DB: unavailableD1() };
-    });
+    await followUpCannotReachD1(failing.stub);
     await failing.stub.enqueue(failing.id, items(2, "together"));
     await untilNextDeath(failing.stub, failing.clock);
     if ((await failing.stub.health()).dead_deliveries < 2) await untilNextDeath(failing.stub, failing.clock);
@@ -352,12 +352,7 @@ describe("the fallback integration", () => {
     // Webhook deliveries carry up to 100 notifications: 600 make six dying deliveries.
     const failing = await failingTarget(acme.accountId, { bucketPrefix: "fallback-batches-source" });
     await db().update(integrations).set({ fallbackIntegrationId: fallbackId }).where(eq(integrations.id, failing.id));
-    await runInDurableObject(failing.stub, (instance: IntegrationDO) => {
-      const target = instance.resolveTarget;
-      const real = (instance as unknown as { env: Env }).env;
-      instance.resolveTarget = (_env, id) => target(real, id);
-      (instance as unknown as { env: Env }).env = { ...real, DB: unavailableD1() };
-    });
+    await followUpCannotReachD1(failing.stub);
     await failing.stub.enqueue(failing.id, items(600, "many"));
     while ((await failing.stub.health()).dead_deliveries < 6) await untilNextDeath(failing.stub, failing.clock);
 

@@ -85,6 +85,13 @@ async function queuedCopies(integrationId: string, notificationId: string): Prom
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** One system event 3, 2 and 0 days ago: with EVENT_SHARD_HOURS 24, three periods, three shards. */
+function threeDaysOfEvents(accountId: string, now: number) {
+  return [3, 2, 0].map((daysAgo) =>
+    buildSystemEvent(accountId, "node_created", "admin@acme.test", "A node was created.", {}, now - daysAgo * DAY_MS),
+  );
+}
+
 describe("system events whose publishing failed", () => {
   it("stay in the D1 outbox; the minute cron publishes them once 30 s old, exactly once", async () => {
     const noticeBucket = bucketName("notices");
@@ -151,16 +158,7 @@ describe("system events whose publishing failed", () => {
     const spread = await seedAccount("Acme Notices Spread");
     const now = Date.now();
     // EVENT_SHARD_HOURS is 24: three days apart, three periods, three shards written together.
-    const events = [3, 2, 0].map((daysAgo) =>
-      buildSystemEvent(
-        spread.accountId,
-        "node_created",
-        "admin@acme.test",
-        "A node was created.",
-        {},
-        now - daysAgo * DAY_MS,
-      ),
-    );
+    const events = threeDaysOfEvents(spread.accountId, now);
     expect(await publishSystemEvents(env, spread.accountId, events)).toBe(true);
     const shards = await shardNames(spread.accountId);
     expect(shards).toHaveLength(3);
@@ -174,16 +172,7 @@ describe("system events whose publishing failed", () => {
   it("a shard write that fails refuses the batch; the shards written beside it are recorded, and a retry stores each event once", async () => {
     const spread = await seedAccount("Acme Notices Spread Failing");
     const now = Date.now();
-    const events = [3, 2, 0].map((daysAgo) =>
-      buildSystemEvent(
-        spread.accountId,
-        "node_created",
-        "admin@acme.test",
-        "A node was created.",
-        {},
-        now - daysAgo * DAY_MS,
-      ),
-    );
+    const events = threeDaysOfEvents(spread.accountId, now);
     const unreachable = shardName(spread.accountId, periodOf((events[0] as SystemEventRow).occurredAt, 24).start, 0);
     const account = accountObject(spread.accountId);
     await runInDurableObject(account, (instance) => {
