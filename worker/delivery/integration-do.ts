@@ -72,6 +72,8 @@ export class IntegrationDO extends DurableObject<Env> {
    * taken by an instance that is gone (restart) or by a drain that ended without recording it.
    */
   private draining = false;
+  /** The integration id is in meta (set by the first enqueue of this instance or an earlier one). */
+  private integrationIdStored = false;
 
   /** The clock. Tests replace it (runInDurableObject) to check the schedule without sleeping. */
   clock: () => number = () => Date.now();
@@ -110,9 +112,13 @@ export class IntegrationDO extends DurableObject<Env> {
       this.reopen();
       const now = this.clock();
       this.ctx.storage.transactionSync(() => {
-        if (!this.store.getMeta(META.integrationId)) this.store.setMeta(META.integrationId, integrationId);
+        // Stored once per instance, not read on every enqueue (destroy() forgets it with the storage).
+        if (!this.integrationIdStored && !this.store.getMeta(META.integrationId)) {
+          this.store.setMeta(META.integrationId, integrationId);
+        }
         this.store.enqueue(items, now);
       });
+      this.integrationIdStored = true;
       // A running drain claims what was just stored, and its end sets the next alarm.
       if (!this.draining) await this.scheduleNextAlarm();
       return { stored: true };
@@ -180,6 +186,7 @@ export class IntegrationDO extends DurableObject<Env> {
   /** The integration was deleted: forget everything (the alarm included). */
   async destroy(): Promise<void> {
     this.destroyed = true;
+    this.integrationIdStored = false;
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
   }

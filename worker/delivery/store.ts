@@ -18,6 +18,7 @@
  *                                    dead deliveries not yet announced (delivery_dead) or handed to
  *                                    the fallback integration (worker/delivery/dead-deliveries.ts)
  */
+import { splitBySize } from "../channels/http";
 import type { SendOutcome } from "../channels/types";
 import { type WindowBucket, windowStart } from "../domain/failure-window";
 import type { OutboxItem } from "../domain/notification";
@@ -145,25 +146,6 @@ type Row = Record<string, SqlStorageValue>;
  */
 const JSON_CHUNK_CHARS = 512 * 1024;
 
-/** `values` as JSON array texts of at most JSON_CHUNK_CHARS each (or one value, when it alone is larger). */
-function jsonChunks(values: readonly unknown[]): string[] {
-  const chunks: string[] = [];
-  let parts: string[] = [];
-  let size = 2;
-  for (const value of values) {
-    const text = JSON.stringify(value);
-    if (parts.length > 0 && size + text.length + 1 > JSON_CHUNK_CHARS) {
-      chunks.push(`[${parts.join(",")}]`);
-      parts = [];
-      size = 2;
-    }
-    parts.push(text);
-    size += text.length + 1;
-  }
-  if (parts.length > 0) chunks.push(`[${parts.join(",")}]`);
-  return chunks;
-}
-
 export class DeliveryStore {
   constructor(private readonly sql: SqlStorage) {}
 
@@ -204,14 +186,15 @@ export class DeliveryStore {
    */
   enqueue(items: readonly OutboxItem[], now: number): number {
     let added = 0;
-    for (const chunk of jsonChunks(items.map((item) => ({ id: item.notification.id, item: JSON.stringify(item) })))) {
+    const texts = items.map((item) => JSON.stringify({ id: item.notification.id, item: JSON.stringify(item) }));
+    for (const group of splitBySize(texts, (text) => text.length, JSON_CHUNK_CHARS)) {
       // RETURNING yields no row for an id seen before (rowsWritten would count index work too).
       added += this.sql
         .exec(
           `INSERT INTO notifications (notification_id, item, enqueued_at, status)
            SELECT value->>'id', value->>'item', ?2, 'queued' FROM json_each(?1) WHERE true
            ON CONFLICT(notification_id) DO NOTHING RETURNING seq`,
-          chunk,
+          `[${group.join(",")}]`,
           now,
         )
         .toArray().length;
