@@ -204,25 +204,9 @@ async function takeEvents(account: AccountIngestDO, sql: SqlStorage, events: Leg
   return stored.reduce((a, b) => a + b, 0);
 }
 
-function shardRow(event: LegacyEvent): ShardInsertRow {
-  return {
-    id: event.id,
-    occurredAt: event.occurredAt,
-    receivedAt: event.receivedAt,
-    seq: event.seq,
-    nodeId: event.nodeId,
-    type: event.type,
-    systemType: event.systemType,
-    risk: event.risk,
-    attackType: event.attackType,
-    host: event.host,
-    path: event.path,
-    remoteAddr: event.remoteAddr,
-    remoteCountry: event.remoteCountry,
-    blockStatus: event.blockStatus,
-    data: event.data,
-    processed: true,
-  };
+/** A legacy event has the stored event's columns: it is inserted as is, already processed. */
+function shardRow({ findableById: _findable, ...event }: LegacyEvent): ShardInsertRow {
+  return { ...event, processed: true };
 }
 
 /** The account seq counter (account-store.ts `meta`), never lowered. */
