@@ -67,6 +67,16 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, tim
   }
 }
 
+/** A live silence of 198.51.100.0/24, from an hour ago to an hour from now. */
+function createPentestSilence(admin: Parameters<typeof api>[0]) {
+  return api(admin, "POST", "/api/silences", {
+    name: "Pentest",
+    filters: { source_ips: ["198.51.100.0/24"] },
+    starts_at: new Date(Date.now() - 60 * MINUTE).toISOString(),
+    ends_at: new Date(Date.now() + 60 * MINUTE).toISOString(),
+  });
+}
+
 describe("triggers on the ingest path", () => {
   it("a threshold fires once when N events arrive within the window; the notice reaches the receiver", async () => {
     const acme = await tenant();
@@ -141,12 +151,7 @@ describe("triggers on the ingest path", () => {
     const node = await createNode(acme.admin);
     const receiver = await integration(acme.accountId, { hit: true });
     await createTrigger(acme.admin, { integration_ids: [receiver] });
-    const res = await api(acme.admin, "POST", "/api/silences", {
-      name: "Pentest",
-      filters: { source_ips: ["198.51.100.0/24"] },
-      starts_at: new Date(Date.now() - 60 * MINUTE).toISOString(),
-      ends_at: new Date(Date.now() + 60 * MINUTE).toISOString(),
-    });
+    const res = await createPentestSilence(acme.admin);
     expect(res.status).toBe(201);
     const { silence } = await json(res);
     const pentest = [hit({ remote_addr: "198.51.100.7" }), hit({ remote_addr: "198.51.100.8" })];
@@ -174,12 +179,7 @@ describe("triggers on the ingest path", () => {
     expect((await postEvents(node.token, { events: [swept] })).status).toBe(503);
     await renameOutbox(receiver, `${OUTBOX_TABLE}_broken`, OUTBOX_TABLE);
     // A silence over the time both occurred, made before they are finished.
-    const res = await api(acme.admin, "POST", "/api/silences", {
-      name: "Pentest",
-      filters: { source_ips: ["198.51.100.0/24"] },
-      starts_at: new Date(Date.now() - 60 * MINUTE).toISOString(),
-      ends_at: new Date(Date.now() + 60 * MINUTE).toISOString(),
-    });
+    const res = await createPentestSilence(acme.admin);
     expect(res.status).toBe(201);
 
     await post(node.token, [resent]);
