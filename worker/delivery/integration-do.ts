@@ -39,6 +39,14 @@ const DRAIN_BUDGET_MS = 20_000;
 const TARGET_RETRY_MS = 30_000;
 /** Retention pruning runs at most this often. */
 const PRUNE_SPACING_MS = 3_600_000;
+/**
+ * A drain reuses the target an earlier drain loaded this recently instead of reading D1 again: at
+ * one delivery per ingest group that read was a D1 round trip (and a decryption) per request. A
+ * running drain already sends with the target it loaded for up to DRAIN_BUDGET_MS, so a settings
+ * change taking effect up to this much later is within what a drain already allows; pause, resume
+ * and destroy drop it at once.
+ */
+const TARGET_REUSE_MS = 1_000;
 
 const META = {
   integrationId: "integration_id",
@@ -74,6 +82,10 @@ export class IntegrationDO extends DurableObject<Env> {
   private draining = false;
   /** The integration id is in meta (set by the first enqueue of this instance or an earlier one). */
   private integrationIdStored = false;
+  /** The send target a drain loaded, and when (reused for TARGET_REUSE_MS). */
+  private loadedTarget: { target: SendTarget; at: number } | null = null;
+  /** Bumped by pause, resume and destroy: a target loaded across one of them is not kept. */
+  private targetGeneration = 0;
 
   /** The clock. Tests replace it (runInDurableObject) to check the schedule without sleeping. */
   clock: () => number = () => Date.now();
@@ -131,6 +143,7 @@ export class IntegrationDO extends DurableObject<Env> {
   /** Stops sending (the integration was disabled); pending and newly enqueued items are kept. */
   async pause(): Promise<void> {
     this.reopen();
+    this.forgetTarget();
     if (!this.pausedReason()) this.store.setMeta(META.paused, "manual");
     await this.scheduleNextAlarm();
   }
@@ -144,6 +157,7 @@ export class IntegrationDO extends DurableObject<Env> {
    */
   async resume(opts: ResumeOptions): Promise<ResumeResult> {
     this.reopen();
+    this.forgetTarget();
     const now = this.clock();
     this.recoverLostLeases(now);
     let resumed = 0;
@@ -186,6 +200,7 @@ export class IntegrationDO extends DurableObject<Env> {
   /** The integration was deleted: forget everything (the alarm included). */
   async destroy(): Promise<void> {
     this.destroyed = true;
+    this.forgetTarget();
     this.integrationIdStored = false;
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
@@ -260,7 +275,7 @@ export class IntegrationDO extends DurableObject<Env> {
     /** Set when the integration exists but cannot be sent to as configured: attempts fail with it. */
     let unsendable: SendOutcome | null = null;
     try {
-      target = await this.resolveTarget(this.env, integrationId);
+      target = await this.sendTarget(integrationId, now);
     } catch (error) {
       if (error instanceof SecretsUnreadableError) unsendable = invalidSettingsOutcome();
       else {
@@ -292,6 +307,23 @@ export class IntegrationDO extends DurableObject<Env> {
     } finally {
       this.draining = false;
     }
+  }
+
+  /** The integration as D1 has it, or as a drain loaded it less than TARGET_REUSE_MS ago. */
+  private async sendTarget(integrationId: string, now: number): Promise<SendTarget | null> {
+    const loaded = this.loadedTarget;
+    if (loaded && now - loaded.at < TARGET_REUSE_MS && now >= loaded.at) return loaded.target;
+    this.loadedTarget = null;
+    const generation = this.targetGeneration;
+    const target = await this.resolveTarget(this.env, integrationId);
+    // Only an enabled target is kept: any other answer is acted on (paused) at once.
+    if (target?.status === "enabled" && generation === this.targetGeneration) this.loadedTarget = { target, at: now };
+    return target;
+  }
+
+  private forgetTarget() {
+    this.loadedTarget = null;
+    this.targetGeneration++;
   }
 
   /** The drain's loop: one request at a time, each claimed (leased) before it is made. */
