@@ -35,6 +35,13 @@ const IN_FLIGHT_ALARM_MS = 5_000;
 const INTERRUPTED_RETRY_MS = 1_000;
 /** One alarm run sends for at most this long, then yields and continues in the next alarm. */
 const DRAIN_BUDGET_MS = 20_000;
+/**
+ * A drain that finds nothing queued waits this long for the next enqueue before its run ends. Under
+ * steady ingest an enqueue comes every few milliseconds, often just after the queue ran empty: each
+ * then went through a new alarm (two alarm writes, the alarm's start-up reads, its dispatch) for a
+ * delivery of one group's notifications, which cost more of the shared thread than the sending.
+ */
+const DRAIN_LINGER_MS = 50;
 /** When D1 or the settings cannot be read, try again after this long (not a receiver failure). */
 const TARGET_RETRY_MS = 30_000;
 /** Retention pruning runs at most this often. */
@@ -84,6 +91,8 @@ export class IntegrationDO extends DurableObject<Env> {
   private integrationIdStored = false;
   /** The send target a drain loaded, and when (reused for TARGET_REUSE_MS). */
   private loadedTarget: { target: SendTarget; at: number } | null = null;
+  /** Set while an idle drain waits for the next enqueue (DRAIN_LINGER_MS): wakes it. */
+  private wakeDrain: (() => void) | null = null;
   /** Bumped by pause, resume and destroy: a target loaded across one of them is not kept. */
   private targetGeneration = 0;
 
@@ -131,8 +140,10 @@ export class IntegrationDO extends DurableObject<Env> {
         this.store.enqueue(items, now);
       });
       this.integrationIdStored = true;
-      // A running drain claims what was just stored, and its end sets the next alarm.
-      if (!this.draining) await this.scheduleNextAlarm();
+      // A running drain claims what was just stored (waking it if it waits for this), and its end
+      // sets the next alarm.
+      if (this.draining) this.wakeDrain?.();
+      else await this.scheduleNextAlarm();
       return { stored: true };
     } catch (error) {
       console.error("outbox enqueue failed", { integrationId, error: String(error) });
@@ -145,6 +156,7 @@ export class IntegrationDO extends DurableObject<Env> {
     this.reopen();
     this.forgetTarget();
     if (!this.pausedReason()) this.store.setMeta(META.paused, "manual");
+    this.wakeDrain?.();
     await this.scheduleNextAlarm();
   }
 
@@ -201,6 +213,7 @@ export class IntegrationDO extends DurableObject<Env> {
   async destroy(): Promise<void> {
     this.destroyed = true;
     this.forgetTarget();
+    this.wakeDrain?.();
     this.integrationIdStored = false;
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
@@ -335,7 +348,11 @@ export class IntegrationDO extends DurableObject<Env> {
   ) {
     while (!this.destroyed && !this.isPaused() && Date.now() - started < DRAIN_BUDGET_MS) {
       const claim = this.store.claimNext(this.clock(), batchLimit, LEASE_MS, () => uuidv7());
-      if (!claim) return;
+      if (!claim) {
+        // A head waiting for its retry ends the run; an empty outbox waits a moment for more.
+        if (this.store.head() || !(await this.nextEnqueue())) return;
+        continue;
+      }
       const startedAt = this.clock();
       const outcome = target
         ? await sendDelivery(this.env, target, claim.id, claim.items, {
@@ -350,6 +367,21 @@ export class IntegrationDO extends DurableObject<Env> {
         return;
       }
     }
+  }
+
+  /** Resolves true when an enqueue (or pause, destroy) wakes the drain within DRAIN_LINGER_MS, else false. */
+  private nextEnqueue(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wakeDrain = null;
+        resolve(false);
+      }, DRAIN_LINGER_MS);
+      this.wakeDrain = () => {
+        clearTimeout(timer);
+        this.wakeDrain = null;
+        resolve(true);
+      };
+    });
   }
 
   /**

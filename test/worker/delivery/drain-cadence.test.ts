@@ -1,14 +1,16 @@
 /**
- * A drain reuses the send target an earlier drain loaded less than a second before, instead of
- * reading D1 (and decrypting the settings) once per delivery; pause and resume drop it at once
- * (docs/delivery.md, "The alarm").
+ * What a delivery costs the object under steady ingest (docs/delivery.md, "The alarm"): a drain
+ * that ran empty waits a moment for the next enqueue instead of ending its run (a new alarm per
+ * delivery otherwise), and reuses the send target an earlier drain loaded less than a second
+ * before instead of reading D1 (and decrypting the settings) once per delivery; pause and resume
+ * drop it at once.
  */
 import { runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { IntegrationDO } from "../../../worker/delivery/integration-do";
 import { seedAccount } from "../helpers";
 import { hubRequests } from "../hub";
-import { deliveryTarget, fireAlarm, item } from "./fixtures";
+import { alarmOf, deliveryTarget, fireAlarm, item } from "./fixtures";
 
 let accountId: string;
 beforeAll(async () => {
@@ -59,5 +61,37 @@ describe("the send target", () => {
     await fireAlarm(stub, clock);
     expect(await hubRequests(bucket)).toHaveLength(2);
     expect(await loads()).toBe(2);
+  });
+});
+
+describe("a drain that ran empty", () => {
+  it("sends what is enqueued in the next moment in the same run, without a new alarm", async () => {
+    const { bucket, id, stub, clock } = await deliveryTarget(accountId, { bucketPrefix: "linger" });
+    // The next group's enqueue comes 10 ms after the first request's answer, as under steady ingest.
+    await runInDurableObject(stub, (instance: IntegrationDO) => {
+      const send = instance.fetcher;
+      let first = true;
+      instance.fetcher = async (input, init) => {
+        const response = await send(input, init);
+        if (first) setTimeout(() => void instance.enqueue(id, [item("next")]), 10);
+        first = false;
+        return response;
+      };
+    });
+    await stub.enqueue(id, [item("first")]);
+    await fireAlarm(stub, clock);
+    expect(await hubRequests(bucket)).toHaveLength(2);
+    expect((await stub.health()).pending_notifications).toBe(0);
+  });
+
+  it("ends its run when nothing comes: a later enqueue sets the alarm again", async () => {
+    const { bucket, id, stub, clock } = await deliveryTarget(accountId, { bucketPrefix: "linger-end" });
+    await stub.enqueue(id, [item("alone")]);
+    await fireAlarm(stub, clock);
+    await stub.enqueue(id, [item("later")]);
+    expect(await alarmOf(stub)).toBe(clock.now);
+    expect(await hubRequests(bucket)).toHaveLength(1);
+    await fireAlarm(stub, clock);
+    expect(await hubRequests(bucket)).toHaveLength(2);
   });
 });
