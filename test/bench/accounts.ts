@@ -55,6 +55,8 @@ async function touchEveryNode(url: string, tokens: string[]): Promise<void> {
 
 export interface ShardTotals {
   shards: number;
+  /** Shards whose counters the directory took at or after `refreshedSince`. */
+  refreshed: number;
   events: number;
   bytes: number;
   largestBytes: number;
@@ -64,7 +66,7 @@ export interface ShardTotals {
  * The shard directory's totals in Herald's local D1 (docs/data-plane.md#directory). Its counters are
  * refreshed by the account objects at most once a minute, so a reading right after a load may lag.
  */
-export function shardTotals(stateDir: string): ShardTotals {
+export function shardTotals(stateDir: string, refreshedSince = 0): ShardTotals {
   const out = wrangler(
     [
       "d1",
@@ -75,15 +77,18 @@ export function shardTotals(stateDir: string): ShardTotals {
       stateDir,
       "--json",
       "--command",
-      "SELECT count(*) AS shards, coalesce(sum(events), 0) AS events, coalesce(sum(bytes), 0) AS bytes, coalesce(max(bytes), 0) AS largest FROM event_shards",
+      `SELECT count(*) AS shards, coalesce(sum(updated_at >= ${Math.floor(refreshedSince)}), 0) AS refreshed, coalesce(sum(events), 0) AS events, coalesce(sum(bytes), 0) AS bytes, coalesce(max(bytes), 0) AS largest FROM event_shards`,
     ],
     true,
   );
   const row = (
-    JSON.parse(out) as { results: { shards: number; events: number; bytes: number; largest: number }[] }[]
+    JSON.parse(out) as {
+      results: { shards: number; refreshed: number; events: number; bytes: number; largest: number }[];
+    }[]
   )[0]?.results[0];
   return {
     shards: row?.shards ?? 0,
+    refreshed: row?.refreshed ?? 0,
     events: row?.events ?? 0,
     bytes: row?.bytes ?? 0,
     largestBytes: row?.largest ?? 0,
@@ -98,11 +103,13 @@ export async function benchAccounts(): Promise<BenchResult[]> {
     await touchEveryNode(herald.url, everyNode);
     const oneAccount = await runLoad(herald.url, tokensByAccount[0] ?? [], 100, MEASURE_MS, { loops: CONCURRENCY });
     const allAccounts = await runLoad(herald.url, everyNode, 100, MEASURE_MS, { loops: CONCURRENCY });
-    // The account objects push shard sizes to the directory at most once a minute (their alarm).
-    let sizes = shardTotals(herald.stateDir);
-    for (let waited = 0; sizes.largestBytes === 0 && waited < 90_000; waited += 5_000) {
+    const loadEnd = Date.now();
+    // The account objects push shard sizes to the directory at most once a minute (their alarm,
+    // set by their first write): wait until every shard's counters were taken after the load.
+    let sizes = shardTotals(herald.stateDir, loadEnd);
+    for (let waited = 0; sizes.refreshed < sizes.shards && waited < 90_000; waited += 5_000) {
       await new Promise((resolve) => setTimeout(resolve, 5_000));
-      sizes = shardTotals(herald.stateDir);
+      sizes = shardTotals(herald.stateDir, loadEnd);
     }
     const label = `batch=100, ${CONCURRENCY} requests in flight`;
     return [
@@ -127,6 +134,11 @@ export async function benchAccounts(): Promise<BenchResult[]> {
         baseline: oneAccount.errors || undefined,
       },
       { name: "shards in the directory", value: sizes.shards, unit: "shards" },
+      {
+        name: "… of them with sizes pushed after the load",
+        value: sizes.refreshed,
+        unit: "shards",
+      },
       {
         name: "largest shard",
         value: sizes.largestBytes / 1024 ** 2,

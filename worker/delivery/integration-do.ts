@@ -35,10 +35,25 @@ const IN_FLIGHT_ALARM_MS = 5_000;
 const INTERRUPTED_RETRY_MS = 1_000;
 /** One alarm run sends for at most this long, then yields and continues in the next alarm. */
 const DRAIN_BUDGET_MS = 20_000;
+/**
+ * A drain that finds nothing queued waits this long for the next enqueue before its run ends. Under
+ * steady ingest an enqueue comes every few milliseconds, often just after the queue ran empty: each
+ * then went through a new alarm (two alarm writes, the alarm's start-up reads, its dispatch) for a
+ * delivery of one group's notifications, which cost more of the shared thread than the sending.
+ */
+const DRAIN_LINGER_MS = 50;
 /** When D1 or the settings cannot be read, try again after this long (not a receiver failure). */
 const TARGET_RETRY_MS = 30_000;
 /** Retention pruning runs at most this often. */
 const PRUNE_SPACING_MS = 3_600_000;
+/**
+ * A drain reuses the target an earlier drain loaded this recently instead of reading D1 again: at
+ * one delivery per ingest group that read was a D1 round trip (and a decryption) per request. A
+ * running drain already sends with the target it loaded for up to DRAIN_BUDGET_MS, so a settings
+ * change taking effect up to this much later is within what a drain already allows; pause, resume
+ * and destroy drop it at once.
+ */
+const TARGET_REUSE_MS = 1_000;
 
 const META = {
   integrationId: "integration_id",
@@ -74,6 +89,12 @@ export class IntegrationDO extends DurableObject<Env> {
   private draining = false;
   /** The integration id is in meta (set by the first enqueue of this instance or an earlier one). */
   private integrationIdStored = false;
+  /** The send target a drain loaded, and when (reused for TARGET_REUSE_MS). */
+  private loadedTarget: { target: SendTarget; at: number } | null = null;
+  /** Set while an idle drain waits for the next enqueue (DRAIN_LINGER_MS): wakes it. */
+  private wakeDrain: (() => void) | null = null;
+  /** Bumped by pause, resume and destroy: a target loaded across one of them is not kept. */
+  private targetGeneration = 0;
 
   /** The clock. Tests replace it (runInDurableObject) to check the schedule without sleeping. */
   clock: () => number = () => Date.now();
@@ -119,8 +140,10 @@ export class IntegrationDO extends DurableObject<Env> {
         this.store.enqueue(items, now);
       });
       this.integrationIdStored = true;
-      // A running drain claims what was just stored, and its end sets the next alarm.
-      if (!this.draining) await this.scheduleNextAlarm();
+      // A running drain claims what was just stored (waking it if it waits for this), and its end
+      // sets the next alarm.
+      if (this.draining) this.wakeDrain?.();
+      else await this.scheduleNextAlarm();
       return { stored: true };
     } catch (error) {
       console.error("outbox enqueue failed", { integrationId, error: String(error) });
@@ -131,7 +154,9 @@ export class IntegrationDO extends DurableObject<Env> {
   /** Stops sending (the integration was disabled); pending and newly enqueued items are kept. */
   async pause(): Promise<void> {
     this.reopen();
+    this.forgetTarget();
     if (!this.pausedReason()) this.store.setMeta(META.paused, "manual");
+    this.wakeDrain?.();
     await this.scheduleNextAlarm();
   }
 
@@ -144,6 +169,7 @@ export class IntegrationDO extends DurableObject<Env> {
    */
   async resume(opts: ResumeOptions): Promise<ResumeResult> {
     this.reopen();
+    this.forgetTarget();
     const now = this.clock();
     this.recoverLostLeases(now);
     let resumed = 0;
@@ -186,6 +212,8 @@ export class IntegrationDO extends DurableObject<Env> {
   /** The integration was deleted: forget everything (the alarm included). */
   async destroy(): Promise<void> {
     this.destroyed = true;
+    this.forgetTarget();
+    this.wakeDrain?.();
     this.integrationIdStored = false;
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
@@ -260,7 +288,7 @@ export class IntegrationDO extends DurableObject<Env> {
     /** Set when the integration exists but cannot be sent to as configured: attempts fail with it. */
     let unsendable: SendOutcome | null = null;
     try {
-      target = await this.resolveTarget(this.env, integrationId);
+      target = await this.sendTarget(integrationId, now);
     } catch (error) {
       if (error instanceof SecretsUnreadableError) unsendable = invalidSettingsOutcome();
       else {
@@ -294,6 +322,23 @@ export class IntegrationDO extends DurableObject<Env> {
     }
   }
 
+  /** The integration as D1 has it, or as a drain loaded it less than TARGET_REUSE_MS ago. */
+  private async sendTarget(integrationId: string, now: number): Promise<SendTarget | null> {
+    const loaded = this.loadedTarget;
+    if (loaded && now - loaded.at < TARGET_REUSE_MS && now >= loaded.at) return loaded.target;
+    this.loadedTarget = null;
+    const generation = this.targetGeneration;
+    const target = await this.resolveTarget(this.env, integrationId);
+    // Only an enabled target is kept: any other answer is acted on (paused) at once.
+    if (target?.status === "enabled" && generation === this.targetGeneration) this.loadedTarget = { target, at: now };
+    return target;
+  }
+
+  private forgetTarget() {
+    this.loadedTarget = null;
+    this.targetGeneration++;
+  }
+
   /** The drain's loop: one request at a time, each claimed (leased) before it is made. */
   private async sendDue(
     target: SendTarget | null,
@@ -303,7 +348,11 @@ export class IntegrationDO extends DurableObject<Env> {
   ) {
     while (!this.destroyed && !this.isPaused() && Date.now() - started < DRAIN_BUDGET_MS) {
       const claim = this.store.claimNext(this.clock(), batchLimit, LEASE_MS, () => uuidv7());
-      if (!claim) return;
+      if (!claim) {
+        // A head waiting for its retry ends the run; an empty outbox waits a moment for more.
+        if (this.store.head() || !(await this.nextEnqueue())) return;
+        continue;
+      }
       const startedAt = this.clock();
       const outcome = target
         ? await sendDelivery(this.env, target, claim.id, claim.items, {
@@ -318,6 +367,21 @@ export class IntegrationDO extends DurableObject<Env> {
         return;
       }
     }
+  }
+
+  /** Resolves true when an enqueue (or pause, destroy) wakes the drain within DRAIN_LINGER_MS, else false. */
+  private nextEnqueue(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wakeDrain = null;
+        resolve(false);
+      }, DRAIN_LINGER_MS);
+      this.wakeDrain = () => {
+        clearTimeout(timer);
+        this.wakeDrain = null;
+        resolve(true);
+      };
+    });
   }
 
   /**

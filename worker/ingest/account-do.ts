@@ -20,6 +20,7 @@ import { finishUnprocessed, recordSystemEvents, type SystemEventInput } from "./
 import { writeGroup } from "./ingest-group";
 import { continueLegacySeqs, type LegacyBatch, takeLegacyBatch } from "./legacy-intake";
 import { RATE_WINDOW_MS, secondsLeftInWindow, windowStartOf } from "./node-auth";
+import { PendingShardSizes } from "./pending-shard-sizes";
 import { ShardDirectory } from "./shard-routing";
 import { issueStatusChanged, runTriggerAlarm } from "./trigger-alarm";
 import { TriggerHook } from "./trigger-hook";
@@ -82,14 +83,15 @@ export class AccountIngestDO extends DurableObject<Env> {
   private alarmAt: number | null = null;
   /** Per shard, events finished (fanned out) whose processed mark is not written yet. */
   readonly pendingMarks = new Map<string, Map<string, ShardEventKey>>();
-  /** Per shard, the size it reported last, until pushed to the directory. */
-  readonly shardSizes = new Map<string, { events: number; bytes: number; maxSeq: number; periodStart: number }>();
+  /** Per shard, the size it reported last, until pushed to the directory (stored: the alarm may run in a new instance). */
+  readonly shardSizes: PendingShardSizes;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.environment = env;
     this.store = new AccountStore(ctx.storage.sql);
     this.reportStore = new AccountReportStore(ctx.storage.sql);
+    this.shardSizes = new PendingShardSizes(ctx.storage.sql);
     this.triggers = new TriggerHook(ctx.storage.sql);
     this.directory = new ShardDirectory(env, () => this.accountId);
     // Upgraded from events in D1: seqs continue past theirs (worker/ingest/legacy-intake.ts).
@@ -283,7 +285,7 @@ export class AccountIngestDO extends DurableObject<Env> {
     }
     const recent = this.store.shardsWrittenSince(Date.now() - 2 * ALARM_SPACING_MS).length > 0;
     let at: number | null = null;
-    if (this.pendingMarks.size > 0 || this.shardSizes.size > 0 || recent) at = Date.now() + ALARM_SPACING_MS;
+    if (this.pendingMarks.size > 0 || this.shardSizes.any() || recent) at = Date.now() + ALARM_SPACING_MS;
     if (sooner(at)) at = triggersDue;
     if (at !== null) {
       await this.ctx.storage.setAlarm(at);
@@ -330,16 +332,15 @@ export class AccountIngestDO extends DurableObject<Env> {
 
   /** Pushes shard sizes to the directory (at most once a minute: the alarm). */
   private async flushShardSizes(now: number): Promise<void> {
-    const taken = [...this.shardSizes];
-    this.shardSizes.clear();
     await Promise.all(
-      taken.map(async ([name, size]) => {
+      this.shardSizes.all().map(async ([name, size]) => {
         try {
           await refreshShardCounters(this.env.DB, name, size, now);
           await this.directory.splitIfGrown(size.periodStart, size.bytes, now);
+          this.shardSizes.pushed(name, size);
         } catch (error) {
+          // Kept: the next alarm pushes it (or the size a later write left).
           console.error("updating the shard directory failed", { shard: name, error: String(error) });
-          if (!this.shardSizes.has(name)) this.shardSizes.set(name, size);
         }
       }),
     );

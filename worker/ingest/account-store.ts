@@ -26,6 +26,9 @@ const SCHEMA = [
   `CREATE INDEX IF NOT EXISTS linked_events_shard_idx ON linked_events (shard)`,
   `CREATE TABLE IF NOT EXISTS shard_seqs (shard TEXT PRIMARY KEY, period_start INTEGER NOT NULL,
     min_seq INTEGER NOT NULL, max_seq INTEGER NOT NULL, last_write_at INTEGER NOT NULL)`,
+  // Sizes not pushed to the D1 directory yet (worker/ingest/pending-shard-sizes.ts).
+  `CREATE TABLE IF NOT EXISTS shard_sizes (shard TEXT PRIMARY KEY, period_start INTEGER NOT NULL,
+    events INTEGER NOT NULL, bytes INTEGER NOT NULL, max_seq INTEGER NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS archived_rollups (hour INTEGER NOT NULL, event_type TEXT NOT NULL,
     dimension TEXT NOT NULL, key TEXT NOT NULL, count INTEGER NOT NULL,
     PRIMARY KEY (hour, event_type, dimension, key))`,

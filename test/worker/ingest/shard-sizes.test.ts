@@ -2,7 +2,7 @@
  * The account object's alarm pushes the sizes of the shards it wrote to the D1 directory (at most
  * once a minute: docs/data-plane.md#directory), which the capacity figures and splits read.
  */
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { eventShards } from "../../../worker/db/schema";
@@ -21,6 +21,21 @@ describe("shard sizes in the directory", () => {
     const rows = await db().select().from(eventShards).where(eq(eventShards.accountId, account.accountId));
     expect(rows).toHaveLength(1);
     expect(rows[0]?.events).toBeGreaterThanOrEqual(20); // and the node_created system event
+    expect(rows[0]?.bytes).toBeGreaterThan(0);
+  });
+
+  it("are written by an alarm that runs in a new instance (the object was evicted after the write)", async () => {
+    const account = await seedAccount("Acme Sizes Evicted");
+    const node = await createNode(await login(account.users.admin.email));
+    const events = Array.from({ length: 20 }, () => hit());
+    expect(await json(await postEvents(node.token, { events }))).toEqual({ accepted: 20, duplicates: 0 });
+    const object = accountObject(account.accountId);
+    // An idle object is evicted long before its alarm a minute later (wrangler dev: seconds).
+    await evictDurableObject(object);
+    expect(await runDurableObjectAlarm(object)).toBe(true);
+    const rows = await db().select().from(eventShards).where(eq(eventShards.accountId, account.accountId));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.events).toBeGreaterThanOrEqual(20);
     expect(rows[0]?.bytes).toBeGreaterThan(0);
   });
 });
