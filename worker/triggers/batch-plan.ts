@@ -120,23 +120,33 @@ function buildPlan(triggers: readonly CompiledTrigger[]): BatchPlan {
 }
 
 /**
- * The positions of the event triggers that may match this event, into `into` (cleared first);
- * how many lists they came from (more than one: not in ascending order).
+ * The positions of the event triggers that may match this event: one of the plan's own lists when
+ * they come from one (not to be changed), else gathered into `into`; `ordered` is false when they
+ * came from several lists (then not in ascending order).
  */
-export function candidates(plan: BatchPlan, fields: EventFields, event: StoredEvent, into: number[]): number {
-  into.length = 0;
-  let sources = 0;
-  if (plan.unindexed.length > 0) {
-    for (const position of plan.unindexed) into.push(position);
-    sources++;
-  }
+export function candidates(
+  plan: BatchPlan,
+  fields: EventFields,
+  event: StoredEvent,
+  into: number[],
+): { positions: readonly number[]; ordered: boolean } {
+  let only: readonly number[] | null = plan.unindexed.length > 0 ? plan.unindexed : null;
+  let sources = only ? 1 : 0;
   for (const index of plan.indexes) {
     const value = index.read(fields as Fields, event);
     if (value === undefined || value === null) continue;
     const positions = index.positions.get(value);
     if (!positions) continue;
-    for (const position of positions) into.push(position);
+    if (sources === 0) only = positions;
+    else {
+      // A second list: copy the first one before adding to it (the plan's lists stay as they are).
+      if (sources === 1) into.splice(0, into.length, ...(only as readonly number[]));
+      for (const position of positions) into.push(position);
+    }
     sources++;
   }
-  return sources;
+  if (sources <= 1) return { positions: only ?? NONE, ordered: true };
+  return { positions: into, ordered: false };
 }
+
+const NONE: readonly number[] = [];

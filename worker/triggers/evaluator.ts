@@ -177,7 +177,8 @@ export class TriggerEvaluator {
     return this.episodes;
   }
 
-  private hasEpisode(nodeId: string): boolean {
+  /** Whether a node-silence episode of this node is open (its next post is a recovery). */
+  hasEpisode(nodeId: string): boolean {
     for (const episode of this.openEpisodes().values()) if (episode.node_id === nodeId) return true;
     return false;
   }

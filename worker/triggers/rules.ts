@@ -134,7 +134,7 @@ export function evaluateBatch(
   // looks its group up once per group-by, not once per trigger.
   const windowsByKey = Array.from({ length: slotCount }, () => new Map<string, (GroupWindow | undefined)[]>());
   const windows: (GroupWindow | undefined)[][] = new Array(slotCount);
-  const positions: number[] = [];
+  const gathered: number[] = [];
   /** The trigger positions of the current event's notices, when its candidates came out of order. */
   const noticePositions: number[] = [];
   let stamp = 0;
@@ -156,8 +156,9 @@ export function evaluateBatch(
     if (eventTriggers.length === 0) continue;
     const fields = readEventFields(event);
     if (fields === null) continue;
-    const outOfOrder = candidates(plan, fields, event, positions) > 1;
+    const { positions, ordered } = candidates(plan, fields, event, gathered);
     if (positions.length === 0) continue;
+    const outOfOrder = !ordered;
     stamp++;
     const firstNotice = outcome.notices.length;
     noticePositions.length = 0;
