@@ -33,7 +33,20 @@ export interface CompiledTrigger {
   throttleMs: number;
   /** Triggers with the same group-by share an event's group key (computed once per event). */
   groupBySignature: string;
+  /** A small number per distinct group-by: where an interned tally keeps its group key for it. */
+  groupByNumber: number;
 }
+
+/** Group-by signature → its number (a handful of distinct ones: the subsets of the group-by fields). */
+const groupByNumbers = new Map<string, number>();
+const groupByNumber = (signature: string) => {
+  let number = groupByNumbers.get(signature);
+  if (number === undefined) {
+    number = groupByNumbers.size;
+    groupByNumbers.set(signature, number);
+  }
+  return number;
+};
 
 export function compileTrigger(trigger: Trigger): CompiledTrigger {
   const matchesFields = compileFieldFilters(trigger.filters);
@@ -44,6 +57,7 @@ export function compileTrigger(trigger: Trigger): CompiledTrigger {
     filtered: hasFilters(trigger.filters),
     throttleMs: trigger.throttle_minutes * MINUTE_MS,
     groupBySignature: trigger.group_by.join(","),
+    groupByNumber: groupByNumber(trigger.group_by.join(",")),
   };
 }
 
@@ -74,10 +88,10 @@ function tallyGroupKey(tally: Tally, compiled: CompiledTrigger, event: StoredEve
   const { group_by: groupBy } = compiled.trigger;
   if (groupBy.length === 0) return "";
   if (groupBy.includes("node")) return groupKey(groupBy, event, fields);
-  let key = tally.groupKeys.get(compiled.groupBySignature);
+  let key = tally.groupKeys[compiled.groupByNumber];
   if (key === undefined) {
     key = groupKeyOf(groupBy, (field) => tally.values[field === "host" ? 0 : field === "attack_type" ? 1 : 2]);
-    tally.groupKeys.set(compiled.groupBySignature, key);
+    tally.groupKeys[compiled.groupByNumber] = key;
   }
   return key;
 }

@@ -12,8 +12,8 @@ export interface Tally {
   /** Unique per interned tally: buckets count by it (a number keys a Map faster than an object). */
   readonly id: number;
   readonly values: readonly [string | undefined, string | undefined, string | undefined, string | undefined];
-  /** Group keys of these values per group-by signature (worker/triggers/rules.ts), built on first use. */
-  readonly groupKeys: Map<string, string>;
+  /** Group keys of these values by group-by number (worker/triggers/rules.ts), built on first use. */
+  readonly groupKeys: (string | undefined)[];
 }
 /** Per dimension (`TOP_DIMENSIONS` order), value → count (Maps: counting is on the ingest path; JSON only when stored). */
 export type BucketTops = [Map<string, number>, Map<string, number>, Map<string, number>, Map<string, number>];
@@ -66,7 +66,7 @@ export function internTally(
   const byCountry = child(child(child(interned, host), attackType), sourceIp);
   let tally = byCountry.get(country);
   if (!tally) {
-    tally = { id: nextTallyId++, values: [host, attackType, sourceIp, country], groupKeys: new Map() };
+    tally = { id: nextTallyId++, values: [host, attackType, sourceIp, country], groupKeys: [] };
     byCountry.set(country, tally);
     internedCount++;
   }
