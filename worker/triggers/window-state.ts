@@ -266,12 +266,17 @@ export class WindowStore implements WindowState {
   /**
    * Writes the buckets changed since the last write as journal rows (the 1 s write under load:
    * one row instead of one upsert per bucket); `flush` when a group restarted or a throttle mark
-   * changed (a notice: those go to their tables at once).
+   * changed (a notice: those go to their tables at once), or when the cache is past its bound
+   * (only `flush` drops groups, once they are in the table).
    */
   journal() {
     const sql = this.sql;
     if (!sql || this.dirtyGroups.size === 0) return;
-    if (this.dirtyFired.size > 0 || [...this.dirtyGroups].some((state) => state.cleared)) {
+    if (
+      this.dirtyFired.size > 0 ||
+      this.cachedGroups > MAX_CACHED_GROUPS ||
+      [...this.dirtyGroups].some((state) => state.cleared)
+    ) {
       this.flush();
       return;
     }

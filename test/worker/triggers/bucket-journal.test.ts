@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { StoredEvent } from "../../../worker/domain/event-filters";
 import type { Trigger } from "../../../worker/domain/triggers";
 import { TriggerEvaluator } from "../../../worker/triggers/evaluator";
+import { MAX_CACHED_GROUPS } from "../../../worker/triggers/window-state";
 import { MINUTE, storedHit, T0, trigger } from "./fixtures";
 
 /**
@@ -83,6 +84,24 @@ describe("trigger counts: the journal of the 1 s writes", () => {
       expect(stored(sql, t.id)).toEqual([]);
       expect(run(restarted, edited, hits(4, T0 + 3000), T0 + 3000)).toHaveLength(0);
       expect(run(restarted, edited, hits(1, T0 + 3100), T0 + 3100)).toHaveLength(1);
+    });
+  });
+
+  it("past the cache's bound of groups the 1 s write goes to the table, so the groups it drops are there to read", async () => {
+    await withSql((sql) => {
+      const t = fiveInAnHour({ group_by: ["source_ip"] });
+      const evaluator = new TriggerEvaluator(sql);
+      run(evaluator, t, hits(1, T0), T0);
+      const spray = Array.from({ length: MAX_CACHED_GROUPS + 1 }, (_, i) =>
+        storedHit(T0 + 1000, { remote_addr: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}` }),
+      );
+      run(evaluator, t, spray, T0 + 1000);
+      expect(journalRows(sql)).toBe(0);
+      expect(stored(sql, t.id)).toHaveLength(MAX_CACHED_GROUPS + 2);
+      // The first address's group (dropped from the cache, read again): 1 + 4 more is 5.
+      const first = (spray[0]?.data as { remote_addr: string }).remote_addr;
+      const more = Array.from({ length: 4 }, () => storedHit(T0 + 2000, { remote_addr: first }));
+      expect(run(evaluator, t, more, T0 + 2000)).toHaveLength(1);
     });
   });
 });
