@@ -15,8 +15,8 @@ export const JOURNAL_SCHEMA = `CREATE TABLE IF NOT EXISTS trigger_bucket_journal
 
 /** Bucket rows per upsert statement: 5 bound values each, within SQLite's 100 per statement. */
 const ROWS_PER_UPSERT = 20;
-/** Bucket rows per journal row: keeps each journal row far below the 2 MB a Durable Object's row may hold. */
-const ROWS_PER_ENTRY = 500;
+/** Text per journal row: far below the 2 MB a Durable Object's row may hold, whatever the rows' tops. */
+const ENTRY_BYTES = 512 * 1024;
 
 export function upsertBuckets(sql: SqlStorage, rows: readonly BucketRow[]) {
   for (let at = 0; at < rows.length; at += ROWS_PER_UPSERT) {
@@ -33,14 +33,20 @@ export function upsertBuckets(sql: SqlStorage, rows: readonly BucketRow[]) {
 
 /** Appends the buckets' current state to the journal (the tops as JSON inside the entry, not re-escaped). */
 export function appendToJournal(sql: SqlStorage, rows: readonly BucketRow[]) {
-  for (let at = 0; at < rows.length; at += ROWS_PER_ENTRY) {
-    const entry = rows
-      .slice(at, at + ROWS_PER_ENTRY)
-      .map(([triggerId, group, minute, count, tops]) =>
-        [JSON.stringify(triggerId), JSON.stringify(group), minute, count, tops].join(","),
-      );
-    sql.exec("INSERT INTO trigger_bucket_journal (rows) VALUES (?)", `[[${entry.join("],[")}]]`);
+  let entry: string[] = [];
+  let length = 0;
+  const write = () => {
+    if (entry.length > 0) sql.exec("INSERT INTO trigger_bucket_journal (rows) VALUES (?)", `[[${entry.join("],[")}]]`);
+    entry = [];
+    length = 0;
+  };
+  for (const [triggerId, group, minute, count, tops] of rows) {
+    const text = [JSON.stringify(triggerId), JSON.stringify(group), minute, count, tops].join(",");
+    if (length + text.length > ENTRY_BYTES) write();
+    entry.push(text);
+    length += text.length + 3;
   }
+  write();
 }
 
 /** The journal is written out: its rows are in `trigger_buckets` (same synchronous stretch, one commit). */

@@ -104,4 +104,20 @@ describe("trigger counts: the journal of the 1 s writes", () => {
       expect(run(evaluator, t, more, T0 + 2000)).toHaveLength(1);
     });
   });
+
+  it("a second of many large buckets is split over several journal rows, all replayed", async () => {
+    await withSql((sql) => {
+      const t = fiveInAnHour({ group_by: ["host"] });
+      const evaluator = new TriggerEvaluator(sql);
+      run(evaluator, t, hits(1, T0), T0);
+      // 2000 groups whose host (in the key and the tops) is 200 characters: about 1 MB of rows.
+      const host = (i: number) => `${"a".repeat(190)}-${String(i).padStart(4, "0")}.example.com`;
+      const wide = Array.from({ length: 2000 }, (_, i) => storedHit(T0 + 1000, { host: host(i) }));
+      run(evaluator, t, wide, T0 + 1000);
+      expect(journalRows(sql)).toBeGreaterThan(1);
+      new TriggerEvaluator(sql);
+      expect(stored(sql, t.id)).toHaveLength(2001);
+      expect(journalRows(sql)).toBe(0);
+    });
+  });
 });
