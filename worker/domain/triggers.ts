@@ -148,16 +148,19 @@ export function defaultThrottleMinutes(condition: TriggerCondition): number {
  */
 export function groupValue(field: GroupByField, event: StoredEvent, fields: EventFields = eventFields(event)): string {
   const read = fields as Record<string, string | number | undefined> | null;
-  const value =
+  return shownValue(
     field === "node"
       ? event.nodeId
       : field === "host"
         ? read?.host
         : field === "attack_type"
           ? (read?.attackType ?? read?.vulnType)
-          : read?.remoteAddr;
-  return value === undefined || value === null || value === "" ? "-" : String(value);
+          : read?.remoteAddr,
+  );
 }
+
+const shownValue = (value: string | number | null | undefined) =>
+  value === undefined || value === null || value === "" ? "-" : String(value);
 
 /** The group of an event: "host=shop.example.com, attack_type=sqli"; "" when the trigger has no group-by. */
 export function groupKey(
@@ -169,4 +172,12 @@ export function groupKey(
   // One field (the usual case) builds one string: this runs once per event on the ingest path.
   if (groupBy.length === 1) return `${groupBy[0]}=${groupValue(groupBy[0] as GroupByField, event, fields)}`;
   return groupBy.map((field) => `${field}=${groupValue(field, event, fields)}`).join(", ");
+}
+
+/** `groupKey` from the group-by fields' values already read (`value` as `groupValue` reads them, before "-"). */
+export function groupKeyOf(
+  groupBy: readonly GroupByField[],
+  value: (field: GroupByField) => string | number | null | undefined,
+): string {
+  return groupBy.map((field) => `${field}=${shownValue(value(field))}`).join(", ");
 }

@@ -74,8 +74,33 @@ export class TriggerHook {
   /** Muted counts changed since they were last copied to D1 (unknown after a restart: copied once). */
   private countsDirty = true;
   private countsFlushedAt = 0;
+  /**
+   * Per control snapshot: whether it has node-silence triggers and, then, a lower bound of the
+   * earliest node-silence deadline (posts only move deadlines later), so a group asks
+   * `checkSilence` only once one may be due or a silent node posts. Dropped after every check.
+   */
+  private silenceWatch: { control: ControlSnapshot; watch: boolean; dueAt: number | null } | null = null;
 
   constructor(private readonly sql: SqlStorage) {}
+
+  private watchOf(control: ControlSnapshot) {
+    if (this.silenceWatch?.control !== control) {
+      const watch = hasNodeSilence(control.triggers);
+      this.silenceWatch = {
+        control,
+        watch,
+        dueAt: watch ? this.evaluator.dueAt(control.triggers, knownNodes(control)) : null,
+      };
+    }
+    return this.silenceWatch;
+  }
+
+  /** Node-silence notices due at `now` (their episodes change: the lower bound is computed again). */
+  private checkSilence(control: ControlSnapshot, now: number): TriggerNotice[] {
+    const notices = this.evaluator.checkSilence(control.triggers, knownNodes(control), now);
+    this.silenceWatch = null;
+    return notices;
+  }
 
   /** Created on first use: an account without triggers or silences never builds their tables. */
   private get evaluator(): TriggerEvaluator {
@@ -99,8 +124,14 @@ export class TriggerHook {
     now: number,
   ): { muted: Set<string>; plan: ItemPlan } {
     if (TriggerHook.idle(control)) return { muted: new Set(), plan: new Map() };
-    const silenceWatch = hasNodeSilence(control.triggers);
-    if (silenceWatch) for (const [nodeId, at] of posted) this.evaluator.recordNodeSeen(nodeId, at);
+    const silenceWatch = this.watchOf(control);
+    let recovering = false;
+    if (silenceWatch.watch) {
+      for (const [nodeId, at] of posted) {
+        this.evaluator.recordNodeSeen(nodeId, at);
+        if (this.evaluator.hasEpisode(nodeId)) recovering = true;
+      }
+    }
     const outcome =
       events.length > 0
         ? this.evaluator.evaluate(
@@ -113,7 +144,10 @@ export class TriggerHook {
         : null;
     if (outcome && outcome.silenced > 0) this.countsDirty = true;
     const notices = outcome?.notices ?? [];
-    if (silenceWatch) notices.push(...this.evaluator.checkSilence(control.triggers, knownNodes(control), now));
+    const due = silenceWatch.dueAt;
+    if (silenceWatch.watch && (recovering || (due !== null && due <= now))) {
+      notices.push(...this.checkSilence(control, now));
+    }
     const muted = new Set(outcome?.silencedEventIds);
     if (notices.length === 0) return { muted, plan: new Map() };
     const byId = new Map(events.map((e) => [e.notifiable.id, e.notifiable]));
@@ -140,8 +174,7 @@ export class TriggerHook {
   /** Node-silence notices due at `now` (the alarm's run). */
   dueNotices(control: ControlSnapshot, context: NotificationContext, now: number): ItemPlan {
     if (!hasNodeSilence(control.triggers)) return new Map();
-    const notices = this.evaluator.checkSilence(control.triggers, knownNodes(control), now);
-    return this.itemsOf(control, notices, new Map(), context);
+    return this.itemsOf(control, this.checkSilence(control, now), new Map(), context);
   }
 
   /** The muted totals per silence, when they are due for D1 (at most once a minute); then marked copied. */

@@ -59,6 +59,12 @@ const PRUNE_EVERY_MS = MINUTE_MS;
  * restarts go with the firing batch.
  */
 const FLUSH_EVERY_MS = 1000;
+/**
+ * The 1 s writes go to the journal (one row for every bucket changed: worker/triggers/bucket-journal.ts),
+ * and the buckets to their table this often, with a notice and in the alarm: under load a bucket
+ * is then rewritten about once a minute instead of once a second.
+ */
+const SETTLE_EVERY_MS = MINUTE_MS;
 
 export class TriggerEvaluator {
   private readonly state: WindowStore;
@@ -75,6 +81,7 @@ export class TriggerEvaluator {
   private readonly silencedPending = new Map<string, number>();
   private lastPruneAt = 0;
   private lastFlushAt = 0;
+  private lastSettledAt = 0;
   /** Node last-seen times and open silence episodes, read from SQLite once, then kept here. */
   private seen: Map<string, { at: number; written: number }> | null = null;
   private episodes: Map<string, Episode> | null = null;
@@ -112,13 +119,25 @@ export class TriggerEvaluator {
     for (const [id, count] of Object.entries(outcome.silencedBySilence)) {
       this.silencedPending.set(id, (this.silencedPending.get(id) ?? 0) + count);
     }
-    if (outcome.notices.length > 0 || now - this.lastFlushAt >= FLUSH_EVERY_MS) this.persist(now);
+    if (outcome.notices.length > 0 || now - this.lastSettledAt >= SETTLE_EVERY_MS) this.persist(now);
+    else if (now - this.lastFlushAt >= FLUSH_EVERY_MS) this.writeCounts(now, false);
     return outcome;
   }
 
-  /** Writes the counts and throttle marks not yet in SQLite (the object's alarm calls it too). */
+  /**
+   * Writes the counts and throttle marks not yet in their tables, and empties the journal (the
+   * object's alarm calls it too).
+   */
   persist(now: number) {
-    this.state.flush();
+    this.writeCounts(now, true);
+  }
+
+  /** The 1 s write: changed buckets to the journal (`settle`: to their table), silenced counts. */
+  private writeCounts(now: number, settle: boolean) {
+    if (settle) {
+      this.state.flush();
+      this.lastSettledAt = now;
+    } else this.state.journal();
     for (const [id, count] of this.silencedPending) {
       this.sql.exec(
         `INSERT INTO trigger_silenced (silence_id, count) VALUES (?, ?)
@@ -177,7 +196,8 @@ export class TriggerEvaluator {
     return this.episodes;
   }
 
-  private hasEpisode(nodeId: string): boolean {
+  /** Whether a node-silence episode of this node is open (its next post is a recovery). */
+  hasEpisode(nodeId: string): boolean {
     for (const episode of this.openEpisodes().values()) if (episode.node_id === nodeId) return true;
     return false;
   }

@@ -30,7 +30,8 @@ export class TriggerPreviewer {
     private readonly trigger: Trigger,
     private readonly timeZone: string,
   ) {
-    this.compiled = compileTrigger(trigger);
+    // One list for every batch: the batch plan is prepared once (worker/triggers/batch-plan.ts).
+    this.compiled = [compileTrigger(trigger)];
   }
 
   /** Feed events in time order, batch by batch. */
@@ -48,7 +49,7 @@ export class TriggerPreviewer {
       }
       return;
     }
-    const outcome = evaluateBatch(this.state, [this.compiled], [], this.timeZone, events, (e) => e.occurredAt);
+    const outcome = evaluateBatch(this.state, this.compiled, [], this.timeZone, events, (e) => e.occurredAt);
     for (const notice of outcome.notices) this.count(notice.groupKey);
   }
 

@@ -2,12 +2,14 @@ import {
   compileFieldFilters,
   type EventFields,
   eventFields,
+  hasFilters,
   readEventFields,
   type StoredEvent,
 } from "../domain/event-filters";
 import { type CompiledSilence, silencingIds } from "../domain/silences";
-import { type GroupByField, groupKey, groupValue, type Trigger } from "../domain/triggers";
+import { type GroupByField, groupKey, groupKeyOf, groupValue, type Trigger } from "../domain/triggers";
 import { iso, MINUTE_MS } from "../lib/time";
+import { batchPlan, candidates } from "./batch-plan";
 import type { TriggerNotice } from "./notices";
 import { internTally, type Tally } from "./tallies";
 import type { GroupWindow, WindowState } from "./window-state";
@@ -26,10 +28,25 @@ export interface CompiledTrigger {
   matches: (event: StoredEvent) => boolean;
   /** `matches` over the event's fields read once per event (`eventFields`): the batch loop's test. */
   matchesFields: (fields: EventFields, event: StoredEvent) => boolean;
+  /** False when the trigger sets no filter: it takes every node event without calling `matchesFields`. */
+  filtered: boolean;
   throttleMs: number;
   /** Triggers with the same group-by share an event's group key (computed once per event). */
   groupBySignature: string;
+  /** A small number per distinct group-by: where an interned tally keeps its group key for it. */
+  groupByNumber: number;
 }
+
+/** Group-by signature → its number (a handful of distinct ones: the subsets of the group-by fields). */
+const groupByNumbers = new Map<string, number>();
+const groupByNumber = (signature: string) => {
+  let number = groupByNumbers.get(signature);
+  if (number === undefined) {
+    number = groupByNumbers.size;
+    groupByNumbers.set(signature, number);
+  }
+  return number;
+};
 
 export function compileTrigger(trigger: Trigger): CompiledTrigger {
   const matchesFields = compileFieldFilters(trigger.filters);
@@ -37,8 +54,10 @@ export function compileTrigger(trigger: Trigger): CompiledTrigger {
     trigger,
     matches: (event) => matchesFields(eventFields(event), event),
     matchesFields,
+    filtered: hasFilters(trigger.filters),
     throttleMs: trigger.throttle_minutes * MINUTE_MS,
     groupBySignature: trigger.group_by.join(","),
+    groupByNumber: groupByNumber(trigger.group_by.join(",")),
   };
 }
 
@@ -58,6 +77,23 @@ const text = (value: unknown) => (typeof value === "string" ? value : undefined)
 function readTally(fields: EventFields): Tally {
   const f = fields as Record<string, string | number | undefined> | null;
   return internTally(text(f?.host), text(f?.attackType ?? f?.vulnType), text(f?.remoteAddr), text(f?.country));
+}
+
+/**
+ * The group key of an event from its interned tally, which holds the host, attack type and source
+ * IP: built once per distinct combination and group-by, not per event (a group-by on the node
+ * reads the event).
+ */
+function tallyGroupKey(tally: Tally, compiled: CompiledTrigger, event: StoredEvent, fields: EventFields): string {
+  const { group_by: groupBy } = compiled.trigger;
+  if (groupBy.length === 0) return "";
+  if (groupBy.includes("node")) return groupKey(groupBy, event, fields);
+  let key = tally.groupKeys[compiled.groupByNumber];
+  if (key === undefined) {
+    key = groupKeyOf(groupBy, (field) => tally.values[field === "host" ? 0 : field === "attack_type" ? 1 : 2]);
+    tally.groupKeys[compiled.groupByNumber] = key;
+  }
+  return key;
 }
 
 function groupOf(groupBy: readonly GroupByField[], event: StoredEvent) {
@@ -102,33 +138,20 @@ export function evaluateBatch(
   nowOf: (event: StoredEvent) => number,
 ): BatchOutcome {
   const outcome: BatchOutcome = { notices: [], silenced: 0, silencedBySilence: {}, silencedEventIds: [] };
-  // Sorted once per batch: a system event meets only system_event triggers, a node event only
-  // each_event and threshold ones (each list keeps the triggers' order, so the notices' too).
-  const systemTriggers: CompiledTrigger[] = [];
-  const eventTriggers: CompiledTrigger[] = [];
-  /** Per event trigger, the slot of its group-by in `keys`: one group key per group-by and event. */
-  const keySlots: number[] = [];
-  const slots = new Map<string, number>();
-  for (const compiled of triggers) {
-    const { trigger } = compiled;
-    if (!trigger.enabled) continue;
-    const kind = trigger.condition.kind;
-    if (kind === "system_event") systemTriggers.push(compiled);
-    else if (kind === "each_event" || kind === "threshold") {
-      eventTriggers.push(compiled);
-      let slot = slots.get(compiled.groupBySignature);
-      if (slot === undefined) {
-        slot = slots.size;
-        slots.set(compiled.groupBySignature, slot);
-      }
-      keySlots.push(slot);
-    }
-  }
-  const keys: (string | undefined)[] = new Array(slots.size);
-  // Per group-by slot and group key, each threshold trigger's window (by its index): an event
+  const plan = batchPlan(triggers);
+  const { systemTriggers, eventTriggers, keySlots, slotCount } = plan;
+  // Per group-by slot, the event's group key and its windows, valid while the stamp is the event's.
+  const keys: string[] = new Array(slotCount).fill("");
+  const keyStamps: number[] = new Array(slotCount).fill(-1);
+  const windowStamps: number[] = new Array(slotCount).fill(-1);
+  // Per group-by slot and group key, each threshold trigger's window (by its position): an event
   // looks its group up once per group-by, not once per trigger.
-  const windowsByKey = Array.from({ length: slots.size }, () => new Map<string, (GroupWindow | undefined)[]>());
-  const windows: ((GroupWindow | undefined)[] | undefined)[] = new Array(slots.size);
+  const windowsByKey = Array.from({ length: slotCount }, () => new Map<string, (GroupWindow | undefined)[]>());
+  const windows: (GroupWindow | undefined)[][] = new Array(slotCount);
+  const gathered: number[] = [];
+  /** The trigger positions of the current event's notices, when its candidates came out of order. */
+  const noticePositions: number[] = [];
+  let stamp = 0;
   for (const event of events) {
     const now = nowOf(event);
     if (event.data.type === "system") {
@@ -146,27 +169,31 @@ export function evaluateBatch(
     }
     if (eventTriggers.length === 0) continue;
     const fields = readEventFields(event);
-    keys.fill(undefined);
-    windows.fill(undefined);
+    if (fields === null) continue;
+    const { positions, ordered } = candidates(plan, fields, event, gathered);
+    if (positions.length === 0) continue;
+    const outOfOrder = !ordered;
+    stamp++;
+    const firstNotice = outcome.notices.length;
+    noticePositions.length = 0;
     let tally: Tally | undefined;
     const minute = Math.floor(event.occurredAt / MINUTE_MS);
     const countable = event.occurredAt >= now - MAX_WINDOW_MS;
-    // No allocation before a match: this loop runs once per event and trigger on the ingest path.
-    for (let i = 0; i < eventTriggers.length; i++) {
+    // No allocation before a match: this loop runs once per event and candidate trigger on the ingest path.
+    for (const i of positions) {
       const compiled = eventTriggers[i] as CompiledTrigger;
-      if (!compiled.matchesFields(fields, event)) continue;
+      if (compiled.filtered && !compiled.matchesFields(fields, event)) continue;
       const { trigger } = compiled;
       const condition = trigger.condition;
       const slot = keySlots[i] as number;
-      let key = keys[slot];
-      if (key === undefined) {
-        key = groupKey(trigger.group_by, event, fields);
-        keys[slot] = key;
-      }
       if (condition.kind === "each_event") {
+        const key = keyStamps[slot] === stamp ? (keys[slot] as string) : groupKey(trigger.group_by, event, fields);
+        keys[slot] = key;
+        keyStamps[slot] = stamp;
         if (isThrottled(state, compiled, key, now)) continue;
         // Without a throttle nothing reads the mark: no write per event.
         if (compiled.throttleMs > 0) state.setFired(trigger.id, key, now);
+        if (outOfOrder) noticePositions.push(i);
         outcome.notices.push({
           kind: "trigger_event",
           ...noticeBase(trigger),
@@ -179,8 +206,15 @@ export function evaluateBatch(
       }
       if (condition.kind !== "threshold" || !countable) continue;
       tally ??= readTally(fields);
+      let key: string;
+      if (keyStamps[slot] === stamp) key = keys[slot] as string;
+      else {
+        key = tallyGroupKey(tally, compiled, event, fields);
+        keys[slot] = key;
+        keyStamps[slot] = stamp;
+      }
       let ofKey = windows[slot];
-      if (ofKey === undefined) {
+      if (windowStamps[slot] !== stamp || ofKey === undefined) {
         const bySlot = windowsByKey[slot] as Map<string, (GroupWindow | undefined)[]>;
         ofKey = bySlot.get(key);
         if (ofKey === undefined) {
@@ -188,6 +222,7 @@ export function evaluateBatch(
           bySlot.set(key, ofKey);
         }
         windows[slot] = ofKey;
+        windowStamps[slot] = stamp;
       }
       let counts = ofKey[i];
       if (counts === undefined) {
@@ -205,6 +240,7 @@ export function evaluateBatch(
       const group = groupOf(trigger.group_by, event);
       const windowStart = fromMinute * MINUTE_MS;
       const windowEnd = (endMinute + 1) * MINUTE_MS;
+      if (outOfOrder) noticePositions.push(i);
       outcome.notices.push({
         kind: "trigger_threshold",
         ...noticeBase(trigger),
@@ -222,8 +258,21 @@ export function evaluateBatch(
       state.clear(counts);
       state.setFired(trigger.id, key, now);
     }
+    // Candidates from several index lists: the event's notices back in the triggers' order.
+    if (noticePositions.length > 1) inTriggerOrder(outcome.notices, firstNotice, noticePositions);
   }
   return outcome;
+}
+
+/** Sorts `notices` from `first` on by their triggers' positions (each trigger notifies an event once). */
+function inTriggerOrder(notices: TriggerNotice[], first: number, positions: readonly number[]) {
+  const sorted = notices
+    .slice(first)
+    .map((notice, k) => ({ notice, position: positions[k] as number }))
+    .sort((a, b) => a.position - b.position);
+  sorted.forEach(({ notice }, k) => {
+    notices[first + k] = notice;
+  });
 }
 
 /** A system event through the system_event triggers (never muted, no filters). */

@@ -12,6 +12,8 @@ export interface Tally {
   /** Unique per interned tally: buckets count by it (a number keys a Map faster than an object). */
   readonly id: number;
   readonly values: readonly [string | undefined, string | undefined, string | undefined, string | undefined];
+  /** Group keys of these values by group-by number (worker/triggers/rules.ts), built on first use. */
+  readonly groupKeys: (string | undefined)[];
 }
 /** Per dimension (`TOP_DIMENSIONS` order), value → count (Maps: counting is on the ingest path; JSON only when stored). */
 export type BucketTops = [Map<string, number>, Map<string, number>, Map<string, number>, Map<string, number>];
@@ -36,10 +38,11 @@ let internedCount = 0;
 const MAX_INTERNED = 10_000;
 let nextTallyId = 0;
 
-function child<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+/** The inner map under `key`, made when missing (no callback: this runs for every counted event). */
+function child<K, V>(map: Map<K, Map<string | undefined, V>>, key: K): Map<string | undefined, V> {
   let value = map.get(key);
   if (value === undefined) {
-    value = make();
+    value = new Map();
     map.set(key, value);
   }
   return value;
@@ -60,18 +63,10 @@ export function internTally(
     interned = new Map();
     internedCount = 0;
   }
-  const byCountry = child(
-    child(
-      child(interned, host, () => new Map()),
-      attackType,
-      () => new Map(),
-    ),
-    sourceIp,
-    () => new Map(),
-  );
+  const byCountry = child(child(child(interned, host), attackType), sourceIp);
   let tally = byCountry.get(country);
   if (!tally) {
-    tally = { id: nextTallyId++, values: [host, attackType, sourceIp, country] };
+    tally = { id: nextTallyId++, values: [host, attackType, sourceIp, country], groupKeys: [] };
     byCountry.set(country, tally);
     internedCount++;
   }
