@@ -2,7 +2,7 @@
  * Triggers benchmark (issue 14), against Herald under `wrangler dev`:
  * - ingest of batches of 100 hits from 10 nodes with 50 triggers on the account (mixed
  *   conditions and filters, none firing) against the same account and load with those triggers
- *   disabled (≥ 0.9): three segments of each, interleaved;
+ *   disabled (≥ 0.9): five segments of each, interleaved in adjacent pairs;
  * - from the 202 of the request whose events cross a threshold to the notice at a webhook
  *   receiver, p99 < 1 s;
  * - a node-silence notice within 60 s of its deadline (the account object's alarm), in an account
@@ -25,11 +25,13 @@ const SEGMENT_MS = Number(process.env.BENCH_INGEST_SECONDS ?? 7) * 1000;
  */
 const SETTLE_MS = 1_000;
 /**
- * Triggers enabled in each measured segment: pairs without–with, with–without, without–with, so
- * each pair's segments are adjacent (a drift in the shared machine's load hits both alike) and
- * neither side always goes first.
+ * Triggers enabled in each measured segment: pairs without–with, with–without, … so each pair's
+ * segments are adjacent (a drift in the shared machine's load hits both alike) and neither side
+ * always goes first. Five pairs: single 7 s segments of the same load differ by up to ±15 % here,
+ * more than the triggers' cost, so three pairs left the ratio of means to chance.
  */
-const SEGMENTS = [false, true, true, false, false, true];
+const PAIRS = Number(process.env.BENCH_TRIGGER_PAIRS ?? 5);
+const SEGMENTS = Array.from({ length: PAIRS }, (_, pair) => (pair % 2 === 0 ? [false, true] : [true, false])).flat();
 const CROSSINGS = Number(process.env.BENCH_TRIGGER_CROSSINGS ?? 30);
 const THRESHOLD = 20;
 
