@@ -12,7 +12,7 @@
 import { writeFileSync } from "node:fs";
 import { startHerald } from "../support/herald-process.ts";
 import { createNodes, runLoad, startReceiver, subscribeReceiver } from "./ingest.ts";
-import { createLoadTriggers } from "./triggers.ts";
+import { createLoadTriggers, noticeWebhook } from "./triggers.ts";
 
 interface ProfileNode {
   id: number;
@@ -94,16 +94,10 @@ class Done {
 /** The 50 benchmark triggers, enabled, notifying a webhook that no plain subscription uses. */
 async function addLoadTriggers(url: string): Promise<void> {
   const admin = await herald.signIn();
-  const created = await admin.call<{ integration: { id: string } }>("POST", "/api/integrations", {
-    type: "webhook",
-    name: "profile trigger receiver",
-    settings: { url, method: "POST", headers: [], format: "json_array", timeout_seconds: 15 },
-    events: {},
-  });
-  if (created.status !== 201) throw new Error(`creating the webhook failed: ${created.status}`);
+  const integrationId = await noticeWebhook(admin, url);
   const nodes = await admin.call<{ nodes: { id: string }[] }>("GET", "/api/nodes");
   const nodeIds = nodes.body.nodes.map((n) => n.id);
-  await createLoadTriggers(admin, created.body.integration.id, nodeIds, true);
+  await createLoadTriggers(admin, integrationId, nodeIds, true);
 }
 
 const herald = await startHerald({ vars: { NODE_RATE_LIMIT_PER_MINUTE: "100000000" } });

@@ -7,11 +7,12 @@
  * (README, Benchmarks). Only 127.0.0.1; every wait has a deadline.
  * BENCH_SOAK_BURSTS=n runs fewer bursts; BENCH_SOAK_NOTIFY=0 stores without any integration.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { type HeraldProcess, startHerald } from "../support/herald-process.ts";
 import type { BenchResult } from "./bench-result.ts";
 import { batchBody, createNodes, startReceiver, subscribeReceiver } from "./ingest.ts";
+import { workerdMemory } from "./workerd-procs.ts";
 
 const BURSTS = Number(process.env.BENCH_SOAK_BURSTS ?? 10);
 const EVENTS_PER_BURST = 50_000;
@@ -43,32 +44,6 @@ function localStoreBytes(stateDir: string): number {
     if (existsSync(dir)) walk(dir);
   }
   return bytes;
-}
-
-/**
- * Resident size of the workerd processes in wrangler's process group, in bytes, and its anonymous
- * part (RssAnon: heaps and allocator pages, where a leak would show); the rest is file pages
- * (SQLite files, the binary) that the kernel can reclaim.
- */
-function workerdMemory(processGroup: number): { total: number; anon: number } {
-  let total = 0;
-  let anon = 0;
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      // pid (comm) state ppid pgrp …: comm may hold spaces, so split after its closing parenthesis.
-      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const pgrp = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
-      if (pgrp !== processGroup || !comm.startsWith("workerd")) continue;
-      const status = readFileSync(`/proc/${entry}/status`, "utf8");
-      total += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-      anon += Number(/RssAnon:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return { total, anon };
 }
 
 async function burst(herald: HeraldProcess, tokens: string[]): Promise<number> {

@@ -10,11 +10,11 @@
  *   trigger to the compared account.
  */
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
 import { accountSql } from "../../scripts/account-sql.ts";
 import { type ApiSession, type HeraldProcess, startHerald } from "../support/herald-process.ts";
 import { type BenchResult, percentile } from "./bench-result.ts";
 import { batchBody, createNodes, type LoadResult, runLoad, startJsonReceiver, WARMUP_MS } from "./ingest.ts";
+import { workerdCpuSeconds } from "./workerd-procs.ts";
 
 /** Length of each measured segment (after runLoad's own warm-up). */
 const SEGMENT_MS = Number(process.env.BENCH_INGEST_SECONDS ?? 7) * 1000;
@@ -131,7 +131,7 @@ function silenceAccount() {
 }
 
 /** A webhook integration (no subscriptions) for trigger notices; its id. */
-async function noticeWebhook(session: ApiSession, url: string): Promise<string> {
+export async function noticeWebhook(session: ApiSession, url: string): Promise<string> {
   const created = await session.call<{ integration: { id: string } }>("POST", "/api/integrations", {
     type: "webhook",
     name: "bench trigger receiver",
@@ -140,32 +140,6 @@ async function noticeWebhook(session: ApiSession, url: string): Promise<string> 
   });
   if (created.status !== 201) throw new Error(`creating the webhook failed: ${created.status}`);
   return created.body.integration.id;
-}
-
-/** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ: 100 on Linux). */
-const TICKS_PER_SECOND = 100;
-
-/**
- * CPU seconds used so far by the workerd processes of wrangler's process group (user + system).
- * Per accepted event it is the cost of ingest whatever else runs on the machine, unlike events/s,
- * which fall when another process takes the cores.
- */
-function workerdCpuSeconds(processGroup: number): number {
-  let ticks = 0;
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      // pid (comm) state ppid pgrp … utime stime: comm may hold spaces, so split after its ")".
-      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) !== processGroup || !comm.startsWith("workerd")) continue;
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return ticks / TICKS_PER_SECOND;
 }
 
 const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
