@@ -5,6 +5,7 @@
  * once a minute, with a notice, and in the object's alarm). An object that restarts replays the
  * journal before it reads any bucket (docs/triggers.md#evaluation).
  */
+import { splitBySize } from "../channels/http";
 
 /** A bucket as stored: trigger id, group key, minute, count, its tops as JSON text. */
 export type BucketRow = [triggerId: string, group: string, minute: number, count: number, tops: string];
@@ -33,20 +34,12 @@ export function upsertBuckets(sql: SqlStorage, rows: readonly BucketRow[]) {
 
 /** Appends the buckets' current state to the journal (the tops as JSON inside the entry, not re-escaped). */
 export function appendToJournal(sql: SqlStorage, rows: readonly BucketRow[]) {
-  let entry: string[] = [];
-  let length = 0;
-  const write = () => {
-    if (entry.length > 0) sql.exec("INSERT INTO trigger_bucket_journal (rows) VALUES (?)", `[[${entry.join("],[")}]]`);
-    entry = [];
-    length = 0;
-  };
-  for (const [triggerId, group, minute, count, tops] of rows) {
-    const text = [JSON.stringify(triggerId), JSON.stringify(group), minute, count, tops].join(",");
-    if (length + text.length > ENTRY_BYTES) write();
-    entry.push(text);
-    length += text.length + 3;
+  const texts = rows.map(([triggerId, group, minute, count, tops]) =>
+    [JSON.stringify(triggerId), JSON.stringify(group), minute, count, tops].join(","),
+  );
+  for (const entry of splitBySize(texts, (text) => text.length + 3, ENTRY_BYTES)) {
+    sql.exec("INSERT INTO trigger_bucket_journal (rows) VALUES (?)", `[[${entry.join("],[")}]]`);
   }
-  write();
 }
 
 /** The journal is written out: its rows are in `trigger_buckets` (same synchronous stretch, one commit). */
