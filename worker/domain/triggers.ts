@@ -142,25 +142,24 @@ export function defaultThrottleMinutes(condition: TriggerCondition): number {
   return condition.kind === "threshold" ? condition.window_minutes : 0;
 }
 
+/** What an event has for one group-by field, before "-" stands in for nothing. */
+function rawGroupValue(field: GroupByField, event: StoredEvent, fields: EventFields) {
+  const read = fields as Record<string, string | number | undefined> | null;
+  if (field === "node") return event.nodeId;
+  if (field === "host") return read?.host;
+  return field === "attack_type" ? (read?.attackType ?? read?.vulnType) : read?.remoteAddr;
+}
+
+const shownValue = (value: string | number | null | undefined) =>
+  value === undefined || value === null || value === "" ? "-" : String(value);
+
 /**
  * The value an event has for one group-by field; "-" when it has none (a scope change has no host).
  * `fields`: its `eventFields`, when the caller has them at hand.
  */
 export function groupValue(field: GroupByField, event: StoredEvent, fields: EventFields = eventFields(event)): string {
-  const read = fields as Record<string, string | number | undefined> | null;
-  return shownValue(
-    field === "node"
-      ? event.nodeId
-      : field === "host"
-        ? read?.host
-        : field === "attack_type"
-          ? (read?.attackType ?? read?.vulnType)
-          : read?.remoteAddr,
-  );
+  return shownValue(rawGroupValue(field, event, fields));
 }
-
-const shownValue = (value: string | number | null | undefined) =>
-  value === undefined || value === null || value === "" ? "-" : String(value);
 
 /** The group of an event: "host=shop.example.com, attack_type=sqli"; "" when the trigger has no group-by. */
 export function groupKey(
@@ -168,16 +167,15 @@ export function groupKey(
   event: StoredEvent,
   fields: EventFields = eventFields(event),
 ): string {
-  if (groupBy.length === 0) return "";
-  // One field (the usual case) builds one string: this runs once per event on the ingest path.
-  if (groupBy.length === 1) return `${groupBy[0]}=${groupValue(groupBy[0] as GroupByField, event, fields)}`;
-  return groupBy.map((field) => `${field}=${groupValue(field, event, fields)}`).join(", ");
+  return groupKeyFromValues(groupBy, (field) => rawGroupValue(field, event, fields));
 }
 
-/** `groupKey` from the group-by fields' values already read (`value` as `groupValue` reads them, before "-"). */
-export function groupKeyOf(
+/** `groupKey` from the group-by fields' values already read (as `groupValue` reads them, before "-"). */
+export function groupKeyFromValues(
   groupBy: readonly GroupByField[],
   value: (field: GroupByField) => string | number | null | undefined,
 ): string {
+  // One field (the usual case) builds one string: this runs per event on the ingest path.
+  if (groupBy.length === 1) return `${groupBy[0]}=${shownValue(value(groupBy[0] as GroupByField))}`;
   return groupBy.map((field) => `${field}=${shownValue(value(field))}`).join(", ");
 }

@@ -7,7 +7,7 @@ import {
   type StoredEvent,
 } from "../domain/event-filters";
 import { type CompiledSilence, silencingIds } from "../domain/silences";
-import { type GroupByField, groupKey, groupKeyOf, groupValue, type Trigger } from "../domain/triggers";
+import { type GroupByField, groupKey, groupKeyFromValues, groupValue, type Trigger } from "../domain/triggers";
 import { iso, MINUTE_MS } from "../lib/time";
 import { batchPlan, candidates } from "./batch-plan";
 import type { TriggerNotice } from "./notices";
@@ -90,7 +90,7 @@ function tallyGroupKey(tally: Tally, compiled: CompiledTrigger, event: StoredEve
   if (groupBy.includes("node")) return groupKey(groupBy, event, fields);
   let key = tally.groupKeys[compiled.groupByNumber];
   if (key === undefined) {
-    key = groupKeyOf(groupBy, (field) => tally.values[field === "host" ? 0 : field === "attack_type" ? 1 : 2]);
+    key = groupKeyFromValues(groupBy, (field) => tally.values[field === "host" ? 0 : field === "attack_type" ? 1 : 2]);
     tally.groupKeys[compiled.groupByNumber] = key;
   }
   return key;
