@@ -4,7 +4,7 @@ import type { CompiledTrigger } from "./rules";
 /**
  * What a batch of events needs to know about its triggers, prepared once per list of compiled
  * triggers (the live evaluator passes the same list until a control change): the triggers sorted
- * by kind, the group-by slots, and an index of the event triggers by one of their exact-valued
+ * by kind and an index of the event triggers by one of their exact-valued
  * filters, so an event meets only the triggers whose filters can take it (docs/triggers.md#evaluation).
  */
 
@@ -50,9 +50,6 @@ export interface BatchPlan {
   systemTriggers: CompiledTrigger[];
   /** each_event and threshold triggers, in the triggers' order (so the notices keep it). */
   eventTriggers: CompiledTrigger[];
-  /** Per event trigger, the slot of its group-by: one group key per group-by and event. */
-  keySlots: number[];
-  slotCount: number;
   /** Positions of the event triggers with no indexable filter: every node event meets them. */
   unindexed: number[];
   indexes: FieldIndex[];
@@ -73,12 +70,9 @@ function buildPlan(triggers: readonly CompiledTrigger[]): BatchPlan {
   const plan: BatchPlan = {
     systemTriggers: [],
     eventTriggers: [],
-    keySlots: [],
-    slotCount: 0,
     unindexed: [],
     indexes: [],
   };
-  const slots = new Map<string, number>();
   const indexes = new Map<IndexableFilter, FieldIndex>();
   for (const compiled of triggers) {
     const { trigger } = compiled;
@@ -91,12 +85,6 @@ function buildPlan(triggers: readonly CompiledTrigger[]): BatchPlan {
     if (kind !== "each_event" && kind !== "threshold") continue;
     const position = plan.eventTriggers.length;
     plan.eventTriggers.push(compiled);
-    let slot = slots.get(compiled.groupBySignature);
-    if (slot === undefined) {
-      slot = slots.size;
-      slots.set(compiled.groupBySignature, slot);
-    }
-    plan.keySlots.push(slot);
     const filter = INDEXABLE.find((candidate) => candidate.values(trigger.filters) !== undefined);
     if (!filter) {
       plan.unindexed.push(position);
@@ -114,7 +102,6 @@ function buildPlan(triggers: readonly CompiledTrigger[]): BatchPlan {
       else index.positions.set(value, [position]);
     }
   }
-  plan.slotCount = slots.size;
   plan.indexes = [...indexes.values()];
   return plan;
 }

@@ -31,9 +31,10 @@ export interface CompiledTrigger {
   /** False when the trigger sets no filter: it takes every node event without calling `matchesFields`. */
   filtered: boolean;
   throttleMs: number;
-  /** Triggers with the same group-by share an event's group key (computed once per event). */
-  groupBySignature: string;
-  /** A small number per distinct group-by: where an interned tally keeps its group key for it. */
+  /**
+   * A small number per distinct group-by: triggers with the same group-by share an event's group
+   * key (the batch's slot for it), and an interned tally keeps its group key for it there.
+   */
   groupByNumber: number;
 }
 
@@ -56,7 +57,6 @@ export function compileTrigger(trigger: Trigger): CompiledTrigger {
     matchesFields,
     filtered: hasFilters(trigger.filters),
     throttleMs: trigger.throttle_minutes * MINUTE_MS,
-    groupBySignature: trigger.group_by.join(","),
     groupByNumber: groupByNumber(trigger.group_by.join(",")),
   };
 }
@@ -139,7 +139,8 @@ export function evaluateBatch(
 ): BatchOutcome {
   const outcome: BatchOutcome = { notices: [], silenced: 0, silencedBySilence: {}, silencedEventIds: [] };
   const plan = batchPlan(triggers);
-  const { systemTriggers, eventTriggers, keySlots, slotCount } = plan;
+  const { systemTriggers, eventTriggers } = plan;
+  const slotCount = groupByNumbers.size;
   // Per group-by slot, the event's group key and its windows, valid while the stamp is the event's.
   const keys: string[] = new Array(slotCount).fill("");
   const keyStamps: number[] = new Array(slotCount).fill(-1);
@@ -185,7 +186,7 @@ export function evaluateBatch(
       if (compiled.filtered && !compiled.matchesFields(fields, event)) continue;
       const { trigger } = compiled;
       const condition = trigger.condition;
-      const slot = keySlots[i] as number;
+      const slot = compiled.groupByNumber;
       if (condition.kind === "each_event") {
         const key = keyStamps[slot] === stamp ? (keys[slot] as string) : groupKey(trigger.group_by, event, fields);
         keys[slot] = key;
