@@ -20,6 +20,7 @@ const sections: { name: string; load: () => Promise<() => Promise<BenchResult[]>
   { name: "delivery", load: async () => (await import("./delivery.ts")).benchDelivery },
   { name: "triggers", load: async () => (await import("./triggers.ts")).benchTriggers },
   { name: "report", load: async () => (await import("./report.ts")).benchReport },
+  { name: "floor", load: async () => (await import("./floor.ts")).benchFloor },
   { name: "soak", load: async () => (await import("./soak.ts")).benchSoak },
 ];
 

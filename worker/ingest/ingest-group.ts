@@ -38,14 +38,28 @@ interface Prepared {
 const needsFinishing = (p: Prepared) => (p.wanted && !p.late) || p.event.type === "security_issue";
 
 function shardRow(p: Prepared, call: IngestCall): ShardInsertRow {
-  const e = p.event;
+  return shardRowOf(p.event, {
+    seq: p.seq,
+    occurredAt: p.occurredAt,
+    receivedAt: call.receivedAt,
+    nodeId: call.nodeId,
+    json: p.json,
+    processed: !needsFinishing(p),
+  });
+}
+
+/** A node event's shard row: its list columns taken from the event, its JSON text stored as is. */
+export function shardRowOf(
+  e: NodeEvent,
+  at: { seq: number; occurredAt: number; receivedAt: number; nodeId: string; json: string; processed: boolean },
+): ShardInsertRow {
   const hitLike = e.type === "hit" || e.type === "incident";
   return {
     id: e.id,
-    occurredAt: p.occurredAt,
-    receivedAt: call.receivedAt,
-    seq: p.seq,
-    nodeId: call.nodeId,
+    occurredAt: at.occurredAt,
+    receivedAt: at.receivedAt,
+    seq: at.seq,
+    nodeId: at.nodeId,
     type: e.type,
     risk: e.type === "security_issue" ? e.risk : null,
     attackType: hitLike ? e.attack_type : null,
@@ -54,8 +68,8 @@ function shardRow(p: Prepared, call: IngestCall): ShardInsertRow {
     remoteAddr: hitLike ? e.remote_addr : null,
     remoteCountry: hitLike ? (e.remote_country ?? null) : null,
     blockStatus: hitLike ? e.block_status : null,
-    data: p.json,
-    processed: !needsFinishing(p),
+    data: at.json,
+    processed: at.processed,
   };
 }
 
