@@ -54,7 +54,7 @@ const wrangler = spawn(
     cwd: ROOT,
     stdio: "inherit",
     // wrangler dev's local observability collector keeps every invocation for its dashboard: after
-    // a burst of 50,000 events workerd held about 180 MiB more with it (README, Benchmarks) and it
+    // a burst of 50,000 events workerd held about 180 MiB more with it (docs/benchmarks.md, Memory) and it
     // costs the Workers' thread CPU. Off unless asked for (X_LOCAL_OBSERVABILITY=true npm start).
     env: {
       ...process.env,

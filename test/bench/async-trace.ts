@@ -8,7 +8,7 @@
  * wrangler passes workerd no extra flags, so `enableAsyncTrace` writes a wrapper that runs the
  * real binary with the flag and points miniflare at it (`MINIFLARE_WORKERD_PATH`, inherited by
  * the wrangler processes started afterwards); `summarizeTurns` reads the busiest trace file.
- * Used by webhook-lag.ts (`--trace`); figures in README "Benchmarks".
+ * Used by webhook-lag.ts (`--trace`); figures in docs/benchmarks.md.
  */
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";

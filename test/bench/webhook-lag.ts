@@ -5,7 +5,7 @@
  * for each request made during the load compares the receiver's clock with the attempt log: the
  * IntegrationDO's start of the attempt → the request's headers at the receiver → its body → the
  * latency the object recorded; and the gap between one response and the next attempt (the object's
- * own claim, record and alarm work). Findings: README "Benchmarks" (Ingestion).
+ * own claim, record and alarm work). Findings: docs/benchmarks.md (Notification latency).
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
