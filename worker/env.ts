@@ -41,6 +41,8 @@ export interface Env {
   /** Rows the upgrade's import moves from D1 into the account objects per minute (default 5000). */
   LEGACY_IMPORT_BATCH?: string;
   DELIVERY_LOG_RETENTION_DAYS: string;
+  /** The newest notifications an integration keeps the history of, at most (docs/delivery.md#retention). */
+  DELIVERY_LOG_MAX_NOTIFICATIONS?: string;
   NODE_RATE_LIMIT_PER_MINUTE: string;
   /** Events older than this when they arrive are stored but not notified (seconds or 90s, 30m, 1h, 2d; 0 = no limit). */
   NOTIFY_MAX_AGE?: string;

@@ -47,6 +47,12 @@ const TARGET_RETRY_MS = 30_000;
 /** Retention pruning runs at most this often. */
 const PRUNE_SPACING_MS = 3_600_000;
 /**
+ * History beyond the notification budget is forgotten this many notification seqs per alarm run
+ * (one transaction of bounded length), and the next run follows this soon while more is left.
+ */
+const BUDGET_PRUNE_CHUNK = 20_000;
+const BUDGET_PRUNE_AGAIN_MS = 1_000;
+/**
  * A drain reuses the target an earlier drain loaded this recently instead of reading D1 again: at
  * one delivery per ingest group that read was a D1 round trip (and a decryption) per request. A
  * running drain already sends with the target it loaded for up to DRAIN_BUDGET_MS, so a settings
@@ -95,6 +101,8 @@ export class IntegrationDO extends DurableObject<Env> {
   private wakeDrain: (() => void) | null = null;
   /** Bumped by pause, resume and destroy: a target loaded across one of them is not kept. */
   private targetGeneration = 0;
+  /** Set while history beyond the notification budget is left to forget: the next run's time. */
+  private budgetPruneAt: number | null = null;
 
   /** The clock. Tests replace it (runInDurableObject) to check the schedule without sleeping. */
   clock: () => number = () => Date.now();
@@ -106,6 +114,8 @@ export class IntegrationDO extends DurableObject<Env> {
   loadReport: LoadReport = loadReportAttachment;
   /** The most missed events one resume() replays (tests lower it). */
   replayMaxEvents = MAX_REPLAYED_EVENTS;
+  /** Notification seqs one budget prune goes through (tests lower it). */
+  budgetPruneChunk = BUDGET_PRUNE_CHUNK;
   /** The deployment's delivery settings (tests shorten the retry schedule, as RETRY_SCHEDULE may). */
   config: DeliveryConfig;
 
@@ -267,6 +277,7 @@ export class IntegrationDO extends DurableObject<Env> {
       const now = this.clock();
       this.recoverLostLeases(now);
       this.pruneIfDue(now);
+      this.pruneBeyondBudget(now);
       await this.retryPendingDisable(now);
       if (!this.isPaused()) await this.drain();
       await followUpDeadDeliveries(this.deadFollowupHost());
@@ -507,9 +518,20 @@ export class IntegrationDO extends DurableObject<Env> {
   }
 
   /**
+   * Keeps the object's history within DELIVERY_LOG_MAX_NOTIFICATIONS (docs/delivery.md#retention):
+   * a busy integration would otherwise fill its object long before the retention period ends.
+   */
+  private pruneBeyondBudget(now: number) {
+    const more = this.ctx.storage.transactionSync(() =>
+      this.store.pruneBeyond(this.config.maxLogNotifications, this.budgetPruneChunk),
+    );
+    this.budgetPruneAt = more ? now + BUDGET_PRUNE_AGAIN_MS : null;
+  }
+
+  /**
    * Sets the one alarm to the earliest due time — the head delivery's retry or lease, queued
    * notifications (now), a pending D1 disable, dead deliveries to announce or hand over, the next
-   * retention prune — or deletes it.
+   * retention prune or the rest of a budget prune — or deletes it.
    */
   private async scheduleNextAlarm() {
     if (this.destroyed) return;
@@ -526,6 +548,7 @@ export class IntegrationDO extends DurableObject<Env> {
     if (lease) candidates.push(this.draining ? Math.min(lease, now + IN_FLIGHT_ALARM_MS) : now);
     if (this.store.getMeta(META.pendingDisable))
       candidates.push(Number(this.store.getMeta(META.disableRetryAt) ?? now));
+    if (this.budgetPruneAt !== null) candidates.push(this.budgetPruneAt);
     const deadFollowup = deadFollowupDue(this.store, now);
     if (deadFollowup !== null) candidates.push(deadFollowup);
     const oldest = this.store.oldestFinishedAt();

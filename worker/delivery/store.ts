@@ -82,6 +82,9 @@ const SCHEMA = [
   )`,
 ];
 
+/** meta key: the notification seq up to which pruneBeyond has gone. */
+const PRUNED_THROUGH_SEQ = "pruned_through_seq";
+
 /** Request bodies beyond this are cut in the log: a batch of hits can be large, the log need not be. */
 const MAX_LOGGED_BODY_CHARS = 64 * 1024;
 
@@ -584,17 +587,52 @@ export class DeliveryStore {
       "SELECT seq FROM deliveries WHERE state != 'pending' AND finished_at IS NOT NULL AND finished_at <= ?",
       cutoff,
     );
-    for (const { seq } of old) {
-      this.sql.exec("DELETE FROM attempts WHERE delivery_seq = ?", seq);
-      this.sql.exec("DELETE FROM delivery_notifications WHERE delivery_seq = ?", seq);
-      this.sql.exec("DELETE FROM deliveries WHERE seq = ?", seq);
-    }
+    for (const { seq } of old) this.forgetDelivery(seq);
     this.sql.exec(
       `DELETE FROM notifications WHERE status != 'queued' AND enqueued_at <= ?
        AND NOT EXISTS (SELECT 1 FROM delivery_notifications d WHERE d.notification_seq = notifications.seq)`,
       cutoff,
     );
     this.sql.exec("DELETE FROM window_buckets WHERE start < ?", windowStart(now, { windowMs }));
+  }
+
+  /**
+   * Keeps the history of the newest `keep` notifications only (docs/delivery.md#retention): forgets
+   * the finished deliveries (with their attempts) and the finished notifications among the older
+   * ones, at most `chunk` notification seqs a call, from where the last call stopped. Queued
+   * notifications and pending deliveries are never forgotten. Answers whether older history is
+   * still left beyond the budget (the caller comes back soon).
+   */
+  pruneBeyond(keep: number, chunk: number): boolean {
+    const span = this.first<{ lo: number | null; hi: number | null }>(
+      "SELECT MIN(seq) AS lo, MAX(seq) AS hi FROM notifications",
+    );
+    if (span?.lo == null || span.hi == null) return false;
+    const cutoff = span.hi - keep;
+    const from = Math.max(Number(this.getMeta(PRUNED_THROUGH_SEQ) ?? 0), span.lo - 1);
+    if (cutoff <= from) return false;
+    const upTo = Math.min(cutoff, from + chunk);
+    const finished = this.rows<{ seq: number }>(
+      `SELECT DISTINCT d.seq FROM delivery_notifications dn JOIN deliveries d ON d.seq = dn.delivery_seq
+       WHERE dn.notification_seq > ? AND dn.notification_seq <= ? AND d.state != 'pending'`,
+      from,
+      upTo,
+    );
+    for (const { seq } of finished) this.forgetDelivery(seq);
+    this.sql.exec(
+      `DELETE FROM notifications WHERE seq > ? AND seq <= ? AND status != 'queued'
+       AND NOT EXISTS (SELECT 1 FROM delivery_notifications d WHERE d.notification_seq = notifications.seq)`,
+      from,
+      upTo,
+    );
+    this.setMeta(PRUNED_THROUGH_SEQ, String(upTo));
+    return upTo < cutoff;
+  }
+
+  private forgetDelivery(seq: number) {
+    this.sql.exec("DELETE FROM attempts WHERE delivery_seq = ?", seq);
+    this.sql.exec("DELETE FROM delivery_notifications WHERE delivery_seq = ?", seq);
+    this.sql.exec("DELETE FROM deliveries WHERE seq = ?", seq);
   }
 
   /** When the oldest finished record passes the retention period (the next prune worth waking for). */

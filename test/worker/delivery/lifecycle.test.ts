@@ -225,6 +225,71 @@ describe("pause, resume and replay", () => {
   });
 });
 
+describe("history within its budget (DELIVERY_LOG_MAX_NOTIFICATIONS)", () => {
+  /** Sets the object's notification budget (and the notification seqs one prune goes through). */
+  const budget = (stub: ReturnType<typeof stubFor>, keep: number, chunk?: number) =>
+    runInDurableObject(stub, (instance: IntegrationDO) => {
+      instance.config = { ...instance.config, maxLogNotifications: keep };
+      if (chunk) instance.budgetPruneChunk = chunk;
+    });
+  const storedNotifications = (stub: ReturnType<typeof stubFor>) =>
+    runInDurableObject(stub, (_instance: IntegrationDO, state) => ({
+      notifications: state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM notifications").one().n,
+      attempts: state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM attempts").one().n,
+    }));
+
+  it("forgets the oldest finished deliveries, their attempts and notifications beyond the newest it keeps", async () => {
+    const { id, stub, clock } = await webhookTarget();
+    await budget(stub, 30);
+    for (let batch = 0; batch < 10; batch++) {
+      await stub.enqueue(id, items(10, `b${batch}-`));
+      await fireAlarm(stub, clock);
+    }
+    // Each alarm forgets what lies beyond the newest 30 before it sends: batches 0–6 are gone.
+    const left = (await stub.listDeliveries({ limit: 20 })).deliveries;
+    expect(left.map((d) => d.notifications[0]?.summary)).toEqual([
+      expect.stringContaining("b9-0"),
+      expect.stringContaining("b8-0"),
+      expect.stringContaining("b7-0"),
+    ]);
+    expect(await storedNotifications(stub)).toEqual({ notifications: 30, attempts: 3 });
+    // A kept notification is still recognised when it is queued again; nothing is sent twice.
+    const kept = left[0]?.notifications[0];
+    await stub.enqueue(id, [{ ...item(), notification: { ...item().notification, id: kept?.id as string } }]);
+    expect((await stub.health()).pending_notifications).toBe(0);
+  });
+
+  it("goes through a large excess a chunk per alarm run, the next run a second later", async () => {
+    const { id, stub, clock } = await webhookTarget();
+    for (let batch = 0; batch < 5; batch++) {
+      await stub.enqueue(id, items(10, `c${batch}-`));
+      await fireAlarm(stub, clock);
+    }
+    await budget(stub, 10, 15);
+    await runInDurableObject(stub, (instance: IntegrationDO) => instance.alarm());
+    // 40 seqs lie beyond the newest 10. One run went through seqs 1–15: the two deliveries holding
+    // them are forgotten whole, and the notifications up to 15 with them.
+    expect(await storedNotifications(stub)).toEqual({ notifications: 35, attempts: 3 });
+    expect(await alarmOf(stub)).toBe(clock.now + 1_000);
+    for (let run = 0; run < 2; run++) await fireAlarm(stub, clock);
+    expect(await storedNotifications(stub)).toEqual({ notifications: 10, attempts: 1 });
+    // Within the budget, no early alarm is left.
+    expect(await alarmOf(stub)).not.toBe(clock.now + 1_000);
+  });
+
+  it("never forgets a pending delivery or a queued notification, however far beyond the budget", async () => {
+    const { bucket, id, stub, clock } = await webhookTarget();
+    await script(bucket, [], { status: 500, body: "down" });
+    await budget(stub, 5);
+    await stub.enqueue(id, items(10, "p"));
+    await fireAlarm(stub, clock);
+    await stub.enqueue(id, items(30, "q"));
+    for (let run = 0; run < 3; run++) await fireAlarm(stub, clock);
+    expect((await storedNotifications(stub)).notifications).toBe(40);
+    expect((await stub.health()).pending_notifications).toBe(40);
+  });
+});
+
 describe("automatic disable", () => {
   it("410 Gone disables the integration at once, keeps the delivery pending and paused", async () => {
     const { bucket, id, stub, clock } = await webhookTarget();
