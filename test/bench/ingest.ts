@@ -127,7 +127,9 @@ export async function runLoad(
 }
 
 /** A benchmark's own Worker (`test/bench/<folder>/wrangler.toml`) under `wrangler dev`, with fresh local state. */
-export async function startBenchWorker(folder: string): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function startBenchWorker(
+  folder: string,
+): Promise<{ url: string; stateDir: string; processGroup: number | undefined; stop: () => Promise<void> }> {
   const port = await freePort();
   const persistTo = mkdtempSync(path.join(tmpdir(), `herald-${folder}-`));
   const args = [
@@ -139,6 +141,8 @@ export async function startBenchWorker(folder: string): Promise<{ url: string; s
   const wrangler = await spawnWrangler(args, url, 60_000);
   return {
     url,
+    stateDir: persistTo,
+    processGroup: wrangler.pid,
     stop: async () => {
       await wrangler.stop();
       rmSync(persistTo, { recursive: true, force: true });
