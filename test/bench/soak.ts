@@ -16,6 +16,7 @@ import path from "node:path";
 import { startHerald } from "../support/herald-process.ts";
 import type { BenchResult } from "./bench-result.ts";
 import { batchBody, createNodes, startBenchWorker, startReceiver, subscribeReceiver } from "./ingest.ts";
+import { postEvents } from "./post-events.ts";
 import { workerdMemory } from "./workerd-procs.ts";
 
 const BURSTS = Number(process.env.BENCH_SOAK_BURSTS ?? 10);
@@ -48,30 +49,22 @@ interface MemorySeries {
   stored: number[];
 }
 
-/** One burst from 10 nodes to `<base>/v1/events`; the events accepted. */
+/**
+ * One burst from 10 nodes to `<base>/v1/events`, each batch re-sent as a node does (postEvents) when
+ * it is refused for now or its connection drops; the events stored.
+ */
 async function burst(base: string, tokens: string[]): Promise<number> {
   let next = 0;
-  let accepted = 0;
+  let stored = 0;
   const requests = EVENTS_PER_BURST / BATCH;
   await Promise.all(
     tokens.map(async (token) => {
       for (let i = next++; i < requests; i = next++) {
-        for (let attempt = 0; attempt < 5; attempt++) {
-          const res = await fetch(`${base}/v1/events`, {
-            method: "POST",
-            headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-            body: batchBody(BATCH, i * BATCH).body,
-          });
-          await res.arrayBuffer();
-          if (res.status === 202) {
-            accepted += BATCH;
-            break;
-          }
-        }
+        stored += (await postEvents(base, token, batchBody(BATCH, i * BATCH).body)).stored;
       }
     }),
   );
-  return accepted;
+  return stored;
 }
 
 /** The baseline Worker's series under the same bursts. */
