@@ -195,11 +195,16 @@ describe("replaying the events missed while disabled", () => {
     const id = String(missed?.id);
     expect(await stub.resume({ pending: "resume", replayMissedAfterSeq: marker })).toMatchObject({ replayed: 1 });
     await fireAlarm(stub, clock);
-    const [sent] = JSON.parse((await hubRequests(bucket))[0]?.body ?? "[]") as { id: string; link: string }[];
+    const [sent] = JSON.parse((await hubRequests(bucket))[0]?.body ?? "[]") as {
+      id: string;
+      details: { link: string };
+    }[];
     expect(sent?.id).toBe(id);
-    const link = new URL(String(sent?.link));
+    const link = new URL(String(sent?.details.link));
     expect(link.pathname).toBe(`/events/${id}`);
-    expect((await api(admin, "GET", `/api${link.pathname}${link.search}`)).body).toMatchObject({ event: { id } });
+    const found = await api(admin, "GET", `/api${link.pathname}${link.search}`);
+    expect(found.status).toBe(200);
+    expect(await found.json()).toMatchObject({ event: { id } });
     // Without its time a hit is not found: nothing was recorded per hit.
     expect((await api(admin, "GET", `/api/events/${id}`)).status).toBe(404);
   });
