@@ -106,16 +106,25 @@ export function buildNotification(event: NotifiableEvent, accountName: string, p
   }
   const { id: _id, type: _type, occurred_at: _at, ...section } = data;
   const sectionName = event.type === "incident" || event.type === "hit" ? "hit" : event.type;
+  const link = eventLink(publicUrl, event.id, event.occurredAt);
   return {
     id: event.id,
     summary: `[Herald] ${title}`,
-    description: [...lines, `Link: ${uiLink(publicUrl, `/events/${event.id}`)}`].join("\n"),
+    description: [...lines, `Link: ${link}`].join("\n"),
     details: {
       client_name: accountName,
       notification_type: notificationType,
       occurred_at: iso(event.occurredAt),
-      link: uiLink(publicUrl, `/events/${event.id}`),
+      link,
       [sectionName]: { id: event.id, ...section },
     },
   };
+}
+
+/**
+ * The event's page: its id and, as a query, its time, which names the one shard that holds it
+ * (docs/data-plane.md#reading-events) — a link needs no per-event record to resolve.
+ */
+export function eventLink(publicUrl: string, id: string, occurredAt: number): string {
+  return uiLink(publicUrl, `/events/${id}?occurred_at=${encodeURIComponent(iso(occurredAt))}`);
 }

@@ -52,8 +52,8 @@ export function accountQueries(account: AccountIngestDO) {
     /**
      * Queues the events with seq in (afterSeq, untilSeq] that the integration subscribes to (the
      * one matcher, `subscribesTo`), page by page, at most MAX_REPLAYED_EVENTS. Items are built as
-     * fan-out builds them, so an event already in the outbox dedupes by id; queued events are
-     * linked, so their notification links resolve.
+     * fan-out builds them, so an event already in the outbox dedupes by id; their links carry the
+     * time, so they resolve like any other notification's.
      */
     async replay(
       integrationId: string,
@@ -101,7 +101,6 @@ export function accountQueries(account: AccountIngestDO) {
                 ),
               ),
             );
-            account.store.link(taken.map((e) => ({ id: e.id, shard, occurredAt: e.occurredAt })));
             replayed += taken.length;
           }
           if (wanted.length > room) return { replayed, truncated: true };

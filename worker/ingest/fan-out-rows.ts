@@ -94,20 +94,14 @@ export async function fanOut(
     if (triggerItems?.size) account.triggers.defer(triggerItems);
     return false;
   }
-  const queued = new Set<string>();
-  for (const items of plan.values()) for (const item of items) if (item.eventId) queued.add(item.eventId);
-  // Other events are linked by finish(), which follows every fan-out that queued.
-  account.store.link(
-    rows
-      .filter((r) => r.event.type === "hit" && queued.has(r.event.id))
-      .map((r) => ({ id: r.event.id, shard: r.shard, occurredAt: r.event.occurredAt })),
-  );
+  // Hits are not linked: a notification's link carries the event's time (eventLink), and at a
+  // busy account's rate a link per notified hit would outgrow the object (README, Capacity).
   return true;
 }
 
 /** Marks finished events processed (with the next write to their shard, or the alarm). */
 export function finish(account: AccountIngestDO, rows: Unfinished[]): void {
-  // Every event but a hit is findable by its id alone, notified or not (a hit only once it was sent).
+  // Every event but a hit is findable by its id alone, notified or not (a hit with its time).
   account.store.link(
     rows
       .filter((r) => r.event.type !== "hit")

@@ -176,8 +176,13 @@ describe("replaying the events missed while disabled", () => {
     expect(await hubTitles(bucket)).toEqual(issues(10).map((spec) => spec.title));
   });
 
-  it("makes replayed hits findable by id, since their notifications link to them", async () => {
-    const { id: hookId, stub } = await deliveryTarget(acme.accountId, {
+  it("sends replayed hits with a link that finds them: their id and time, no per-hit record", async () => {
+    const {
+      bucket,
+      id: hookId,
+      stub,
+      clock,
+    } = await deliveryTarget(acme.accountId, {
       bucketPrefix: "gap-links",
       events: { hit: true },
     });
@@ -188,9 +193,20 @@ describe("replaying the events missed while disabled", () => {
       events: [missed],
     } = await missWhileDisabled(acme.accountId, admin, hookId, flood(1));
     const id = String(missed?.id);
-    expect((await api(admin, "GET", `/api/events/${id}`)).status).toBe(404);
     expect(await stub.resume({ pending: "resume", replayMissedAfterSeq: marker })).toMatchObject({ replayed: 1 });
-    expect((await api(admin, "GET", `/api/events/${id}`)).status).toBe(200);
+    await fireAlarm(stub, clock);
+    const [sent] = JSON.parse((await hubRequests(bucket))[0]?.body ?? "[]") as {
+      id: string;
+      details: { link: string };
+    }[];
+    expect(sent?.id).toBe(id);
+    const link = new URL(String(sent?.details.link));
+    expect(link.pathname).toBe(`/events/${id}`);
+    const found = await api(admin, "GET", `/api${link.pathname}${link.search}`);
+    expect(found.status).toBe(200);
+    expect(await found.json()).toMatchObject({ event: { id } });
+    // Without its time a hit is not found: nothing was recorded per hit.
+    expect((await api(admin, "GET", `/api/events/${id}`)).status).toBe(404);
   });
 
   it("stops at the cap, oldest first, and says it was truncated", async () => {

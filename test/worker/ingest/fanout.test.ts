@@ -92,7 +92,7 @@ describe("fan-out to integrations", () => {
       details: {
         client_name: "Acme",
         notification_type: "security_issue",
-        link: `${env.PUBLIC_URL}/events/${high.id}`,
+        link: `${env.PUBLIC_URL}/events/${high.id}?occurred_at=${encodeURIComponent(new Date(String(high.occurred_at)).toISOString())}`,
         security_issue: { id: high.id, risk: "high", title: high.title, path: "/api/login" },
       },
     });
