@@ -60,7 +60,9 @@ async function burst(base: string, tokens: string[]): Promise<number> {
   await Promise.all(
     tokens.map(async (token) => {
       for (let i = next++; i < requests; i = next++) {
-        stored += (await postEvents(base, token, batchBody(BATCH, i * BATCH).body)).stored;
+        // Awaited first: `stored += await …` would read `stored` before the wait and lose the other loops' counts.
+        const posted = await postEvents(base, token, batchBody(BATCH, i * BATCH).body);
+        stored += posted.stored;
       }
     }),
   );
