@@ -164,7 +164,7 @@ export async function benchSoak(): Promise<BenchResult[]> {
     results.push({ name: `Herald's share ${when}`, value: share[n]! / MIB, unit: "MiB" });
   });
   results.push({
-    name: "the runtime's anonymous growth per stored byte (the baseline's)",
+    name: `the runtime's anonymous growth per stored byte over bursts ${half + 1}–${BURSTS} (the baseline's)`,
     value: perStoredByte,
     unit: "",
   });
