@@ -242,7 +242,9 @@ export class IntegrationDO extends DurableObject<Env> {
   /** Requests and failures in [from, to), for a report; the log reaches back `retentionMs`. */
   async periodHealth(from: number, to: number): Promise<PeriodHealth> {
     this.reopen();
-    const covered = Math.min(to, Math.max(from, this.clock() - this.config.retentionMs));
+    // The log reaches back the retention period, or less where the notification budget forgot requests.
+    const oldestKept = Math.max(this.clock() - this.config.retentionMs, this.store.logCompleteAfter() + 1);
+    const covered = Math.min(to, Math.max(from, oldestKept));
     return { from: covered, to, ...this.store.requestsBetween(covered, to) };
   }
 

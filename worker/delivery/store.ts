@@ -82,8 +82,9 @@ const SCHEMA = [
   )`,
 ];
 
-/** meta key: the notification seq up to which pruneBeyond has gone. */
+/** meta keys: the notification seq up to which pruneBeyond has gone, and its last forgotten request's time. */
 const PRUNED_THROUGH_SEQ = "pruned_through_seq";
+const LOG_COMPLETE_AFTER = "log_complete_after";
 
 /** Request bodies beyond this are cut in the log: a batch of hits can be large, the log need not be. */
 const MAX_LOGGED_BODY_CHARS = 64 * 1024;
@@ -618,6 +619,14 @@ export class DeliveryStore {
       from,
       upTo,
     );
+    if (finished.length > 0) {
+      // The log is complete only after the last request forgotten here (periodHealth).
+      const last = this.first<{ t: number | null }>(
+        "SELECT MAX(started_at) AS t FROM attempts WHERE delivery_seq IN (SELECT value FROM json_each(?))",
+        JSON.stringify(finished.map((d) => d.seq)),
+      )?.t;
+      if (last != null && last > this.logCompleteAfter()) this.setMeta(LOG_COMPLETE_AFTER, String(last));
+    }
     for (const { seq } of finished) this.forgetDelivery(seq);
     this.sql.exec(
       `DELETE FROM notifications WHERE seq > ? AND seq <= ? AND status != 'queued'
@@ -627,6 +636,11 @@ export class DeliveryStore {
     );
     this.setMeta(PRUNED_THROUGH_SEQ, String(upTo));
     return upTo < cutoff;
+  }
+
+  /** The time of the last request the notification budget forgot (0: none): the log is complete after it. */
+  logCompleteAfter(): number {
+    return Number(this.getMeta(LOG_COMPLETE_AFTER) ?? 0);
   }
 
   private forgetDelivery(seq: number) {

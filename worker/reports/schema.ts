@@ -75,7 +75,8 @@ const IntegrationHealthSchema = z.object({
   disabled_at: z.string().nullable(),
   /**
    * Seconds of the report's period that the figures cover: all of it, or the part still in the
-   * delivery log (kept DELIVERY_LOG_RETENTION_DAYS, 30 by default) when the report was built.
+   * delivery log (kept DELIVERY_LOG_RETENTION_DAYS, 30 by default, or less for an integration past
+   * its DELIVERY_LOG_MAX_NOTIFICATIONS) when the report was built.
    */
   window_seconds: z.number().nullable(),
   requests: z.number().int().nullable(),

@@ -242,6 +242,7 @@ describe("history within its budget (DELIVERY_LOG_MAX_NOTIFICATIONS)", () => {
     const { id, stub, clock } = await webhookTarget();
     await budget(stub, 30);
     for (let batch = 0; batch < 10; batch++) {
+      clock.now = T0 + batch * 1_000;
       await stub.enqueue(id, items(10, `b${batch}-`));
       await fireAlarm(stub, clock);
     }
@@ -253,6 +254,14 @@ describe("history within its budget (DELIVERY_LOG_MAX_NOTIFICATIONS)", () => {
       expect.stringContaining("b7-0"),
     ]);
     expect(await storedNotifications(stub)).toEqual({ notifications: 30, attempts: 3 });
+    // A report's health of the integration covers only what the log still holds: from just after
+    // the last forgotten request (batch 6's), and counts batches 7–9's three requests.
+    expect(await stub.periodHealth(T0, clock.now + 1)).toEqual({
+      from: T0 + 6_000 + 1,
+      to: clock.now + 1,
+      requests: 3,
+      failed: 0,
+    });
     // A kept notification is still recognised when it is queued again; nothing is sent twice.
     const kept = left[0]?.notifications[0];
     await stub.enqueue(id, [{ ...item(), notification: { ...item().notification, id: kept?.id as string } }]);
