@@ -34,33 +34,36 @@ export async function benchFloor(): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   try {
     for (const batch of BATCHES) {
+      // Events/s per step, one entry per round; a step's ratio is taken within its round.
       const rates = new Map<Step, number[]>(STEPS.map((step) => [step, []]));
-      const ratios = new Map<Step, number[]>(STEPS.map((step) => [step, []]));
       for (let round = 0; round < ROUNDS; round++) {
-        const round_: Partial<Record<Step, number>> = {};
         for (const step of STEPS) {
           const load = await runLoad(`${floor.url}/${step}`, tokens, batch, MEASURE_MS);
           if (load.errors > 0) throw new Error(`floor step ${step}: ${load.errors} requests failed`);
-          round_[step] = load.eventsPerSecond;
           rates.get(step)?.push(load.eventsPerSecond);
         }
-        for (const step of STEPS) ratios.get(step)?.push((round_[step] as number) / (round_.parse as number));
       }
+      const of = (step: Step) => rates.get(step) ?? [];
       const median = (values: number[]) => percentile(values, 50);
-      const parse = median(rates.get("parse") ?? []);
+      /** The median over the rounds of `step` / `over` in the same round. */
+      const ratio = (step: Step, over: Step) => median(of(step).map((rate, i) => rate / (of(over)[i] as number)));
+      const parse = median(of("parse"));
       for (const step of STEPS) {
-        const ratio = median(ratios.get(step) ?? []);
         results.push({
           name: `batch=${batch}, ${STEP_NAMES[step]}: events/s, median of ${ROUNDS} rounds`,
-          value: median(rates.get(step) ?? []),
+          value: median(of(step)),
           unit: "events/s",
           ...(step === "parse" ? {} : { baseline: parse }),
         });
         if (step !== "parse")
-          results.push({ name: `… its ratio to parse, median of the rounds' ratios`, value: ratio, unit: "" });
+          results.push({
+            name: `… its ratio to parse, median of the rounds' ratios`,
+            value: ratio(step, "parse"),
+            unit: "",
+          });
       }
       const target = RATIO_TARGETS[batch];
-      const store = median(ratios.get("store") ?? []);
+      const store = ratio("store", "parse");
       if (target) {
         results.push({
           name: `batch=${batch}: room for Herald's ingest target: the shard-write step's ratio`,
@@ -70,9 +73,7 @@ export async function benchFloor(): Promise<BenchResult[]> {
           met: store >= target,
         });
       }
-      const subscribed = median(
-        (ratios.get("enqueue") ?? []).map((ratio, i) => ratio / ((ratios.get("store") ?? [])[i] as number)),
-      );
+      const subscribed = ratio("enqueue", "store");
       results.push({
         name: `batch=${batch}: room for the webhook target: queueing's step / the shard-write step (no delivery yet)`,
         value: subscribed,

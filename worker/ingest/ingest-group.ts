@@ -284,7 +284,8 @@ const matchable = (event: NodeEvent) => ({
   risk: event.type === "security_issue" ? event.risk : null,
 });
 
-function notifiable(event: NodeEvent, seq: number, occurredAt: number): NotifiableEvent {
+/** What a node event's notifications are built from (fan-out, and the floor benchmark's queueing). */
+export function notifiable(event: NodeEvent, seq: number, occurredAt: number): NotifiableEvent {
   return {
     id: event.id,
     seq,

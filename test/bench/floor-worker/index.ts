@@ -18,7 +18,7 @@ import { DeliveryStore } from "../../../worker/delivery/store";
 import { type NodeEvent, validateIngestBody } from "../../../worker/domain/events";
 import type { OutboxItem } from "../../../worker/domain/notification";
 import { SHARD_SCHEMA, ShardStore } from "../../../worker/events/shard-store";
-import { shardRowOf } from "../../../worker/ingest/ingest-group";
+import { notifiable, shardRowOf } from "../../../worker/ingest/ingest-group";
 import { eventOutboxItem } from "../../../worker/outbox/fan-out";
 
 const STEPS = ["parse", "validate", "call", "keys", "bare", "store", "enqueue"] as const;
@@ -126,18 +126,8 @@ export default {
       else if (step === "keys") accepted = await shard.insertKeys(texts);
       else accepted = await shard.insert(texts, step !== "bare", nodeId);
       if (step === "enqueue") {
-        const items = events.map((event) =>
-          eventOutboxItem(
-            {
-              id: event.id,
-              type: event.type,
-              risk: "risk" in event ? event.risk : null,
-              occurredAt: Date.parse(event.occurred_at),
-              data: event,
-            },
-            "Floor",
-            "http://127.0.0.1",
-          ),
+        const items = events.map((event, seq) =>
+          eventOutboxItem(notifiable(event, seq, Date.parse(event.occurred_at)), "Floor", "http://127.0.0.1"),
         );
         await env.OUTBOX.get(env.OUTBOX.idFromName("webhook")).enqueue(items);
       }
